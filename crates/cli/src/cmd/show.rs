@@ -1,0 +1,66 @@
+use dacu_core::view;
+use dacu_core::Day;
+use std::path::Path;
+use std::process::ExitCode;
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Kind {
+    Merchant,
+    Anchor,
+    Provider,
+    Session,
+    /// A festival day, YYYY-MM-DD (Asia/Shanghai).
+    Day,
+}
+
+pub fn run(data: &Path, kind: Kind, id: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let dir = super::open(data)?;
+    let (f, st) = (dir.festival(), dir.engine().state());
+    let value = match kind {
+        Kind::Merchant => view::merchant(f, st, id).map(|v| serde_json::to_value(v)),
+        Kind::Anchor => view::anchor(f, st, id).map(|v| serde_json::to_value(v)),
+        Kind::Provider => view::provider(f, st, id).map(|v| serde_json::to_value(v)),
+        Kind::Session => view::session(f, st, id).map(|v| serde_json::to_value(v)),
+        Kind::Day => match Day::parse(id) {
+            Some(d) => Some(serde_json::to_value(view::day(st, d))),
+            None => anyhow::bail!("`{id}` is not a date; give a festival day as YYYY-MM-DD"),
+        },
+    };
+    let Some(value) = value.transpose()? else {
+        let what = match kind {
+            Kind::Merchant => "merchant",
+            Kind::Anchor => "anchor",
+            Kind::Provider => "provider",
+            Kind::Session => "session",
+            Kind::Day => "day",
+        };
+        eprintln!("dacu: no {what} `{id}` in {}", data.display());
+        return Ok(ExitCode::from(1));
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        print_plain(&value, "");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `key: value` lines, nested objects indented; money fields (`*gmv*`, `refunded`) in yuan.
+fn print_plain(v: &serde_json::Value, indent: &str) {
+    if let serde_json::Value::Object(map) = v {
+        for (k, x) in map {
+            match x {
+                serde_json::Value::Object(_) => {
+                    println!("{indent}{k}:");
+                    print_plain(x, &format!("{indent}  "));
+                }
+                serde_json::Value::Number(n) if k.contains("gmv") || k == "refunded" => {
+                    println!("{indent}{k}: {}", dacu_core::Fen(n.as_i64().unwrap_or(0)));
+                }
+                serde_json::Value::Null => println!("{indent}{k}: -"),
+                serde_json::Value::String(s) => println!("{indent}{k}: {s}"),
+                other => println!("{indent}{k}: {other}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! `dacu`: a thin binary over dacu-core and dacu-log. One file per command in `cmd/`.
+//!
+//! Exit codes: 0 success; 1 the command ran but found what it was asked to flag (an
+//! unknown id for `show`, rejections under `ingest --strict`); 2 bad input or usage (an
+//! invalid festival file, an unreadable data directory, a bad flag).
+
+mod cmd;
+mod table;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "dacu", version, about = "dacu (大促): a live-commerce shopping festival engine", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Validate a festival file and print a summary (or the normalised festival as JSON).
+    Check {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply a stream of commands (JSON lines) to a data directory.
+    Ingest {
+        /// The data directory; created from --festival on first use.
+        #[arg(long)]
+        data: PathBuf,
+        /// The festival file to create the data directory from.
+        #[arg(long)]
+        festival: Option<PathBuf>,
+        /// Exit with status 1 when any command was rejected.
+        #[arg(long)]
+        strict: bool,
+        /// The command file, or `-` (the default) for standard input.
+        input: Option<PathBuf>,
+    },
+    /// Show one merchant, anchor, provider, session or festival day.
+    Show {
+        #[arg(long)]
+        data: PathBuf,
+        kind: cmd::show::Kind,
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The festival report: GMV by channel, brand tier, anchor tier, providers, figures.
+    Report {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the state digest (SHA-256 of the canonical state) of a data directory.
+    Digest {
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Print the table of rejection codes.
+    Codes {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ingest the shipped 116-festival sample into a fresh data directory and print the report.
+    Demo {
+        /// Where to put the data directory (default: a `dacu-demo` folder in the temp dir).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long)]
+        quiet: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Check { file, json } => cmd::check::run(&file, json),
+        Cmd::Ingest {
+            data,
+            festival,
+            strict,
+            input,
+        } => cmd::ingest::run(&data, festival.as_deref(), input.as_deref(), strict),
+        Cmd::Show {
+            data,
+            kind,
+            id,
+            json,
+        } => cmd::show::run(&data, kind, &id, json),
+        Cmd::Report { data, json } => cmd::report::run(&data, json),
+        Cmd::Digest { data } => cmd::digest::run(&data),
+        Cmd::Codes { json } => cmd::codes::run(json),
+        Cmd::Demo { data, quiet } => cmd::demo::run(data, quiet),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("dacu: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Commands: what callers ask of the engine, one JSON object per line with a `type`.
+//! docs/commands.md documents every command and field.
+
+use crate::error::{Code, Rejection};
+use crate::festival::{BrandTier, Role};
+use crate::time::Ts;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Live,
+    Shelf,
+}
+
+impl Channel {
+    pub fn index(self) -> usize {
+        self as usize
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Live => "live",
+            Channel::Shelf => "shelf",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InteractionKind {
+    Comment,
+    Like,
+    Share,
+    Follow,
+}
+
+impl InteractionKind {
+    pub const ALL: [InteractionKind; 4] = [
+        InteractionKind::Comment,
+        InteractionKind::Like,
+        InteractionKind::Share,
+        InteractionKind::Follow,
+    ];
+    pub fn index(self) -> usize {
+        self as usize
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InteractionKind::Comment => "comment",
+            InteractionKind::Like => "like",
+            InteractionKind::Share => "share",
+            InteractionKind::Follow => "follow",
+        }
+    }
+}
+
+/// One order line: `price` is the list unit price, `paid` what was paid for the line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Line {
+    pub sku: String,
+    pub qty: i64,
+    pub price: i64,
+    pub paid: i64,
+}
+
+macro_rules! commands {
+    ($($variant:ident($name:literal) { $($(#[$fm:meta])* $field:ident : $ty:ty),* $(,)? })*) => {
+        /// A command, decoded from one JSON line.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Command { $($variant($variant),)* }
+
+        $(
+            #[derive(Debug, Clone, PartialEq, Deserialize)]
+            #[serde(deny_unknown_fields)]
+            pub struct $variant {
+                $($(#[$fm])* pub $field: $ty,)*
+            }
+        )*
+
+        /// The command types accepted on the wire.
+        pub const COMMAND_TYPES: &[&str] = &[$($name,)*];
+
+        mod wire {
+            use super::*;
+            $(
+                #[derive(Deserialize)]
+                #[serde(deny_unknown_fields)]
+                #[allow(dead_code)]
+                pub struct $variant {
+                    #[serde(rename = "type")]
+                    pub ty: IgnoredAny,
+                    $($(#[$fm])* pub $field: $ty,)*
+                }
+            )*
+        }
+
+        fn decode_typed(ty: &str, line: &str) -> Result<Command, Rejection> {
+            match ty {
+                $($name => {
+                    let w: wire::$variant = serde_json::from_str(line).map_err(|e| field_error(ty, e))?;
+                    Ok(Command::$variant($variant { $($field: w.$field,)* }))
+                })*
+                other => Err(Rejection::new(
+                    Code::UnknownCommand,
+                    format!("unknown command type `{other}`; expected one of: {}", COMMAND_TYPES.join(", ")),
+                )),
+            }
+        }
+
+        impl Command {
+            /// The wire name of the command's type.
+            pub fn type_name(&self) -> &'static str {
+                match self { $(Command::$variant(_) => $name,)* }
+            }
+        }
+    };
+}
+
+commands! {
+    RegisterMerchant("register_merchant") { merchant: String, name: String, brand_tier: BrandTier, category: String }
+    RegisterAnchor("register_anchor") { anchor: String, name: String, followers: i64, #[serde(default)] merchant: Option<String> }
+    RegisterProvider("register_provider") { provider: String, name: String }
+    CertifyProvider("certify_provider") { provider: String, at: Ts }
+    BindProvider("bind_provider") { provider: String, merchant: String, at: Ts }
+    UnbindProvider("unbind_provider") { provider: String, merchant: String, at: Ts }
+    Enroll("enroll") { program: String, participant: String, #[serde(default)] role: Option<Role>, at: Ts }
+    LiveStart("live_start") { session: String, anchor: String, at: Ts }
+    LiveEnd("live_end") { session: String, at: Ts }
+    ViewerEnter("viewer_enter") { session: String, user: String, at: Ts }
+    ViewerLeave("viewer_leave") { session: String, user: String, at: Ts }
+    Interaction("interaction") { session: String, user: String, kind: InteractionKind, at: Ts }
+    OrderPaid("order_paid") { order: String, user: String, merchant: String, channel: Channel, #[serde(default)] session: Option<String>, lines: Vec<Line>, at: Ts }
+    Refund("refund") { order: String, amount: i64, at: Ts }
+}
+
+fn field_error(ty: &str, e: serde_json::Error) -> Rejection {
+    let msg = e.to_string();
+    // The time parser's own message is the most useful one; give it its own code.
+    let code = if msg.contains("RFC 3339") {
+        Code::InvalidTime
+    } else {
+        Code::InvalidCommand
+    };
+    Rejection::new(code, format!("{ty}: {msg} (see docs/commands.md#{ty})"))
+}
+
+#[derive(Deserialize)]
+struct Probe<'a> {
+    #[serde(rename = "type", borrow, default)]
+    ty: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Decodes one line of the command stream.
+pub fn parse_line(line: &str) -> Result<Command, Rejection> {
+    let probe: Probe<'_> = serde_json::from_str(line).map_err(|e| {
+        Rejection::new(
+            Code::InvalidJson,
+            format!("not a JSON object: {e}; each line must be one JSON object with a `type`"),
+        )
+    })?;
+    match probe.ty {
+        Some(ty) => decode_typed(&ty, line),
+        None => Err(Rejection::new(
+            Code::UnknownCommand,
+            format!(
+                "the object has no `type`; expected one of: {}",
+                COMMAND_TYPES.join(", ")
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_an_order() {
+        let c = parse_line(r#"{"type":"order_paid","order":"o1","user":"u1","merchant":"m1","channel":"live","session":"s1","lines":[{"sku":"k","qty":2,"price":100,"paid":180}],"at":"2021-11-11T20:00:00+08:00"}"#).unwrap();
+        match c {
+            Command::OrderPaid(o) => {
+                assert_eq!(o.lines[0].paid, 180);
+                assert_eq!(o.channel, Channel::Live);
+                assert_eq!(o.session.as_deref(), Some("s1"));
+            }
+            other => panic!("decoded {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_the_problem() {
+        assert_eq!(parse_line("{").unwrap_err().code, Code::InvalidJson);
+        assert_eq!(parse_line("[1]").unwrap_err().code, Code::InvalidJson);
+        assert_eq!(
+            parse_line(r#"{"a":1}"#).unwrap_err().code,
+            Code::UnknownCommand
+        );
+        assert_eq!(
+            parse_line(r#"{"type":"nope"}"#).unwrap_err().code,
+            Code::UnknownCommand
+        );
+        let e = parse_line(r#"{"type":"register_provider","provider":"p"}"#).unwrap_err();
+        assert_eq!(e.code, Code::InvalidCommand);
+        assert!(e.message.contains("name"), "{}", e.message);
+        let e = parse_line(r#"{"type":"register_provider","provider":"p","name":"n","extra":1}"#)
+            .unwrap_err();
+        assert_eq!(e.code, Code::InvalidCommand);
+        let e =
+            parse_line(r#"{"type":"live_end","session":"s","at":"2021-11-11 20:00"}"#).unwrap_err();
+        assert_eq!(e.code, Code::InvalidTime);
+        let e = parse_line(r#"{"type":"register_merchant","merchant":"m","name":"n","brand_tier":"gold","category":"c"}"#).unwrap_err();
+        assert!(e.message.contains("ska"), "{}", e.message);
+    }
+}

@@ -1,0 +1,117 @@
+//! The one table of rejection codes. A code is stable once released: clients match on it.
+//! docs/commands.md lists the same table.
+
+use serde::Serialize;
+use std::fmt;
+
+macro_rules! codes {
+    ($($variant:ident => $code:literal, $meaning:literal;)*) => {
+        /// Why a command was rejected. A rejected command changes nothing.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code { $($variant,)* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The stable machine code.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code,)* }
+            }
+
+            /// What the code means, for docs and `dacu codes`.
+            pub fn meaning(self) -> &'static str {
+                match self { $(Code::$variant => $meaning,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    InvalidJson => "invalid_json", "The line is not one JSON object.";
+    UnknownCommand => "unknown_command", "`type` is missing or names no command.";
+    InvalidCommand => "invalid_command", "A field is missing, unknown, or of the wrong type for this command.";
+    InvalidId => "invalid_id", "An id is empty or longer than 128 bytes.";
+    InvalidTime => "invalid_time", "A time is not RFC 3339 with an offset.";
+    InvalidValue => "invalid_value", "A number is out of its accepted range (negative, zero where it must be positive, or too large).";
+    OutsideFestival => "outside_festival", "The time is outside the festival (`festival.start` ≤ at < `festival.end`).";
+    DuplicateMerchant => "duplicate_merchant", "A merchant with this id is already registered.";
+    DuplicateAnchor => "duplicate_anchor", "An anchor with this id is already registered.";
+    DuplicateProvider => "duplicate_provider", "A provider with this id is already registered.";
+    DuplicateSession => "duplicate_session", "A live session with this id already exists.";
+    DuplicateOrder => "duplicate_order", "An order with this id was already paid.";
+    UnknownMerchant => "unknown_merchant", "No merchant with this id is registered.";
+    UnknownAnchor => "unknown_anchor", "No anchor with this id is registered.";
+    UnknownProvider => "unknown_provider", "No provider with this id is registered.";
+    UnknownSession => "unknown_session", "No live session with this id was started.";
+    UnknownOrder => "unknown_order", "No order with this id was paid.";
+    UnknownProgram => "unknown_program", "The festival file declares no program with this id.";
+    UnknownParticipant => "unknown_participant", "No participant with this id is registered in a role the program admits.";
+    AmbiguousParticipant => "ambiguous_participant", "The id is registered in several roles the program admits; give `role`.";
+    AlreadyCertified => "already_certified", "The provider is already certified.";
+    ProviderNotCertified => "provider_not_certified", "Only certified providers may serve merchants or enrol where certification is required.";
+    AlreadyBound => "already_bound", "The merchant is already served by this provider.";
+    NotBound => "not_bound", "The merchant is not served by this provider.";
+    RegistrationNotOpen => "registration_not_open", "Enrolment is before the program's enrolment window opens.";
+    RegistrationClosed => "registration_closed", "Enrolment is at or after the program's enrolment window closes.";
+    NotEligible => "not_eligible", "The participant's role or tier is not admitted by the program.";
+    AlreadyEnrolled => "already_enrolled", "The participant is already enrolled in the program.";
+    SessionEnded => "session_ended", "The live session has ended.";
+    SessionNotStarted => "session_not_started", "The time is before the live session started.";
+    AnchorAlreadyLive => "anchor_already_live", "The anchor already has a live session that has not ended.";
+    ViewerAlreadyInSession => "viewer_already_in_session", "The user is already in the live room.";
+    ViewerNotInSession => "viewer_not_in_session", "The user is not in the live room.";
+    SessionRequired => "session_required", "Channel \"live\" needs `session`.";
+    SessionNotAllowed => "session_not_allowed", "Channel \"shelf\" takes no `session`.";
+    EmptyOrder => "empty_order", "An order needs at least one line (at most 1000).";
+    DuplicateSku => "duplicate_sku", "A SKU appears on two lines of one order; merge them into one line.";
+    PaidExceedsList => "paid_exceeds_list", "A line's `paid` exceeds `qty × price`.";
+    RefundExceedsRemaining => "refund_exceeds_remaining", "The refund is more than the order's paid amount not yet refunded.";
+    RefundBeforeOrder => "refund_before_order", "The refund's time is before the order was paid.";
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A rejected command: a stable code and a message saying what would be accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[error("{code}: {message}")]
+pub struct Rejection {
+    pub code: Code,
+    pub message: String,
+}
+
+impl Rejection {
+    pub fn new(code: Code, message: impl Into<String>) -> Rejection {
+        Rejection {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_snake_case() {
+        let mut seen = std::collections::BTreeSet::new();
+        for c in Code::ALL {
+            assert!(seen.insert(c.as_str()), "duplicate code {c}");
+            assert!(c
+                .as_str()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_'));
+            assert!(!c.meaning().is_empty());
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! dacu-core: the pure, deterministic heart of dacu.
+//!
+//! ```text
+//! command (+ recorded time) ──decide──▶ events ──apply──▶ state ──▶ views
+//! ```
+//!
+//! - [`festival`]: the festival file — model, loader, positioned problems.
+//! - [`command`]: the wire commands, one JSON object per line.
+//! - [`event`]: the durable facts the engine records.
+//! - [`engine`]: `decide` (validate → events) and `apply` (events → state).
+//! - [`state`]: entities and running totals.
+//! - [`view`]: read models for `show` and `report`.
+//! - [`digest`]: the canonical state digest that proves replay equals live state.
+//! - [`error`]: the one table of rejection codes.
+//! - [`money`], [`time`]: integer fen and recorded time.
+//!
+//! Nothing here reads a clock, does I/O, spawns threads or draws unseeded randomness.
+
+pub mod command;
+pub mod digest;
+pub mod engine;
+pub mod error;
+pub mod event;
+pub mod festival;
+pub mod money;
+pub mod state;
+pub mod time;
+pub mod view;
+
+pub use command::{parse_line, Command};
+pub use engine::Engine;
+pub use error::{Code, Rejection};
+pub use event::Event;
+pub use festival::Festival;
+pub use money::Fen;
+pub use time::{Day, Ts};

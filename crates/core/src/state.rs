@@ -1,0 +1,273 @@
+//! The engine's state: entities and their running totals. Built only by applying events.
+//! Lookups use hash maps; anything that reaches output is ordered by id first.
+
+use crate::command::{Channel, InteractionKind};
+use crate::festival::{BrandTier, Role};
+use crate::money::Fen;
+use crate::time::{Day, Ts};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Interns string ids to dense indexes, in first-seen order (so deterministic).
+#[derive(Debug, Default, Clone)]
+pub struct Interner {
+    map: HashMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
+}
+
+impl Interner {
+    pub fn get(&self, s: &str) -> Option<u32> {
+        self.map.get(s).copied()
+    }
+
+    pub fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.map.get(s) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(s.into());
+        self.map.insert(s.into(), i);
+        i
+    }
+
+    pub fn name(&self, i: u32) -> &str {
+        &self.names[i as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// Gross paid and refunded money of one slice of sales.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Money2 {
+    pub gross: Fen,
+    pub refunded: Fen,
+}
+
+impl Money2 {
+    /// Counted GMV: paid minus refunded.
+    pub fn net(&self) -> Fen {
+        self.gross - self.refunded
+    }
+}
+
+/// Running sales totals of one entity (merchant, anchor, provider, session, day, tier…).
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    /// Indexed by [`Channel::index`].
+    pub channel: [Money2; 2],
+    pub orders: [u64; 2],
+    pub self_broadcast: Money2,
+    pub provider_served: Money2,
+    pub provider_served_self_broadcast: Money2,
+    pub buyers: HashSet<u32>,
+}
+
+/// Which slices an order belongs to, decided when it was paid.
+#[derive(Debug, Clone, Copy)]
+pub struct Slices {
+    pub channel: Channel,
+    pub self_broadcast: bool,
+    pub provider_served: bool,
+}
+
+impl Stats {
+    pub fn total(&self) -> Money2 {
+        Money2 {
+            gross: self.channel[0].gross + self.channel[1].gross,
+            refunded: self.channel[0].refunded + self.channel[1].refunded,
+        }
+    }
+
+    pub fn gmv(&self) -> Fen {
+        self.total().net()
+    }
+
+    pub fn orders_total(&self) -> u64 {
+        self.orders[0] + self.orders[1]
+    }
+
+    fn slices_mut(&mut self, s: Slices) -> impl Iterator<Item = &mut Money2> {
+        let sb = s.self_broadcast;
+        let ps = s.provider_served;
+        let [live, shelf] = &mut self.channel;
+        let ch = if s.channel == Channel::Live {
+            live
+        } else {
+            shelf
+        };
+        [
+            Some(ch),
+            sb.then_some(&mut self.self_broadcast),
+            ps.then_some(&mut self.provider_served),
+            (sb && ps).then_some(&mut self.provider_served_self_broadcast),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    pub fn add_paid(&mut self, s: Slices, user: u32, paid: Fen) {
+        for m in self.slices_mut(s) {
+            m.gross += paid;
+        }
+        self.orders[s.channel.index()] += 1;
+        self.buyers.insert(user);
+    }
+
+    pub fn add_refund(&mut self, s: Slices, amount: Fen) {
+        for m in self.slices_mut(s) {
+            m.refunded += amount;
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Merchant {
+    pub name: String,
+    pub brand_tier: BrandTier,
+    pub category: String,
+    /// Provider binding history: (from, provider or none), ordered by time.
+    pub bindings: Vec<(Ts, Option<u32>)>,
+    pub stats: Stats,
+}
+
+impl Merchant {
+    /// The provider serving the merchant at `at`.
+    pub fn provider_at(&self, at: Ts) -> Option<u32> {
+        let i = self.bindings.partition_point(|(t, _)| *t <= at);
+        if i == 0 {
+            None
+        } else {
+            self.bindings[i - 1].1
+        }
+    }
+
+    /// The provider serving the merchant after every recorded binding.
+    pub fn current_provider(&self) -> Option<u32> {
+        self.bindings.last().and_then(|b| b.1)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Anchor {
+    pub name: String,
+    pub followers: i64,
+    /// The merchant whose own account this is (brand self-broadcast), if any.
+    pub merchant: Option<u32>,
+    /// Index into the festival's anchor tiers, if the file declares tiers.
+    pub tier: Option<u32>,
+    pub live_session: Option<u32>,
+    pub stats: Stats,
+}
+
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub name: String,
+    pub certified_at: Option<Ts>,
+    pub stats: Stats,
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub anchor: u32,
+    pub start: Ts,
+    pub end: Option<Ts>,
+    /// Users in the room now, with the time they entered.
+    pub present: HashMap<u32, Ts>,
+    pub unique_viewers: HashSet<u32>,
+    pub entries: u64,
+    pub peak_concurrent: u64,
+    pub watch_ms: i64,
+    pub interactions: [u64; 4],
+    pub stats: Stats,
+}
+
+#[derive(Debug, Clone)]
+pub struct Order {
+    pub user: u32,
+    pub merchant: u32,
+    pub anchor: Option<u32>,
+    pub provider: Option<u32>,
+    pub session: Option<u32>,
+    pub anchor_tier: Option<u32>,
+    pub slices: Slices,
+    pub at: Ts,
+    pub paid: Fen,
+    pub refunded: Fen,
+}
+
+/// Everything the engine knows. Fields are public for queries; only `apply` mutates.
+#[derive(Debug, Default, Clone)]
+pub struct State {
+    pub merchant_ids: Interner,
+    pub merchants: Vec<Merchant>,
+    pub anchor_ids: Interner,
+    pub anchors: Vec<Anchor>,
+    pub provider_ids: Interner,
+    pub providers: Vec<Provider>,
+    pub session_ids: Interner,
+    pub sessions: Vec<Session>,
+    pub users: Interner,
+    pub orders: HashMap<Box<str>, Order>,
+    /// program id → (role, participant index) → enrolment time.
+    pub enrolments: BTreeMap<String, BTreeMap<(Role, u32), Ts>>,
+    pub total: Stats,
+    pub by_brand_tier: [Stats; 3],
+    /// Indexed by the festival's anchor tier index.
+    pub by_anchor_tier: Vec<Stats>,
+    pub by_day: BTreeMap<Day, Stats>,
+    /// Number of events applied.
+    pub events: u64,
+}
+
+impl State {
+    pub fn new(anchor_tiers: usize) -> State {
+        State {
+            by_anchor_tier: vec![Stats::default(); anchor_tiers],
+            ..State::default()
+        }
+    }
+
+    pub fn merchant(&self, id: &str) -> Option<&Merchant> {
+        self.merchant_ids
+            .get(id)
+            .map(|i| &self.merchants[i as usize])
+    }
+
+    pub fn anchor(&self, id: &str) -> Option<&Anchor> {
+        self.anchor_ids.get(id).map(|i| &self.anchors[i as usize])
+    }
+
+    pub fn provider(&self, id: &str) -> Option<&Provider> {
+        self.provider_ids
+            .get(id)
+            .map(|i| &self.providers[i as usize])
+    }
+
+    pub fn session(&self, id: &str) -> Option<&Session> {
+        self.session_ids.get(id).map(|i| &self.sessions[i as usize])
+    }
+
+    pub fn interaction_count(s: &Session, k: InteractionKind) -> u64 {
+        s.interactions[k.index()]
+    }
+
+    pub fn certified_providers(&self) -> usize {
+        self.providers
+            .iter()
+            .filter(|p| p.certified_at.is_some())
+            .count()
+    }
+
+    pub fn merchants_served(&self) -> usize {
+        self.merchants
+            .iter()
+            .filter(|m| m.current_provider().is_some())
+            .count()
+    }
+}
