@@ -80,18 +80,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Cmd::Check { file, json } => cmd::check::run(&file, json),
-        Cmd::Ingest {
-            data,
-            festival,
-            strict,
-            input,
-        } => cmd::ingest::run(&data, festival.as_deref(), input.as_deref(), strict),
-        Cmd::Show {
-            data,
-            kind,
-            id,
-            json,
-        } => cmd::show::run(&data, kind, &id, json),
+        Cmd::Ingest { data, festival, strict, input } => {
+            cmd::ingest::run(&data, festival.as_deref(), input.as_deref(), strict)
+        }
+        Cmd::Show { data, kind, id, json } => cmd::show::run(&data, kind, &id, json),
         Cmd::Report { data, json } => cmd::report::run(&data, json),
         Cmd::Digest { data } => cmd::digest::run(&data),
         Cmd::Codes { json } => cmd::codes::run(json),

@@ -1,4 +1,4 @@
-//! Plain-text tables with columns padded to display width (CJK characters count two).
+//! Plain-text tables with columns padded to display width (CJK characters count two columns).
 
 pub struct Table {
     head: Vec<String>,
@@ -7,24 +7,12 @@ pub struct Table {
 }
 
 fn width(s: &str) -> usize {
-    s.chars()
-        .map(|c| {
-            if (c as u32) >= 0x1100 && !c.is_ascii() && c != '¥' && c != '→' && c != '·' {
-                2
-            } else {
-                1
-            }
-        })
-        .sum()
+    unicode_width::UnicodeWidthStr::width(s)
 }
 
 impl Table {
     pub fn new<const N: usize>(head: [&str; N]) -> Table {
-        Table {
-            head: head.iter().map(|s| s.to_string()).collect(),
-            rows: Vec::new(),
-            right: vec![false; N],
-        }
+        Table { head: head.iter().map(|s| s.to_string()).collect(), rows: Vec::new(), right: vec![false; N] }
     }
 
     /// Right-aligns the given columns (numbers and money).

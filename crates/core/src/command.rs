@@ -36,12 +36,8 @@ pub enum InteractionKind {
 }
 
 impl InteractionKind {
-    pub const ALL: [InteractionKind; 4] = [
-        InteractionKind::Comment,
-        InteractionKind::Like,
-        InteractionKind::Share,
-        InteractionKind::Follow,
-    ];
+    pub const ALL: [InteractionKind; 4] =
+        [InteractionKind::Comment, InteractionKind::Like, InteractionKind::Share, InteractionKind::Follow];
     pub fn index(self) -> usize {
         self as usize
     }
@@ -132,17 +128,13 @@ commands! {
     ViewerLeave("viewer_leave") { session: String, user: String, at: Ts }
     Interaction("interaction") { session: String, user: String, kind: InteractionKind, at: Ts }
     OrderPaid("order_paid") { order: String, user: String, merchant: String, channel: Channel, #[serde(default)] session: Option<String>, lines: Vec<Line>, at: Ts }
-    Refund("refund") { order: String, amount: i64, at: Ts }
+    Refund("refund") { order: String, amount: i64, at: Ts, #[serde(default)] refund_id: Option<String> }
 }
 
 fn field_error(ty: &str, e: serde_json::Error) -> Rejection {
     let msg = e.to_string();
     // The time parser's own message is the most useful one; give it its own code.
-    let code = if msg.contains("RFC 3339") {
-        Code::InvalidTime
-    } else {
-        Code::InvalidCommand
-    };
+    let code = if msg.contains("RFC 3339") { Code::InvalidTime } else { Code::InvalidCommand };
     Rejection::new(code, format!("{ty}: {msg} (see docs/commands.md#{ty})"))
 }
 
@@ -164,10 +156,7 @@ pub fn parse_line(line: &str) -> Result<Command, Rejection> {
         Some(ty) => decode_typed(&ty, line),
         None => Err(Rejection::new(
             Code::UnknownCommand,
-            format!(
-                "the object has no `type`; expected one of: {}",
-                COMMAND_TYPES.join(", ")
-            ),
+            format!("the object has no `type`; expected one of: {}", COMMAND_TYPES.join(", ")),
         )),
     }
 }
@@ -193,24 +182,18 @@ mod tests {
     fn names_the_problem() {
         assert_eq!(parse_line("{").unwrap_err().code, Code::InvalidJson);
         assert_eq!(parse_line("[1]").unwrap_err().code, Code::InvalidJson);
-        assert_eq!(
-            parse_line(r#"{"a":1}"#).unwrap_err().code,
-            Code::UnknownCommand
-        );
-        assert_eq!(
-            parse_line(r#"{"type":"nope"}"#).unwrap_err().code,
-            Code::UnknownCommand
-        );
+        assert_eq!(parse_line(r#"{"a":1}"#).unwrap_err().code, Code::UnknownCommand);
+        assert_eq!(parse_line(r#"{"type":"nope"}"#).unwrap_err().code, Code::UnknownCommand);
         let e = parse_line(r#"{"type":"register_provider","provider":"p"}"#).unwrap_err();
         assert_eq!(e.code, Code::InvalidCommand);
         assert!(e.message.contains("name"), "{}", e.message);
-        let e = parse_line(r#"{"type":"register_provider","provider":"p","name":"n","extra":1}"#)
-            .unwrap_err();
+        let e = parse_line(r#"{"type":"register_provider","provider":"p","name":"n","extra":1}"#).unwrap_err();
         assert_eq!(e.code, Code::InvalidCommand);
-        let e =
-            parse_line(r#"{"type":"live_end","session":"s","at":"2021-11-11 20:00"}"#).unwrap_err();
+        let e = parse_line(r#"{"type":"live_end","session":"s","at":"2021-11-11 20:00"}"#).unwrap_err();
         assert_eq!(e.code, Code::InvalidTime);
-        let e = parse_line(r#"{"type":"register_merchant","merchant":"m","name":"n","brand_tier":"gold","category":"c"}"#).unwrap_err();
+        let e =
+            parse_line(r#"{"type":"register_merchant","merchant":"m","name":"n","brand_tier":"gold","category":"c"}"#)
+                .unwrap_err();
         assert!(e.message.contains("ska"), "{}", e.message);
     }
 }

@@ -92,8 +92,7 @@ pub fn digest(st: &State) -> String {
         h.str(st.anchor_ids.name(s.anchor));
         h.i64(s.start.0);
         h.i64(s.end.map(|t| t.0).unwrap_or(i64::MIN));
-        let mut present: Vec<(&str, i64)> =
-            s.present.iter().map(|(u, t)| (user(*u), t.0)).collect();
+        let mut present: Vec<(&str, i64)> = s.present.iter().map(|(u, t)| (user(*u), t.0)).collect();
         present.sort_unstable();
         h.u64(present.len() as u64);
         for (u, t) in present {
@@ -109,8 +108,7 @@ pub fn digest(st: &State) -> String {
         }
         h.stats(&s.stats);
     }
-    let mut orders: Vec<(&str, &crate::state::Order)> =
-        st.orders.iter().map(|(k, v)| (&**k, v)).collect();
+    let mut orders: Vec<(&str, &crate::state::Order)> = st.orders.iter().map(|(k, v)| (&**k, v)).collect();
     orders.sort_unstable_by_key(|(k, _)| *k);
     h.u64(orders.len() as u64);
     for (id, o) in orders {
@@ -125,6 +123,12 @@ pub fn digest(st: &State) -> String {
         h.i64(o.at.0);
         h.i64(o.paid.0);
         h.i64(o.refunded.0);
+    }
+    let mut refund_ids: Vec<&str> = st.refund_ids.iter().map(|r| &**r).collect();
+    refund_ids.sort_unstable();
+    h.u64(refund_ids.len() as u64);
+    for r in refund_ids {
+        h.str(r);
     }
     for (program, members) in &st.enrolments {
         h.str(program);

@@ -42,14 +42,7 @@ fn reject<T>(code: Code, msg: impl Into<String>) -> Result<T, Rejection> {
 
 fn check_id(field: &str, id: &str) -> Result<(), Rejection> {
     if id.is_empty() || id.len() > limits::ID_BYTES {
-        return reject(
-            Code::InvalidId,
-            format!(
-                "`{field}` must be 1 to {} bytes, got {}",
-                limits::ID_BYTES,
-                id.len()
-            ),
-        );
+        return reject(Code::InvalidId, format!("`{field}` must be 1 to {} bytes, got {}", limits::ID_BYTES, id.len()));
     }
     Ok(())
 }
@@ -58,11 +51,7 @@ fn check_name(field: &str, s: &str) -> Result<(), Rejection> {
     if s.len() > limits::NAME_BYTES {
         return reject(
             Code::InvalidValue,
-            format!(
-                "`{field}` must be at most {} bytes, got {}",
-                limits::NAME_BYTES,
-                s.len()
-            ),
+            format!("`{field}` must be at most {} bytes, got {}", limits::NAME_BYTES, s.len()),
         );
     }
     Ok(())
@@ -71,10 +60,7 @@ fn check_name(field: &str, s: &str) -> Result<(), Rejection> {
 impl Engine {
     pub fn new(festival: Arc<Festival>) -> Engine {
         let tiers = festival.anchor_tiers.len();
-        Engine {
-            festival,
-            state: State::new(tiers),
-        }
+        Engine { festival, state: State::new(tiers) }
     }
 
     pub fn festival(&self) -> &Festival {
@@ -102,7 +88,14 @@ impl Engine {
     fn in_festival(&self, at: Ts) -> Result<(), Rejection> {
         let f = &self.festival;
         if at < f.start() || at >= f.end() {
-            return reject(Code::OutsideFestival, format!("`at` {at} is outside the festival, which runs from {} (inclusive) to {} (exclusive)", f.start(), f.end()));
+            return reject(
+                Code::OutsideFestival,
+                format!(
+                    "`at` {at} is outside the festival, which runs from {} (inclusive) to {} (exclusive)",
+                    f.start(),
+                    f.end()
+                ),
+            );
         }
         Ok(())
     }
@@ -111,9 +104,7 @@ impl Engine {
         self.state.merchant_ids.get(id).ok_or_else(|| {
             Rejection::new(
                 Code::UnknownMerchant,
-                format!(
-                    "no merchant `{id}` is registered; register it with register_merchant first"
-                ),
+                format!("no merchant `{id}` is registered; register it with register_merchant first"),
             )
         })
     }
@@ -131,9 +122,7 @@ impl Engine {
         self.state.provider_ids.get(id).ok_or_else(|| {
             Rejection::new(
                 Code::UnknownProvider,
-                format!(
-                    "no provider `{id}` is registered; register it with register_provider first"
-                ),
+                format!("no provider `{id}` is registered; register it with register_provider first"),
             )
         })
     }
@@ -174,10 +163,7 @@ impl Engine {
                 if st.merchant_ids.get(&m.merchant).is_some() {
                     return reject(
                         Code::DuplicateMerchant,
-                        format!(
-                            "merchant `{}` is already registered; use a new id",
-                            m.merchant
-                        ),
+                        format!("merchant `{}` is already registered; use a new id", m.merchant),
                     );
                 }
                 out.push(Event::MerchantRegistered {
@@ -193,11 +179,7 @@ impl Engine {
                 if !(0..=limits::FOLLOWERS).contains(&a.followers) {
                     return reject(
                         Code::InvalidValue,
-                        format!(
-                            "`followers` must be 0 to {}, got {}",
-                            limits::FOLLOWERS,
-                            a.followers
-                        ),
+                        format!("`followers` must be 0 to {}, got {}", limits::FOLLOWERS, a.followers),
                     );
                 }
                 if st.anchor_ids.get(&a.anchor).is_some() {
@@ -209,10 +191,7 @@ impl Engine {
                 if let Some(m) = &a.merchant {
                     self.merchant_idx(m)?;
                 }
-                let tier = self
-                    .festival
-                    .anchor_tier_for(a.followers)
-                    .map(|t| t.id.clone());
+                let tier = self.festival.anchor_tier_for(a.followers).map(|t| t.id.clone());
                 out.push(Event::AnchorRegistered {
                     anchor: a.anchor.clone(),
                     name: a.name.clone(),
@@ -227,53 +206,37 @@ impl Engine {
                 if st.provider_ids.get(&p.provider).is_some() {
                     return reject(
                         Code::DuplicateProvider,
-                        format!(
-                            "provider `{}` is already registered; use a new id",
-                            p.provider
-                        ),
+                        format!("provider `{}` is already registered; use a new id", p.provider),
                     );
                 }
-                out.push(Event::ProviderRegistered {
-                    provider: p.provider.clone(),
-                    name: p.name.clone(),
-                });
+                out.push(Event::ProviderRegistered { provider: p.provider.clone(), name: p.name.clone() });
             }
             Command::CertifyProvider(p) => {
                 let i = self.provider_idx(&p.provider)?;
                 if let Some(at) = st.providers[i as usize].certified_at {
-                    return reject(
-                        Code::AlreadyCertified,
-                        format!("provider `{}` was certified at {at}", p.provider),
-                    );
+                    return reject(Code::AlreadyCertified, format!("provider `{}` was certified at {at}", p.provider));
                 }
-                out.push(Event::ProviderCertified {
-                    provider: p.provider.clone(),
-                    at: p.at,
-                });
+                out.push(Event::ProviderCertified { provider: p.provider.clone(), at: p.at });
             }
             Command::BindProvider(b) => {
                 let pi = self.provider_idx(&b.provider)?;
                 let mi = self.merchant_idx(&b.merchant)?;
-                if st.providers[pi as usize]
-                    .certified_at
-                    .is_none_or(|c| c > b.at)
-                {
-                    return reject(Code::ProviderNotCertified, format!("provider `{}` is not certified at {}; certify it with certify_provider first", b.provider, b.at));
+                if st.providers[pi as usize].certified_at.is_none_or(|c| c > b.at) {
+                    return reject(
+                        Code::ProviderNotCertified,
+                        format!(
+                            "provider `{}` is not certified at {}; certify it with certify_provider first",
+                            b.provider, b.at
+                        ),
+                    );
                 }
                 if st.merchants[mi as usize].provider_at(b.at) == Some(pi) {
                     return reject(
                         Code::AlreadyBound,
-                        format!(
-                            "merchant `{}` is already served by provider `{}` at {}",
-                            b.merchant, b.provider, b.at
-                        ),
+                        format!("merchant `{}` is already served by provider `{}` at {}", b.merchant, b.provider, b.at),
                     );
                 }
-                out.push(Event::ProviderBound {
-                    provider: b.provider.clone(),
-                    merchant: b.merchant.clone(),
-                    at: b.at,
-                });
+                out.push(Event::ProviderBound { provider: b.provider.clone(), merchant: b.merchant.clone(), at: b.at });
             }
             Command::UnbindProvider(b) => {
                 let pi = self.provider_idx(&b.provider)?;
@@ -281,10 +244,7 @@ impl Engine {
                 if st.merchants[mi as usize].provider_at(b.at) != Some(pi) {
                     return reject(
                         Code::NotBound,
-                        format!(
-                            "merchant `{}` is not served by provider `{}` at {}",
-                            b.merchant, b.provider, b.at
-                        ),
+                        format!("merchant `{}` is not served by provider `{}` at {}", b.merchant, b.provider, b.at),
                     );
                 }
                 out.push(Event::ProviderUnbound {
@@ -314,40 +274,22 @@ impl Engine {
                         ),
                     );
                 }
-                out.push(Event::LiveStarted {
-                    session: l.session.clone(),
-                    anchor: l.anchor.clone(),
-                    at: l.at,
-                });
+                out.push(Event::LiveStarted { session: l.session.clone(), anchor: l.anchor.clone(), at: l.at });
             }
             Command::LiveEnd(l) => {
                 self.live_session(&l.session, l.at)?;
-                out.push(Event::LiveEnded {
-                    session: l.session.clone(),
-                    at: l.at,
-                });
+                out.push(Event::LiveEnded { session: l.session.clone(), at: l.at });
             }
             Command::ViewerEnter(v) => {
                 check_id("user", &v.user)?;
                 let s = self.live_session(&v.session, v.at)?;
-                if st
-                    .users
-                    .get(&v.user)
-                    .is_some_and(|u| s.present.contains_key(&u))
-                {
+                if st.users.get(&v.user).is_some_and(|u| s.present.contains_key(&u)) {
                     return reject(
                         Code::ViewerAlreadyInSession,
-                        format!(
-                            "user `{}` is already in session `{}`; send viewer_leave first",
-                            v.user, v.session
-                        ),
+                        format!("user `{}` is already in session `{}`; send viewer_leave first", v.user, v.session),
                     );
                 }
-                out.push(Event::ViewerEntered {
-                    session: v.session.clone(),
-                    user: v.user.clone(),
-                    at: v.at,
-                });
+                out.push(Event::ViewerEntered { session: v.session.clone(), user: v.user.clone(), at: v.at });
             }
             Command::ViewerLeave(v) => {
                 let s = self.live_session(&v.session, v.at)?;
@@ -363,11 +305,7 @@ impl Engine {
                         format!("`at` {} is before the user entered at {entered}", v.at),
                     );
                 }
-                out.push(Event::ViewerLeft {
-                    session: v.session.clone(),
-                    user: v.user.clone(),
-                    at: v.at,
-                });
+                out.push(Event::ViewerLeft { session: v.session.clone(), user: v.user.clone(), at: v.at });
             }
             Command::Interaction(i) => {
                 check_id("user", &i.user)?;
@@ -382,14 +320,17 @@ impl Engine {
             Command::OrderPaid(o) => self.decide_order(o, out)?,
             Command::Refund(r) => {
                 let Some(o) = st.orders.get(r.order.as_str()) else {
-                    return reject(
-                        Code::UnknownOrder,
-                        format!("no order `{}` was paid", r.order),
-                    );
+                    return reject(Code::UnknownOrder, format!("no order `{}` was paid", r.order));
                 };
                 let remaining = o.paid - o.refunded;
                 if r.amount <= 0 {
-                    return reject(Code::InvalidValue, format!("`amount` must be above 0 fen and at most the {} fen not yet refunded, got {}", remaining.0, r.amount));
+                    return reject(
+                        Code::InvalidValue,
+                        format!(
+                            "`amount` must be above 0 fen and at most the {} fen not yet refunded, got {}",
+                            remaining.0, r.amount
+                        ),
+                    );
                 }
                 if r.amount > remaining.0 {
                     return reject(
@@ -403,16 +344,23 @@ impl Engine {
                 if r.at < o.at {
                     return reject(
                         Code::RefundBeforeOrder,
-                        format!(
-                            "`at` {} is before order `{}` was paid at {}",
-                            r.at, r.order, o.at
-                        ),
+                        format!("`at` {} is before order `{}` was paid at {}", r.at, r.order, o.at),
                     );
+                }
+                if let Some(id) = &r.refund_id {
+                    check_id("refund_id", id)?;
+                    if st.refund_ids.contains(id.as_str()) {
+                        return reject(
+                            Code::DuplicateRefund,
+                            format!("refund `{id}` was already applied; refund ids are unique"),
+                        );
+                    }
                 }
                 out.push(Event::Refunded {
                     order: r.order.clone(),
                     amount: r.amount,
                     at: r.at,
+                    refund_id: r.refund_id.clone(),
                 });
             }
         }
@@ -426,11 +374,7 @@ impl Engine {
             let ids: Vec<&str> = f.programs.iter().map(|p| p.id.as_str()).collect();
             return reject(
                 Code::UnknownProgram,
-                format!(
-                    "no program `{}` in the festival file; programs: {}",
-                    e.program,
-                    ids.join(", ")
-                ),
+                format!("no program `{}` in the festival file; programs: {}", e.program, ids.join(", ")),
             );
         };
         let lookup = |r: Role| match r {
@@ -440,15 +384,11 @@ impl Engine {
         };
         let roles: Vec<Role> = match e.role {
             Some(r) => vec![r],
-            None => [Role::Merchant, Role::Anchor, Role::Provider]
-                .into_iter()
-                .filter(|r| p.roles.contains(r))
-                .collect(),
+            None => {
+                [Role::Merchant, Role::Anchor, Role::Provider].into_iter().filter(|r| p.roles.contains(r)).collect()
+            }
         };
-        let found: Vec<(Role, u32)> = roles
-            .iter()
-            .filter_map(|&r| lookup(r).map(|i| (r, i)))
-            .collect();
+        let found: Vec<(Role, u32)> = roles.iter().filter_map(|&r| lookup(r).map(|i| (r, i))).collect();
         let (role, idx) = match found.as_slice() {
             [] => {
                 let admitted: Vec<&str> = p.roles.iter().map(|r| r.as_str()).collect();
@@ -456,11 +396,7 @@ impl Engine {
                     Code::UnknownParticipant,
                     format!(
                         "no {} `{}` is registered (program `{}` admits: {})",
-                        roles
-                            .iter()
-                            .map(|r| r.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" or "),
+                        roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" or "),
                         e.participant,
                         p.id,
                         admitted.join(", ")
@@ -474,11 +410,7 @@ impl Engine {
                     format!(
                         "`{}` is registered as {}; add \"role\" to say which enrols",
                         e.participant,
-                        found
-                            .iter()
-                            .map(|(r, _)| r.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" and ")
+                        found.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>().join(" and ")
                     ),
                 )
             }
@@ -493,17 +425,11 @@ impl Engine {
         if e.at >= closes {
             return reject(
                 Code::RegistrationClosed,
-                format!(
-                    "enrolment in `{}` closed at {closes}; `at` is {}",
-                    p.id, e.at
-                ),
+                format!("enrolment in `{}` closed at {closes}; `at` is {}", p.id, e.at),
             );
         }
         if !p.roles.contains(&role) {
-            return reject(
-                Code::NotEligible,
-                format!("program `{}` does not admit {}s", p.id, role.as_str()),
-            );
+            return reject(Code::NotEligible, format!("program `{}` does not admit {}s", p.id, role.as_str()));
         }
         match role {
             Role::Merchant => {
@@ -515,11 +441,7 @@ impl Engine {
                             format!(
                                 "program `{}` admits brand tiers {}; merchant `{}` is `{}`",
                                 p.id,
-                                tiers
-                                    .iter()
-                                    .map(|t| t.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", "),
+                                tiers.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", "),
                                 e.participant,
                                 t.as_str()
                             ),
@@ -529,10 +451,8 @@ impl Engine {
             }
             Role::Anchor => {
                 if let Some(tiers) = &p.anchor_tiers {
-                    let tier = st.anchors[idx as usize]
-                        .tier
-                        .map(|t| f.anchor_tiers[t as usize].id.as_str())
-                        .unwrap_or("");
+                    let tier =
+                        st.anchors[idx as usize].tier.map(|t| f.anchor_tiers[t as usize].id.as_str()).unwrap_or("");
                     if !tiers.iter().any(|t| t == tier) {
                         return reject(
                             Code::NotEligible,
@@ -547,11 +467,7 @@ impl Engine {
                 }
             }
             Role::Provider => {
-                if p.require_certified
-                    && st.providers[idx as usize]
-                        .certified_at
-                        .is_none_or(|c| c > e.at)
-                {
+                if p.require_certified && st.providers[idx as usize].certified_at.is_none_or(|c| c > e.at) {
                     return reject(
                         Code::ProviderNotCertified,
                         format!(
@@ -562,27 +478,13 @@ impl Engine {
                 }
             }
         }
-        if st
-            .enrolments
-            .get(&p.id)
-            .is_some_and(|m| m.contains_key(&(role, idx)))
-        {
+        if st.enrolments.get(&p.id).is_some_and(|m| m.contains_key(&(role, idx))) {
             return reject(
                 Code::AlreadyEnrolled,
-                format!(
-                    "{} `{}` is already enrolled in `{}`",
-                    role.as_str(),
-                    e.participant,
-                    p.id
-                ),
+                format!("{} `{}` is already enrolled in `{}`", role.as_str(), e.participant, p.id),
             );
         }
-        out.push(Event::Enrolled {
-            program: p.id.clone(),
-            participant: e.participant.clone(),
-            role,
-            at: e.at,
-        });
+        out.push(Event::Enrolled { program: p.id.clone(), participant: e.participant.clone(), role, at: e.at });
         Ok(())
     }
 
@@ -592,88 +494,74 @@ impl Engine {
         check_id("user", &o.user)?;
         self.in_festival(o.at)?;
         if st.orders.contains_key(o.order.as_str()) {
-            return reject(
-                Code::DuplicateOrder,
-                format!("order `{}` was already paid; order ids are unique", o.order),
-            );
+            return reject(Code::DuplicateOrder, format!("order `{}` was already paid; order ids are unique", o.order));
         }
         let mi = self.merchant_idx(&o.merchant)?;
         if o.lines.is_empty() || o.lines.len() > limits::ORDER_LINES {
             return reject(
                 Code::EmptyOrder,
-                format!(
-                    "an order needs 1 to {} lines, got {}",
-                    limits::ORDER_LINES,
-                    o.lines.len()
-                ),
+                format!("an order needs 1 to {} lines, got {}", limits::ORDER_LINES, o.lines.len()),
             );
         }
         let mut skus: HashMap<&str, usize> = HashMap::with_capacity(o.lines.len());
         for (n, l) in o.lines.iter().enumerate() {
-            check_id("sku", &l.sku)
-                .map_err(|r| Rejection::new(r.code, format!("line {n}: {}", r.message)))?;
+            check_id("sku", &l.sku).map_err(|r| Rejection::new(r.code, format!("line {n}: {}", r.message)))?;
             if !(1..=limits::LINE_QTY).contains(&l.qty) {
                 return reject(
                     Code::InvalidValue,
-                    format!(
-                        "line {n}: `qty` must be 1 to {}, got {}",
-                        limits::LINE_QTY,
-                        l.qty
-                    ),
+                    format!("line {n}: `qty` must be 1 to {}, got {}", limits::LINE_QTY, l.qty),
                 );
             }
             if !(0..=limits::UNIT_PRICE_FEN).contains(&l.price) {
                 return reject(
                     Code::InvalidValue,
-                    format!(
-                        "line {n}: `price` must be 0 to {} fen, got {}",
-                        limits::UNIT_PRICE_FEN,
-                        l.price
-                    ),
+                    format!("line {n}: `price` must be 0 to {} fen, got {}", limits::UNIT_PRICE_FEN, l.price),
                 );
             }
             if l.paid < 0 {
-                return reject(
-                    Code::InvalidValue,
-                    format!("line {n}: `paid` must be 0 or more fen, got {}", l.paid),
-                );
+                return reject(Code::InvalidValue, format!("line {n}: `paid` must be 0 or more fen, got {}", l.paid));
             }
             let list = l.qty * l.price;
             if l.paid > list {
                 return reject(
                     Code::PaidExceedsList,
-                    format!(
-                        "line {n}: `paid` {} exceeds qty × price = {} × {} = {list} fen",
-                        l.paid, l.qty, l.price
-                    ),
+                    format!("line {n}: `paid` {} exceeds qty × price = {} × {} = {list} fen", l.paid, l.qty, l.price),
                 );
             }
             if let Some(first) = skus.insert(&l.sku, n) {
                 return reject(
                     Code::DuplicateSku,
-                    format!(
-                        "lines {first} and {n} both have sku `{}`; merge them into one line",
-                        l.sku
-                    ),
+                    format!("lines {first} and {n} both have sku `{}`; merge them into one line", l.sku),
                 );
             }
         }
         let (session, anchor, self_broadcast) = match (o.channel, &o.session) {
-            (Channel::Live, None) => return reject(Code::SessionRequired, "channel \"live\" needs `session`: the live session the order was placed in"),
-            (Channel::Shelf, Some(_)) => return reject(Code::SessionNotAllowed, "channel \"shelf\" takes no `session`; use channel \"live\" for orders placed in a live room"),
+            (Channel::Live, None) => {
+                return reject(
+                    Code::SessionRequired,
+                    "channel \"live\" needs `session`: the live session the order was placed in",
+                )
+            }
+            (Channel::Shelf, Some(_)) => {
+                return reject(
+                    Code::SessionNotAllowed,
+                    "channel \"shelf\" takes no `session`; use channel \"live\" for orders placed in a live room",
+                )
+            }
             (Channel::Shelf, None) => (None, None, false),
             (Channel::Live, Some(sid)) => {
                 let s = &st.sessions[self.session_idx(sid)? as usize];
                 if o.at < s.start {
-                    return reject(Code::SessionNotStarted, format!("`at` {} is before session `{sid}` started at {}", o.at, s.start));
+                    return reject(
+                        Code::SessionNotStarted,
+                        format!("`at` {} is before session `{sid}` started at {}", o.at, s.start),
+                    );
                 }
                 let a = &st.anchors[s.anchor as usize];
                 (Some(sid.clone()), Some(st.anchor_ids.name(s.anchor).to_string()), a.merchant == Some(mi))
             }
         };
-        let provider = st.merchants[mi as usize]
-            .provider_at(o.at)
-            .map(|p| st.provider_ids.name(p).to_string());
+        let provider = st.merchants[mi as usize].provider_at(o.at).map(|p| st.provider_ids.name(p).to_string());
         out.push(Event::OrderPaid {
             order: o.order.clone(),
             user: o.user.clone(),
@@ -696,18 +584,11 @@ impl Engine {
         let st = &mut self.state;
         macro_rules! idx {
             ($interner:ident, $id:expr, $what:literal) => {
-                st.$interner
-                    .get($id)
-                    .ok_or_else(|| fail(format!("unknown {} `{}`", $what, $id)))?
+                st.$interner.get($id).ok_or_else(|| fail(format!("unknown {} `{}`", $what, $id)))?
             };
         }
         match ev {
-            Event::MerchantRegistered {
-                merchant,
-                name,
-                brand_tier,
-                category,
-            } => {
+            Event::MerchantRegistered { merchant, name, brand_tier, category } => {
                 st.merchant_ids.intern(merchant);
                 st.merchants.push(Merchant {
                     name: name.clone(),
@@ -717,13 +598,7 @@ impl Engine {
                     stats: Stats::default(),
                 });
             }
-            Event::AnchorRegistered {
-                anchor,
-                name,
-                followers,
-                merchant,
-                tier,
-            } => {
+            Event::AnchorRegistered { anchor, name, followers, merchant, tier } => {
                 let merchant = match merchant {
                     Some(m) => Some(idx!(merchant_ids, m, "merchant")),
                     None => None,
@@ -734,8 +609,7 @@ impl Engine {
                             .anchor_tiers
                             .iter()
                             .position(|x| &x.id == t)
-                            .ok_or_else(|| fail(format!("unknown anchor tier `{t}`")))?
-                            as u32,
+                            .ok_or_else(|| fail(format!("unknown anchor tier `{t}`")))? as u32,
                     ),
                     None => None,
                 };
@@ -751,26 +625,13 @@ impl Engine {
             }
             Event::ProviderRegistered { provider, name } => {
                 st.provider_ids.intern(provider);
-                st.providers.push(Provider {
-                    name: name.clone(),
-                    certified_at: None,
-                    stats: Stats::default(),
-                });
+                st.providers.push(Provider { name: name.clone(), certified_at: None, stats: Stats::default() });
             }
             Event::ProviderCertified { provider, at } => {
                 let p = idx!(provider_ids, provider, "provider");
                 st.providers[p as usize].certified_at = Some(*at);
             }
-            Event::ProviderBound {
-                provider,
-                merchant,
-                at,
-            }
-            | Event::ProviderUnbound {
-                provider,
-                merchant,
-                at,
-            } => {
+            Event::ProviderBound { provider, merchant, at } | Event::ProviderUnbound { provider, merchant, at } => {
                 let p = idx!(provider_ids, provider, "provider");
                 let m = idx!(merchant_ids, merchant, "merchant");
                 let to = matches!(ev, Event::ProviderBound { .. }).then_some(p);
@@ -779,27 +640,15 @@ impl Engine {
                 let pos = b.partition_point(|(t, _)| *t <= *at);
                 b.insert(pos, (*at, to));
             }
-            Event::Enrolled {
-                program,
-                participant,
-                role,
-                at,
-            } => {
+            Event::Enrolled { program, participant, role, at } => {
                 let i = match role {
                     Role::Merchant => idx!(merchant_ids, participant, "merchant"),
                     Role::Anchor => idx!(anchor_ids, participant, "anchor"),
                     Role::Provider => idx!(provider_ids, participant, "provider"),
                 };
-                st.enrolments
-                    .entry(program.clone())
-                    .or_default()
-                    .insert((*role, i), *at);
+                st.enrolments.entry(program.clone()).or_default().insert((*role, i), *at);
             }
-            Event::LiveStarted {
-                session,
-                anchor,
-                at,
-            } => {
+            Event::LiveStarted { session, anchor, at } => {
                 let a = idx!(anchor_ids, anchor, "anchor");
                 let s = st.session_ids.intern(session);
                 st.anchors[a as usize].live_session = Some(s);
@@ -821,11 +670,7 @@ impl Engine {
                 let s = &mut st.sessions[si as usize];
                 s.end = Some(*at);
                 // Everyone still in the room leaves when the stream ends.
-                let stayed: i64 = s
-                    .present
-                    .drain()
-                    .map(|(_, entered)| (at.0 - entered.0).max(0))
-                    .sum();
+                let stayed: i64 = s.present.drain().map(|(_, entered)| (at.0 - entered.0).max(0)).sum();
                 s.watch_ms += stayed;
                 st.anchors[s.anchor as usize].live_session = None;
             }
@@ -842,18 +687,11 @@ impl Engine {
                 let si = idx!(session_ids, session, "session");
                 let u = idx!(users, user, "user");
                 let s = &mut st.sessions[si as usize];
-                let entered = s
-                    .present
-                    .remove(&u)
-                    .ok_or_else(|| fail(format!("user `{user}` is not in session `{session}`")))?;
+                let entered =
+                    s.present.remove(&u).ok_or_else(|| fail(format!("user `{user}` is not in session `{session}`")))?;
                 s.watch_ms += (at.0 - entered.0).max(0);
             }
-            Event::Interacted {
-                session,
-                user,
-                kind,
-                ..
-            } => {
+            Event::Interacted { session, user, kind, .. } => {
                 let si = idx!(session_ids, session, "session");
                 st.users.intern(user);
                 st.sessions[si as usize].interactions[kind.index()] += 1;
@@ -885,11 +723,8 @@ impl Engine {
                 };
                 let u = st.users.intern(user);
                 let paid = Fen(lines.iter().map(|l| l.paid).sum());
-                let slices = Slices {
-                    channel: *channel,
-                    self_broadcast: *self_broadcast,
-                    provider_served: p.is_some(),
-                };
+                let slices =
+                    Slices { channel: *channel, self_broadcast: *self_broadcast, provider_served: p.is_some() };
                 let anchor_tier = a.and_then(|a| st.anchors[a as usize].tier);
                 let rec = Order {
                     user: u,
@@ -908,24 +743,20 @@ impl Engine {
                 }
                 st.orders.insert(order.as_str().into(), rec);
             }
-            Event::Refunded { order, amount, .. } => {
-                let o = st
-                    .orders
-                    .get(order.as_str())
-                    .ok_or_else(|| fail(format!("unknown order `{order}`")))?
-                    .clone();
+            Event::Refunded { order, amount, refund_id, .. } => {
+                let o = st.orders.get(order.as_str()).ok_or_else(|| fail(format!("unknown order `{order}`")))?.clone();
                 let amount = Fen(*amount);
                 if amount > o.paid - o.refunded {
-                    return Err(fail(format!(
-                        "refund of {} fen exceeds what order `{order}` has left",
-                        amount.0
-                    )));
+                    return Err(fail(format!("refund of {} fen exceeds what order `{order}` has left", amount.0)));
                 }
                 for stats in Self::stats_of(st, &o) {
                     stats.add_refund(o.slices, amount);
                 }
                 if let Some(x) = st.orders.get_mut(order.as_str()) {
                     x.refunded += amount;
+                }
+                if let Some(id) = refund_id {
+                    st.refund_ids.insert(id.as_str().into());
                 }
             }
         }

@@ -67,6 +67,7 @@ codes! {
     PaidExceedsList => "paid_exceeds_list", "A line's `paid` exceeds `qty × price`.";
     RefundExceedsRemaining => "refund_exceeds_remaining", "The refund is more than the order's paid amount not yet refunded.";
     RefundBeforeOrder => "refund_before_order", "The refund's time is before the order was paid.";
+    DuplicateRefund => "duplicate_refund", "A refund with this `refund_id` was already applied.";
 }
 
 impl fmt::Display for Code {
@@ -91,10 +92,7 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(code: Code, message: impl Into<String>) -> Rejection {
-        Rejection {
-            code,
-            message: message.into(),
-        }
+        Rejection { code, message: message.into() }
     }
 }
 
@@ -107,10 +105,7 @@ mod tests {
         let mut seen = std::collections::BTreeSet::new();
         for c in Code::ALL {
             assert!(seen.insert(c.as_str()), "duplicate code {c}");
-            assert!(c
-                .as_str()
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b == b'_'));
+            assert!(c.as_str().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
             assert!(!c.meaning().is_empty());
         }
     }

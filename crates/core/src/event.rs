@@ -89,5 +89,7 @@ pub enum Event {
         order: String,
         amount: i64,
         at: Ts,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        refund_id: Option<String>,
     },
 }

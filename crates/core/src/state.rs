@@ -96,11 +96,7 @@ impl Stats {
         let sb = s.self_broadcast;
         let ps = s.provider_served;
         let [live, shelf] = &mut self.channel;
-        let ch = if s.channel == Channel::Live {
-            live
-        } else {
-            shelf
-        };
+        let ch = if s.channel == Channel::Live { live } else { shelf };
         [
             Some(ch),
             sb.then_some(&mut self.self_broadcast),
@@ -214,6 +210,8 @@ pub struct State {
     pub sessions: Vec<Session>,
     pub users: Interner,
     pub orders: HashMap<Box<str>, Order>,
+    /// Ids of applied refunds that carried one, so a repeated refund is refused.
+    pub refund_ids: HashSet<Box<str>>,
     /// program id → (role, participant index) → enrolment time.
     pub enrolments: BTreeMap<String, BTreeMap<(Role, u32), Ts>>,
     pub total: Stats,
@@ -227,16 +225,11 @@ pub struct State {
 
 impl State {
     pub fn new(anchor_tiers: usize) -> State {
-        State {
-            by_anchor_tier: vec![Stats::default(); anchor_tiers],
-            ..State::default()
-        }
+        State { by_anchor_tier: vec![Stats::default(); anchor_tiers], ..State::default() }
     }
 
     pub fn merchant(&self, id: &str) -> Option<&Merchant> {
-        self.merchant_ids
-            .get(id)
-            .map(|i| &self.merchants[i as usize])
+        self.merchant_ids.get(id).map(|i| &self.merchants[i as usize])
     }
 
     pub fn anchor(&self, id: &str) -> Option<&Anchor> {
@@ -244,9 +237,7 @@ impl State {
     }
 
     pub fn provider(&self, id: &str) -> Option<&Provider> {
-        self.provider_ids
-            .get(id)
-            .map(|i| &self.providers[i as usize])
+        self.provider_ids.get(id).map(|i| &self.providers[i as usize])
     }
 
     pub fn session(&self, id: &str) -> Option<&Session> {
@@ -258,16 +249,10 @@ impl State {
     }
 
     pub fn certified_providers(&self) -> usize {
-        self.providers
-            .iter()
-            .filter(|p| p.certified_at.is_some())
-            .count()
+        self.providers.iter().filter(|p| p.certified_at.is_some()).count()
     }
 
     pub fn merchants_served(&self) -> usize {
-        self.merchants
-            .iter()
-            .filter(|m| m.current_provider().is_some())
-            .count()
+        self.merchants.iter().filter(|m| m.current_provider().is_some()).count()
     }
 }

@@ -28,9 +28,7 @@ impl Ts {
     pub fn parse(s: &str) -> Result<Ts, BadTime> {
         let dt = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| BadTime(s.to_string()))?;
         let ms = dt.unix_timestamp_nanos() / 1_000_000;
-        i64::try_from(ms)
-            .map(Ts)
-            .map_err(|_| BadTime(s.to_string()))
+        i64::try_from(ms).map(Ts).map_err(|_| BadTime(s.to_string()))
     }
 
     /// Midnight at the start of `day` in Asia/Shanghai.
@@ -91,9 +89,7 @@ impl Day {
         let m = time::Month::try_from(month).ok()?;
         let date = Date::from_calendar_date(year, m, day).ok()?;
         Some(Day(date.to_julian_day()
-            - Date::from_calendar_date(1970, time::Month::January, 1)
-                .expect("epoch")
-                .to_julian_day()))
+            - Date::from_calendar_date(1970, time::Month::January, 1).expect("epoch").to_julian_day()))
     }
 
     /// Parses `YYYY-MM-DD`.
@@ -132,8 +128,7 @@ impl Serialize for Day {
 impl<'de> Deserialize<'de> for Day {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Day, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Day::parse(&s)
-            .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a date YYYY-MM-DD")))
+        Day::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a date YYYY-MM-DD")))
     }
 }
 

@@ -41,12 +41,7 @@ impl StatsView {
     pub fn of(s: &Stats) -> StatsView {
         let ch = |c: Channel| {
             let m: &Money2 = &s.channel[c.index()];
-            ChannelView {
-                gmv: m.net().0,
-                gmv_gross: m.gross.0,
-                refunded: m.refunded.0,
-                orders: s.orders[c.index()],
-            }
+            ChannelView { gmv: m.net().0, gmv_gross: m.gross.0, refunded: m.refunded.0, orders: s.orders[c.index()] }
         };
         let t = s.total();
         StatsView {
@@ -55,10 +50,7 @@ impl StatsView {
             refunded: t.refunded.0,
             orders: s.orders_total(),
             buyers: s.buyers.len() as u64,
-            by_channel: ByChannel {
-                live: ch(Channel::Live),
-                shelf: ch(Channel::Shelf),
-            },
+            by_channel: ByChannel { live: ch(Channel::Live), shelf: ch(Channel::Shelf) },
             self_broadcast_gmv: s.self_broadcast.net().0,
             provider_served_gmv: s.provider_served.net().0,
             provider_served_self_broadcast_gmv: s.provider_served_self_broadcast.net().0,
@@ -127,11 +119,7 @@ pub struct DayView {
 }
 
 fn programs_of(st: &State, role: crate::festival::Role, i: u32) -> Vec<String> {
-    st.enrolments
-        .iter()
-        .filter(|(_, m)| m.contains_key(&(role, i)))
-        .map(|(p, _)| p.clone())
-        .collect()
+    st.enrolments.iter().filter(|(_, m)| m.contains_key(&(role, i))).map(|(p, _)| p.clone()).collect()
 }
 
 pub fn merchant(f: &Festival, st: &State, id: &str) -> Option<MerchantView> {
@@ -143,9 +131,7 @@ pub fn merchant(f: &Festival, st: &State, id: &str) -> Option<MerchantView> {
         name: m.name.clone(),
         brand_tier: m.brand_tier,
         category: m.category.clone(),
-        provider: m
-            .current_provider()
-            .map(|p| st.provider_ids.name(p).to_string()),
+        provider: m.current_provider().map(|p| st.provider_ids.name(p).to_string()),
         programs: programs_of(st, crate::festival::Role::Merchant, i),
         stats: StatsView::of(&m.stats),
     })
@@ -199,20 +185,14 @@ pub fn session(_f: &Festival, st: &State, id: &str) -> Option<SessionView> {
         viewers_now: s.present.len() as u64,
         peak_concurrent: s.peak_concurrent,
         watch_s: s.watch_ms / 1000,
-        interactions: InteractionKind::ALL
-            .iter()
-            .map(|k| (k.as_str(), s.interactions[k.index()]))
-            .collect(),
+        interactions: InteractionKind::ALL.iter().map(|k| (k.as_str(), s.interactions[k.index()])).collect(),
         stats: StatsView::of(&s.stats),
     })
 }
 
 pub fn day(st: &State, d: Day) -> DayView {
     let empty = Stats::default();
-    DayView {
-        day: d,
-        stats: StatsView::of(st.by_day.get(&d).unwrap_or(&empty)),
-    }
+    DayView { day: d, stats: StatsView::of(st.by_day.get(&d).unwrap_or(&empty)) }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -228,7 +208,8 @@ pub struct FigureView {
     pub text_en: String,
     pub text_zh: String,
     pub reported: String,
-    /// The value computed from this festival's data, or None where it needs a baseline.
+    /// The value computed from this festival's data, or None where it needs a baseline
+    /// or data the directory does not hold (e.g. a month outside the festival).
     pub computed: Option<String>,
 }
 
@@ -271,38 +252,42 @@ pub struct Report {
 
 /// Top `n` by GMV, ties by id ascending.
 fn top<'a>(n: usize, items: impl Iterator<Item = (&'a str, &'a str, &'a Stats)>) -> Vec<Ranked> {
-    let mut v: Vec<Ranked> = items
-        .map(|(id, name, s)| Ranked {
-            id: id.to_string(),
-            name: name.to_string(),
-            gmv: s.gmv().0,
-        })
-        .collect();
+    let mut v: Vec<Ranked> =
+        items.map(|(id, name, s)| Ranked { id: id.to_string(), name: name.to_string(), gmv: s.gmv().0 }).collect();
     v.sort_by(|a, b| b.gmv.cmp(&a.gmv).then_with(|| a.id.cmp(&b.id)));
     v.truncate(n);
     v
 }
 
+/// Share (bp) of anchor-attributed GMV that anchors of `tier` made, over orders paid in
+/// `month` (YYYY-MM, Asia/Shanghai) or over the whole festival. None when no anchor sold
+/// anything in that month.
+fn tier_share_in_month(st: &State, tier: u32, month: Option<&str>) -> Option<i64> {
+    let (mut mine, mut all) = (0i64, 0i64);
+    for o in st.orders.values() {
+        if month.is_some_and(|m| !o.at.day().to_string().starts_with(m)) {
+            continue;
+        }
+        if let Some(t) = o.anchor_tier {
+            let net = (o.paid - o.refunded).0;
+            all += net;
+            if t == tier {
+                mine += net;
+            }
+        }
+    }
+    (all > 0).then(|| share_bp(mine, all))
+}
+
 pub fn report(f: &Festival, st: &State) -> Report {
     let total = StatsView::of(&st.total);
     let tier_ids: Vec<&str> = f.anchor_tiers.iter().map(|t| t.id.as_str()).collect();
-    let gmv_by_anchor_tier: BTreeMap<String, i64> = tier_ids
-        .iter()
-        .zip(&st.by_anchor_tier)
-        .map(|(t, s)| (t.to_string(), s.gmv().0))
-        .collect();
+    let gmv_by_anchor_tier: BTreeMap<String, i64> =
+        tier_ids.iter().zip(&st.by_anchor_tier).map(|(t, s)| (t.to_string(), s.gmv().0)).collect();
     let anchored: i64 = gmv_by_anchor_tier.values().sum();
     let anchor_tier_share = gmv_by_anchor_tier
         .iter()
-        .map(|(t, g)| {
-            (
-                t.clone(),
-                TierGmv {
-                    gmv: *g,
-                    share_bp: share_bp(*g, anchored),
-                },
-            )
-        })
+        .map(|(t, g)| (t.clone(), TierGmv { gmv: *g, share_bp: share_bp(*g, anchored) }))
         .collect();
     let merchants = st.merchants.len() as u64;
     let served = st.merchants_served() as u64;
@@ -322,23 +307,15 @@ pub fn report(f: &Festival, st: &State) -> Report {
                     )
                 }
                 FigureMetric::CertifiedProviders => Some(st.certified_providers().to_string()),
-                FigureMetric::MerchantsServedShare => Some(crate::money::fmt_bp(share_bp(
-                    served as i64,
-                    merchants as i64,
-                ))),
-                FigureMetric::AnchorTierGmvShare => {
-                    let tier = fig
-                        .tier
-                        .as_deref()
-                        .and_then(|t| tier_ids.iter().position(|x| *x == t));
-                    tier.map(|ti| {
-                        // Within `month` if given: sum of that tier's daily GMV is not kept per
-                        // tier per day, so the share is over the whole festival.
-                        crate::money::fmt_bp(share_bp(st.by_anchor_tier[ti].gmv().0, anchored))
-                    })
+                FigureMetric::MerchantsServedShare => {
+                    Some(crate::money::fmt_bp(share_bp(served as i64, merchants as i64)))
                 }
-                FigureMetric::ProviderSelfBroadcastGrowth
-                | FigureMetric::ProviderSelfBroadcastShareChange => None,
+                FigureMetric::AnchorTierGmvShare => {
+                    let tier = fig.tier.as_deref().and_then(|t| tier_ids.iter().position(|x| *x == t));
+                    tier.and_then(|ti| tier_share_in_month(st, ti as u32, fig.month.as_deref()))
+                        .map(crate::money::fmt_bp)
+                }
+                FigureMetric::ProviderSelfBroadcastGrowth | FigureMetric::ProviderSelfBroadcastShareChange => None,
             };
             FigureView {
                 id: fig.id.clone(),
@@ -357,16 +334,10 @@ pub fn report(f: &Festival, st: &State) -> Report {
         refunded: total.refunded,
         orders: total.orders,
         buyers: total.buyers,
-        gmv_by_channel: [
-            ("live", total.by_channel.live.gmv),
-            ("shelf", total.by_channel.shelf.gmv),
-        ]
-        .into_iter()
-        .collect(),
-        gmv_by_brand_tier: BrandTier::ALL
-            .iter()
-            .map(|t| (t.as_str(), st.by_brand_tier[t.index()].gmv().0))
+        gmv_by_channel: [("live", total.by_channel.live.gmv), ("shelf", total.by_channel.shelf.gmv)]
+            .into_iter()
             .collect(),
+        gmv_by_brand_tier: BrandTier::ALL.iter().map(|t| (t.as_str(), st.by_brand_tier[t.index()].gmv().0)).collect(),
         gmv_by_anchor_tier,
         anchor_tier_share,
         self_broadcast_gmv: total.self_broadcast_gmv,
@@ -386,24 +357,15 @@ pub fn report(f: &Festival, st: &State) -> Report {
         gmv_by_day: st.by_day.iter().map(|(d, s)| (*d, s.gmv().0)).collect(),
         top_merchants: top(
             10,
-            st.merchants
-                .iter()
-                .enumerate()
-                .map(|(i, m)| (st.merchant_ids.name(i as u32), m.name.as_str(), &m.stats)),
+            st.merchants.iter().enumerate().map(|(i, m)| (st.merchant_ids.name(i as u32), m.name.as_str(), &m.stats)),
         ),
         top_anchors: top(
             10,
-            st.anchors
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (st.anchor_ids.name(i as u32), a.name.as_str(), &a.stats)),
+            st.anchors.iter().enumerate().map(|(i, a)| (st.anchor_ids.name(i as u32), a.name.as_str(), &a.stats)),
         ),
         top_providers: top(
             10,
-            st.providers
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (st.provider_ids.name(i as u32), p.name.as_str(), &p.stats)),
+            st.providers.iter().enumerate().map(|(i, p)| (st.provider_ids.name(i as u32), p.name.as_str(), &p.stats)),
         ),
         figures,
     }

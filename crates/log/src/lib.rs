@@ -31,26 +31,16 @@ pub enum StoreError {
     Io { path: PathBuf, source: io::Error },
     #[error("{0} is not a dacu data directory (no {FESTIVAL_FILE}); create it by passing --festival FILE")]
     NotADataDir(PathBuf),
-    #[error(
-        "{path} already holds a different festival; use a new data directory for another festival"
-    )]
+    #[error("{path} already holds a different festival; use a new data directory for another festival")]
     FestivalMismatch { path: PathBuf },
     #[error("{path}: invalid festival file:\n{problems}")]
     BadFestival { path: PathBuf, problems: String },
     #[error("{path}: corrupt record at byte offset {offset} (line {line}): {reason}")]
-    Corrupt {
-        path: PathBuf,
-        offset: u64,
-        line: u64,
-        reason: String,
-    },
+    Corrupt { path: PathBuf, offset: u64, line: u64, reason: String },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| StoreError::Io { path: path.to_path_buf(), source }
 }
 
 /// Loads and validates a festival file, rendering problems as `FILE:LINE:COL: message`.
@@ -86,10 +76,7 @@ pub struct DataDir {
 impl DataDir {
     /// Opens DIR, creating it from `festival` when it holds no data directory yet. When
     /// both exist, the festival file must be the one the directory was created from.
-    pub fn open_or_create(
-        path: &Path,
-        festival: Option<&Path>,
-    ) -> Result<(DataDir, OpenReport), StoreError> {
+    pub fn open_or_create(path: &Path, festival: Option<&Path>) -> Result<(DataDir, OpenReport), StoreError> {
         let fest_path = path.join(FESTIVAL_FILE);
         if !fest_path.exists() {
             let Some(src_path) = festival else {
@@ -100,17 +87,13 @@ impl DataDir {
             // Write then rename, so a crash never leaves a half-written festival file.
             let tmp = path.join("festival.toml.tmp");
             fs::write(&tmp, &src).map_err(io_err(&tmp))?;
-            File::open(&tmp)
-                .and_then(|f| f.sync_all())
-                .map_err(io_err(&tmp))?;
+            File::open(&tmp).and_then(|f| f.sync_all()).map_err(io_err(&tmp))?;
             fs::rename(&tmp, &fest_path).map_err(io_err(&fest_path))?;
         } else if let Some(src_path) = festival {
             let given = fs::read_to_string(src_path).map_err(io_err(src_path))?;
             let have = fs::read_to_string(&fest_path).map_err(io_err(&fest_path))?;
             if given != have {
-                return Err(StoreError::FestivalMismatch {
-                    path: path.to_path_buf(),
-                });
+                return Err(StoreError::FestivalMismatch { path: path.to_path_buf() });
             }
         }
         DataDir::open(path)
@@ -126,12 +109,8 @@ impl DataDir {
         let mut engine = Engine::new(Arc::new(festival));
         let log_path = path.join(EVENTS_FILE);
         let mut report = OpenReport::default();
-        let file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(io_err(&log_path))?;
+        let file =
+            OpenOptions::new().create(true).read(true).append(true).open(&log_path).map_err(io_err(&log_path))?;
         let valid_len = replay(&log_path, &file, &mut engine, &mut report)?;
         let len = file.metadata().map_err(io_err(&log_path))?.len();
         if valid_len < len {
@@ -171,18 +150,12 @@ impl DataDir {
         self.engine.execute(c, &mut self.pending)?;
         for ev in &self.pending[start..] {
             self.scratch.clear();
-            serde_json::to_writer(
-                &mut self.scratch,
-                &json!({ "v": RECORD_VERSION, "event": ev }),
-            )
-            .expect("events serialize");
+            serde_json::to_writer(&mut self.scratch, &json!({ "v": RECORD_VERSION, "event": ev }))
+                .expect("events serialize");
             self.scratch.push(b'\n');
-            self.writer.write_all(&self.scratch).map_err(|e| {
-                dacu_core::Rejection::new(
-                    dacu_core::Code::InvalidValue,
-                    format!("write failed: {e}"),
-                )
-            })?;
+            self.writer
+                .write_all(&self.scratch)
+                .map_err(|e| dacu_core::Rejection::new(dacu_core::Code::InvalidValue, format!("write failed: {e}")))?;
         }
         self.pending.clear();
         Ok(())
@@ -199,12 +172,7 @@ impl DataDir {
 /// Replays records into `engine`; returns the byte length of the valid prefix. A final
 /// line without its newline is a torn write and is not replayed; any other bad record is
 /// corruption.
-fn replay(
-    path: &Path,
-    file: &File,
-    engine: &mut Engine,
-    report: &mut OpenReport,
-) -> Result<u64, StoreError> {
+fn replay(path: &Path, file: &File, engine: &mut Engine, report: &mut OpenReport) -> Result<u64, StoreError> {
     let mut reader = BufReader::with_capacity(1 << 20, file.try_clone().map_err(io_err(path))?);
     let mut offset = 0u64;
     let mut line_no = 0u64;
@@ -224,12 +192,7 @@ fn replay(
         if buf.last() != Some(&b'\n') {
             return Ok(offset);
         }
-        let corrupt = |reason: String| StoreError::Corrupt {
-            path: path.to_path_buf(),
-            offset,
-            line: line_no,
-            reason,
-        };
+        let corrupt = |reason: String| StoreError::Corrupt { path: path.to_path_buf(), offset, line: line_no, reason };
         let rec: Record = serde_json::from_slice(&buf).map_err(|e| corrupt(e.to_string()))?;
         if rec.v != RECORD_VERSION {
             return Err(corrupt(format!(
@@ -237,9 +200,7 @@ fn replay(
                 rec.v
             )));
         }
-        engine
-            .apply(&rec.event)
-            .map_err(|e| corrupt(e.to_string()))?;
+        engine.apply(&rec.event).map_err(|e| corrupt(e.to_string()))?;
         report.events_replayed += 1;
         offset += n as u64;
     }

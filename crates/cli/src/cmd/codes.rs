@@ -3,10 +3,8 @@ use std::process::ExitCode;
 
 pub fn run(json: bool) -> anyhow::Result<ExitCode> {
     if json {
-        let v: Vec<_> = Code::ALL
-            .iter()
-            .map(|c| serde_json::json!({ "code": c.as_str(), "meaning": c.meaning() }))
-            .collect();
+        let v: Vec<_> =
+            Code::ALL.iter().map(|c| serde_json::json!({ "code": c.as_str(), "meaning": c.meaning() })).collect();
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let mut t = crate::table::Table::new(["code", "meaning"]);

@@ -16,8 +16,7 @@ pub fn run(data: Option<PathBuf>, quiet: bool) -> anyhow::Result<ExitCode> {
             "{} exists and is not a dacu data directory; pass --data with a new path",
             data.display()
         );
-        std::fs::remove_dir_all(&data)
-            .with_context(|| format!("removing the previous demo in {}", data.display()))?;
+        std::fs::remove_dir_all(&data).with_context(|| format!("removing the previous demo in {}", data.display()))?;
     }
     std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
     let fest_path = data.join("source-festival.toml");
@@ -29,17 +28,19 @@ pub fn run(data: Option<PathBuf>, quiet: bool) -> anyhow::Result<ExitCode> {
     if !quiet {
         print!("{}", super::check::summary(dir.festival()));
         println!();
-        println!("Ingested the shipped sample into {}: {} accepted, {} rejected (rejections show the error paths):", data.display(), s.accepted, s.rejected);
+        println!(
+            "Ingested the shipped sample into {}: {} accepted, {} rejected (rejections show the error paths):",
+            data.display(),
+            s.accepted,
+            s.rejected
+        );
         print!("{}", String::from_utf8_lossy(&rejections));
         println!();
     }
     let r = dacu_core::view::report(dir.festival(), dir.engine().state());
     print!("{}", super::report::render(dir.festival(), &r));
     if !quiet {
-        println!(
-            "Explore it: dacu report --data {0} --json · dacu show --data {0} anchor <id> --json",
-            data.display()
-        );
+        println!("Explore it: dacu report --data {0} --json · dacu show --data {0} anchor <id> --json", data.display());
     }
     Ok(ExitCode::SUCCESS)
 }

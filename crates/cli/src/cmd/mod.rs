@@ -12,14 +12,9 @@ use std::path::Path;
 
 /// Opens a data directory for reading, reporting a torn tail on stderr.
 pub fn open(data: &Path) -> anyhow::Result<DataDir> {
-    let (dir, rep) = DataDir::open(data)
-        .with_context(|| format!("cannot open data directory {}", data.display()))?;
+    let (dir, rep) = DataDir::open(data).with_context(|| format!("cannot open data directory {}", data.display()))?;
     if rep.truncated_bytes > 0 {
-        eprintln!(
-            "dacu: {}: truncated a torn final record ({} bytes)",
-            data.display(),
-            rep.truncated_bytes
-        );
+        eprintln!("dacu: {}: truncated a torn final record ({} bytes)", data.display(), rep.truncated_bytes);
     }
     Ok(dir)
 }

@@ -16,19 +16,12 @@ pub fn run(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn money_row(t: &mut Table, label: &str, gmv: i64, whole: i64) {
-    t.row([
-        label.to_string(),
-        Fen(gmv).to_string(),
-        fmt_bp(share_bp(gmv, whole)),
-    ]);
+    t.row([label.to_string(), Fen(gmv).to_string(), fmt_bp(share_bp(gmv, whole))]);
 }
 
 pub fn render(f: &dacu_core::Festival, r: &Report) -> String {
     let mut out = String::new();
-    out += &format!(
-        "{} · {} — festival report ({} events)\n\n",
-        f.festival.name_zh, f.festival.name_en, r.events
-    );
+    out += &format!("{} · {} — festival report ({} events)\n\n", f.festival.name_zh, f.festival.name_en, r.events);
     let mut t = Table::new(["", "value"]).right(&[1]);
     t.row(["GMV (paid − refunded)".into(), Fen(r.gmv).to_string()]);
     t.row(["GMV gross (paid)".into(), Fen(r.gmv_gross).to_string()]);
@@ -61,49 +54,23 @@ pub fn render(f: &dacu_core::Festival, r: &Report) -> String {
     out += &format!("By anchor tier\n{}\n", t.render());
 
     let mut t = Table::new(["", "value"]).right(&[1]);
-    t.row([
-        "brand self-broadcast GMV 品牌自播".into(),
-        Fen(r.self_broadcast_gmv).to_string(),
-    ]);
-    t.row([
-        "… of it by provider-served merchants".into(),
-        Fen(r.provider_served_self_broadcast_gmv).to_string(),
-    ]);
-    t.row([
-        "… provider-served share".into(),
-        fmt_bp(r.provider_served_self_broadcast_share_bp),
-    ]);
-    t.row([
-        "GMV of provider-served merchants".into(),
-        Fen(r.provider_served_gmv).to_string(),
-    ]);
-    t.row([
-        "providers (certified)".into(),
-        format!("{} ({})", r.providers, r.certified_providers),
-    ]);
+    t.row(["brand self-broadcast GMV 品牌自播".into(), Fen(r.self_broadcast_gmv).to_string()]);
+    t.row(["… of it by provider-served merchants".into(), Fen(r.provider_served_self_broadcast_gmv).to_string()]);
+    t.row(["… provider-served share".into(), fmt_bp(r.provider_served_self_broadcast_share_bp)]);
+    t.row(["GMV of provider-served merchants".into(), Fen(r.provider_served_gmv).to_string()]);
+    t.row(["providers (certified)".into(), format!("{} ({})", r.providers, r.certified_providers)]);
     t.row([
         "merchants served by providers".into(),
-        format!(
-            "{} ({})",
-            r.merchants_served_by_providers,
-            fmt_bp(r.merchants_served_share_bp)
-        ),
+        format!("{} ({})", r.merchants_served_by_providers, fmt_bp(r.merchants_served_share_bp)),
     ]);
     out += &format!("Service providers\n{}\n", t.render());
 
-    for (title, list) in [
-        ("Top merchants", &r.top_merchants),
-        ("Top anchors", &r.top_anchors),
-        ("Top providers", &r.top_providers),
-    ] {
+    for (title, list) in
+        [("Top merchants", &r.top_merchants), ("Top anchors", &r.top_anchors), ("Top providers", &r.top_providers)]
+    {
         let mut t = Table::new(["#", "id", "name", "GMV"]).right(&[0, 3]);
         for (i, x) in list.iter().enumerate() {
-            t.row([
-                (i + 1).to_string(),
-                x.id.clone(),
-                x.name.clone(),
-                Fen(x.gmv).to_string(),
-            ]);
+            t.row([(i + 1).to_string(), x.id.clone(), x.name.clone(), Fen(x.gmv).to_string()]);
         }
         out += &format!("{title}\n{}\n", t.render());
     }
@@ -114,9 +81,7 @@ pub fn render(f: &dacu_core::Festival, r: &Report) -> String {
             t.row([
                 x.text_en.clone(),
                 x.reported.clone(),
-                x.computed
-                    .clone()
-                    .unwrap_or_else(|| "needs a baseline".into()),
+                x.computed.clone().unwrap_or_else(|| "n/a: needs a baseline or data outside this festival".into()),
             ]);
         }
         out += &format!("Figures of the source\n{}\n", t.render());

@@ -17,10 +17,10 @@ pub fn run(data: &Path, kind: Kind, id: &str, json: bool) -> anyhow::Result<Exit
     let dir = super::open(data)?;
     let (f, st) = (dir.festival(), dir.engine().state());
     let value = match kind {
-        Kind::Merchant => view::merchant(f, st, id).map(|v| serde_json::to_value(v)),
-        Kind::Anchor => view::anchor(f, st, id).map(|v| serde_json::to_value(v)),
-        Kind::Provider => view::provider(f, st, id).map(|v| serde_json::to_value(v)),
-        Kind::Session => view::session(f, st, id).map(|v| serde_json::to_value(v)),
+        Kind::Merchant => view::merchant(f, st, id).map(serde_json::to_value),
+        Kind::Anchor => view::anchor(f, st, id).map(serde_json::to_value),
+        Kind::Provider => view::provider(f, st, id).map(serde_json::to_value),
+        Kind::Session => view::session(f, st, id).map(serde_json::to_value),
         Kind::Day => match Day::parse(id) {
             Some(d) => Some(serde_json::to_value(view::day(st, d))),
             None => anyhow::bail!("`{id}` is not a date; give a festival day as YYYY-MM-DD"),

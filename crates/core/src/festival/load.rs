@@ -45,11 +45,7 @@ impl<'a> Locator<'a> {
                     let Some((kspan, v)) = t.iter().find(|(kk, _)| kk.get_ref() == k) else {
                         break;
                     };
-                    best = if last && want_key {
-                        kspan.span()
-                    } else {
-                        v.span()
-                    };
+                    best = if last && want_key { kspan.span() } else { v.span() };
                     value = Some(v);
                 }
                 Seg::Index(n) => {
@@ -94,9 +90,9 @@ fn path_of(p: &serde_ignored::Path<'_>, out: &mut Vec<Seg>) {
             path_of(parent, out);
             out.push(Seg::Key(k.clone()));
         }
-        Path::Some { parent }
-        | Path::NewtypeStruct { parent }
-        | Path::NewtypeVariant { parent } => path_of(parent, out),
+        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
+            path_of(parent, out)
+        }
     }
 }
 
@@ -123,11 +119,7 @@ pub fn parse(src: &str) -> Result<Festival, Vec<Problem>> {
         Ok(t) => t,
         Err(e) => {
             let (line, col) = line_col(src, e.span().map(|s| s.start).unwrap_or(0));
-            return Err(vec![Problem {
-                line,
-                col,
-                message: e.message().to_string(),
-            }]);
+            return Err(vec![Problem { line, col, message: e.message().to_string() }]);
         }
     };
     let loc = Locator { src, root: &root };
@@ -145,11 +137,7 @@ pub fn parse(src: &str) -> Result<Festival, Vec<Problem>> {
             _ => path_text(path),
         };
         let parent = path_text(&path[..path.len().saturating_sub(1)]);
-        let where_ = if parent.is_empty() {
-            "at the top level".to_string()
-        } else {
-            format!("in `{parent}`")
-        };
+        let where_ = if parent.is_empty() { "at the top level".to_string() } else { format!("in `{parent}`") };
         problems.push(loc.problem(
             path,
             true,
@@ -165,11 +153,7 @@ pub fn parse(src: &str) -> Result<Festival, Vec<Problem>> {
         }
         Err(e) => {
             let (line, col) = line_col(src, e.span().map(|s| s.start).unwrap_or(0));
-            problems.push(Problem {
-                line,
-                col,
-                message: e.message().trim().to_string(),
-            });
+            problems.push(Problem { line, col, message: e.message().trim().to_string() });
         }
     }
     problems.sort_by_key(|p| (p.line, p.col));
@@ -190,23 +174,15 @@ impl V<'_, '_> {
     fn id(&mut self, path: Vec<Seg>, id: &str) {
         let ok = !id.is_empty()
             && id.len() <= 64
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+            && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
         if !ok {
-            self.err(
-                path,
-                format!("id `{id}` must be 1 to 64 characters of a-z, 0-9, `_` or `-`"),
-            );
+            self.err(path, format!("id `{id}` must be 1 to 64 characters of a-z, 0-9, `_` or `-`"));
         }
     }
 
     fn money(&mut self, path: Vec<Seg>, v: i64) {
         if v < 0 {
-            self.err(
-                path,
-                format!("money cannot be negative: {v}; give an amount in fen, 0 or more"),
-            );
+            self.err(path, format!("money cannot be negative: {v}; give an amount in fen, 0 or more"));
         }
     }
 
@@ -218,51 +194,28 @@ impl V<'_, '_> {
 
     fn bp(&mut self, path: Vec<Seg>, v: i64) {
         if !(0..=10_000).contains(&v) {
-            self.err(
-                path,
-                format!("basis points must be 0 to 10000 (100%), got {v}"),
-            );
+            self.err(path, format!("basis points must be 0 to 10000 (100%), got {v}"));
         }
     }
 
     /// `start < end`, both inside the festival.
-    fn window(
-        &mut self,
-        base: &[Seg],
-        start_key: &str,
-        end_key: &str,
-        start: Ts,
-        end: Ts,
-        fest: (Ts, Ts),
-    ) {
+    fn window(&mut self, base: &[Seg], start_key: &str, end_key: &str, start: Ts, end: Ts, fest: (Ts, Ts)) {
         let at = |k: &str| {
             let mut p = base.to_vec();
             p.push(key(k));
             p
         };
         if end <= start {
-            self.err(
-                at(end_key),
-                format!("`{end_key}` ({end}) must be after `{start_key}` ({start})"),
-            );
+            self.err(at(end_key), format!("`{end_key}` ({end}) must be after `{start_key}` ({start})"));
         }
         if start < fest.0 || start > fest.1 {
             self.err(
                 at(start_key),
-                format!(
-                    "`{start_key}` ({start}) is outside the festival ({} to {})",
-                    fest.0, fest.1
-                ),
+                format!("`{start_key}` ({start}) is outside the festival ({} to {})", fest.0, fest.1),
             );
         }
         if end < fest.0 || end > fest.1 {
-            self.err(
-                at(end_key),
-                format!(
-                    "`{end_key}` ({end}) is outside the festival ({} to {})",
-                    fest.0, fest.1
-                ),
-            );
+            self.err(at(end_key), format!("`{end_key}` ({end}) is outside the festival ({} to {})", fest.0, fest.1));
         }
     }
 
@@ -271,10 +224,7 @@ impl V<'_, '_> {
         for (i, id) in ids.enumerate() {
             self.id(vec![key(table), Seg::Index(i), key("id")], id);
             if !seen.insert(id.to_string()) {
-                self.err(
-                    vec![key(table), Seg::Index(i), key("id")],
-                    format!("duplicate {table} id `{id}`"),
-                );
+                self.err(vec![key(table), Seg::Index(i), key("id")], format!("duplicate {table} id `{id}`"));
             }
         }
         seen
@@ -285,13 +235,7 @@ fn known(set: &BTreeSet<String>) -> String {
     if set.is_empty() {
         "none are defined".to_string()
     } else {
-        format!(
-            "defined: {}",
-            set.iter()
-                .map(|s| format!("`{s}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        format!("defined: {}", set.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "))
     }
 }
 
@@ -300,28 +244,21 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
     let fest = (f.festival.start.0, f.festival.end.0);
     v.id(vec![key("festival"), key("id")], &f.festival.id);
     if f.festival.timezone != "Asia/Shanghai" {
-        v.err(vec![key("festival"), key("timezone")], format!("timezone `{}` is not supported; festival days are Asia/Shanghai days: use \"Asia/Shanghai\"", f.festival.timezone));
+        v.err(
+            vec![key("festival"), key("timezone")],
+            format!(
+                "timezone `{}` is not supported; festival days are Asia/Shanghai days: use \"Asia/Shanghai\"",
+                f.festival.timezone
+            ),
+        );
     }
     if fest.1 <= fest.0 {
-        v.err(
-            vec![key("festival"), key("end")],
-            format!("`end` ({}) must be after `start` ({})", fest.1, fest.0),
-        );
+        v.err(vec![key("festival"), key("end")], format!("`end` ({}) must be after `start` ({})", fest.1, fest.0));
     }
     if fest.1 .0 - fest.0 .0 > 366 * 86_400_000 {
-        v.err(
-            vec![key("festival"), key("end")],
-            "a festival lasts at most 366 days",
-        );
+        v.err(vec![key("festival"), key("end")], "a festival lasts at most 366 days");
     }
-    v.window(
-        &[key("registration")],
-        "opens",
-        "closes",
-        f.registration.opens.0,
-        f.registration.closes.0,
-        fest,
-    );
+    v.window(&[key("registration")], "opens", "closes", f.registration.opens.0, f.registration.closes.0, fest);
 
     // Phases: per layer, no overlaps.
     let phase_ids = v.unique("phases", f.phases.iter().map(|p| p.id.as_str()));
@@ -330,10 +267,7 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
         let base = [key("phases"), Seg::Index(i)];
         v.window(&base, "start", "end", p.start.0, p.end.0, fest);
         v.id(vec![key("phases"), Seg::Index(i), key("layer")], &p.layer);
-        by_layer
-            .entry(p.layer.as_str())
-            .or_default()
-            .push((i, p.start.0, p.end.0));
+        by_layer.entry(p.layer.as_str()).or_default().push((i, p.start.0, p.end.0));
     }
     for phases in by_layer.values_mut() {
         phases.sort_by_key(|&(_, s, _)| s);
@@ -368,19 +302,13 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
         }
     }
     if !f.anchor_tiers.is_empty() && !thresholds.contains(&0) {
-        v.err(
-            vec![key("anchor_tiers")],
-            "one anchor tier must have min_followers = 0 so that every anchor has a tier",
-        );
+        v.err(vec![key("anchor_tiers")], "one anchor tier must have min_followers = 0 so that every anchor has a tier");
     }
 
     // Tracks.
     let track_ids = v.unique("tracks", f.tracks.iter().map(|t| t.id.as_str()));
     for (i, t) in f.tracks.iter().enumerate() {
-        v.money(
-            vec![key("tracks"), Seg::Index(i), key("budget_fen")],
-            t.budget_fen,
-        );
+        v.money(vec![key("tracks"), Seg::Index(i), key("budget_fen")], t.budget_fen);
     }
     let track_role = |id: &str| f.tracks.iter().find(|t| t.id == id).map(|t| t.role);
 
@@ -391,12 +319,7 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
         if !track_ids.contains(&p.track) {
             v.err(
                 at("track"),
-                format!(
-                    "program `{}` refers to undefined track `{}` ({})",
-                    p.id,
-                    p.track,
-                    known(&track_ids)
-                ),
+                format!("program `{}` refers to undefined track `{}` ({})", p.id, p.track, known(&track_ids)),
             );
         } else if let Some(role) = track_role(&p.track) {
             if !p.roles.contains(&role) {
@@ -412,88 +335,49 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
             }
         }
         if p.roles.is_empty() {
-            v.err(
-                at("roles"),
-                "`roles` needs at least one of \"merchant\", \"anchor\", \"provider\"",
-            );
+            v.err(at("roles"), "`roles` needs at least one of \"merchant\", \"anchor\", \"provider\"");
         }
         if let Some(tiers) = &p.anchor_tiers {
             for (j, t) in tiers.iter().enumerate() {
                 if !tier_ids.contains(t) {
                     v.err(
-                        vec![
-                            key("programs"),
-                            Seg::Index(i),
-                            key("anchor_tiers"),
-                            Seg::Index(j),
-                        ],
+                        vec![key("programs"), Seg::Index(i), key("anchor_tiers"), Seg::Index(j)],
                         format!("undefined anchor tier `{t}` ({})", known(&tier_ids)),
                     );
                 }
             }
             if !p.roles.contains(&Role::Anchor) {
-                v.err(
-                    at("anchor_tiers"),
-                    "`anchor_tiers` is set but `roles` does not include \"anchor\"",
-                );
+                v.err(at("anchor_tiers"), "`anchor_tiers` is set but `roles` does not include \"anchor\"");
             }
         }
         if p.brand_tiers.is_some() && !p.roles.contains(&Role::Merchant) {
-            v.err(
-                at("brand_tiers"),
-                "`brand_tiers` is set but `roles` does not include \"merchant\"",
-            );
+            v.err(at("brand_tiers"), "`brand_tiers` is set but `roles` does not include \"merchant\"");
         }
         // A program's own window is checked where it is written; the default (the
         // registration window) was checked above.
         if p.enroll_opens.is_some() || p.enroll_closes.is_some() {
             let opens = p.enroll_opens.unwrap_or(f.registration.opens).0;
             let closes = p.enroll_closes.unwrap_or(f.registration.closes).0;
-            v.window(
-                &[key("programs"), Seg::Index(i)],
-                "enroll_opens",
-                "enroll_closes",
-                opens,
-                closes,
-                fest,
-            );
+            v.window(&[key("programs"), Seg::Index(i)], "enroll_opens", "enroll_closes", opens, closes, fest);
         }
         if let Some(ph) = &p.phase {
             if !phase_ids.contains(ph) {
                 v.err(
                     at("phase"),
-                    format!(
-                        "program `{}` refers to undefined phase `{ph}` ({})",
-                        p.id,
-                        known(&phase_ids)
-                    ),
+                    format!("program `{}` refers to undefined phase `{ph}` ({})", p.id, known(&phase_ids)),
                 );
             }
         }
     }
 
     // Reward tables.
-    let table_ids = v.unique(
-        "reward_tables",
-        f.reward_tables.iter().map(|t| t.id.as_str()),
-    );
+    let table_ids = v.unique("reward_tables", f.reward_tables.iter().map(|t| t.id.as_str()));
     for (i, t) in f.reward_tables.iter().enumerate() {
         if t.bands.is_empty() {
-            v.err(
-                vec![key("reward_tables"), Seg::Index(i), key("bands")],
-                "a reward table needs at least one band",
-            );
+            v.err(vec![key("reward_tables"), Seg::Index(i), key("bands")], "a reward table needs at least one band");
         }
         for (j, b) in t.bands.iter().enumerate() {
-            let bp = |k: &str| {
-                vec![
-                    key("reward_tables"),
-                    Seg::Index(i),
-                    key("bands"),
-                    Seg::Index(j),
-                    key(k),
-                ]
-            };
+            let bp = |k: &str| vec![key("reward_tables"), Seg::Index(i), key("bands"), Seg::Index(j), key(k)];
             match (b.rank_from, b.rank_to, b.min_value) {
                 (Some(from), Some(to), None) => {
                     if from < 1 || to < from {
@@ -534,31 +418,16 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
                     v.non_negative(ip("impressions"), a, "impressions");
                 }
                 let need = match item.kind {
-                    RewardKind::Cash => item
-                        .amount_fen
-                        .is_some()
+                    RewardKind::Cash => item.amount_fen.is_some().then_some(()).ok_or("`amount_fen`"),
+                    RewardKind::FentiaoCredit => (item.amount_fen.is_some() != item.share_bp.is_some())
                         .then_some(())
-                        .ok_or("`amount_fen`"),
-                    RewardKind::FentiaoCredit => (item.amount_fen.is_some()
-                        != item.share_bp.is_some())
-                    .then_some(())
-                    .ok_or(
-                        "exactly one of `amount_fen` or `share_bp` (with an optional `cap_fen`)",
-                    ),
-                    RewardKind::TrafficPack => item
-                        .impressions
-                        .is_some()
-                        .then_some(())
-                        .ok_or("`impressions`"),
-                    RewardKind::AdRebate => {
-                        item.rebate_bp.is_some().then_some(()).ok_or("`rebate_bp`")
-                    }
+                        .ok_or("exactly one of `amount_fen` or `share_bp` (with an optional `cap_fen`)"),
+                    RewardKind::TrafficPack => item.impressions.is_some().then_some(()).ok_or("`impressions`"),
+                    RewardKind::AdRebate => item.rebate_bp.is_some().then_some(()).ok_or("`rebate_bp`"),
                     RewardKind::MainVenueSlot
                     | RewardKind::Pendant
                     | RewardKind::Badge
-                    | RewardKind::CustomGameplay => {
-                        item.name.is_some().then_some(()).ok_or("`name`")
-                    }
+                    | RewardKind::CustomGameplay => item.name.is_some().then_some(()).ok_or("`name`"),
                 };
                 if let Err(what) = need {
                     v.err(
@@ -631,26 +500,11 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
     for (i, c) in commons {
         let at = |k: &str| vec![key(c.table), Seg::Index(i), key(k)];
         if !track_ids.contains(c.track) {
-            v.err(
-                at("track"),
-                format!(
-                    "`{}` refers to undefined track `{}` ({})",
-                    c.id,
-                    c.track,
-                    known(&track_ids)
-                ),
-            );
+            v.err(at("track"), format!("`{}` refers to undefined track `{}` ({})", c.id, c.track, known(&track_ids)));
         }
         if let Some(p) = c.program {
             if !program_ids.contains(p) {
-                v.err(
-                    at("program"),
-                    format!(
-                        "`{}` refers to undefined program `{p}` ({})",
-                        c.id,
-                        known(&program_ids)
-                    ),
-                );
+                v.err(at("program"), format!("`{}` refers to undefined program `{p}` ({})", c.id, known(&program_ids)));
             } else if let Some(prog) = f.programs.iter().find(|x| &x.id == p) {
                 if prog.track != c.track {
                     v.err(
@@ -666,41 +520,19 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
         if !table_ids.contains(c.reward_table) {
             v.err(
                 at("reward_table"),
-                format!(
-                    "`{}` refers to undefined reward table `{}` ({})",
-                    c.id,
-                    c.reward_table,
-                    known(&table_ids)
-                ),
+                format!("`{}` refers to undefined reward table `{}` ({})", c.id, c.reward_table, known(&table_ids)),
             );
         }
         match (c.phase, c.start, c.end) {
             (Some(ph), None, None) => {
                 if !phase_ids.contains(ph) {
-                    v.err(
-                        at("phase"),
-                        format!(
-                            "`{}` refers to undefined phase `{ph}` ({})",
-                            c.id,
-                            known(&phase_ids)
-                        ),
-                    );
+                    v.err(at("phase"), format!("`{}` refers to undefined phase `{ph}` ({})", c.id, known(&phase_ids)));
                 }
             }
-            (None, Some(s), Some(e)) => v.window(
-                &[key(c.table), Seg::Index(i)],
-                "start",
-                "end",
-                s.0,
-                e.0,
-                fest,
-            ),
+            (None, Some(s), Some(e)) => v.window(&[key(c.table), Seg::Index(i)], "start", "end", s.0, e.0, fest),
             _ => v.err(
                 vec![key(c.table), Seg::Index(i), key("id")],
-                format!(
-                    "`{}` needs a window: either `phase`, or both `start` and `end`",
-                    c.id
-                ),
+                format!("`{}` needs a window: either `phase`, or both `start` and `end`", c.id),
             ),
         }
     }
@@ -708,38 +540,39 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
         let at = |k: &str| vec![key("contests"), Seg::Index(i), key(k)];
         if let Some(g) = &c.group_by {
             if g != "category" {
-                v.err(
-                    at("group_by"),
-                    format!("`group_by` accepts only \"category\", got \"{g}\""),
-                );
+                v.err(at("group_by"), format!("`group_by` accepts only \"category\", got \"{g}\""));
             }
         }
         if let Some(score) = c.gates.min_experience_score {
             let centi = score * 100.0;
             if !(0.0..=5.0).contains(&score) || (centi - centi.round()).abs() > 1e-6 {
-                v.err(vec![key("contests"), Seg::Index(i), key("gates"), key("min_experience_score")], format!("min_experience_score must be 0.00 to 5.00 with at most two decimals, got {score}"));
+                v.err(
+                    vec![key("contests"), Seg::Index(i), key("gates"), key("min_experience_score")],
+                    format!("min_experience_score must be 0.00 to 5.00 with at most two decimals, got {score}"),
+                );
             }
         }
         if let Some(m) = c.gates.min_session_gmv_fen {
-            v.money(
-                vec![
-                    key("contests"),
-                    Seg::Index(i),
-                    key("gates"),
-                    key("min_session_gmv_fen"),
-                ],
-                m,
-            );
+            v.money(vec![key("contests"), Seg::Index(i), key("gates"), key("min_session_gmv_fen")], m);
         }
         match (c.metric, &c.growth) {
-            (Metric::GmvGrowth, None) => v.err(at("metric"), "metric \"gmv_growth\" needs a [contests.growth] table with baseline_start, baseline_end and floor_fen"),
+            (Metric::GmvGrowth, None) => v.err(
+                at("metric"),
+                "metric \"gmv_growth\" needs a [contests.growth] table with baseline_start, baseline_end and floor_fen",
+            ),
             (Metric::GmvGrowth, Some(g)) => {
                 v.money(vec![key("contests"), Seg::Index(i), key("growth"), key("floor_fen")], g.floor_fen);
                 if g.floor_fen == 0 {
-                    v.err(vec![key("contests"), Seg::Index(i), key("growth"), key("floor_fen")], "floor_fen must be above 0 so that a tiny baseline cannot dominate");
+                    v.err(
+                        vec![key("contests"), Seg::Index(i), key("growth"), key("floor_fen")],
+                        "floor_fen must be above 0 so that a tiny baseline cannot dominate",
+                    );
                 }
                 if g.baseline_end.0 <= g.baseline_start.0 {
-                    v.err(vec![key("contests"), Seg::Index(i), key("growth"), key("baseline_end")], "baseline_end must be after baseline_start");
+                    v.err(
+                        vec![key("contests"), Seg::Index(i), key("growth"), key("baseline_end")],
+                        "baseline_end must be after baseline_start",
+                    );
                 }
             }
             (_, Some(_)) => v.err(at("growth"), "a `growth` table only applies to metric \"gmv_growth\""),
@@ -748,36 +581,18 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
     }
     for (i, c) in f.challenges.iter().enumerate() {
         if c.targets.is_empty() {
-            v.err(
-                vec![key("challenges"), Seg::Index(i), key("targets")],
-                "a challenge needs at least one target",
-            );
+            v.err(vec![key("challenges"), Seg::Index(i), key("targets")], "a challenge needs at least one target");
         }
         if c.metric == Metric::GmvGrowth {
-            v.err(
-                vec![key("challenges"), Seg::Index(i), key("metric")],
-                "challenges take metric \"gmv\" or \"heat\"",
-            );
+            v.err(vec![key("challenges"), Seg::Index(i), key("metric")], "challenges take metric \"gmv\" or \"heat\"");
         }
         let mut seen = BTreeSet::new();
         for (j, t) in c.targets.iter().enumerate() {
-            let tp = |k: &str| {
-                vec![
-                    key("challenges"),
-                    Seg::Index(i),
-                    key("targets"),
-                    Seg::Index(j),
-                    key(k),
-                ]
-            };
+            let tp = |k: &str| vec![key("challenges"), Seg::Index(i), key("targets"), Seg::Index(j), key(k)];
             if t.tier != "all" && !tier_ids.contains(&t.tier) {
                 v.err(
                     tp("tier"),
-                    format!(
-                        "undefined anchor tier `{}` (use \"all\" or a tier: {})",
-                        t.tier,
-                        known(&tier_ids)
-                    ),
+                    format!("undefined anchor tier `{}` (use \"all\" or a tier: {})", t.tier, known(&tier_ids)),
                 );
             }
             if !seen.insert(t.tier.clone()) {
@@ -789,17 +604,9 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
 
     if let Some(h) = &f.heat {
         let hp = |k: &str| vec![key("heat"), key(k)];
-        v.non_negative(
-            hp("gmv_coefficient_bp"),
-            h.gmv_coefficient_bp,
-            "gmv_coefficient_bp",
-        );
+        v.non_negative(hp("gmv_coefficient_bp"), h.gmv_coefficient_bp, "gmv_coefficient_bp");
         for (cat, c) in &h.category_coefficients_bp {
-            v.non_negative(
-                vec![key("heat"), key("category_coefficients_bp"), key(cat)],
-                *c,
-                "a category coefficient",
-            );
+            v.non_negative(vec![key("heat"), key("category_coefficients_bp"), key(cat)], *c, "a category coefficient");
         }
         for (k, x) in [
             ("live_points", h.live_points),
@@ -812,10 +619,7 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
         }
     }
     if let Some(s) = &f.support {
-        v.money(
-            vec![key("support"), key("provider_incentive_fen")],
-            s.provider_incentive_fen,
-        );
+        v.money(vec![key("support"), key("provider_incentive_fen")], s.provider_incentive_fen);
         for (k, x) in [
             ("traffic_multiple", s.traffic_multiple),
             ("merchant_incentive_multiple", s.merchant_incentive_multiple),
@@ -831,22 +635,13 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
         match fig.metric {
             FigureMetric::SkaBrandsGmvAtLeast => match fig.threshold_fen {
                 Some(t) => v.money(at("threshold_fen"), t),
-                None => v.err(
-                    at("metric"),
-                    "metric \"ska_brands_gmv_at_least\" needs `threshold_fen`",
-                ),
+                None => v.err(at("metric"), "metric \"ska_brands_gmv_at_least\" needs `threshold_fen`"),
             },
             FigureMetric::AnchorTierGmvShare => {
                 match &fig.tier {
                     Some(t) if tier_ids.contains(t) => {}
-                    Some(t) => v.err(
-                        at("tier"),
-                        format!("undefined anchor tier `{t}` ({})", known(&tier_ids)),
-                    ),
-                    None => v.err(
-                        at("metric"),
-                        "metric \"anchor_tier_gmv_share\" needs `tier`",
-                    ),
+                    Some(t) => v.err(at("tier"), format!("undefined anchor tier `{t}` ({})", known(&tier_ids))),
+                    None => v.err(at("metric"), "metric \"anchor_tier_gmv_share\" needs `tier`"),
                 }
                 if let Some(m) = &fig.month {
                     let ok = m.len() == 7 && crate::time::Day::parse(&format!("{m}-01")).is_some();

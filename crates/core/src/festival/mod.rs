@@ -27,10 +27,7 @@ impl Festival {
     /// The anchor tier for a follower count: the tier with the highest `min_followers`
     /// not above `followers`. None when the file declares no tiers.
     pub fn anchor_tier_for(&self, followers: i64) -> Option<&AnchorTier> {
-        self.anchor_tiers
-            .iter()
-            .filter(|t| t.min_followers <= followers)
-            .max_by_key(|t| t.min_followers)
+        self.anchor_tiers.iter().filter(|t| t.min_followers <= followers).max_by_key(|t| t.min_followers)
     }
 
     pub fn program(&self, id: &str) -> Option<&Program> {
@@ -43,24 +40,18 @@ impl Festival {
 
     /// The phases (one per layer at most) that contain `at`.
     pub fn phases_at(&self, at: Ts) -> Vec<&Phase> {
-        self.phases
-            .iter()
-            .filter(|p| p.start.0 <= at && at < p.end.0)
-            .collect()
+        self.phases.iter().filter(|p| p.start.0 <= at && at < p.end.0).collect()
     }
 
     /// Tier ids ordered from the highest threshold down (head, mid, new).
     pub fn anchor_tier_ids(&self) -> Vec<&str> {
         let mut t: Vec<&AnchorTier> = self.anchor_tiers.iter().collect();
-        t.sort_by(|a, b| b.min_followers.cmp(&a.min_followers));
+        t.sort_by_key(|t| std::cmp::Reverse(t.min_followers));
         t.into_iter().map(|t| t.id.as_str()).collect()
     }
 
     /// The enrolment window of a program: its own, or the registration window.
     pub fn enroll_window(&self, p: &Program) -> (Ts, Ts) {
-        (
-            p.enroll_opens.unwrap_or(self.registration.opens).0,
-            p.enroll_closes.unwrap_or(self.registration.closes).0,
-        )
+        (p.enroll_opens.unwrap_or(self.registration.opens).0, p.enroll_closes.unwrap_or(self.registration.closes).0)
     }
 }
