@@ -71,14 +71,22 @@ fn to_command(op: &Op) -> Command {
         }),
         Op::Provider(p) => Command::RegisterProvider(RegisterProvider { provider: format!("p{p}"), name: "P".into() }),
         Op::Certify(p, t) => Command::CertifyProvider(CertifyProvider { provider: format!("p{p}"), at: at(t) }),
-        Op::Bind(p, m, t) => Command::BindProvider(BindProvider { provider: format!("p{p}"), merchant: format!("m{m}"), at: at(t) }),
+        Op::Bind(p, m, t) => {
+            Command::BindProvider(BindProvider { provider: format!("p{p}"), merchant: format!("m{m}"), at: at(t) })
+        }
         Op::Unbind(p, m, t) => {
             Command::UnbindProvider(UnbindProvider { provider: format!("p{p}"), merchant: format!("m{m}"), at: at(t) })
         }
-        Op::Start(s, a, t) => Command::LiveStart(LiveStart { session: format!("s{s}"), anchor: format!("a{a}"), at: at(t) }),
+        Op::Start(s, a, t) => {
+            Command::LiveStart(LiveStart { session: format!("s{s}"), anchor: format!("a{a}"), at: at(t) })
+        }
         Op::End(s, t) => Command::LiveEnd(LiveEnd { session: format!("s{s}"), at: at(t) }),
-        Op::Enter(s, u, t) => Command::ViewerEnter(ViewerEnter { session: format!("s{s}"), user: format!("u{u}"), at: at(t) }),
-        Op::Leave(s, u, t) => Command::ViewerLeave(ViewerLeave { session: format!("s{s}"), user: format!("u{u}"), at: at(t) }),
+        Op::Enter(s, u, t) => {
+            Command::ViewerEnter(ViewerEnter { session: format!("s{s}"), user: format!("u{u}"), at: at(t) })
+        }
+        Op::Leave(s, u, t) => {
+            Command::ViewerLeave(ViewerLeave { session: format!("s{s}"), user: format!("u{u}"), at: at(t) })
+        }
         Op::Order(o, u, m, s, lines, t) => Command::OrderPaid(OrderPaid {
             order: format!("o{o}"),
             user: format!("u{u}"),
@@ -87,7 +95,12 @@ fn to_command(op: &Op) -> Command {
             session: s.map(|s| format!("s{s}")),
             lines: lines
                 .into_iter()
-                .map(|(k, qty, price, bp)| Line { sku: format!("k{k}"), qty, price, paid: qty * price.max(0) * bp / 10_000 })
+                .map(|(k, qty, price, bp)| Line {
+                    sku: format!("k{k}"),
+                    qty,
+                    price,
+                    paid: qty * price.max(0) * bp / 10_000,
+                })
                 .collect(),
             at: at(t),
         }),
@@ -227,5 +240,8 @@ fn the_generator_reaches_accepted_orders_and_refunds() {
         }
         served += e.state().orders.values().filter(|o| o.provider.is_some()).count();
     }
-    assert!(live > 400 && shelf > 400 && refunds > 60 && served > 300, "live {live} shelf {shelf} refunds {refunds} served {served}");
+    assert!(
+        live > 400 && shelf > 400 && refunds > 60 && served > 300,
+        "live {live} shelf {shelf} refunds {refunds} served {served}"
+    );
 }
