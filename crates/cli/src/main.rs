@@ -16,6 +16,17 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
+    /// What to do about a damaged log when opening a data directory: `strict` cuts only an
+    /// incomplete final batch (a torn write) and refuses anything else; `truncate-corrupt`
+    /// also cuts the log at the first corrupt record, dropping what follows.
+    #[arg(long, global = true, value_enum, default_value_t = RecoveryArg::Strict)]
+    recovery: RecoveryArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RecoveryArg {
+    Strict,
+    TruncateCorrupt,
 }
 
 #[derive(Subcommand)]
@@ -61,6 +72,12 @@ enum Cmd {
         #[arg(long)]
         data: PathBuf,
     },
+    /// Rebuild the state from the log alone and compare its digest with the state the
+    /// directory serves (snapshot + tail). Exits 1 on a mismatch.
+    Verify {
+        #[arg(long)]
+        data: PathBuf,
+    },
     /// Print the table of rejection codes.
     Codes {
         #[arg(long)]
@@ -78,14 +95,22 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let opts = dacu_log::Options {
+        recovery: match cli.recovery {
+            RecoveryArg::Strict => dacu_log::Recovery::Strict,
+            RecoveryArg::TruncateCorrupt => dacu_log::Recovery::TruncateCorrupt,
+        },
+        ..dacu_log::Options::default()
+    };
     let result = match cli.command {
         Cmd::Check { file, json } => cmd::check::run(&file, json),
         Cmd::Ingest { data, festival, strict, input } => {
-            cmd::ingest::run(&data, festival.as_deref(), input.as_deref(), strict)
+            cmd::ingest::run(&data, festival.as_deref(), input.as_deref(), strict, opts)
         }
-        Cmd::Show { data, kind, id, json } => cmd::show::run(&data, kind, &id, json),
-        Cmd::Report { data, json } => cmd::report::run(&data, json),
-        Cmd::Digest { data } => cmd::digest::run(&data),
+        Cmd::Show { data, kind, id, json } => cmd::show::run(&data, kind, &id, json, opts),
+        Cmd::Report { data, json } => cmd::report::run(&data, json, opts),
+        Cmd::Digest { data } => cmd::digest::run(&data, opts),
+        Cmd::Verify { data } => cmd::verify::run(&data, opts),
         Cmd::Codes { json } => cmd::codes::run(json),
         Cmd::Demo { data, quiet } => cmd::demo::run(data, quiet),
     };

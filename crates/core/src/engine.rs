@@ -63,6 +63,21 @@ impl Engine {
         Engine { festival, state: State::new(tiers) }
     }
 
+    /// An engine resuming from a saved state (a snapshot) of the same festival.
+    pub fn with_state(festival: Arc<Festival>, state: State) -> Result<Engine, ApplyError> {
+        if state.by_anchor_tier.len() != festival.anchor_tiers.len() {
+            return Err(ApplyError {
+                index: state.events,
+                reason: format!(
+                    "the saved state has {} anchor tiers but the festival declares {}",
+                    state.by_anchor_tier.len(),
+                    festival.anchor_tiers.len()
+                ),
+            });
+        }
+        Ok(Engine { festival, state })
+    }
+
     pub fn festival(&self) -> &Festival {
         &self.festival
     }

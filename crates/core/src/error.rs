@@ -68,6 +68,7 @@ codes! {
     RefundExceedsRemaining => "refund_exceeds_remaining", "The refund is more than the order's paid amount not yet refunded.";
     RefundBeforeOrder => "refund_before_order", "The refund's time is before the order was paid.";
     DuplicateRefund => "duplicate_refund", "A refund with this `refund_id` was already applied.";
+    Unavailable => "unavailable", "The data directory failed a write and accepts nothing until it is restarted; nothing of this command was applied.";
 }
 
 impl fmt::Display for Code {

@@ -1,6 +1,7 @@
 //! Events: the durable truth. Each records a fact the engine decided, with every value
 //! derived at decision time (tiers, attribution) so that replay never re-derives them.
-//! The encoding is versioned by the log (`v`); fields are only ever added with defaults.
+//! The binary encoding is versioned by the log (dacu-log's codec): a change to any event's
+//! fields or variant order needs a new event format there.
 
 use crate::command::{Channel, InteractionKind, Line};
 use crate::festival::{BrandTier, Role};
@@ -8,7 +9,9 @@ use crate::time::Ts;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+// Externally tagged, and no skipped fields: the binary log format (postcard) is not
+// self-describing, so every field is always written in declaration order.
+#[serde(rename_all = "snake_case")]
 pub enum Event {
     MerchantRegistered {
         merchant: String,
@@ -89,7 +92,7 @@ pub enum Event {
         order: String,
         amount: i64,
         at: Ts,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default)]
         refund_id: Option<String>,
     },
 }

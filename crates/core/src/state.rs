@@ -5,9 +5,11 @@ use crate::command::{Channel, InteractionKind};
 use crate::festival::{BrandTier, Role};
 use crate::money::Fen;
 use crate::time::{Day, Ts};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Interns string ids to dense indexes, in first-seen order (so deterministic).
+/// Serialised as its list of names; the map is rebuilt on load.
 #[derive(Debug, Default, Clone)]
 pub struct Interner {
     map: HashMap<Box<str>, u32>,
@@ -42,8 +44,27 @@ impl Interner {
     }
 }
 
+impl Serialize for Interner {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.names.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Interner {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Interner, D::Error> {
+        let names: Vec<Box<str>> = Vec::deserialize(d)?;
+        let mut map = HashMap::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate() {
+            if map.insert(n.clone(), i as u32).is_some() {
+                return Err(serde::de::Error::custom(format!("duplicate interned id `{n}`")));
+            }
+        }
+        Ok(Interner { map, names })
+    }
+}
+
 /// Gross paid and refunded money of one slice of sales.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Money2 {
     pub gross: Fen,
     pub refunded: Fen,
@@ -57,7 +78,7 @@ impl Money2 {
 }
 
 /// Running sales totals of one entity (merchant, anchor, provider, session, day, tier…).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Stats {
     /// Indexed by [`Channel::index`].
     pub channel: [Money2; 2],
@@ -69,7 +90,7 @@ pub struct Stats {
 }
 
 /// Which slices an order belongs to, decided when it was paid.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Slices {
     pub channel: Channel,
     pub self_broadcast: bool,
@@ -122,7 +143,7 @@ impl Stats {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Merchant {
     pub name: String,
     pub brand_tier: BrandTier,
@@ -149,7 +170,7 @@ impl Merchant {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Anchor {
     pub name: String,
     pub followers: i64,
@@ -161,14 +182,14 @@ pub struct Anchor {
     pub stats: Stats,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Provider {
     pub name: String,
     pub certified_at: Option<Ts>,
     pub stats: Stats,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
     pub anchor: u32,
     pub start: Ts,
@@ -183,7 +204,7 @@ pub struct Session {
     pub stats: Stats,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Order {
     pub user: u32,
     pub merchant: u32,
@@ -198,7 +219,7 @@ pub struct Order {
 }
 
 /// Everything the engine knows. Fields are public for queries; only `apply` mutates.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct State {
     pub merchant_ids: Interner,
     pub merchants: Vec<Merchant>,

@@ -71,16 +71,25 @@ impl fmt::Display for Ts {
     }
 }
 
+/// RFC 3339 text in human-readable formats (JSON); milliseconds in binary ones (the log).
 impl Serialize for Ts {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_rfc3339())
+        if s.is_human_readable() {
+            s.serialize_str(&self.to_rfc3339())
+        } else {
+            s.serialize_i64(self.0)
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Ts {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Ts, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Ts::parse(&s).map_err(serde::de::Error::custom)
+        if d.is_human_readable() {
+            let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+            Ts::parse(&s).map_err(serde::de::Error::custom)
+        } else {
+            i64::deserialize(d).map(Ts)
+        }
     }
 }
 
@@ -121,12 +130,19 @@ impl fmt::Display for Day {
 
 impl Serialize for Day {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        if s.is_human_readable() {
+            s.collect_str(self)
+        } else {
+            s.serialize_i32(self.0)
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Day {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Day, D::Error> {
+        if !d.is_human_readable() {
+            return i32::deserialize(d).map(Day);
+        }
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
         Day::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a date YYYY-MM-DD")))
     }

@@ -21,10 +21,10 @@ pub fn run(data: Option<PathBuf>, quiet: bool) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
     let fest_path = data.join("source-festival.toml");
     std::fs::write(&fest_path, FESTIVAL)?;
-    let (mut dir, _) = dacu_log::DataDir::open_or_create(&data, Some(&fest_path))?;
+    let (mut dir, _) = dacu_log::DataDir::open_or_create(&data, Some(&fest_path), dacu_log::Options::default())?;
     std::fs::remove_file(&fest_path)?;
     let mut rejections = Vec::new();
-    let s = super::ingest::ingest(&mut dir, SAMPLE.as_bytes(), &mut rejections)?;
+    let s = super::ingest::ingest(&mut dir, SAMPLE.as_bytes(), &mut rejections).map_err(|(_, e)| e)?;
     if !quiet {
         print!("{}", super::check::summary(dir.festival()));
         println!();
@@ -39,6 +39,7 @@ pub fn run(data: Option<PathBuf>, quiet: bool) -> anyhow::Result<ExitCode> {
     }
     let r = dacu_core::view::report(dir.festival(), dir.engine().state());
     print!("{}", super::report::render(dir.festival(), &r));
+    dir.close()?;
     if !quiet {
         println!("Explore it: dacu report --data {0} --json · dacu show --data {0} anchor <id> --json", data.display());
     }

@@ -5,16 +5,22 @@ pub mod digest;
 pub mod ingest;
 pub mod report;
 pub mod show;
+pub mod verify;
 
 use anyhow::Context;
-use dacu_log::DataDir;
+use dacu_log::{DataDir, Options};
 use std::path::Path;
 
-/// Opens a data directory for reading, reporting a torn tail on stderr.
-pub fn open(data: &Path) -> anyhow::Result<DataDir> {
-    let (dir, rep) = DataDir::open(data).with_context(|| format!("cannot open data directory {}", data.display()))?;
-    if rep.truncated_bytes > 0 {
-        eprintln!("dacu: {}: truncated a torn final record ({} bytes)", data.display(), rep.truncated_bytes);
-    }
+/// Opens a data directory, reporting on stderr what recovery skipped or cut.
+pub fn open(data: &Path, opts: Options) -> anyhow::Result<DataDir> {
+    let (dir, rep) =
+        DataDir::open(data, opts).with_context(|| format!("cannot open data directory {}", data.display()))?;
+    warn(&rep);
     Ok(dir)
+}
+
+pub fn warn(rep: &dacu_log::OpenReport) {
+    for w in &rep.warnings {
+        eprintln!("dacu: {w}");
+    }
 }

@@ -4,8 +4,8 @@ use dacu_core::view::{self, Report};
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(data: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let dir = super::open(data)?;
+pub fn run(data: &Path, json: bool, opts: dacu_log::Options) -> anyhow::Result<ExitCode> {
+    let dir = super::open(data, opts)?;
     let r = view::report(dir.festival(), dir.engine().state());
     if json {
         println!("{}", serde_json::to_string_pretty(&r)?);

@@ -13,8 +13,8 @@ pub enum Kind {
     Day,
 }
 
-pub fn run(data: &Path, kind: Kind, id: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let dir = super::open(data)?;
+pub fn run(data: &Path, kind: Kind, id: &str, json: bool, opts: dacu_log::Options) -> anyhow::Result<ExitCode> {
+    let dir = super::open(data, opts)?;
     let (f, st) = (dir.festival(), dir.engine().state());
     let value = match kind {
         Kind::Merchant => view::merchant(f, st, id).map(serde_json::to_value),
