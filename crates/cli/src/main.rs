@@ -94,6 +94,13 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`dacu report | head`) like other Unix tools, rather
+    // than panicking inside println!.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let opts = dacu_log::Options {
         recovery: match cli.recovery {
