@@ -78,6 +78,22 @@ enum Cmd {
         #[arg(long)]
         data: PathBuf,
     },
+    /// Write a seeded synthetic festival as a command stream (what `ingest` reads).
+    Simulate {
+        #[arg(long)]
+        festival: PathBuf,
+        /// small (~20k commands), medium (~1M), large (~50M), or a number of commands.
+        #[arg(long, default_value = "small")]
+        scale: String,
+        #[arg(long, default_value_t = 116)]
+        seed: u64,
+        /// Output file, or `-` (the default) for standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Print the table of rejection codes.
     Codes {
         #[arg(long)]
@@ -118,6 +134,9 @@ fn main() -> ExitCode {
         Cmd::Report { data, json } => cmd::report::run(&data, json, opts),
         Cmd::Digest { data } => cmd::digest::run(&data, opts),
         Cmd::Verify { data } => cmd::verify::run(&data, opts),
+        Cmd::Simulate { festival, scale, seed, out, quiet } => {
+            cmd::simulate::run(&festival, &scale, seed, out.as_deref(), quiet)
+        }
         Cmd::Codes { json } => cmd::codes::run(json),
         Cmd::Demo { data, quiet } => cmd::demo::run(data, quiet),
     };

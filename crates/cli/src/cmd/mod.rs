@@ -5,6 +5,7 @@ pub mod digest;
 pub mod ingest;
 pub mod report;
 pub mod show;
+pub mod simulate;
 pub mod verify;
 
 use anyhow::Context;

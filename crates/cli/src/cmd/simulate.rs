@@ -1,0 +1,51 @@
+use anyhow::Context;
+use dacu_sim::Scale;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{self, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn progress_bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:30}] {human_pos}/{human_len} ({per_sec}, ETA {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+pub fn parse_scale(scale: &str) -> anyhow::Result<Scale> {
+    Scale::parse(scale).ok_or_else(|| {
+        anyhow::anyhow!("--scale takes small, medium, large or a number of commands (1000 or more), got `{scale}`")
+    })
+}
+
+pub fn run(festival: &Path, scale: &str, seed: u64, out: Option<&Path>, quiet: bool) -> anyhow::Result<ExitCode> {
+    let (f, _) = dacu_log::load_festival(festival)?;
+    let scale = parse_scale(scale)?;
+    let pb = progress_bar(scale.commands(), "simulate", quiet);
+    let progress = |done: u64, _| pb.set_position(done);
+    let summary = match out {
+        Some(p) if p != Path::new("-") => {
+            let file = std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?;
+            dacu_sim::simulate_with_progress(&f, scale, seed, file, progress)?
+        }
+        _ => {
+            let stdout = io::stdout().lock();
+            let s = dacu_sim::simulate_with_progress(&f, scale, seed, stdout, progress)?;
+            io::stdout().flush()?;
+            s
+        }
+    };
+    pb.finish_and_clear();
+    eprintln!(
+        "simulated {} commands: {} orders, {} refunds, {} live sessions, {} deliberately bad lines",
+        summary.commands, summary.orders, summary.refunds, summary.sessions, summary.bad_lines
+    );
+    Ok(ExitCode::SUCCESS)
+}
