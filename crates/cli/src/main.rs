@@ -7,6 +7,11 @@
 mod cmd;
 mod table;
 
+// The engine allocates many small strings per command; mimalloc handles that pattern
+// much faster than the system allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -90,9 +95,17 @@ enum Cmd {
         /// Output file, or `-` (the default) for standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// festival (live rooms, viewers, orders, refunds) or orders (orders and refunds only).
+        #[arg(long, value_enum, default_value_t = cmd::simulate::MixArg::Festival)]
+        mix: cmd::simulate::MixArg,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+    },
+    /// Measure dacu on simulated workloads (see BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        what: cmd::bench::What,
     },
     /// Print the table of rejection codes.
     Codes {
@@ -134,9 +147,10 @@ fn main() -> ExitCode {
         Cmd::Report { data, json } => cmd::report::run(&data, json, opts),
         Cmd::Digest { data } => cmd::digest::run(&data, opts),
         Cmd::Verify { data } => cmd::verify::run(&data, opts),
-        Cmd::Simulate { festival, scale, seed, out, quiet } => {
-            cmd::simulate::run(&festival, &scale, seed, out.as_deref(), quiet)
+        Cmd::Simulate { festival, scale, seed, mix, out, quiet } => {
+            cmd::simulate::run(&festival, &scale, seed, mix.into(), out.as_deref(), quiet)
         }
+        Cmd::Bench { what } => cmd::bench::run(what),
         Cmd::Codes { json } => cmd::codes::run(json),
         Cmd::Demo { data, quiet } => cmd::demo::run(data, quiet),
     };

@@ -9,7 +9,6 @@ use crate::festival::{Festival, Role};
 use crate::money::Fen;
 use crate::state::*;
 use crate::time::Ts;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Limits on inputs, so that sums can never overflow and nothing grows without bound.
@@ -518,7 +517,7 @@ impl Engine {
                 format!("an order needs 1 to {} lines, got {}", limits::ORDER_LINES, o.lines.len()),
             );
         }
-        let mut skus: HashMap<&str, usize> = HashMap::with_capacity(o.lines.len());
+        let mut skus: rustc_hash::FxHashMap<&str, usize> = Default::default();
         for (n, l) in o.lines.iter().enumerate() {
             check_id("sku", &l.sku).map_err(|r| Rejection::new(r.code, format!("line {n}: {}", r.message)))?;
             if !(1..=limits::LINE_QTY).contains(&l.qty) {
@@ -671,7 +670,7 @@ impl Engine {
                     anchor: a,
                     start: *at,
                     end: None,
-                    present: HashMap::new(),
+                    present: Default::default(),
                     unique_viewers: Default::default(),
                     entries: 0,
                     peak_concurrent: 0,

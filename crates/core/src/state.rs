@@ -1,12 +1,14 @@
 //! The engine's state: entities and their running totals. Built only by applying events.
-//! Lookups use hash maps; anything that reaches output is ordered by id first.
+//! Lookups use hash maps (FxHash: fast, and deterministic too); anything that reaches
+//! output is ordered by id first.
 
 use crate::command::{Channel, InteractionKind};
 use crate::festival::{BrandTier, Role};
 use crate::money::Fen;
 use crate::time::{Day, Ts};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::BTreeMap;
 
 /// Interns string ids to dense indexes, in first-seen order (so deterministic).
 /// Serialised as its list of names; the map is rebuilt on load.
@@ -53,7 +55,7 @@ impl Serialize for Interner {
 impl<'de> Deserialize<'de> for Interner {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Interner, D::Error> {
         let names: Vec<Box<str>> = Vec::deserialize(d)?;
-        let mut map = HashMap::with_capacity(names.len());
+        let mut map = HashMap::with_capacity_and_hasher(names.len(), Default::default());
         for (i, n) in names.iter().enumerate() {
             if map.insert(n.clone(), i as u32).is_some() {
                 return Err(serde::de::Error::custom(format!("duplicate interned id `{n}`")));

@@ -55,6 +55,17 @@ impl Scale {
     }
 }
 
+/// What the activity consists of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mix {
+    /// Live rooms with viewers, interactions and orders; shelf orders; refunds.
+    #[default]
+    Festival,
+    /// Orders and refunds only (live orders still name their session): the order-event
+    /// stream of the durable-ingest benchmark.
+    Orders,
+}
+
 /// What was written.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Summary {
@@ -113,6 +124,7 @@ struct Gen<'a, W: Write> {
     /// A recent order id and amount, for the bad lines that need one.
     last_order: Option<(u64, i64)>,
     next_bad_at: u64,
+    mix: Mix,
     /// Users who entered the current session (membership only; never iterated).
     in_room: std::collections::HashSet<u64>,
 }
@@ -421,7 +433,7 @@ impl<W: Write> Gen<'_, W> {
         self.line(&format!(r#"{{"type":"live_start","session":"s{s}","anchor":"a{aid}","at":"{}"}}"#, ts(day, start)))?;
         // Bigger anchors draw bigger rooms; the budget caps the room.
         let rank_boost = 1 + (self.anchors.len() / (a + 1)).min(200) as u64;
-        let viewers = (5 + self.rng.below(20 * rank_boost)).min(budget / 2 + 1);
+        let viewers = (5 + self.rng.below(4 * rank_boost)).min(budget / 2 + 1);
         self.in_room.clear();
         for _ in 0..viewers {
             let u = self.user();
@@ -430,18 +442,21 @@ impl<W: Write> Gen<'_, W> {
                 continue;
             }
             let enter = start + self.rng.range(0, duration - 60);
-            self.line(&format!(
-                r#"{{"type":"viewer_enter","session":"s{s}","user":"u{u}","at":"{}"}}"#,
-                ts(day, enter)
-            ))?;
-            if self.rng.chance(3_000) {
+            let orders_only = self.mix == Mix::Orders;
+            if !orders_only {
+                self.line(&format!(
+                    r#"{{"type":"viewer_enter","session":"s{s}","user":"u{u}","at":"{}"}}"#,
+                    ts(day, enter)
+                ))?;
+            }
+            if !orders_only && self.rng.chance(3_000) {
                 let kind = ["comment", "like", "like", "share", "follow"][self.rng.below(5) as usize];
                 self.line(&format!(
                     r#"{{"type":"interaction","session":"s{s}","user":"u{u}","kind":"{kind}","at":"{}"}}"#,
                     ts(day, enter + 30)
                 ))?;
             }
-            if self.rng.chance(900) {
+            if orders_only || self.rng.chance(900) {
                 let sells = &self.anchors[a].sells;
                 let m = sells[self.rng.below(sells.len() as u64) as usize];
                 let (lines, paid) = self.order_lines(m);
@@ -454,7 +469,7 @@ impl<W: Write> Gen<'_, W> {
                 self.schedule_refund(d, o, paid);
             }
             // Most viewers leave before the end; the rest leave when the stream ends.
-            if self.rng.chance(9_000) {
+            if !orders_only && self.rng.chance(9_000) {
                 let leave = (enter + 60 + self.rng.range(0, 1800)).min(end - 1);
                 self.line(&format!(
                     r#"{{"type":"viewer_leave","session":"s{s}","user":"u{u}","at":"{}"}}"#,
@@ -531,7 +546,7 @@ pub fn day_weights(f: &Festival) -> Vec<(Day, u64)> {
 
 /// Writes a simulated festival to `out`.
 pub fn simulate(f: &Festival, scale: Scale, seed: u64, out: impl Write) -> io::Result<Summary> {
-    simulate_with_progress(f, scale, seed, out, |_, _| {})
+    simulate_with_progress(f, scale, seed, Mix::Festival, out, |_, _| {})
 }
 
 /// As [`simulate`], calling `progress(commands_written, target)` after each day.
@@ -539,6 +554,7 @@ pub fn simulate_with_progress(
     f: &Festival,
     scale: Scale,
     seed: u64,
+    mix: Mix,
     out: impl Write,
     mut progress: impl FnMut(u64, u64),
 ) -> io::Result<Summary> {
@@ -564,6 +580,7 @@ pub fn simulate_with_progress(
         refunds: VecDeque::new(),
         last_order: None,
         next_bad_at: BAD_EVERY,
+        mix,
         in_room: Default::default(),
     };
     let merchants = (target / 2_000).clamp(20, 200_000) as usize;
@@ -577,8 +594,9 @@ pub fn simulate_with_progress(
         let budget = activity * w / total_w;
         let goal = g.sum.commands + budget;
         g.refunds_due(d, &day)?;
-        // About one order in four is from the shelf.
-        let shelf_goal = g.sum.commands + budget / 40;
+        // Shelf orders take a fortieth of the day's lines (about a third of the orders);
+        // in the orders mix, a third of the lines.
+        let shelf_goal = g.sum.commands + if mix == Mix::Orders { budget / 3 } else { budget / 40 };
         while g.sum.commands < shelf_goal {
             g.shelf_order(&day)?;
         }
@@ -621,6 +639,16 @@ mod tests {
         assert_eq!(lines, s.commands);
         assert!((19_000..=22_000).contains(&s.commands), "{s:?}");
         assert!(s.orders > 100 && s.refunds > 5 && s.sessions > 20 && s.bad_lines >= 12, "{s:?}");
+    }
+
+    #[test]
+    fn the_orders_mix_is_orders_and_refunds() {
+        let f = fest();
+        let mut v = Vec::new();
+        let s = simulate_with_progress(&f, Scale::Commands(30_000), 3, Mix::Orders, &mut v, |_, _| {}).unwrap();
+        let text = String::from_utf8(v).unwrap();
+        assert!(!text.contains("viewer_enter") && !text.contains("\"interaction\""));
+        assert!(s.orders > 20_000, "{s:?}");
     }
 
     #[test]

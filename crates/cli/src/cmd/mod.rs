@@ -1,3 +1,4 @@
+pub mod bench;
 pub mod check;
 pub mod codes;
 pub mod demo;

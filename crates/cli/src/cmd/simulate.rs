@@ -1,5 +1,5 @@
 use anyhow::Context;
-use dacu_sim::Scale;
+use dacu_sim::{Mix, Scale};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{self, Write};
 use std::path::Path;
@@ -25,7 +25,22 @@ pub fn parse_scale(scale: &str) -> anyhow::Result<Scale> {
     })
 }
 
-pub fn run(festival: &Path, scale: &str, seed: u64, out: Option<&Path>, quiet: bool) -> anyhow::Result<ExitCode> {
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum MixArg {
+    Festival,
+    Orders,
+}
+
+impl From<MixArg> for Mix {
+    fn from(m: MixArg) -> Mix {
+        match m {
+            MixArg::Festival => Mix::Festival,
+            MixArg::Orders => Mix::Orders,
+        }
+    }
+}
+
+pub fn run(festival: &Path, scale: &str, seed: u64, mix: Mix, out: Option<&Path>, quiet: bool) -> anyhow::Result<ExitCode> {
     let (f, _) = dacu_log::load_festival(festival)?;
     let scale = parse_scale(scale)?;
     let pb = progress_bar(scale.commands(), "simulate", quiet);
@@ -33,11 +48,11 @@ pub fn run(festival: &Path, scale: &str, seed: u64, out: Option<&Path>, quiet: b
     let summary = match out {
         Some(p) if p != Path::new("-") => {
             let file = std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?;
-            dacu_sim::simulate_with_progress(&f, scale, seed, file, progress)?
+            dacu_sim::simulate_with_progress(&f, scale, seed, mix, file, progress)?
         }
         _ => {
             let stdout = io::stdout().lock();
-            let s = dacu_sim::simulate_with_progress(&f, scale, seed, stdout, progress)?;
+            let s = dacu_sim::simulate_with_progress(&f, scale, seed, mix, stdout, progress)?;
             io::stdout().flush()?;
             s
         }

@@ -1,0 +1,149 @@
+//! `dacu bench`: throughput, latency and memory of dacu on simulated workloads. Results
+//! print as a table and one JSON line; BENCHMARKS.md records them with the machine.
+
+use super::simulate::{parse_scale, MixArg};
+use anyhow::Context;
+use dacu_log::{DataDir, Options};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(clap::Subcommand)]
+pub enum What {
+    /// Durable ingest: simulate a workload to a file (untimed), then ingest it into a
+    /// fresh data directory, fsync per batch, and time it end to end.
+    Ingest {
+        #[arg(long, default_value = "festivals/kuaishou-116-2021.toml")]
+        festival: PathBuf,
+        #[arg(long, default_value = "medium")]
+        scale: String,
+        #[arg(long, value_enum, default_value_t = MixArg::Orders)]
+        mix: MixArg,
+        #[arg(long, default_value_t = 116)]
+        seed: u64,
+        /// Where to put the workload and the data directory (default: the temp dir). The
+        /// data directory is kept for `bench replay` and `bench restart`.
+        #[arg(long)]
+        work: Option<PathBuf>,
+    },
+    /// Replay: rebuild a data directory's state from its log alone (no snapshot).
+    Replay {
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Restart: open a data directory as a restart does (newest snapshot + log tail).
+    Restart {
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+/// Peak resident memory of this process (VmHWM), in MiB.
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .map(|kib| kib / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// The q-quantile (0..=1) of sorted values.
+pub fn quantile(sorted: &[u64], q: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+pub fn run(what: What) -> anyhow::Result<ExitCode> {
+    match what {
+        What::Ingest { festival, scale, mix, seed, work } => ingest(&festival, &scale, mix, seed, work),
+        What::Replay { data } => replay(&data),
+        What::Restart { data } => restart(&data),
+    }
+}
+
+fn ingest(festival: &Path, scale: &str, mix: MixArg, seed: u64, work: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let (f, _) = dacu_log::load_festival(festival)?;
+    let scale = parse_scale(scale)?;
+    let work = work.unwrap_or_else(|| std::env::temp_dir().join("dacu-bench"));
+    std::fs::create_dir_all(&work)?;
+    let input = work.join("workload.jsonl");
+    let data = work.join("data");
+    let sim = dacu_sim::simulate_with_progress(&f, scale, seed, mix.into(), std::fs::File::create(&input)?, |_, _| {})?;
+    if data.exists() {
+        std::fs::remove_dir_all(&data).with_context(|| format!("removing {}", data.display()))?;
+    }
+    let bytes = std::fs::metadata(&input)?.len();
+
+    let t0 = Instant::now();
+    let (mut dir, _) = DataDir::open_or_create(&data, Some(festival), Options::default())?;
+    let reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&input)?);
+    let mut batch_us = Vec::new();
+    let s = super::ingest::ingest_timed(&mut dir, reader, &mut std::io::sink(), &mut batch_us).map_err(|(_, e)| e)?;
+    let ingest_s = t0.elapsed().as_secs_f64();
+    let events = dir.engine().state().events;
+    let t1 = Instant::now();
+    dir.close()?;
+    let close_s = t1.elapsed().as_secs_f64();
+    batch_us.sort_unstable();
+    let out = json!({
+        "bench": "ingest",
+        "commands": sim.commands,
+        "orders": sim.orders,
+        "input_mib": bytes as f64 / 1048576.0,
+        "accepted": s.accepted,
+        "rejected": s.rejected,
+        "events": events,
+        "ingest_s": ingest_s,
+        "events_per_s": events as f64 / ingest_s,
+        "commands_per_s": sim.commands as f64 / ingest_s,
+        "batch_commands": super::ingest::BATCH,
+        "batch_latency_p50_us": quantile(&batch_us, 0.5),
+        "batch_latency_p99_us": quantile(&batch_us, 0.99),
+        "close_with_snapshot_s": close_s,
+        "peak_rss_mib": peak_rss_mib(),
+        "data": data,
+    });
+    println!(
+        "durable ingest: {} commands ({:.0} MiB), {} events in {:.2} s = {:.0} events/s; batch of {} p50 {} µs, p99 {} µs; snapshot on close {:.2} s; peak RSS {:.0} MiB",
+        sim.commands,
+        bytes as f64 / 1048576.0,
+        events,
+        ingest_s,
+        events as f64 / ingest_s,
+        super::ingest::BATCH,
+        quantile(&batch_us, 0.5),
+        quantile(&batch_us, 0.99),
+        close_s,
+        peak_rss_mib()
+    );
+    println!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn replay(data: &Path) -> anyhow::Result<ExitCode> {
+    let t0 = Instant::now();
+    let (engine, rep) = dacu_log::rebuild_from_log(data)?;
+    let s = t0.elapsed().as_secs_f64();
+    let events = engine.state().events;
+    println!("replay: {events} events in {s:.2} s = {:.0} events/s; peak RSS {:.0} MiB", events as f64 / s, peak_rss_mib());
+    println!("{}", json!({"bench": "replay", "events": events, "replayed": rep.events_replayed, "seconds": s, "events_per_s": events as f64 / s, "peak_rss_mib": peak_rss_mib()}));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn restart(data: &Path) -> anyhow::Result<ExitCode> {
+    let t0 = Instant::now();
+    let (dir, rep) = DataDir::open(data, Options::default())?;
+    let s = t0.elapsed().as_secs_f64();
+    let events = dir.engine().state().events;
+    println!(
+        "restart: {events} events (snapshot at {}, {} replayed) in {s:.2} s; peak RSS {:.0} MiB",
+        rep.snapshot_seq.map(|x| x.to_string()).unwrap_or_else(|| "none".into()),
+        rep.events_replayed,
+        peak_rss_mib()
+    );
+    println!("{}", json!({"bench": "restart", "events": events, "snapshot_seq": rep.snapshot_seq, "replayed": rep.events_replayed, "seconds": s, "peak_rss_mib": peak_rss_mib()}));
+    Ok(ExitCode::SUCCESS)
+}
