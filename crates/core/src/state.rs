@@ -6,8 +6,8 @@ use crate::command::{Channel, InteractionKind};
 use crate::festival::{BrandTier, Role};
 use crate::money::Fen;
 use crate::time::{Day, Ts};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 
 /// Interns string ids to dense indexes, in first-seen order (so deterministic).

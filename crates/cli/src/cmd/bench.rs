@@ -26,6 +26,10 @@ pub enum What {
         /// data directory is kept for `bench replay` and `bench restart`.
         #[arg(long)]
         work: Option<PathBuf>,
+        /// Also run these baseline designs on the same workload: redis, postgres, both
+        /// (comma-separated), or none.
+        #[arg(long, default_value = "none")]
+        baselines: String,
     },
     /// Replay: rebuild a data directory's state from its log alone (no snapshot).
     Replay {
@@ -43,7 +47,9 @@ pub enum What {
 pub fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map(|kib| kib / 1024.0)
         .unwrap_or(0.0)
 }
@@ -58,13 +64,22 @@ pub fn quantile(sorted: &[u64], q: f64) -> u64 {
 
 pub fn run(what: What) -> anyhow::Result<ExitCode> {
     match what {
-        What::Ingest { festival, scale, mix, seed, work } => ingest(&festival, &scale, mix, seed, work),
+        What::Ingest { festival, scale, mix, seed, work, baselines } => {
+            ingest(&festival, &scale, mix, seed, work, &baselines)
+        }
         What::Replay { data } => replay(&data),
         What::Restart { data } => restart(&data),
     }
 }
 
-fn ingest(festival: &Path, scale: &str, mix: MixArg, seed: u64, work: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn ingest(
+    festival: &Path,
+    scale: &str,
+    mix: MixArg,
+    seed: u64,
+    work: Option<PathBuf>,
+    baselines: &str,
+) -> anyhow::Result<ExitCode> {
     let (f, _) = dacu_log::load_festival(festival)?;
     let scale = parse_scale(scale)?;
     let work = work.unwrap_or_else(|| std::env::temp_dir().join("dacu-bench"));
@@ -120,7 +135,50 @@ fn ingest(festival: &Path, scale: &str, mix: MixArg, seed: u64, work: Option<Pat
         peak_rss_mib()
     );
     println!("{out}");
+    let dacu_gmv = dacu_core::view::report(&f, dir_state(&data)?.engine().state()).gmv;
+    // Same workload file, so the ratio is simply how much longer the baseline took.
+    for name in baselines.split(',').map(str::trim).filter(|b| !b.is_empty() && *b != "none") {
+        let run = match name {
+            "redis" => super::baseline::redis(&input, (f.start(), f.end()))?,
+            "postgres" => super::baseline::postgres(&input, (f.start(), f.end()))?,
+            other => anyhow::bail!("unknown baseline `{other}`; use redis, postgres or none"),
+        };
+        let mut lat = run.latency_us.clone();
+        lat.sort_unstable();
+        let rate = run.events as f64 / run.seconds;
+        println!(
+            "{}: {} order events in {:.2} s = {:.0} events/s; p50 {} µs, p99 {} µs per {}; GMV {} (dacu {}); dacu/{} = {:.1}x",
+            run.name,
+            run.events,
+            run.seconds,
+            rate,
+            quantile(&lat, 0.5),
+            quantile(&lat, 0.99),
+            if run.name == "redis" { "pipeline of 1,000 orders" } else { "transaction" },
+            run.gmv,
+            dacu_gmv,
+            run.name,
+            run.seconds / ingest_s
+        );
+        println!(
+            "{}",
+            json!({"bench": "baseline", "name": run.name, "events": run.events, "seconds": run.seconds, "events_per_s": rate,
+                   "latency_p50_us": quantile(&lat, 0.5), "latency_p99_us": quantile(&lat, 0.99), "gmv": run.gmv, "dacu_gmv": dacu_gmv,
+                   "dacu_ratio": run.seconds / ingest_s})
+        );
+        anyhow::ensure!(
+            run.gmv == dacu_gmv,
+            "{} ended with GMV {} but dacu with {}: the workloads differ",
+            run.name,
+            run.gmv,
+            dacu_gmv
+        );
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+fn dir_state(data: &Path) -> anyhow::Result<DataDir> {
+    Ok(DataDir::open(data, Options::default())?.0)
 }
 
 fn replay(data: &Path) -> anyhow::Result<ExitCode> {
@@ -128,8 +186,15 @@ fn replay(data: &Path) -> anyhow::Result<ExitCode> {
     let (engine, rep) = dacu_log::rebuild_from_log(data)?;
     let s = t0.elapsed().as_secs_f64();
     let events = engine.state().events;
-    println!("replay: {events} events in {s:.2} s = {:.0} events/s; peak RSS {:.0} MiB", events as f64 / s, peak_rss_mib());
-    println!("{}", json!({"bench": "replay", "events": events, "replayed": rep.events_replayed, "seconds": s, "events_per_s": events as f64 / s, "peak_rss_mib": peak_rss_mib()}));
+    println!(
+        "replay: {events} events in {s:.2} s = {:.0} events/s; peak RSS {:.0} MiB",
+        events as f64 / s,
+        peak_rss_mib()
+    );
+    println!(
+        "{}",
+        json!({"bench": "replay", "events": events, "replayed": rep.events_replayed, "seconds": s, "events_per_s": events as f64 / s, "peak_rss_mib": peak_rss_mib()})
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -144,6 +209,9 @@ fn restart(data: &Path) -> anyhow::Result<ExitCode> {
         rep.events_replayed,
         peak_rss_mib()
     );
-    println!("{}", json!({"bench": "restart", "events": events, "snapshot_seq": rep.snapshot_seq, "replayed": rep.events_replayed, "seconds": s, "peak_rss_mib": peak_rss_mib()}));
+    println!(
+        "{}",
+        json!({"bench": "restart", "events": events, "snapshot_seq": rep.snapshot_seq, "replayed": rep.events_replayed, "seconds": s, "peak_rss_mib": peak_rss_mib()})
+    );
     Ok(ExitCode::SUCCESS)
 }

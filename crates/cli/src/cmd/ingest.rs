@@ -143,7 +143,10 @@ fn apply_chunks(
                 Ok(()) => pending += 1,
                 Err(r) => {
                     s.rejected += 1;
-                    let _ = serde_json::to_writer(&mut errors, &RejectedLine { line: line_no, code: r.code, message: &r.message });
+                    let _ = serde_json::to_writer(
+                        &mut errors,
+                        &RejectedLine { line: line_no, code: r.code, message: &r.message },
+                    );
                     let _ = errors.write_all(b"\n");
                 }
             }

@@ -1,3 +1,4 @@
+pub mod baseline;
 pub mod bench;
 pub mod check;
 pub mod codes;

@@ -40,7 +40,14 @@ impl From<MixArg> for Mix {
     }
 }
 
-pub fn run(festival: &Path, scale: &str, seed: u64, mix: Mix, out: Option<&Path>, quiet: bool) -> anyhow::Result<ExitCode> {
+pub fn run(
+    festival: &Path,
+    scale: &str,
+    seed: u64,
+    mix: Mix,
+    out: Option<&Path>,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
     let (f, _) = dacu_log::load_festival(festival)?;
     let scale = parse_scale(scale)?;
     let pb = progress_bar(scale.commands(), "simulate", quiet);
