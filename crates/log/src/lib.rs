@@ -137,6 +137,7 @@ pub struct DataDir {
     events: Vec<Event>,
     payload: Vec<u8>,
     last_snapshot_seq: u64,
+    warnings: Vec<String>,
 }
 
 impl DataDir {
@@ -181,40 +182,54 @@ impl DataDir {
         let log_dir = path.join(LOG_DIR);
         fs::create_dir_all(&log_dir).map_err(io_err(&log_dir))?;
         let mut report = OpenReport::default();
-        let segments = segment::list(&log_dir).map_err(io_err(&log_dir))?;
-        let log_end = log_end_hint(&segments);
 
-        let mut engine = None;
+        // Candidates, newest first, then no snapshot at all. A snapshot is used only if it
+        // reads back cleanly and the log reaches at least as far as it does: never serve a
+        // state the log cannot back.
+        let mut candidates: Vec<Option<(u64, PathBuf)>> = Vec::new();
         if opts.use_snapshots {
-            for (seq, snap) in snapshot::list(path).map_err(io_err(path))? {
-                if seq > log_end {
-                    report.warnings.push(format!("skipped snapshot {}: it is ahead of the log", snap.display()));
+            candidates.extend(snapshot::list(path).map_err(io_err(path))?.into_iter().map(Some));
+        }
+        candidates.push(None);
+        let mut found = None;
+        for candidate in candidates {
+            let mut engine = match &candidate {
+                None => Engine::new(festival.clone()),
+                Some((_, snap)) => {
+                    match snapshot::read(snap)
+                        .and_then(|st| Engine::with_state(festival.clone(), st).map_err(|e| e.to_string()))
+                    {
+                        Ok(e) => e,
+                        Err(why) => {
+                            report.warnings.push(format!("skipped snapshot {}: {why}", snap.display()));
+                            continue;
+                        }
+                    }
+                }
+            };
+            let from_seq = engine.state().events;
+            let segments = segment::list(&log_dir).map_err(io_err(&log_dir))?;
+            let mut attempt = OpenReport::default();
+            let (seg_path, committed_len, next_seq) =
+                replay(&log_dir, &segments, &mut engine, from_seq, opts.recovery, false, &mut attempt)?;
+            report.truncated_bytes += attempt.truncated_bytes;
+            report.warnings.append(&mut attempt.warnings);
+            if let Some((seq, snap)) = &candidate {
+                if next_seq - 1 < *seq {
+                    report.warnings.push(format!(
+                        "skipped snapshot {}: it holds {seq} events but the log ends at event {}",
+                        snap.display(),
+                        next_seq - 1
+                    ));
                     continue;
                 }
-                match snapshot::read(&snap)
-                    .and_then(|st| Engine::with_state(festival.clone(), st).map_err(|e| e.to_string()))
-                {
-                    Ok(e) => {
-                        report.snapshot_seq = Some(seq);
-                        engine = Some(e);
-                        break;
-                    }
-                    Err(why) => report.warnings.push(format!("skipped snapshot {}: {why}", snap.display())),
-                }
+                report.snapshot_seq = Some(*seq);
             }
+            report.events_replayed = attempt.events_replayed;
+            found = Some((engine, seg_path, committed_len, next_seq));
+            break;
         }
-        let mut engine = engine.unwrap_or_else(|| Engine::new(festival.clone()));
-        let from_seq = engine.state().events;
-        let (seg_path, committed_len, next_seq) =
-            replay(&log_dir, &segments, &mut engine, from_seq, opts.recovery, false, &mut report)?;
-        if engine.state().events < from_seq {
-            // The log ends before the snapshot: never serve a state the log cannot back.
-            return Err(StoreError::Corrupt {
-                path: log_dir,
-                offset: 0,
-                reason: format!("the log ends at event {} but the snapshot holds {from_seq}", engine.state().events),
-            });
-        }
+        let (engine, seg_path, committed_len, next_seq) = found.expect("the no-snapshot candidate always succeeds");
         let (seg_path, committed_len) = match seg_path {
             Some(p) => (p, committed_len),
             None => {
@@ -252,6 +267,7 @@ impl DataDir {
                 events: Vec::new(),
                 payload: Vec::new(),
                 last_snapshot_seq,
+                warnings: Vec::new(),
             },
             report,
         ))
@@ -267,6 +283,11 @@ impl DataDir {
 
     pub fn festival(&self) -> &Festival {
         self.engine.festival()
+    }
+
+    /// Problems that did not stop the directory (a failed periodic snapshot), for stderr.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
     }
 
     pub fn is_poisoned(&self) -> bool {
@@ -319,7 +340,13 @@ impl DataDir {
         if self.opts.snapshot_every > 0
             && self.engine.state().events - self.last_snapshot_seq >= self.opts.snapshot_every
         {
-            self.snapshot()?;
+            // The batch is durable whatever happens here: the log is the truth and a
+            // snapshot only shortens the next start. A failure is reported, not fatal, and
+            // retried after the next interval.
+            if let Err(e) = self.snapshot() {
+                self.last_snapshot_seq = self.engine.state().events;
+                self.warnings.push(format!("snapshot failed (the log is intact): {e}"));
+            }
         }
         Ok(())
     }
@@ -372,19 +399,6 @@ fn lock(path: &Path) -> Result<fs::File, StoreError> {
         Ok(()) => Ok(f),
         Err(fs::TryLockError::WouldBlock) => Err(StoreError::Locked(path.to_path_buf())),
         Err(fs::TryLockError::Error(e)) => Err(StoreError::Io { path: p, source: e }),
-    }
-}
-
-/// The first seq of the last segment bounds how far the log can reach from below; a
-/// snapshot past the log's true end is caught after replay.
-fn log_end_hint(segments: &[(u64, PathBuf)]) -> u64 {
-    match segments.last() {
-        Some((first, path)) => {
-            let len = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-            // Each record is at least RECORD_HEADER_LEN bytes.
-            first + len / segment::RECORD_HEADER_LEN as u64
-        }
-        None => 0,
     }
 }
 

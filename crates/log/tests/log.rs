@@ -336,3 +336,39 @@ mod faults {
         }
     }
 }
+
+/// Regression: cutting the log below a snapshot (truncate-corrupt) must not leave the
+/// snapshot's state being served over a shorter log.
+#[test]
+fn a_snapshot_the_log_no_longer_backs_is_not_served() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cmds = mini_commands();
+    let (mut dir, _) = DataDir::open_or_create(tmp.path(), Some(&mini_festival()), Options::default()).unwrap();
+    let digests = run(&mut dir, &cmds, 10);
+    dir.close().unwrap();
+    assert_eq!(dacu_log::snapshot::list(tmp.path()).unwrap()[0].0, 32);
+    // Damage the second batch: the log keeps only the first batch's events.
+    let seg = only_segment(tmp.path());
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let mut pos = segment::HEADER_LEN as usize;
+    for _ in 0..10 {
+        let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
+        pos += segment::RECORD_HEADER_LEN + len;
+    }
+    bytes[pos + segment::RECORD_HEADER_LEN] ^= 0x10;
+    std::fs::write(&seg, &bytes).unwrap();
+    let opts = Options { recovery: Recovery::TruncateCorrupt, snapshot_every: 0, ..Options::default() };
+    let (mut dir, rep) = DataDir::open(tmp.path(), opts.clone()).unwrap();
+    assert_eq!(rep.snapshot_seq, None, "{:?}", rep.warnings);
+    assert!(rep.warnings.iter().any(|w| w.contains("the log ends at event 10")), "{:?}", rep.warnings);
+    assert_eq!(dir.engine().state().events, 10);
+    assert_eq!(digest(dir.engine().state()), digests[0]);
+    // Writing continues at event 11, and a reopen agrees.
+    dir.execute(&cmds[10]).unwrap();
+    dir.commit().unwrap();
+    let after = digest(dir.engine().state());
+    drop(dir);
+    let (dir, _) = DataDir::open(tmp.path(), opts).unwrap();
+    assert_eq!(digest(dir.engine().state()), after);
+    assert_eq!(dir.engine().state().events, 11);
+}

@@ -37,6 +37,9 @@ pub fn run(
             return Err(e);
         }
     };
+    for w in dir.take_warnings() {
+        eprintln!("dacu: {w}");
+    }
     dir.close().context("closing the data directory")?;
     println!("{}", json!({ "accepted": s.accepted, "rejected": s.rejected }));
     Ok(if strict && s.rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
