@@ -18,6 +18,7 @@ use std::io::BufRead;
 use std::time::Instant;
 
 /// One order event as both baselines see it.
+#[derive(Clone)]
 struct Sale {
     order: String,
     day: String,
@@ -33,8 +34,8 @@ fn sales(input: &std::path::Path, window: (dacu_core::Ts, dacu_core::Ts)) -> any
     let mut tiers: HashMap<String, &'static str> = HashMap::new();
     let mut providers: HashMap<String, String> = HashMap::new();
     let mut anchors: HashMap<String, String> = HashMap::new();
-    let mut orders: HashMap<String, (String, &'static str, Option<String>, Option<String>, i64, String)> =
-        HashMap::new();
+    // Paid orders with what is left to refund, for refunds' attribution and checks.
+    let mut orders: HashMap<String, Sale> = HashMap::new();
     let mut refunds = std::collections::HashSet::new();
     let mut out = Vec::new();
     for line in std::io::BufReader::new(std::fs::File::open(input)?).lines() {
@@ -70,21 +71,20 @@ fn sales(input: &std::path::Path, window: (dacu_core::Ts, dacu_core::Ts)) -> any
                 let amount: i64 = o.lines.iter().map(|l| l.paid).sum();
                 let day = o.at.day().to_string();
                 let provider = providers.get(&o.merchant).cloned();
-                orders.insert(
-                    o.order.clone(),
-                    (o.merchant.clone(), tier, anchor.clone(), provider.clone(), amount, day.clone()),
-                );
-                out.push(Sale { order: o.order, day, merchant: o.merchant, tier, anchor, provider, amount });
+                let sale = Sale { order: o.order, day, merchant: o.merchant, tier, anchor, provider, amount };
+                orders.insert(sale.order.clone(), sale.clone());
+                out.push(sale);
             }
             Command::Refund(r) => {
                 let Some(o) = orders.get_mut(&r.order) else { continue };
-                if r.amount <= 0 || r.amount > o.4 || r.refund_id.as_ref().is_some_and(|id| !refunds.insert(id.clone()))
+                if r.amount <= 0
+                    || r.amount > o.amount
+                    || r.refund_id.as_ref().is_some_and(|id| !refunds.insert(id.clone()))
                 {
                     continue;
                 }
-                o.4 -= r.amount;
-                let (merchant, tier, anchor, provider, _, day) = o.clone();
-                out.push(Sale { order: r.order, day, merchant, tier, anchor, provider, amount: -r.amount });
+                o.amount -= r.amount;
+                out.push(Sale { amount: -r.amount, ..o.clone() });
             }
             _ => {}
         }
