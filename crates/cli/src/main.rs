@@ -112,11 +112,18 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Ingest the shipped 116-festival sample into a fresh data directory and print the report.
+    /// The 116 festival end to end: simulate its activity, ingest it durably into a fresh
+    /// data directory, print the report and the top of the boards.
     Demo {
-        /// Where to put the data directory (default: a `dacu-demo` folder in the temp dir).
+        /// Where to put the data directory (default: ~/.local/share/dacu/demo).
         #[arg(long)]
         data: Option<PathBuf>,
+        /// How much activity: small, medium, large or a number of commands.
+        #[arg(long, default_value = "2000000")]
+        scale: String,
+        #[arg(long, default_value_t = 116)]
+        seed: u64,
+        /// No progress bars or commentary: the report only.
         #[arg(long)]
         quiet: bool,
     },
@@ -152,7 +159,7 @@ fn main() -> ExitCode {
         }
         Cmd::Bench { what } => cmd::bench::run(what),
         Cmd::Codes { json } => cmd::codes::run(json),
-        Cmd::Demo { data, quiet } => cmd::demo::run(data, quiet),
+        Cmd::Demo { data, scale, seed, quiet } => cmd::demo::run(data, &scale, seed, quiet),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,74 @@
+//! `dacu simulate` through the binary: deterministic, and every line it writes is either
+//! accepted or one of its deliberately bad lines.
+
+mod common;
+use common::*;
+use std::collections::BTreeSet;
+
+#[test]
+fn the_same_seed_writes_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let fest = festival("kuaishou-116-2021.toml");
+    let run = |seed: &str, name: &str| {
+        let out = dir.path().join(name);
+        let o = dacu(&["simulate", "--festival", p(&fest), "--scale", "30000", "--seed", seed, "--quiet", "--out", p(&out)]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        std::fs::read(out).unwrap()
+    };
+    let (a, b, c) = (run("5", "a"), run("5", "b"), run("6", "c"));
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    // Standard output carries the same stream.
+    let o = dacu(&["simulate", "--festival", p(&fest), "--scale", "30000", "--seed", "5", "--quiet"]);
+    assert_eq!(o.stdout, a);
+}
+
+#[test]
+fn only_the_deliberately_bad_lines_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let fest = festival("kuaishou-116-2021.toml");
+    let input = dir.path().join("w.jsonl");
+    let o = dacu(&["simulate", "--festival", p(&fest), "--scale", "small", "--quiet", "--out", p(&input)]);
+    assert!(o.status.success());
+    // "simulated N commands: ... K deliberately bad lines"
+    let said = stderr(&o);
+    let bad: u64 = said.split(", ").find_map(|part| part.strip_suffix(" deliberately bad lines\n")?.parse().ok()).unwrap();
+    let data = dir.path().join("d");
+    let o = dacu(&["ingest", "--data", p(&data), "--festival", p(&fest), p(&input)]);
+    let summary = json(&o);
+    assert_eq!(summary["rejected"], bad, "{}", stderr(&o));
+    let codes: BTreeSet<String> = stderr(&o)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["code"].as_str().unwrap().to_string())
+        .collect();
+    let expected: BTreeSet<String> = [
+        "invalid_json",
+        "unknown_command",
+        "invalid_command",
+        "duplicate_order",
+        "unknown_merchant",
+        "paid_exceeds_list",
+        "refund_exceeds_remaining",
+        "session_required",
+        "outside_festival",
+        "unknown_session",
+        "invalid_time",
+        "empty_order",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(codes, expected);
+    // The activity reaches every part of the report.
+    let r = json(&dacu(&["report", "--data", p(&data), "--json"]));
+    for key in ["self_broadcast_gmv", "provider_served_gmv", "refunded"] {
+        assert!(r[key].as_i64().unwrap() > 0, "{key} is zero: {r}");
+    }
+    for tier in ["ska", "ka", "none"] {
+        assert!(r["gmv_by_brand_tier"][tier].as_i64().unwrap() > 0, "no {tier} GMV");
+    }
+    for tier in ["head", "mid", "new"] {
+        assert!(r["gmv_by_anchor_tier"][tier].as_i64().unwrap() > 0, "no {tier} anchor GMV");
+    }
+    assert!(r["gmv_by_channel"]["shelf"].as_i64().unwrap() > 0 && r["gmv_by_channel"]["live"].as_i64().unwrap() > 0);
+}
