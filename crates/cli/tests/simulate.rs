@@ -11,7 +11,18 @@ fn the_same_seed_writes_the_same_bytes() {
     let fest = festival("kuaishou-116-2021.toml");
     let run = |seed: &str, name: &str| {
         let out = dir.path().join(name);
-        let o = dacu(&["simulate", "--festival", p(&fest), "--scale", "30000", "--seed", seed, "--quiet", "--out", p(&out)]);
+        let o = dacu(&[
+            "simulate",
+            "--festival",
+            p(&fest),
+            "--scale",
+            "30000",
+            "--seed",
+            seed,
+            "--quiet",
+            "--out",
+            p(&out),
+        ]);
         assert!(o.status.success(), "{}", stderr(&o));
         std::fs::read(out).unwrap()
     };
@@ -32,7 +43,8 @@ fn only_the_deliberately_bad_lines_are_rejected() {
     assert!(o.status.success());
     // "simulated N commands: ... K deliberately bad lines"
     let said = stderr(&o);
-    let bad: u64 = said.split(", ").find_map(|part| part.strip_suffix(" deliberately bad lines\n")?.parse().ok()).unwrap();
+    let bad: u64 =
+        said.split(", ").find_map(|part| part.strip_suffix(" deliberately bad lines\n")?.parse().ok()).unwrap();
     let data = dir.path().join("d");
     let o = dacu(&["ingest", "--data", p(&data), "--festival", p(&fest), p(&input)]);
     let summary = json(&o);
@@ -54,6 +66,18 @@ fn only_the_deliberately_bad_lines_are_rejected() {
         "unknown_session",
         "invalid_time",
         "empty_order",
+        "duplicate_merchant",
+        "invalid_value",
+        "invalid_id",
+        "duplicate_sku",
+        "session_not_allowed",
+        "unknown_order",
+        "unknown_anchor",
+        "unknown_provider",
+        "unknown_program",
+        "refund_before_order",
+        "duplicate_refund",
+        "session_ended",
     ]
     .iter()
     .map(|s| s.to_string())

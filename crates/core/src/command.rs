@@ -133,6 +133,12 @@ commands! {
 
 fn field_error(ty: &str, e: serde_json::Error) -> Rejection {
     let msg = e.to_string();
+    if matches!(e.classify(), serde_json::error::Category::Syntax | serde_json::error::Category::Eof) {
+        return Rejection::new(
+            Code::InvalidJson,
+            format!("not a JSON object: {msg}; each line must be one JSON object with a `type`"),
+        );
+    }
     // The time parser's own message is the most useful one; give it its own code.
     let code = if msg.contains("RFC 3339") { Code::InvalidTime } else { Code::InvalidCommand };
     Rejection::new(code, format!("{ty}: {msg} (see docs/commands.md#{ty})"))
@@ -144,8 +150,19 @@ struct Probe<'a> {
     ty: Option<std::borrow::Cow<'a, str>>,
 }
 
+/// The type when the line starts `{"type":"…"` — how every producer writes it — so the
+/// line is parsed once instead of twice. Anything else takes the general path.
+fn leading_type(line: &str) -> Option<&str> {
+    let rest = line.strip_prefix("{\"type\":\"")?;
+    let ty = &rest[..rest.find('"')?];
+    (!ty.contains('\\')).then_some(ty)
+}
+
 /// Decodes one line of the command stream.
 pub fn parse_line(line: &str) -> Result<Command, Rejection> {
+    if let Some(ty) = leading_type(line) {
+        return decode_typed(ty, line);
+    }
     let probe: Probe<'_> = serde_json::from_str(line).map_err(|e| {
         Rejection::new(
             Code::InvalidJson,
@@ -181,6 +198,12 @@ mod tests {
     #[test]
     fn names_the_problem() {
         assert_eq!(parse_line("{").unwrap_err().code, Code::InvalidJson);
+        // The fast path for a leading `type` still tells broken JSON from a bad command.
+        assert_eq!(parse_line(r#"{"type":"refund","order":"#).unwrap_err().code, Code::InvalidJson);
+        let junk_after = r#"{"type":"refund","order":"o","amount":1,"at":"2021-11-07T10:00:00+08:00"} x"#;
+        assert_eq!(parse_line(junk_after).unwrap_err().code, Code::InvalidJson);
+        assert_eq!(parse_line(r#"{"type":"refund","order":"o"}"#).unwrap_err().code, Code::InvalidCommand);
+        assert_eq!(parse_line(r#"{"type":"nope","x":1}"#).unwrap_err().code, Code::UnknownCommand);
         assert_eq!(parse_line("[1]").unwrap_err().code, Code::InvalidJson);
         assert_eq!(parse_line(r#"{"a":1}"#).unwrap_err().code, Code::UnknownCommand);
         assert_eq!(parse_line(r#"{"type":"nope"}"#).unwrap_err().code, Code::UnknownCommand);

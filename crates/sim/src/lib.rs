@@ -12,7 +12,7 @@
 //!   leaving, interactions, live orders; shelf orders; refunds a few days later;
 //! - activity follows the calendar: quiet preparation, a rising warm-up, a burst peaking
 //!   on 11-11 (or the festival's peak day), a tail after;
-//! - about one line in 1,500 is bad, one of every rejection kind in turn.
+//! - about one line in 700 is bad, 24 kinds in turn, each meeting a different rejection code.
 
 pub mod rng;
 
@@ -98,7 +98,9 @@ struct PendingRefund {
 }
 
 /// One line in this many is deliberately bad.
-const BAD_EVERY: u64 = 1_500;
+const BAD_EVERY: u64 = 700;
+/// Kinds of bad line, emitted in turn: each meets a different rejection code.
+const BAD_KINDS: u64 = 24;
 const SECONDS_PER_DAY: i64 = 86_400;
 
 /// Fast RFC 3339 for Asia/Shanghai: the day's `YYYY-MM-DD` plus seconds into the day.
@@ -124,6 +126,8 @@ struct Gen<'a, W: Write> {
     /// A recent order id and amount, for the bad lines that need one.
     last_order: Option<(u64, i64)>,
     next_bad_at: u64,
+    /// The last refund written, which a bad line repeats (a duplicate refund id).
+    last_refund: Option<String>,
     mix: Mix,
     /// Users who entered the current session (membership only; never iterated).
     in_room: std::collections::HashSet<u64>,
@@ -362,7 +366,11 @@ impl<W: Write> Gen<'_, W> {
     }
 
     fn bad_line(&mut self, day: &str) -> io::Result<()> {
-        let kind = self.sum.bad_lines % 12;
+        let mut kind = self.sum.bad_lines % BAD_KINDS;
+        // Ending s0 again is only wrong once s0 has ended (sessions run one after another).
+        if kind == 23 && self.sum.sessions < 2 {
+            kind = 1;
+        }
         self.sum.bad_lines += 1;
         let at = ts(day, 43_200);
         let line = match kind {
@@ -401,6 +409,48 @@ impl<W: Write> Gen<'_, W> {
             ),
             9 => format!(r#"{{"type":"viewer_enter","session":"s_missing","user":"u1","at":"{at}"}}"#),
             10 => r#"{"type":"live_end","session":"s0","at":"yesterday"}"#.to_string(),
+            12 => {
+                r#"{"type":"register_merchant","merchant":"m0","name":"again","brand_tier":"none","category":"food"}"#
+                    .to_string()
+            }
+            13 => format!(
+                r#"{{"type":"register_anchor","anchor":"a_bad{}","name":"x","followers":-5}}"#,
+                self.sum.bad_lines
+            ),
+            14 => format!(
+                r#"{{"type":"order_paid","order":"bad{}","user":"","merchant":"m0","channel":"shelf","lines":[{{"sku":"x","qty":1,"price":100,"paid":100}}],"at":"{at}"}}"#,
+                self.sum.bad_lines
+            ),
+            15 => format!(
+                r#"{{"type":"order_paid","order":"bad{}","user":"u1","merchant":"m0","channel":"shelf","lines":[{{"sku":"x","qty":1,"price":100,"paid":100}},{{"sku":"x","qty":1,"price":100,"paid":100}}],"at":"{at}"}}"#,
+                self.sum.bad_lines
+            ),
+            16 => format!(
+                r#"{{"type":"order_paid","order":"bad{}","user":"u1","merchant":"m0","channel":"shelf","session":"s0","lines":[{{"sku":"x","qty":1,"price":100,"paid":100}}],"at":"{at}"}}"#,
+                self.sum.bad_lines
+            ),
+            17 => format!(
+                r#"{{"type":"refund","order":"o_missing","amount":1,"at":"{at}","refund_id":"bad{}"}}"#,
+                self.sum.bad_lines
+            ),
+            18 => format!(
+                r#"{{"type":"live_start","session":"s_bad{}","anchor":"a_missing","at":"{at}"}}"#,
+                self.sum.bad_lines
+            ),
+            19 => format!(r#"{{"type":"bind_provider","provider":"p_missing","merchant":"m0","at":"{at}"}}"#),
+            20 => format!(r#"{{"type":"enroll","program":"no_such_program","participant":"m0","at":"{at}"}}"#),
+            21 => match self.last_order {
+                Some((o, _)) => format!(
+                    r#"{{"type":"refund","order":"o{o}","amount":1,"at":"2000-01-01T00:00:00+08:00","refund_id":"bad{}"}}"#,
+                    self.sum.bad_lines
+                ),
+                None => r#"{}"#.to_string(),
+            },
+            22 => match &self.last_refund {
+                Some(line) => line.clone(),
+                None => r#"{}"#.to_string(),
+            },
+            23 => format!(r#"{{"type":"live_end","session":"s0","at":"{at}"}}"#),
             _ => format!(
                 r#"{{"type":"order_paid","order":"bad{}","user":"u1","merchant":"m0","channel":"shelf","lines":[],"at":"{at}"}}"#,
                 self.sum.bad_lines
@@ -501,10 +551,12 @@ impl<W: Write> Gen<'_, W> {
             let r = self.refunds.pop_front().expect("front");
             self.sum.refunds += 1;
             let at = ts(day, self.rng.range(9 * 3600, 22 * 3600));
-            self.line(&format!(
+            let line = format!(
                 r#"{{"type":"refund","order":"o{}","amount":{},"at":"{at}","refund_id":"r{}"}}"#,
                 r.order, r.amount, r.order
-            ))?;
+            );
+            self.line(&line)?;
+            self.last_refund = Some(line);
         }
         Ok(())
     }
@@ -581,6 +633,7 @@ pub fn simulate_with_progress(
         refunds: VecDeque::new(),
         last_order: None,
         next_bad_at: BAD_EVERY,
+        last_refund: None,
         mix,
         in_room: Default::default(),
     };
@@ -639,7 +692,7 @@ mod tests {
         let lines = v.iter().filter(|&&b| b == b'\n').count() as u64;
         assert_eq!(lines, s.commands);
         assert!((19_000..=22_000).contains(&s.commands), "{s:?}");
-        assert!(s.orders > 100 && s.refunds > 5 && s.sessions > 20 && s.bad_lines >= 12, "{s:?}");
+        assert!(s.orders > 100 && s.refunds > 5 && s.sessions > 20 && s.bad_lines >= 24, "{s:?}");
     }
 
     #[test]
