@@ -27,6 +27,8 @@ struct Sale {
     anchor: Option<String>,
     provider: Option<String>,
     amount: i64,
+    /// When the order was paid (refunds may not predate it).
+    paid_at: dacu_core::Ts,
 }
 
 /// Reads the workload and turns orders and refunds into attributed sales, in order.
@@ -52,11 +54,15 @@ fn sales(input: &std::path::Path, window: (dacu_core::Ts, dacu_core::Ts)) -> any
             }
             Command::OrderPaid(o) => {
                 let Some(&tier) = tiers.get(&o.merchant) else { continue };
+                let mut skus: Vec<&str> = o.lines.iter().map(|l| l.sku.as_str()).collect();
+                skus.sort_unstable();
                 if orders.contains_key(&o.order)
+                    || o.user.is_empty()
                     || o.at < window.0
                     || o.at >= window.1
                     || o.lines.is_empty()
-                    || o.lines.iter().any(|l| l.paid > l.qty * l.price)
+                    || skus.windows(2).any(|w| w[0] == w[1])
+                    || o.lines.iter().any(|l| l.qty <= 0 || l.price < 0 || l.paid < 0 || l.paid > l.qty * l.price)
                 {
                     continue;
                 }
@@ -71,7 +77,8 @@ fn sales(input: &std::path::Path, window: (dacu_core::Ts, dacu_core::Ts)) -> any
                 let amount: i64 = o.lines.iter().map(|l| l.paid).sum();
                 let day = o.at.day().to_string();
                 let provider = providers.get(&o.merchant).cloned();
-                let sale = Sale { order: o.order, day, merchant: o.merchant, tier, anchor, provider, amount };
+                let sale =
+                    Sale { order: o.order, day, merchant: o.merchant, tier, anchor, provider, amount, paid_at: o.at };
                 orders.insert(sale.order.clone(), sale.clone());
                 out.push(sale);
             }
@@ -79,6 +86,7 @@ fn sales(input: &std::path::Path, window: (dacu_core::Ts, dacu_core::Ts)) -> any
                 let Some(o) = orders.get_mut(&r.order) else { continue };
                 if r.amount <= 0
                     || r.amount > o.amount
+                    || r.at < o.paid_at
                     || r.refund_id.as_ref().is_some_and(|id| !refunds.insert(id.clone()))
                 {
                     continue;
