@@ -78,6 +78,18 @@ fn only_the_deliberately_bad_lines_are_rejected() {
         "refund_before_order",
         "duplicate_refund",
         "session_ended",
+        "duplicate_anchor",
+        "duplicate_provider",
+        "duplicate_session",
+        "already_certified",
+        "already_bound",
+        "provider_not_certified",
+        "unknown_participant",
+        "already_enrolled",
+        "registration_not_open",
+        "registration_closed",
+        "session_not_started",
+        "not_eligible",
     ]
     .iter()
     .map(|s| s.to_string())

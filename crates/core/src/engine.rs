@@ -333,6 +333,17 @@ impl Engine {
             }
             Command::OrderPaid(o) => self.decide_order(o, out)?,
             Command::Refund(r) => {
+                // A refund id is an idempotency key: a resent refund is recognised as such
+                // before anything else about it is judged.
+                if let Some(id) = &r.refund_id {
+                    check_id("refund_id", id)?;
+                    if st.refund_ids.contains(id.as_str()) {
+                        return reject(
+                            Code::DuplicateRefund,
+                            format!("refund `{id}` was already applied; refund ids are unique"),
+                        );
+                    }
+                }
                 let Some(o) = st.orders.get(r.order.as_str()) else {
                     return reject(Code::UnknownOrder, format!("no order `{}` was paid", r.order));
                 };
@@ -360,15 +371,6 @@ impl Engine {
                         Code::RefundBeforeOrder,
                         format!("`at` {} is before order `{}` was paid at {}", r.at, r.order, o.at),
                     );
-                }
-                if let Some(id) = &r.refund_id {
-                    check_id("refund_id", id)?;
-                    if st.refund_ids.contains(id.as_str()) {
-                        return reject(
-                            Code::DuplicateRefund,
-                            format!("refund `{id}` was already applied; refund ids are unique"),
-                        );
-                    }
                 }
                 out.push(Event::Refunded {
                     order: r.order.clone(),

@@ -288,6 +288,9 @@ fn orders_are_checked_line_by_line() {
     rejected(&mut e, &refund(10, "06T00:00:00", "r1"), Code::DuplicateRefund);
     rejected(&mut e, &refund(51, "06T00:00:00", "r2"), Code::RefundExceedsRemaining);
     ok(&mut e, &[&refund(50, "06T00:00:00", "r2")]);
+    // Regression: resending a refund that took everything left is a duplicate, not an
+    // over-refund.
+    rejected(&mut e, &refund(50, "06T00:00:00", "r2"), Code::DuplicateRefund);
     let m = e.state().merchant("ka1").unwrap();
     assert_eq!((m.stats.gmv().0, m.stats.total().gross.0), (0, 150));
 }

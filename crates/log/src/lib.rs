@@ -173,12 +173,7 @@ impl DataDir {
 
     /// Opens an existing data directory: the newest valid snapshot, then the log's tail.
     pub fn open(path: &Path, opts: Options) -> Result<(DataDir, OpenReport), StoreError> {
-        let fest_path = path.join(FESTIVAL_FILE);
-        if !fest_path.exists() {
-            return Err(StoreError::NotADataDir(path.to_path_buf()));
-        }
-        let lock = lock(path)?;
-        let festival = Arc::new(load_festival(&fest_path)?.0);
+        let (lock, festival) = lock_and_load(path)?;
         let log_dir = path.join(LOG_DIR);
         fs::create_dir_all(&log_dir).map_err(io_err(&log_dir))?;
         let mut report = OpenReport::default();
@@ -211,7 +206,7 @@ impl DataDir {
             let segments = segment::list(&log_dir).map_err(io_err(&log_dir))?;
             let mut attempt = OpenReport::default();
             let (seg_path, committed_len, next_seq) =
-                replay(&log_dir, &segments, &mut engine, from_seq, opts.recovery, false, &mut attempt)?;
+                replay(&segments, &mut engine, from_seq, opts.recovery, false, &mut attempt)?;
             report.truncated_bytes += attempt.truncated_bytes;
             report.warnings.append(&mut attempt.warnings);
             if let Some((seq, snap)) = &candidate {
@@ -391,6 +386,16 @@ impl DataDir {
     }
 }
 
+/// Locks a data directory and loads the festival it was created from.
+fn lock_and_load(path: &Path) -> Result<(fs::File, Arc<Festival>), StoreError> {
+    let fest_path = path.join(FESTIVAL_FILE);
+    if !fest_path.exists() {
+        return Err(StoreError::NotADataDir(path.to_path_buf()));
+    }
+    let lock = lock(path)?;
+    Ok((lock, Arc::new(load_festival(&fest_path)?.0)))
+}
+
 /// Takes the directory's exclusive lock (`DIR/LOCK`, flock), failing at once if held.
 fn lock(path: &Path) -> Result<fs::File, StoreError> {
     let p = path.join("LOCK");
@@ -406,7 +411,6 @@ fn lock(path: &Path) -> Result<fs::File, StoreError> {
 /// last segment's path, its committed length and the next sequence number. With
 /// `read_only`, nothing on disk is changed (verify).
 fn replay(
-    log_dir: &Path,
     segments: &[(u64, PathBuf)],
     engine: &mut Engine,
     from_seq: u64,
@@ -490,22 +494,16 @@ fn replay(
             last = (Some(path.clone()), data.len() as u64);
         }
     }
-    let _ = log_dir;
     Ok((last.0, last.1, next_seq))
 }
 
 /// Rebuilds the state from the log alone, ignoring snapshots and changing nothing on disk.
 pub fn rebuild_from_log(path: &Path) -> Result<(Engine, OpenReport), StoreError> {
-    let fest_path = path.join(FESTIVAL_FILE);
-    if !fest_path.exists() {
-        return Err(StoreError::NotADataDir(path.to_path_buf()));
-    }
-    let _lock = lock(path)?;
-    let festival = Arc::new(load_festival(&fest_path)?.0);
+    let (_lock, festival) = lock_and_load(path)?;
     let log_dir = path.join(LOG_DIR);
     let segments = segment::list(&log_dir).map_err(io_err(&log_dir))?;
     let mut engine = Engine::new(festival);
     let mut report = OpenReport::default();
-    replay(&log_dir, &segments, &mut engine, 0, Recovery::Strict, true, &mut report)?;
+    replay(&segments, &mut engine, 0, Recovery::Strict, true, &mut report)?;
     Ok((engine, report))
 }

@@ -12,7 +12,7 @@
 //!   leaving, interactions, live orders; shelf orders; refunds a few days later;
 //! - activity follows the calendar: quiet preparation, a rising warm-up, a burst peaking
 //!   on 11-11 (or the festival's peak day), a tail after;
-//! - about one line in 700 is bad, 24 kinds in turn, each meeting a different rejection code.
+//! - about one line in 500 is bad, 36 kinds in turn, each meeting a different rejection code.
 
 pub mod rng;
 
@@ -98,9 +98,27 @@ struct PendingRefund {
 }
 
 /// One line in this many is deliberately bad.
-const BAD_EVERY: u64 = 700;
+const BAD_EVERY: u64 = 500;
 /// Kinds of bad line, emitted in turn: each meets a different rejection code.
-const BAD_KINDS: u64 = 24;
+const BAD_KINDS: u64 = 36;
+
+/// What some bad lines need from the valid ones: each is a fact that makes the bad line
+/// certainly wrong (never accidentally valid).
+#[derive(Default)]
+struct BadFacts {
+    /// A certified provider and when.
+    certified: Option<(usize, Ts)>,
+    /// A provider that is never certified.
+    uncertified: Option<usize>,
+    /// The first binding (provider, merchant, at).
+    binding: Option<(usize, usize, Ts)>,
+    /// The first enrolment line written.
+    enrolment: Option<String>,
+    /// An enrolment refused for the merchant's brand tier.
+    not_eligible: Option<String>,
+    /// The first program and a participant id of its first role.
+    program: Option<(String, String)>,
+}
 const SECONDS_PER_DAY: i64 = 86_400;
 
 /// Fast RFC 3339 for Asia/Shanghai: the day's `YYYY-MM-DD` plus seconds into the day.
@@ -128,6 +146,7 @@ struct Gen<'a, W: Write> {
     next_bad_at: u64,
     /// The last refund written, which a bad line repeats (a duplicate refund id).
     last_refund: Option<String>,
+    bad: BadFacts,
     mix: Mix,
     /// Users who entered the current session (membership only; never iterated).
     in_room: std::collections::HashSet<u64>,
@@ -242,8 +261,11 @@ impl<W: Write> Gen<'_, W> {
                     Ts::start_of(Day(day0.0 + self.rng.below(10) as i32)).plus_ms(self.rng.range(9, 18) * 3_600_000);
                 self.line(&format!(r#"{{"type":"certify_provider","provider":"p{p}","at":"{at}"}}"#))?;
                 certified.push((p, at));
+            } else {
+                self.bad.uncertified.get_or_insert(p);
             }
         }
+        self.bad.certified = certified.first().copied();
         if !certified.is_empty() {
             for m in 0..self.merchants.len() {
                 let per_10k = match self.merchants[m].tier {
@@ -257,6 +279,7 @@ impl<W: Write> Gen<'_, W> {
                     self.line(&format!(
                         r#"{{"type":"bind_provider","provider":"p{p}","merchant":"m{m}","at":"{at}"}}"#
                     ))?;
+                    self.bad.binding.get_or_insert((p, m, at));
                     if self.rng.chance(500) {
                         // A later move to another provider: later GMV follows it.
                         let (q, cert_q) = certified[self.rng.below(certified.len() as u64) as usize];
@@ -271,6 +294,25 @@ impl<W: Write> Gen<'_, W> {
             }
         }
         self.enrolments(&certified)?;
+        if let Some(p) = f.programs.first() {
+            let who = match p.roles.first() {
+                Some(Role::Anchor) => "a0",
+                Some(Role::Provider) => "p0",
+                _ => "m0",
+            };
+            self.bad.program = Some((p.id.clone(), who.to_string()));
+        }
+        // A brand program the last merchant (a non-brand) may not enter, at its opening.
+        let last = self.merchants.len() - 1;
+        if let Some(p) =
+            f.programs.iter().find(|p| p.brand_tiers.as_ref().is_some_and(|t| !t.contains(&BrandTier::None)))
+        {
+            let (opens, _) = f.enroll_window(p);
+            self.bad.not_eligible = Some(format!(
+                r#"{{"type":"enroll","program":"{}","participant":"m{last}","role":"merchant","at":"{opens}"}}"#,
+                p.id
+            ));
+        }
         Ok(())
     }
 
@@ -289,7 +331,7 @@ impl<W: Write> Gen<'_, W> {
                             let per_10k = if m.tier == BrandTier::None { 1_000 } else { 6_000 };
                             if eligible && self.rng.chance(per_10k) {
                                 let t = at(&mut self.rng);
-                                self.line(&format!(r#"{{"type":"enroll","program":"{}","participant":"m{i}","role":"merchant","at":"{t}"}}"#, p.id))?;
+                                self.enrol_line(format!(r#"{{"type":"enroll","program":"{}","participant":"m{i}","role":"merchant","at":"{t}"}}"#, p.id))?;
                             }
                         }
                     }
@@ -301,7 +343,7 @@ impl<W: Write> Gen<'_, W> {
                             if eligible && self.rng.chance(3_000) {
                                 let t = at(&mut self.rng);
                                 let id = a.id;
-                                self.line(&format!(r#"{{"type":"enroll","program":"{}","participant":"a{id}","role":"anchor","at":"{t}"}}"#, p.id))?;
+                                self.enrol_line(format!(r#"{{"type":"enroll","program":"{}","participant":"a{id}","role":"anchor","at":"{t}"}}"#, p.id))?;
                             }
                         }
                     }
@@ -310,7 +352,7 @@ impl<W: Write> Gen<'_, W> {
                             if self.rng.chance(7_000) {
                                 let t = at(&mut self.rng).max(cert);
                                 if t < closes {
-                                    self.line(&format!(r#"{{"type":"enroll","program":"{}","participant":"p{pid}","role":"provider","at":"{t}"}}"#, p.id))?;
+                                    self.enrol_line(format!(r#"{{"type":"enroll","program":"{}","participant":"p{pid}","role":"provider","at":"{t}"}}"#, p.id))?;
                                 }
                             }
                         }
@@ -318,6 +360,12 @@ impl<W: Write> Gen<'_, W> {
                 }
             }
         }
+        Ok(())
+    }
+
+    fn enrol_line(&mut self, line: String) -> io::Result<()> {
+        self.line(&line)?;
+        self.bad.enrolment.get_or_insert(line);
         Ok(())
     }
 
@@ -368,7 +416,7 @@ impl<W: Write> Gen<'_, W> {
     fn bad_line(&mut self, day: &str) -> io::Result<()> {
         let mut kind = self.sum.bad_lines % BAD_KINDS;
         // Ending s0 again is only wrong once s0 has ended (sessions run one after another).
-        if kind == 23 && self.sum.sessions < 2 {
+        if (kind == 23 && self.sum.sessions < 2) || ((kind == 26 || kind == 34) && self.sum.sessions < 1) {
             kind = 1;
         }
         self.sum.bad_lines += 1;
@@ -446,11 +494,48 @@ impl<W: Write> Gen<'_, W> {
                 ),
                 None => r#"{}"#.to_string(),
             },
-            22 => match &self.last_refund {
+            22 => self.bad.not_eligible.clone().unwrap_or_else(|| r#"{}"#.to_string()),
+            23 => format!(r#"{{"type":"live_end","session":"s0","at":"{at}"}}"#),
+            24 => r#"{"type":"register_anchor","anchor":"a0","name":"again","followers":1}"#.to_string(),
+            25 => r#"{"type":"register_provider","provider":"p0","name":"again"}"#.to_string(),
+            26 => format!(r#"{{"type":"live_start","session":"s0","anchor":"a0","at":"{at}"}}"#),
+            27 => match self.bad.certified {
+                Some((p, _)) => format!(r#"{{"type":"certify_provider","provider":"p{p}","at":"{at}"}}"#),
+                None => r#"{}"#.to_string(),
+            },
+            28 => match self.bad.binding {
+                Some((p, m, when)) => {
+                    format!(r#"{{"type":"bind_provider","provider":"p{p}","merchant":"m{m}","at":"{when}"}}"#)
+                }
+                None => r#"{}"#.to_string(),
+            },
+            29 => match self.bad.uncertified {
+                Some(p) => format!(r#"{{"type":"bind_provider","provider":"p{p}","merchant":"m0","at":"{at}"}}"#),
+                None => r#"{}"#.to_string(),
+            },
+            30 => match &self.bad.program {
+                Some((p, _)) => format!(r#"{{"type":"enroll","program":"{p}","participant":"nobody","at":"{at}"}}"#),
+                None => r#"{}"#.to_string(),
+            },
+            31 => self.bad.enrolment.clone().unwrap_or_else(|| r#"{}"#.to_string()),
+            32 => match &self.bad.program {
+                Some((p, who)) => format!(
+                    r#"{{"type":"enroll","program":"{p}","participant":"{who}","at":"2000-01-01T00:00:00+08:00"}}"#
+                ),
+                None => r#"{}"#.to_string(),
+            },
+            33 => match &self.bad.program {
+                Some((p, who)) => format!(
+                    r#"{{"type":"enroll","program":"{p}","participant":"{who}","at":"2100-01-01T00:00:00+08:00"}}"#
+                ),
+                None => r#"{}"#.to_string(),
+            },
+            34 => format!(r#"{{"type":"viewer_enter","session":"s0","user":"u1","at":"{}"}}"#, self.f.start()),
+            // Last in the cycle, so that a refund has been written by then.
+            35 => match &self.last_refund {
                 Some(line) => line.clone(),
                 None => r#"{}"#.to_string(),
             },
-            23 => format!(r#"{{"type":"live_end","session":"s0","at":"{at}"}}"#),
             _ => format!(
                 r#"{{"type":"order_paid","order":"bad{}","user":"u1","merchant":"m0","channel":"shelf","lines":[],"at":"{at}"}}"#,
                 self.sum.bad_lines
@@ -634,6 +719,7 @@ pub fn simulate_with_progress(
         last_order: None,
         next_bad_at: BAD_EVERY,
         last_refund: None,
+        bad: BadFacts::default(),
         mix,
         in_room: Default::default(),
     };
@@ -692,7 +778,7 @@ mod tests {
         let lines = v.iter().filter(|&&b| b == b'\n').count() as u64;
         assert_eq!(lines, s.commands);
         assert!((19_000..=22_000).contains(&s.commands), "{s:?}");
-        assert!(s.orders > 100 && s.refunds > 5 && s.sessions > 20 && s.bad_lines >= 24, "{s:?}");
+        assert!(s.orders > 100 && s.refunds > 5 && s.sessions > 20 && s.bad_lines >= 36, "{s:?}");
     }
 
     #[test]

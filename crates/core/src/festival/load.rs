@@ -431,15 +431,7 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
                 };
                 if let Err(what) = need {
                     v.err(
-                        vec![
-                            key("reward_tables"),
-                            Seg::Index(i),
-                            key("bands"),
-                            Seg::Index(j),
-                            key("items"),
-                            Seg::Index(k),
-                            key("kind"),
-                        ],
+                        ip("kind"),
                         format!(
                             "a reward item of kind `{}` needs {what}",
                             serde_json::to_value(item.kind)
