@@ -12,6 +12,7 @@
 //! - [`view`]: read models for `show` and `report`.
 //! - [`digest`]: the canonical state digest that proves replay equals live state.
 //! - [`error`]: the one table of rejection codes.
+//! - [`promo`]: the marketing tools' checkable algorithms (red-packet splits, lottery draws).
 //! - [`money`], [`time`]: integer fen and recorded time.
 //!
 //! Nothing here reads a clock, does I/O, spawns threads or draws unseeded randomness.
@@ -23,6 +24,7 @@ pub mod error;
 pub mod event;
 pub mod festival;
 pub mod money;
+pub mod promo;
 pub mod state;
 pub mod time;
 pub mod view;

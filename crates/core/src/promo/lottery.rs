@@ -1,0 +1,198 @@
+//! Provably fair lottery draws (抽奖/福袋). At creation the engine publishes
+//! `commitment = hex(SHA-256(secret))`; at the draw it reveals `secret`; the winners are a
+//! deterministic function of the secret and the sorted eligible users, so anyone can
+//! recompute them. docs/lottery.md is the specification, with a reference implementation.
+
+use super::uniform_below;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Separates this use of the secret from any other.
+pub const DOMAIN: &[u8] = b"dacu-lottery-v1";
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `hex(SHA-256(secret))`.
+pub fn commitment(secret: &[u8]) -> String {
+    hex(&Sha256::digest(secret))
+}
+
+/// The draw's random stream: SHA-256(secret ‖ DOMAIN ‖ block as u64 big-endian) for
+/// block = 0, 1, 2, …; each 32-byte block yields four u64s, big-endian, in order.
+struct Stream<'a> {
+    secret: &'a [u8],
+    block: u64,
+    buf: [u8; 32],
+    used: usize,
+}
+
+impl Stream<'_> {
+    fn next_u64(&mut self) -> u64 {
+        if self.used == 4 {
+            let mut h = Sha256::new();
+            h.update(self.secret);
+            h.update(DOMAIN);
+            h.update(self.block.to_be_bytes());
+            self.buf = h.finalize().into();
+            self.block += 1;
+            self.used = 0;
+        }
+        let i = self.used * 8;
+        self.used += 1;
+        u64::from_be_bytes(self.buf[i..i + 8].try_into().expect("8 bytes"))
+    }
+}
+
+/// The eligible users in the order the draw uses: sorted by their UTF-8 bytes, duplicates
+/// removed.
+pub fn canonical(eligible: &[String]) -> Vec<String> {
+    let mut v = eligible.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// The winners, in draw order: a partial Fisher–Yates shuffle of the canonical eligible
+/// list. For k = 0, 1, … while k < min(winners, n): j = k + uniform_below(n − k) from the
+/// stream; swap positions k and j; position k wins.
+pub fn draw(secret: &[u8], eligible: &[String], winners: u32) -> Vec<String> {
+    let mut pool = canonical(eligible);
+    let n = pool.len();
+    let k_max = (winners as usize).min(n);
+    let mut s = Stream { secret, block: 0, buf: [0; 32], used: 4 };
+    for k in 0..k_max {
+        let j = k + uniform_below((n - k) as u64, || s.next_u64()) as usize;
+        pool.swap(k, j);
+    }
+    pool.truncate(k_max);
+    pool
+}
+
+/// What a draw publishes, and what `dacu verify-draw` checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrawRecord {
+    pub lottery: String,
+    pub commitment: String,
+    /// The revealed secret, hex.
+    pub secret: String,
+    pub winners_wanted: u32,
+    pub eligible: Vec<String>,
+    pub winners: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DrawMismatch {
+    #[error("the secret is not hex")]
+    BadSecret,
+    #[error("SHA-256 of the revealed secret is {actual}, not the published commitment {published}")]
+    Commitment { published: String, actual: String },
+    #[error("recomputing the draw gives winners {expected:?}, not the published {published:?}")]
+    Winners { published: Vec<String>, expected: Vec<String> },
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// Checks a published draw: the secret matches the commitment, and the winners are what
+/// the secret and the eligible list give.
+pub fn verify(r: &DrawRecord) -> Result<(), DrawMismatch> {
+    let secret = unhex(&r.secret).ok_or(DrawMismatch::BadSecret)?;
+    let actual = commitment(&secret);
+    if actual != r.commitment.to_ascii_lowercase() {
+        return Err(DrawMismatch::Commitment { published: r.commitment.clone(), actual });
+    }
+    let expected = draw(&secret, &r.eligible, r.winners_wanted);
+    if expected != r.winners {
+        return Err(DrawMismatch::Winners { published: r.winners.clone(), expected });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn users(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("u{i:04}")).collect()
+    }
+
+    #[test]
+    fn the_reference_vector_matches_the_documented_algorithm() {
+        // Computed independently by the Python reference implementation in docs/lottery.md.
+        let secret = b"116-lucky-bag";
+        assert_eq!(commitment(secret), REFERENCE_COMMITMENT);
+        assert_eq!(draw(secret, &users(10), 3), REFERENCE_WINNERS);
+    }
+
+    const REFERENCE_COMMITMENT: &str = "e85f2ab107d57b745ff4c1666c58efa1b1c0b18c86de3230767df4d182b3210d";
+    const REFERENCE_WINNERS: [&str; 3] = ["u0000", "u0008", "u0006"];
+
+    #[test]
+    fn verify_catches_a_wrong_secret_or_winner() {
+        let secret = b"s3cret";
+        let eligible = users(50);
+        let mut r = DrawRecord {
+            lottery: "l1".into(),
+            commitment: commitment(secret),
+            secret: hex(secret),
+            winners_wanted: 5,
+            eligible: eligible.clone(),
+            winners: draw(secret, &eligible, 5),
+        };
+        assert_eq!(verify(&r), Ok(()));
+        r.winners[0] = "u9999".into();
+        assert!(matches!(verify(&r), Err(DrawMismatch::Winners { .. })));
+        r.secret = hex(b"other");
+        assert!(matches!(verify(&r), Err(DrawMismatch::Commitment { .. })));
+        r.secret = "zz".into();
+        assert_eq!(verify(&r), Err(DrawMismatch::BadSecret));
+    }
+
+    proptest! {
+        #[test]
+        fn winners_are_distinct_eligible_and_as_many_as_possible(
+            secret in proptest::collection::vec(any::<u8>(), 1..40), n in 0usize..200, k in 0u32..50
+        ) {
+            let eligible = users(n);
+            let w = draw(&secret, &eligible, k);
+            prop_assert_eq!(w.len(), (k as usize).min(n));
+            let mut sorted = w.clone();
+            sorted.sort();
+            sorted.dedup();
+            prop_assert_eq!(sorted.len(), w.len());
+            prop_assert!(w.iter().all(|u| eligible.contains(u)));
+        }
+
+        #[test]
+        fn the_input_order_of_the_eligible_list_does_not_matter(secret in any::<[u8; 16]>(), seed in any::<u64>()) {
+            let eligible = users(60);
+            let mut shuffled = eligible.clone();
+            let mut rng = super::super::SplitMix64(seed);
+            for i in (1..shuffled.len()).rev() {
+                let j = super::super::uniform_below(i as u64 + 1, || rng.next_u64()) as usize;
+                shuffled.swap(i, j);
+            }
+            shuffled.push(eligible[3].clone()); // a duplicate entry changes nothing either
+            prop_assert_eq!(draw(&secret, &eligible, 7), draw(&secret, &shuffled, 7));
+        }
+    }
+
+    #[test]
+    fn each_user_wins_about_equally_often() {
+        // 10 users, 1 winner, 20,000 secrets: each wins ~2,000 times.
+        let eligible = users(10);
+        let mut wins = [0u32; 10];
+        for i in 0..20_000u32 {
+            let w = draw(&i.to_be_bytes(), &eligible, 1);
+            wins[w[0][1..].parse::<usize>().unwrap()] += 1;
+        }
+        assert!(wins.iter().all(|&c| (1_800..2_200).contains(&c)), "{wins:?}");
+    }
+}
