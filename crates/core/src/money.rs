@@ -89,9 +89,89 @@ pub fn fmt_bp(bp: i64) -> String {
     format!("{sign}{}.{:02}%", a / 100, a % 100)
 }
 
+/// Splits `amount` fen in proportion to `weights` (each ≥ 0), exactly: the parts sum to
+/// `amount`. Largest-remainder (Hamilton) rule, docs/apportionment.md:
+///
+/// 1. With W = Σ weights, each part starts at ⌊amount × wᵢ / W⌋ (for a negative amount,
+///    the parts of |amount| negated).
+/// 2. The fen left over go one each to the parts with the largest remainders
+///    (amount × wᵢ mod W), ties to the lower index.
+///
+/// With W = 0 the whole amount goes to the first part (or `None` when there are no parts).
+/// Uses 128-bit intermediates, so any i64 amount and weights are exact.
+pub fn apportion(amount: i64, weights: &[i64]) -> Option<Vec<i64>> {
+    if weights.is_empty() || weights.iter().any(|&w| w < 0) {
+        return None;
+    }
+    let total_w: i128 = weights.iter().map(|&w| w as i128).sum();
+    let mut parts = vec![0i64; weights.len()];
+    if total_w == 0 {
+        parts[0] = amount;
+        return Some(parts);
+    }
+    let a = (amount as i128).abs();
+    let mut rems: Vec<(i128, usize)> = Vec::with_capacity(weights.len());
+    let mut given: i128 = 0;
+    for (i, &w) in weights.iter().enumerate() {
+        let num = a * w as i128;
+        let q = num / total_w;
+        parts[i] = q as i64;
+        given += q;
+        rems.push((num % total_w, i));
+    }
+    // Largest remainder first; equal remainders to the lower index.
+    rems.sort_unstable_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+    for &(_, i) in rems.iter().take((a - given) as usize) {
+        parts[i] += 1;
+    }
+    if amount < 0 {
+        for p in &mut parts {
+            *p = -*p;
+        }
+    }
+    Some(parts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn apportionment_is_exact_and_close_to_proportional(
+            amount in -1_000_000_000i64..1_000_000_000, weights in proptest::collection::vec(0i64..10_000_000, 1..30)
+        ) {
+            let parts = apportion(amount, &weights).unwrap();
+            prop_assert_eq!(parts.iter().sum::<i64>(), amount);
+            let w: i128 = weights.iter().map(|&x| x as i128).sum();
+            if w > 0 {
+                for (p, &wi) in parts.iter().zip(&weights) {
+                    // Each part is its exact quota rounded down or up.
+                    let exact = amount as i128 * wi as i128;
+                    let p = *p as i128 * w;
+                    prop_assert!((p - exact).abs() < w, "part off its quota by a fen or more");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn remainders_go_to_the_largest_fractions_then_the_lower_index() {
+        // 100 over 1:1:1 → 33.33 each; one fen left, to index 0.
+        assert_eq!(apportion(100, &[1, 1, 1]).unwrap(), [34, 33, 33]);
+        // 10 over 3:3:4 → 3, 3, 4 exactly.
+        assert_eq!(apportion(10, &[3, 3, 4]).unwrap(), [3, 3, 4]);
+        // 7 over 1:2:4 → 1, 2, 4.
+        assert_eq!(apportion(7, &[1, 2, 4]).unwrap(), [1, 2, 4]);
+        // 5 over 2:3:5 → 1.0, 1.5, 2.5: one fen left, remainders tie, lower index wins.
+        assert_eq!(apportion(5, &[2, 3, 5]).unwrap(), [1, 2, 2]);
+        // A negative amount is the mirror image.
+        assert_eq!(apportion(-100, &[1, 1, 1]).unwrap(), [-34, -33, -33]);
+        assert_eq!(apportion(9, &[0, 0]).unwrap(), [9, 0]);
+        assert_eq!(apportion(9, &[]), None);
+        assert_eq!(apportion(9, &[1, -1]), None);
+    }
 
     #[test]
     fn display_groups_thousands_and_keeps_cents() {
