@@ -1,25 +1,25 @@
-//! SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, fully specified, so a workload is the
-//! same on every platform and release for the same seed.
+//! SplitMix64 (Steele, Lea, Flood 2014; dacu-core's `promo::SplitMix64`): tiny, fast,
+//! fully specified, so a workload is the same on every platform and release for the same
+//! seed.
 
+use dacu_core::promo::SplitMix64;
+
+/// A seeded stream: dacu-core's SplitMix64, with the draws a workload needs.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub struct Rng(SplitMix64);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed)
+        Rng(SplitMix64(seed))
     }
 
     /// A child stream, independent of this one's future draws.
     pub fn fork(&mut self, salt: u64) -> Rng {
-        Rng(self.next_u64() ^ salt.wrapping_mul(0xD6E8_FEB8_6659_FD93))
+        Rng::new(self.next_u64() ^ salt.wrapping_mul(0xD6E8_FEB8_6659_FD93))
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in `0..n` (n > 0), by Lemire's multiply-shift; the bias is below 2^-32 for
