@@ -11,14 +11,6 @@ pub struct Fen(pub i64);
 
 impl Fen {
     pub const ZERO: Fen = Fen(0);
-
-    pub fn checked_add(self, other: Fen) -> Option<Fen> {
-        self.0.checked_add(other.0).map(Fen)
-    }
-
-    pub fn checked_mul(self, n: i64) -> Option<Fen> {
-        self.0.checked_mul(n).map(Fen)
-    }
 }
 
 impl std::ops::Add for Fen {

@@ -2,7 +2,7 @@
 //! Lookups use hash maps (FxHash: fast, and deterministic too); anything that reaches
 //! output is ordered by id first.
 
-use crate::command::{Channel, InteractionKind};
+use crate::command::Channel;
 use crate::festival::{BrandTier, Role};
 use crate::money::Fen;
 use crate::time::{Day, Ts};
@@ -265,10 +265,6 @@ impl State {
 
     pub fn session(&self, id: &str) -> Option<&Session> {
         self.session_ids.get(id).map(|i| &self.sessions[i as usize])
-    }
-
-    pub fn interaction_count(s: &Session, k: InteractionKind) -> u64 {
-        s.interactions[k.index()]
     }
 
     pub fn certified_providers(&self) -> usize {

@@ -310,11 +310,6 @@ impl DataDir {
         Ok(())
     }
 
-    /// Events buffered and not yet committed.
-    pub fn pending_bytes(&self) -> usize {
-        self.writer.buf.len()
-    }
-
     /// Writes the buffered batch and fsyncs once. On failure the directory is poisoned.
     pub fn commit(&mut self) -> Result<(), StoreError> {
         if let Some(why) = &self.poisoned {

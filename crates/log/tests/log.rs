@@ -43,6 +43,18 @@ fn only_segment(data: &Path) -> PathBuf {
     segs[0].1.clone()
 }
 
+/// Byte offsets of the records in a segment.
+fn record_offsets(bytes: &[u8]) -> Vec<usize> {
+    let mut offsets = Vec::new();
+    let mut pos = segment::HEADER_LEN as usize;
+    while pos < bytes.len() {
+        offsets.push(pos);
+        let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
+        pos += segment::RECORD_HEADER_LEN + len;
+    }
+    offsets
+}
+
 /// Executes commands, committing every `batch`; returns the digest after each commit.
 fn run(dir: &mut DataDir, cmds: &[dacu_core::Command], batch: usize) -> Vec<String> {
     let mut digests = Vec::new();
@@ -123,15 +135,7 @@ fn corruption_before_the_tail_names_the_file_and_offset() {
     let seg = only_segment(tmp.path());
     let mut bytes = std::fs::read(&seg).unwrap();
     // Flip a payload byte of the first record of the second batch.
-    let mut offsets = Vec::new();
-    segment::scan(&bytes, 1, |_| Ok(()));
-    let mut pos = segment::HEADER_LEN as usize;
-    while pos < bytes.len() {
-        offsets.push(pos);
-        let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
-        pos += segment::RECORD_HEADER_LEN + len;
-    }
-    let victim = offsets[10];
+    let victim = record_offsets(&bytes)[10];
     bytes[victim + segment::RECORD_HEADER_LEN + 1] ^= 0x40;
     std::fs::write(&seg, &bytes).unwrap();
 
@@ -350,11 +354,7 @@ fn a_snapshot_the_log_no_longer_backs_is_not_served() {
     // Damage the second batch: the log keeps only the first batch's events.
     let seg = only_segment(tmp.path());
     let mut bytes = std::fs::read(&seg).unwrap();
-    let mut pos = segment::HEADER_LEN as usize;
-    for _ in 0..10 {
-        let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
-        pos += segment::RECORD_HEADER_LEN + len;
-    }
+    let pos = record_offsets(&bytes)[10];
     bytes[pos + segment::RECORD_HEADER_LEN] ^= 0x10;
     std::fs::write(&seg, &bytes).unwrap();
     let opts = Options { recovery: Recovery::TruncateCorrupt, snapshot_every: 0, ..Options::default() };

@@ -13,11 +13,6 @@ impl Rng {
         Rng(SplitMix64(seed))
     }
 
-    /// A child stream, independent of this one's future draws.
-    pub fn fork(&mut self, salt: u64) -> Rng {
-        Rng::new(self.next_u64() ^ salt.wrapping_mul(0xD6E8_FEB8_6659_FD93))
-    }
-
     pub fn next_u64(&mut self) -> u64 {
         self.0.next_u64()
     }

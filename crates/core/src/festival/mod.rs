@@ -34,15 +34,6 @@ impl Festival {
         self.programs.iter().find(|p| p.id == id)
     }
 
-    pub fn phase(&self, id: &str) -> Option<&Phase> {
-        self.phases.iter().find(|p| p.id == id)
-    }
-
-    /// The phases (one per layer at most) that contain `at`.
-    pub fn phases_at(&self, at: Ts) -> Vec<&Phase> {
-        self.phases.iter().filter(|p| p.start.0 <= at && at < p.end.0).collect()
-    }
-
     /// Tier ids ordered from the highest threshold down (head, mid, new).
     pub fn anchor_tier_ids(&self) -> Vec<&str> {
         let mut t: Vec<&AnchorTier> = self.anchor_tiers.iter().collect();
