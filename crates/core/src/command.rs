@@ -3,6 +3,8 @@
 
 use crate::error::{Code, Rejection};
 use crate::festival::{BrandTier, Role};
+pub use crate::market::{CartLine, PrizeKind};
+use crate::promo::redpacket::Method;
 use crate::time::Ts;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
@@ -68,7 +70,7 @@ macro_rules! commands {
         pub enum Command { $($variant($variant),)* }
 
         $(
-            #[derive(Debug, Clone, PartialEq, Deserialize)]
+            #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
             #[serde(deny_unknown_fields)]
             pub struct $variant {
                 $($(#[$fm])* pub $field: $ty,)*
@@ -106,6 +108,16 @@ macro_rules! commands {
         }
 
         impl Command {
+            /// The index of the command's type in [`COMMAND_TYPES`].
+            pub fn type_index(&self) -> u8 {
+                let mut i = 0u8;
+                $(
+                    if let Command::$variant(_) = self { return i; }
+                    i += 1;
+                )*
+                let _ = i;
+                unreachable!()
+            }
             /// The wire name of the command's type.
             pub fn type_name(&self) -> &'static str {
                 match self { $(Command::$variant(_) => $name,)* }
@@ -126,9 +138,109 @@ commands! {
     LiveEnd("live_end") { session: String, at: Ts }
     ViewerEnter("viewer_enter") { session: String, user: String, at: Ts }
     ViewerLeave("viewer_leave") { session: String, user: String, at: Ts }
-    Interaction("interaction") { session: String, user: String, kind: InteractionKind, at: Ts }
+    Interaction("interaction") { session: String, user: String, kind: InteractionKind, #[serde(default)] text: Option<String>, at: Ts }
     OrderPaid("order_paid") { order: String, user: String, merchant: String, channel: Channel, #[serde(default)] session: Option<String>, lines: Vec<Line>, at: Ts }
     Refund("refund") { order: String, amount: i64, at: Ts, #[serde(default)] refund_id: Option<String> }
+    Follow("follow") { id: String, anchor: String, user: String, at: Ts }
+    CreateCoupon("create_coupon") {
+        id: String, coupon: String, issuer: String, #[serde(default)] bearer: Option<String>,
+        scope: CouponScopeKind, #[serde(default)] merchant: Option<String>, #[serde(default)] skus: Vec<String>,
+        #[serde(default)] category: Option<String>,
+        #[serde(default)] threshold: i64, #[serde(default)] off: Option<i64>,
+        #[serde(default)] percent_bp: Option<i64>, #[serde(default)] cap: Option<i64>,
+        stock: i64, #[serde(default = "one")] per_user: i64, claim_from: Ts, claim_until: Ts,
+        #[serde(default)] valid_from: Option<Ts>, #[serde(default)] valid_until: Option<Ts>,
+        #[serde(default)] valid_days: Option<i64>,
+        #[serde(default)] audience: AudienceKind, #[serde(default)] anchor: Option<String>,
+        #[serde(default)] session: Option<String>,
+        #[serde(default = "yes")] return_on_refund: bool, #[serde(default)] budget: Option<i64>, at: Ts
+    }
+    ClaimCoupon("claim_coupon") { id: String, coupon: String, user: String, at: Ts }
+    CreateFullcut("create_fullcut") {
+        id: String, fullcut: String, scope: FullcutScopeKind, #[serde(default)] merchant: Option<String>,
+        #[serde(default)] merchants: Option<Vec<String>>, #[serde(default)] tiers: Vec<(i64, i64)>,
+        #[serde(default)] every: Option<i64>, #[serde(default)] off: Option<i64>, #[serde(default)] cap: Option<i64>,
+        #[serde(default)] platform_share_bp: i64, start: Ts, end: Ts, #[serde(default)] budget: Option<i64>, at: Ts
+    }
+    CreatePriceCut("create_price_cut") {
+        id: String, cut: String, merchant: String, sku: String, off: i64, start: Ts, end: Ts,
+        #[serde(default)] budget: Option<i64>, at: Ts
+    }
+    CreateGroupDeal("create_group_deal") {
+        id: String, deal: String, merchant: String, sku: String, price: i64, group_price: i64, size: i64,
+        #[serde(default)] time_limit_s: Option<i64>, start: Ts, end: Ts, #[serde(default)] budget: Option<i64>, at: Ts
+    }
+    OpenGroup("open_group") {
+        id: String, group: String, deal: String, user: String, order: String,
+        #[serde(default)] session: Option<String>, at: Ts
+    }
+    JoinGroup("join_group") { id: String, group: String, user: String, order: String, at: Ts }
+    CreateRedPacket("create_red_packet") {
+        id: String, packet: String, session: String, issuer: String, total: i64, count: i64, split: Method,
+        #[serde(default)] seed: Option<u64>, #[serde(default)] followers_only: bool,
+        #[serde(default)] passphrase: Option<String>, #[serde(default)] min_watch_s: i64,
+        opens_at: Ts, expires_at: Ts, #[serde(default)] usable_merchant: Option<String>,
+        #[serde(default)] use_until: Option<Ts>, at: Ts
+    }
+    GrabRedPacket("grab_red_packet") { id: String, packet: String, user: String, at: Ts }
+    CreateLottery("create_lottery") {
+        id: String, lottery: String, session: String, issuer: String, prize: PrizeSpec, winners: i64,
+        #[serde(default = "yes")] in_room: bool, #[serde(default)] followers_only: bool,
+        #[serde(default)] passphrase: Option<String>, #[serde(default)] min_watch_s: i64,
+        draw_at: Ts, secret: String, at: Ts
+    }
+    Checkout("checkout") {
+        id: String, checkout: String, user: String, channel: Channel, #[serde(default)] session: Option<String>,
+        lines: Vec<CartLine>, at: Ts
+    }
+    Pay("pay") { id: String, checkout: String, at: Ts }
+    Cancel("cancel") { id: String, checkout: String, at: Ts }
+    Tick("tick") { id: String, at: Ts }
+}
+
+fn one() -> i64 {
+    1
+}
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CouponScopeKind {
+    Platform,
+    Store,
+    Skus,
+    Category,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AudienceKind {
+    #[default]
+    Everyone,
+    Followers,
+    NewFollowers,
+    Session,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FullcutScopeKind {
+    Store,
+    CrossStore,
+}
+
+/// A lottery's prize, as given on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrizeSpec {
+    pub kind: PrizeKind,
+    pub name: String,
+    #[serde(default)]
+    pub value: i64,
+    #[serde(default)]
+    pub coupon: Option<String>,
 }
 
 fn field_error(ty: &str, e: serde_json::Error) -> Rejection {

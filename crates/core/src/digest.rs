@@ -162,6 +162,141 @@ pub fn digest(st: &State) -> String {
         h.i64(day.0 as i64);
         h.stats(s);
     }
+    market(&mut h, st);
     let out = h.0.finalize();
     out.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An order-independent fingerprint of a large set (FxHash is deterministic): the
+/// wrapping sum of each entry's hash.
+fn set_sum<T: std::hash::Hash>(items: impl Iterator<Item = T>) -> (u64, u64) {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    let b = BuildHasherDefault::<rustc_hash::FxHasher>::default();
+    items.fold((0, 0), |(n, sum), x| (n + 1, sum.wrapping_add(b.hash_one(x))))
+}
+
+fn market(h: &mut Canon, st: &State) {
+    use crate::market::{CheckoutState, GroupState, HeldState, Source};
+    let m = &st.market;
+    h.str("market-v1");
+    let mut ids: Vec<(&str, u8)> = m.command_ids.iter().map(|(k, v)| (&**k, *v)).collect();
+    ids.sort_unstable();
+    h.u64(ids.len() as u64);
+    for (id, ty) in ids {
+        h.str(id);
+        h.u64(ty as u64);
+    }
+    let budget = |h: &mut Canon, b: &crate::market::Budget| {
+        h.i64(b.cap.map_or(-1, |c| c.0));
+        h.i64(b.spent.0);
+        h.i64(b.reserved.0);
+    };
+    for (id, i) in sorted(&m.coupon_ids) {
+        let c = &m.coupons[i];
+        h.str(id);
+        h.u64(c.claimed);
+        h.u64(c.redeemed);
+        h.i64(c.gmv.0);
+        budget(h, &c.budget);
+    }
+    let mut users: Vec<(&str, u32)> = m.wallets.keys().map(|&u| (st.users.name(u), u)).collect();
+    users.sort_unstable();
+    h.u64(users.len() as u64);
+    for (name, u) in users {
+        let w = &m.wallets[&u];
+        h.str(name);
+        h.u64(w.coupons.len() as u64);
+        for c in &w.coupons {
+            h.str(m.coupon_ids.name(c.coupon));
+            h.i64(c.claimed_at.0);
+            h.i64(c.from.0);
+            h.i64(c.until.0);
+            match c.state {
+                HeldState::Available => h.str("available"),
+                HeldState::Reserved(x) => h.str(&format!("reserved:{}", m.checkout_ids.name(x))),
+                HeldState::Redeemed(x) => h.str(&format!("redeemed:{}", m.checkout_ids.name(x))),
+            }
+        }
+        h.u64(w.allowances.len() as u64);
+        for a in &w.allowances {
+            let Source::Packet(p) = a.source;
+            h.str(m.packet_ids.name(p));
+            h.i64(a.amount.0);
+            h.i64(a.left.0);
+            h.i64(a.until.0);
+        }
+    }
+    for (id, i) in sorted(&m.fullcut_ids) {
+        h.str(id);
+        h.u64(m.fullcuts[i].used);
+        budget(h, &m.fullcuts[i].budget);
+    }
+    for (id, i) in sorted(&m.cut_ids) {
+        h.str(id);
+        budget(h, &m.cuts[i].budget);
+    }
+    for (id, i) in sorted(&m.deal_ids) {
+        let d = &m.deals[i];
+        h.str(id);
+        h.u64(d.formed);
+        h.u64(d.failed);
+        budget(h, &d.budget);
+    }
+    for (id, i) in sorted(&m.group_ids) {
+        let g = &m.groups[i];
+        h.str(id);
+        match g.state {
+            GroupState::Open => h.i64(0),
+            GroupState::Formed(t) => h.i64(t.0),
+            GroupState::Failed(t) => h.i64(-t.0),
+        }
+        h.u64(g.members.len() as u64);
+        for mem in &g.members {
+            h.str(user_name(st, mem.user));
+            h.str(&mem.order);
+        }
+    }
+    for (id, i) in sorted(&m.packet_ids) {
+        let p = &m.packets[i];
+        h.str(id);
+        h.i64(p.granted.0);
+        h.u64(p.grabbers.len() as u64);
+        h.i64(p.returned.map_or(-1, |r| r.0));
+        h.u64(p.said.len() as u64);
+    }
+    for (id, i) in sorted(&m.lottery_ids) {
+        let l = &m.lotteries[i];
+        h.str(id);
+        h.u64(l.said.len() as u64);
+        if let Some(d) = &l.drawn {
+            h.i64(d.at.0);
+            h.u64(d.eligible.len() as u64);
+            for w in &d.winners {
+                h.str(w);
+            }
+        }
+    }
+    for (id, i) in sorted(&m.checkout_ids) {
+        let c = &m.checkouts[i];
+        h.str(id);
+        h.i64(c.quote.pay_total);
+        match c.state {
+            CheckoutState::Reserved => h.i64(0),
+            CheckoutState::Paid(t) => h.i64(t.0),
+            CheckoutState::Released(t, _) => h.i64(-t.0),
+        }
+        for r in &c.returned {
+            h.i64(*r);
+        }
+    }
+    let (n, sum) = set_sum(m.follows.iter().map(|(&(a, u), t)| (st.anchor_ids.name(a), st.users.name(u), t.0)));
+    h.u64(n);
+    h.u64(sum);
+    let (n, sum) = set_sum(m.watch.iter().map(|(&(s, u), w)| (st.session_ids.name(s), st.users.name(u), *w)));
+    h.u64(n);
+    h.u64(sum);
+}
+
+fn user_name(st: &State, u: u32) -> &str {
+    st.users.name(u)
 }

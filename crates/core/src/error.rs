@@ -53,7 +53,7 @@ codes! {
     NotBound => "not_bound", "The merchant is not served by this provider.";
     RegistrationNotOpen => "registration_not_open", "Enrolment is before the program's enrolment window opens.";
     RegistrationClosed => "registration_closed", "Enrolment is at or after the program's enrolment window closes.";
-    NotEligible => "not_eligible", "The participant's role or tier is not admitted by the program.";
+    NotEligible => "not_eligible", "The participant's role or tier is not admitted by the program, or the user does not meet a coupon's audience or a red packet's or lottery's eligibility.";
     AlreadyEnrolled => "already_enrolled", "The participant is already enrolled in the program.";
     SessionEnded => "session_ended", "The live session has ended.";
     SessionNotStarted => "session_not_started", "The time is before the live session started.";
@@ -68,6 +68,18 @@ codes! {
     RefundExceedsRemaining => "refund_exceeds_remaining", "The refund is more than the order's paid amount not yet refunded.";
     RefundBeforeOrder => "refund_before_order", "The refund's time is before the order was paid.";
     DuplicateRefund => "duplicate_refund", "A refund with this `refund_id` was already applied.";
+    IdConflict => "id_conflict", "The command `id` was already used by a command of another type.";
+    DuplicatePromotion => "duplicate_promotion", "A coupon, 满减, price cut, group deal, group, red packet or lottery with this id already exists.";
+    UnknownPromotion => "unknown_promotion", "No coupon, 满减, group deal, group, red packet or lottery with this id exists.";
+    DuplicateCheckout => "duplicate_checkout", "A checkout with this id already exists.";
+    UnknownCheckout => "unknown_checkout", "No checkout with this id exists.";
+    PromotionNotActive => "promotion_not_active", "The time is before the promotion opens (claim window, deal window, red packet countdown).";
+    PromotionEnded => "promotion_ended", "The promotion is over: its claim window closed, its deal ended, its group formed or failed, or its red packet expired.";
+    SoldOut => "sold_out", "No stock left: every coupon was claimed or every red-packet share was grabbed.";
+    LimitReached => "limit_reached", "The user has reached the per-user limit: coupon claims, one grab per red packet, one group per deal.";
+    BudgetExhausted => "budget_exhausted", "The promotion's budget cannot cover this.";
+    CheckoutNotOpen => "checkout_not_open", "The checkout was already paid, cancelled or timed out.";
+    PaymentTimeout => "payment_timeout", "The payment came after the checkout's payment deadline.";
     Unavailable => "unavailable", "The data directory failed a write and accepts nothing until it is restarted; nothing of this command was applied.";
 }
 

@@ -3,8 +3,9 @@
 //! The binary encoding is versioned by the log (dacu-log's codec): a change to any event's
 //! fields or variant order needs a new event format there.
 
-use crate::command::{Channel, InteractionKind, Line};
+use crate::command::{self as cmd, Channel, InteractionKind, Line};
 use crate::festival::{BrandTier, Role};
+use crate::market::{Quote, ReleaseReason};
 use crate::time::Ts;
 use serde::{Deserialize, Serialize};
 
@@ -94,5 +95,122 @@ pub enum Event {
         at: Ts,
         #[serde(default)]
         refund_id: Option<String>,
+    },
+    // ---- Issue 5: marketing tools and checkout. Appended only: the variant index is
+    // the binary tag. Creation events carry the validated command itself.
+    Followed {
+        id: String,
+        anchor: String,
+        user: String,
+        at: Ts,
+    },
+    /// A comment with text (an `interaction` of kind comment that carried `text`).
+    Commented {
+        session: String,
+        user: String,
+        text: String,
+        at: Ts,
+    },
+    CouponCreated(cmd::CreateCoupon),
+    /// `from`..`until` is the held coupon's validity, decided at the claim.
+    CouponClaimed {
+        id: String,
+        coupon: String,
+        user: String,
+        from: Ts,
+        until: Ts,
+        at: Ts,
+    },
+    FullcutCreated(cmd::CreateFullcut),
+    PriceCutCreated(cmd::CreatePriceCut),
+    GroupDealCreated(cmd::CreateGroupDeal),
+    GroupOpened {
+        id: String,
+        group: String,
+        deal: String,
+        user: String,
+        order: String,
+        channel: Channel,
+        session: Option<String>,
+        deadline: Ts,
+        at: Ts,
+    },
+    GroupJoined {
+        id: String,
+        group: String,
+        user: String,
+        order: String,
+        at: Ts,
+    },
+    /// Followed by one `OrderPaid` per member.
+    GroupFormed {
+        group: String,
+        at: Ts,
+    },
+    /// Every member's payment goes back; nothing counted toward GMV.
+    GroupFailed {
+        group: String,
+        refunded: i64,
+        at: Ts,
+    },
+    RedPacketCreated {
+        def: cmd::CreateRedPacket,
+        seed: u64,
+    },
+    RedPacketGrabbed {
+        id: String,
+        packet: String,
+        user: String,
+        amount: i64,
+        at: Ts,
+    },
+    RedPacketExpired {
+        packet: String,
+        leftover: i64,
+        at: Ts,
+    },
+    LotteryCreated {
+        def: cmd::CreateLottery,
+        commitment: String,
+    },
+    LotteryDrawn {
+        lottery: String,
+        eligible: Vec<String>,
+        winners: Vec<String>,
+        at: Ts,
+    },
+    CheckoutReserved {
+        id: String,
+        checkout: String,
+        user: String,
+        channel: Channel,
+        session: Option<String>,
+        pay_by: Ts,
+        quote: Quote,
+        at: Ts,
+    },
+    /// Followed by one `OrderPaid` per merchant of the cart.
+    CheckoutPaid {
+        id: String,
+        checkout: String,
+        at: Ts,
+    },
+    CheckoutReleased {
+        id: Option<String>,
+        checkout: String,
+        reason: ReleaseReason,
+        at: Ts,
+    },
+    /// After a `Refunded` of a checkout's order: what each discount gives back
+    /// (`returns[i]` for the checkout's discount i) and the wallet coupons restored.
+    DiscountsReturned {
+        order: String,
+        returns: Vec<i64>,
+        restored: Vec<u32>,
+        at: Ts,
+    },
+    Ticked {
+        id: String,
+        at: Ts,
     },
 }

@@ -12,6 +12,7 @@
 //! - [`view`]: read models for `show` and `report`.
 //! - [`digest`]: the canonical state digest that proves replay equals live state.
 //! - [`error`]: the one table of rejection codes.
+//! - [`market`]: the marketing tools' state and the checkout price search.
 //! - [`promo`]: the marketing tools' checkable algorithms (red-packet splits, lottery draws).
 //! - [`money`], [`time`]: integer fen and recorded time.
 //!
@@ -23,6 +24,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod festival;
+pub mod market;
 pub mod money;
 pub mod promo;
 pub mod state;

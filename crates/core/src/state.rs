@@ -242,6 +242,9 @@ pub struct State {
     /// Indexed by the festival's anchor tier index.
     pub by_anchor_tier: Vec<Stats>,
     pub by_day: BTreeMap<Day, Stats>,
+    /// The marketing tools: coupons, wallets, 满减, group deals, red packets, lotteries,
+    /// checkouts.
+    pub market: crate::market::Market,
     /// Number of events applied.
     pub events: u64,
 }

@@ -260,6 +260,34 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
     }
     v.window(&[key("registration")], "opens", "closes", f.registration.opens.0, f.registration.closes.0, fest);
 
+    // Checkout: store layers first, red packets last, each layer once.
+    let layers = &f.checkout.layers;
+    for (i, l) in layers.iter().enumerate() {
+        let at = vec![key("checkout"), key("layers"), Seg::Index(i)];
+        if layers[..i].contains(l) {
+            v.err(at, format!("layer `{}` is listed twice; list each layer once", l.as_str()));
+        } else if l.is_store() && layers[..i].iter().any(|x| !x.is_store()) {
+            v.err(
+                at,
+                format!(
+                    "store layer `{}` comes after a cross-store layer; price_cut, store_fullcut and store_coupon must come before cross_store_fullcut, platform_coupon and red_packet",
+                    l.as_str()
+                ),
+            );
+        } else if *l != crate::market::quote::Layer::RedPacket
+            && layers[..i].contains(&crate::market::quote::Layer::RedPacket)
+        {
+            v.err(at, format!("layer `{}` comes after red_packet; red_packet must be the last layer", l.as_str()));
+        }
+    }
+    for (k, secs) in
+        [("payment_timeout_s", f.checkout.payment_timeout_s), ("group_time_limit_s", f.checkout.group_time_limit_s)]
+    {
+        if !(60..=30 * 86_400).contains(&secs) {
+            v.err(vec![key("checkout"), key(k)], format!("`{k}` must be 60 to 2592000 seconds (30 days), got {secs}"));
+        }
+    }
+
     // Phases: per layer, no overlaps.
     let phase_ids = v.unique("phases", f.phases.iter().map(|p| p.id.as_str()));
     let mut by_layer: BTreeMap<&str, Vec<(usize, Ts, Ts)>> = BTreeMap::new();

@@ -99,6 +99,40 @@ pub struct Festival {
     pub support: Option<Support>,
     #[serde(default)]
     pub figures: Vec<Figure>,
+    #[serde(default)]
+    pub checkout: CheckoutPolicy,
+}
+
+/// `[checkout]`: how promotions stack and how long payments and groups may take.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckoutPolicy {
+    /// The stacking order; a layer left out does not apply.
+    #[serde(default = "default_layers")]
+    pub layers: Vec<crate::market::quote::Layer>,
+    #[serde(default = "default_payment_timeout_s")]
+    pub payment_timeout_s: i64,
+    #[serde(default = "default_group_time_limit_s")]
+    pub group_time_limit_s: i64,
+}
+
+impl Default for CheckoutPolicy {
+    fn default() -> CheckoutPolicy {
+        CheckoutPolicy {
+            layers: default_layers(),
+            payment_timeout_s: default_payment_timeout_s(),
+            group_time_limit_s: default_group_time_limit_s(),
+        }
+    }
+}
+
+fn default_layers() -> Vec<crate::market::quote::Layer> {
+    crate::market::quote::Layer::ALL.to_vec()
+}
+fn default_payment_timeout_s() -> i64 {
+    900
+}
+fn default_group_time_limit_s() -> i64 {
+    86_400
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

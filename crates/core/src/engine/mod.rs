@@ -11,6 +11,9 @@ use crate::state::*;
 use crate::time::Ts;
 use std::sync::Arc;
 
+mod market;
+pub use market::{default_seed, market_limits, party_name};
+
 /// Limits on inputs, so that sums can never overflow and nothing grows without bound.
 pub mod limits {
     pub const ID_BYTES: usize = 128;
@@ -324,6 +327,21 @@ impl Engine {
             Command::Interaction(i) => {
                 check_id("user", &i.user)?;
                 self.live_session(&i.session, i.at)?;
+                if let Some(text) = &i.text {
+                    if i.kind != cmd::InteractionKind::Comment || text.len() > market_limits::TEXT_BYTES {
+                        return reject(
+                            Code::InvalidValue,
+                            format!("`text` is for comments only, at most {} bytes", market_limits::TEXT_BYTES),
+                        );
+                    }
+                    out.push(Event::Commented {
+                        session: i.session.clone(),
+                        user: i.user.clone(),
+                        text: text.clone(),
+                        at: i.at,
+                    });
+                    return Ok(());
+                }
                 out.push(Event::Interacted {
                     session: i.session.clone(),
                     user: i.user.clone(),
@@ -378,7 +396,9 @@ impl Engine {
                     at: r.at,
                     refund_id: r.refund_id.clone(),
                 });
+                self.decide_discount_returns(&r.order, r.amount, r.at, out);
             }
+            _ => self.decide_market(c, out)?,
         }
         Ok(())
     }
@@ -504,12 +524,52 @@ impl Engine {
         Ok(())
     }
 
+    /// Who an order is attributed to, decided once when it is paid: session and anchor
+    /// (live), the provider serving the merchant then, and whether it is self-broadcast.
+    pub(crate) fn attribution(
+        &self,
+        mi: u32,
+        channel: Channel,
+        session: Option<&str>,
+        at: Ts,
+    ) -> Result<(Option<String>, Option<String>, Option<String>, bool), Rejection> {
+        let st = &self.state;
+        let (session, anchor, self_broadcast) = match (channel, session) {
+            (Channel::Live, None) => {
+                return reject(
+                    Code::SessionRequired,
+                    "channel \"live\" needs `session`: the live session the order was placed in",
+                )
+            }
+            (Channel::Shelf, Some(_)) => {
+                return reject(
+                    Code::SessionNotAllowed,
+                    "channel \"shelf\" takes no `session`; use channel \"live\" for orders placed in a live room",
+                )
+            }
+            (Channel::Shelf, None) => (None, None, false),
+            (Channel::Live, Some(sid)) => {
+                let s = &st.sessions[self.session_idx(sid)? as usize];
+                if at < s.start {
+                    return reject(
+                        Code::SessionNotStarted,
+                        format!("`at` {at} is before session `{sid}` started at {}", s.start),
+                    );
+                }
+                let a = &st.anchors[s.anchor as usize];
+                (Some(sid.to_string()), Some(st.anchor_ids.name(s.anchor).to_string()), a.merchant == Some(mi))
+            }
+        };
+        let provider = st.merchants[mi as usize].provider_at(at).map(|p| st.provider_ids.name(p).to_string());
+        Ok((session, anchor, provider, self_broadcast))
+    }
+
     fn decide_order(&self, o: &cmd::OrderPaid, out: &mut Vec<Event>) -> Result<(), Rejection> {
         let st = &self.state;
         check_id("order", &o.order)?;
         check_id("user", &o.user)?;
         self.in_festival(o.at)?;
-        if st.orders.contains_key(o.order.as_str()) {
+        if st.orders.contains_key(o.order.as_str()) || st.market.pending_orders.contains(o.order.as_str()) {
             return reject(Code::DuplicateOrder, format!("order `{}` was already paid; order ids are unique", o.order));
         }
         let mi = self.merchant_idx(&o.merchant)?;
@@ -551,33 +611,8 @@ impl Engine {
                 );
             }
         }
-        let (session, anchor, self_broadcast) = match (o.channel, &o.session) {
-            (Channel::Live, None) => {
-                return reject(
-                    Code::SessionRequired,
-                    "channel \"live\" needs `session`: the live session the order was placed in",
-                )
-            }
-            (Channel::Shelf, Some(_)) => {
-                return reject(
-                    Code::SessionNotAllowed,
-                    "channel \"shelf\" takes no `session`; use channel \"live\" for orders placed in a live room",
-                )
-            }
-            (Channel::Shelf, None) => (None, None, false),
-            (Channel::Live, Some(sid)) => {
-                let s = &st.sessions[self.session_idx(sid)? as usize];
-                if o.at < s.start {
-                    return reject(
-                        Code::SessionNotStarted,
-                        format!("`at` {} is before session `{sid}` started at {}", o.at, s.start),
-                    );
-                }
-                let a = &st.anchors[s.anchor as usize];
-                (Some(sid.clone()), Some(st.anchor_ids.name(s.anchor).to_string()), a.merchant == Some(mi))
-            }
-        };
-        let provider = st.merchants[mi as usize].provider_at(o.at).map(|p| st.provider_ids.name(p).to_string());
+        let (session, anchor, provider, self_broadcast) =
+            self.attribution(mi, o.channel, o.session.as_deref(), o.at)?;
         out.push(Event::OrderPaid {
             order: o.order.clone(),
             user: o.user.clone(),
@@ -595,6 +630,11 @@ impl Engine {
 
     /// Folds one event into the state.
     pub fn apply(&mut self, ev: &Event) -> Result<(), ApplyError> {
+        if market::is_market_event(ev) {
+            self.apply_market(ev)?;
+            self.state.events += 1;
+            return Ok(());
+        }
         let index = self.state.events;
         let fail = |reason: String| ApplyError { index, reason };
         let st = &mut self.state;
@@ -686,7 +726,12 @@ impl Engine {
                 let s = &mut st.sessions[si as usize];
                 s.end = Some(*at);
                 // Everyone still in the room leaves when the stream ends.
-                let stayed: i64 = s.present.drain().map(|(_, entered)| (at.0 - entered.0).max(0)).sum();
+                let mut stayed = 0;
+                for (u, entered) in s.present.drain() {
+                    let w = (at.0 - entered.0).max(0);
+                    stayed += w;
+                    *st.market.watch.entry((si, u)).or_insert(0) += w;
+                }
                 s.watch_ms += stayed;
                 st.anchors[s.anchor as usize].live_session = None;
             }
@@ -706,11 +751,16 @@ impl Engine {
                 let entered =
                     s.present.remove(&u).ok_or_else(|| fail(format!("user `{user}` is not in session `{session}`")))?;
                 s.watch_ms += (at.0 - entered.0).max(0);
+                *st.market.watch.entry((si, u)).or_insert(0) += (at.0 - entered.0).max(0);
             }
-            Event::Interacted { session, user, kind, .. } => {
+            Event::Interacted { session, user, kind, at } => {
                 let si = idx!(session_ids, session, "session");
-                st.users.intern(user);
+                let u = st.users.intern(user);
                 st.sessions[si as usize].interactions[kind.index()] += 1;
+                if *kind == cmd::InteractionKind::Follow {
+                    let a = st.sessions[si as usize].anchor;
+                    st.market.follows.entry((a, u)).or_insert(*at);
+                }
             }
             Event::OrderPaid {
                 order,
@@ -775,6 +825,7 @@ impl Engine {
                     st.refund_ids.insert(id.as_str().into());
                 }
             }
+            _ => unreachable!("marketing events are applied by apply_market"),
         }
         st.events += 1;
         Ok(())

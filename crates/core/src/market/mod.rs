@@ -1,0 +1,416 @@
+//! The marketing tools' state: coupons and wallets, 满减, item price cuts, 拼团 group
+//! deals, live-room red packets, lotteries, and checkouts. Built only by applying events
+//! (engine/market.rs); [`quote`] prices a cart.
+
+pub mod quote;
+
+use crate::command::Channel;
+use crate::money::Fen;
+use crate::promo::redpacket::Method;
+use crate::state::Interner;
+use crate::time::Ts;
+use quote::{Layer, Rule, Value};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// Who issues a promotion or bears its cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Party {
+    Platform,
+    Merchant(u32),
+    Anchor(u32),
+}
+
+/// A running subsidy account: what was spent (redeemed, net of refunds) and what is held
+/// by open checkouts, against an optional cap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Budget {
+    pub cap: Option<Fen>,
+    pub spent: Fen,
+    pub reserved: Fen,
+}
+
+impl Budget {
+    /// What may still be committed (`None`: no cap).
+    pub fn left(&self) -> Option<i64> {
+        self.cap.map(|c| (c - self.spent - self.reserved).0.max(0))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CouponScope {
+    Platform,
+    Store(u32),
+    Skus(u32, Vec<String>),
+    Category(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Validity {
+    Window {
+        from: Ts,
+        until: Ts,
+    },
+    /// Valid from the claim for this many days (ms).
+    AfterClaim {
+        ms: i64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Audience {
+    Everyone,
+    Followers(u32),
+    NewFollowers(u32),
+    Session(u32),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Coupon {
+    pub issuer: Party,
+    pub bearer: Party,
+    pub scope: CouponScope,
+    pub value: Value,
+    pub stock: u64,
+    pub claimed: u64,
+    pub per_user: u32,
+    pub claim_from: Ts,
+    pub claim_until: Ts,
+    pub validity: Validity,
+    pub audience: Audience,
+    pub return_on_refund: bool,
+    pub budget: Budget,
+    pub redeemed: u64,
+    /// Buyer-paid GMV of the checkouts that redeemed it (net of refunds).
+    pub gmv: Fen,
+}
+
+impl Coupon {
+    /// The layer a coupon is chosen in: store and SKU coupons per merchant, platform and
+    /// category coupons once per checkout.
+    pub fn layer(&self) -> Layer {
+        match self.scope {
+            CouponScope::Store(_) | CouponScope::Skus(..) => Layer::StoreCoupon,
+            CouponScope::Platform | CouponScope::Category(_) => Layer::PlatformCoupon,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HeldState {
+    Available,
+    Reserved(u32),
+    Redeemed(u32),
+}
+
+/// A coupon in a wallet.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Held {
+    pub coupon: u32,
+    pub claimed_at: Ts,
+    pub from: Ts,
+    pub until: Ts,
+    pub state: HeldState,
+}
+
+/// Where a wallet's deduction money came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Source {
+    Packet(u32),
+}
+
+/// Red-packet money in a wallet: a deduction usable at checkout.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Allowance {
+    pub source: Source,
+    pub amount: Fen,
+    pub left: Fen,
+    /// Usable on this merchant's goods only, or anywhere.
+    pub merchant: Option<u32>,
+    pub got_at: Ts,
+    pub until: Ts,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Wallet {
+    pub coupons: Vec<Held>,
+    pub allowances: Vec<Allowance>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Fullcut {
+    /// One merchant (store 满减) or a set of merchants (跨店满减; `None` = every merchant).
+    pub merchant: Option<u32>,
+    pub merchants: Option<BTreeSet<u32>>,
+    pub rule: Rule,
+    /// Cross-store: the platform's share of the cost in basis points.
+    pub platform_share_bp: i64,
+    pub start: Ts,
+    pub end: Ts,
+    pub budget: Budget,
+    pub used: u64,
+}
+
+impl Fullcut {
+    pub fn is_cross(&self) -> bool {
+        self.merchant.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PriceCut {
+    pub merchant: u32,
+    pub sku: String,
+    pub off_unit: Fen,
+    pub start: Ts,
+    pub end: Ts,
+    pub budget: Budget,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupDeal {
+    pub merchant: u32,
+    pub sku: String,
+    pub price: Fen,
+    pub group_price: Fen,
+    pub size: u32,
+    pub limit_ms: i64,
+    pub start: Ts,
+    pub end: Ts,
+    pub budget: Budget,
+    pub formed: u64,
+    pub failed: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GroupState {
+    Open,
+    Formed(Ts),
+    Failed(Ts),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Member {
+    pub user: u32,
+    pub order: String,
+    pub at: Ts,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Group {
+    pub deal: u32,
+    pub channel: Channel,
+    pub session: Option<u32>,
+    pub members: Vec<Member>,
+    pub opened: Ts,
+    pub deadline: Ts,
+    pub state: GroupState,
+}
+
+/// Who may take part in a red packet or a lottery.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Eligibility {
+    /// Must be in the live room (red packets always require it).
+    pub in_room: bool,
+    pub followers_only: bool,
+    pub passphrase: Option<String>,
+    pub min_watch_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Packet {
+    pub session: u32,
+    pub issuer: Party,
+    pub total: Fen,
+    pub count: u32,
+    pub method: Method,
+    pub seed: u64,
+    pub shares: Vec<i64>,
+    pub grabbers: HashSet<u32>,
+    pub granted: Fen,
+    pub eligibility: Eligibility,
+    pub opens_at: Ts,
+    pub expires_at: Ts,
+    pub use_merchant: Option<u32>,
+    pub use_until: Ts,
+    /// Set at expiry: what went back to the issuer.
+    pub returned: Option<Fen>,
+    /// Users who commented the passphrase after the packet was created.
+    pub said: HashSet<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrizeKind {
+    Goods,
+    Coupon,
+    Cash,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prize {
+    pub kind: PrizeKind,
+    pub name: String,
+    pub value: Fen,
+    pub coupon: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Drawn {
+    pub at: Ts,
+    pub eligible: Vec<String>,
+    pub winners: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Lottery {
+    pub session: u32,
+    pub issuer: Party,
+    pub prize: Prize,
+    pub winners: u32,
+    pub eligibility: Eligibility,
+    pub draw_at: Ts,
+    pub commitment: String,
+    /// Hex; published only with the draw.
+    pub secret: String,
+    pub said: HashSet<u32>,
+    pub drawn: Option<Drawn>,
+}
+
+/// One discount of a checkout as recorded: what, who bears it, and per line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Discount {
+    pub layer: Layer,
+    /// The promotion: coupon, fullcut, price-cut or packet id.
+    pub promo: String,
+    /// The wallet entry used (coupons and allowances).
+    pub held: Option<u32>,
+    pub amount: i64,
+    /// Per cart line, summing to `amount`.
+    pub lines: Vec<i64>,
+    /// Cost split (party, fen); sums to `amount`.
+    pub bearers: Vec<(String, i64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CartLine {
+    pub merchant: String,
+    pub sku: String,
+    pub qty: i64,
+    pub price: i64,
+}
+
+/// A priced cart: the lines, what each pays, and every discount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    pub lines: Vec<CartLine>,
+    pub pay: Vec<i64>,
+    pub discounts: Vec<Discount>,
+    pub list_total: i64,
+    pub discount_total: i64,
+    pub pay_total: i64,
+    pub optimal: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseReason {
+    Cancelled,
+    Timeout,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CheckoutState {
+    Reserved,
+    Paid(Ts),
+    Released(Ts, ReleaseReason),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Checkout {
+    pub user: u32,
+    pub channel: Channel,
+    pub session: Option<u32>,
+    pub at: Ts,
+    pub pay_by: Ts,
+    pub quote: Quote,
+    pub state: CheckoutState,
+    /// Per discount, what refunds have returned so far.
+    pub returned: Vec<i64>,
+}
+
+impl Checkout {
+    /// The order id of one merchant's part of a checkout.
+    pub fn order_id(checkout: &str, merchant: &str) -> String {
+        format!("{checkout}/{merchant}")
+    }
+}
+
+/// Timer kinds, in the order due timers of equal time fire.
+pub mod timer {
+    pub const CHECKOUT: u8 = 0;
+    pub const GROUP: u8 = 1;
+    pub const PACKET: u8 = 2;
+    pub const LOTTERY: u8 = 3;
+}
+
+/// What a passphrase comment in a session counts toward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Target {
+    Packet(u32),
+    Lottery(u32),
+}
+
+/// Everything the marketing tools keep.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Market {
+    /// Command id → command type, so a repeated id is recognised (idempotency).
+    pub command_ids: HashMap<Box<str>, u8>,
+    pub coupon_ids: Interner,
+    pub coupons: Vec<Coupon>,
+    /// (coupon, user) → claims so far.
+    pub claims: HashMap<(u32, u32), u32>,
+    pub wallets: HashMap<u32, Wallet>,
+    pub fullcut_ids: Interner,
+    pub fullcuts: Vec<Fullcut>,
+    /// merchant → its store 满减.
+    pub fullcuts_by_merchant: HashMap<u32, Vec<u32>>,
+    /// Cross-store 满减, in creation order.
+    pub cross_fullcuts: Vec<u32>,
+    pub cut_ids: Interner,
+    pub cuts: Vec<PriceCut>,
+    /// (merchant, sku) → price cuts on it.
+    pub cuts_by_sku: HashMap<(u32, Box<str>), Vec<u32>>,
+    pub deal_ids: Interner,
+    pub deals: Vec<GroupDeal>,
+    pub group_ids: Interner,
+    pub groups: Vec<Group>,
+    /// (deal, user) pairs that have joined a group of the deal.
+    pub group_members: HashSet<(u32, u32)>,
+    pub packet_ids: Interner,
+    pub packets: Vec<Packet>,
+    pub lottery_ids: Interner,
+    pub lotteries: Vec<Lottery>,
+    pub checkout_ids: Interner,
+    pub checkouts: Vec<Checkout>,
+    /// Order id of a checkout's merchant part → checkout.
+    pub order_checkout: HashMap<Box<str>, u32>,
+    /// Order ids taken by group members whose group has not formed yet.
+    pub pending_orders: HashSet<Box<str>>,
+    /// (anchor, user) → when the user followed.
+    pub follows: HashMap<(u32, u32), Ts>,
+    /// (session, user) → watch time in ms up to the user's last leave.
+    pub watch: HashMap<(u32, u32), i64>,
+    /// session → passphrase targets.
+    pub passphrases: HashMap<u32, Vec<(String, Target)>>,
+    /// (due, kind, index): what a tick fires, in order.
+    pub timers: BTreeSet<(Ts, u8, u32)>,
+}
+
+impl Market {
+    pub fn wallet(&self, user: u32) -> Option<&Wallet> {
+        self.wallets.get(&user)
+    }
+}
