@@ -1785,9 +1785,12 @@ impl Engine {
                     m.checkouts[ci as usize].returned[i] += r;
                     move_discount(m, u, d, Move::Return(r)).map_err(fail)?;
                 }
-                let w = m.wallets.get_mut(&u).ok_or_else(|| fail("no wallet".into()))?;
                 for &h in restored {
-                    let held = w.coupons.get_mut(h as usize).ok_or_else(|| fail(format!("no wallet coupon {h}")))?;
+                    let held = m
+                        .wallets
+                        .get_mut(&u)
+                        .and_then(|w| w.coupons.get_mut(h as usize))
+                        .ok_or_else(|| fail(format!("no wallet coupon {h}")))?;
                     held.state = HeldState::Available;
                 }
             }
