@@ -65,6 +65,25 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Price a cart for a user at a time: the best combination of the user's coupons,
+    /// red-packet money and the active promotions under the festival's stacking policy.
+    /// Changes nothing.
+    Quote {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        user: String,
+        /// RFC 3339 time the cart is priced at.
+        #[arg(long)]
+        at: String,
+        /// A JSON array of {"merchant","sku","qty","price"} lines, or `-` for stdin.
+        cart: PathBuf,
+    },
+    /// Check a lottery's published draw record (`dacu show lottery ID` output).
+    VerifyDraw {
+        /// The record file, or `-` for stdin.
+        file: PathBuf,
+    },
     /// The festival report: GMV by channel, brand tier, anchor tier, providers, figures.
     Report {
         #[arg(long)]
@@ -151,6 +170,8 @@ fn main() -> ExitCode {
             cmd::ingest::run(&data, festival.as_deref(), input.as_deref(), strict, opts)
         }
         Cmd::Show { data, kind, id, json } => cmd::show::run(&data, kind, &id, json, opts),
+        Cmd::Quote { data, user, at, cart } => cmd::quote::run(&data, &user, &at, &cart, opts),
+        Cmd::VerifyDraw { file } => cmd::verify_draw::run(&file),
         Cmd::Report { data, json } => cmd::report::run(&data, json, opts),
         Cmd::Digest { data } => cmd::digest::run(&data, opts),
         Cmd::Verify { data } => cmd::verify::run(&data, opts),

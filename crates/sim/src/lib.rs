@@ -14,6 +14,7 @@
 //!   on 11-11 (or the festival's peak day), a tail after;
 //! - about one line in 500 is bad, 36 kinds in turn, each meeting a different rejection code.
 
+mod market;
 pub mod rng;
 
 use dacu_core::festival::{BrandTier, Festival, Role};
@@ -74,6 +75,12 @@ pub struct Summary {
     pub refunds: u64,
     pub sessions: u64,
     pub bad_lines: u64,
+    pub claims: u64,
+    pub checkouts: u64,
+    pub grabs: u64,
+    pub red_packets: u64,
+    pub lotteries: u64,
+    pub groups: u64,
 }
 
 struct Merchant {
@@ -150,6 +157,7 @@ struct Gen<'a, W: Write> {
     mix: Mix,
     /// Users who entered the current session (membership only; never iterated).
     in_room: std::collections::HashSet<u64>,
+    mk: market::MarketGen,
 }
 
 impl<W: Write> Gen<'_, W> {
@@ -570,6 +578,8 @@ impl<W: Write> Gen<'_, W> {
         // Bigger anchors draw bigger rooms; the budget caps the room.
         let rank_boost = 1 + (self.anchors.len() / (a + 1)).min(200) as u64;
         let viewers = (5 + self.rng.below(4 * rank_boost)).min(budget / 2 + 1);
+        let own = self.anchors[a].sells[0];
+        self.session_promotions(s, (aid, own), day, (start, end), viewers)?;
         self.in_room.clear();
         for _ in 0..viewers {
             let u = self.user();
@@ -592,9 +602,13 @@ impl<W: Write> Gen<'_, W> {
                     ts(day, enter + 30)
                 ))?;
             }
-            if orders_only || self.rng.chance(900) {
-                let sells = &self.anchors[a].sells;
-                let m = sells[self.rng.below(sells.len() as u64) as usize];
+            let sells = &self.anchors[a].sells;
+            let m = sells[self.rng.below(sells.len() as u64) as usize];
+            self.viewer_promotions(s, u, m, day, (start, enter, end))?;
+            if !orders_only && self.rng.chance(250) {
+                let other = self.merchant_pop.sample(&mut self.rng).min(self.merchants.len() - 1);
+                self.checkout(s, u, m, other, day, enter + 45)?;
+            } else if orders_only || self.rng.chance(900) {
                 let (lines, paid) = self.order_lines(m);
                 let o = self.next_order;
                 self.next_order += 1;
@@ -613,6 +627,10 @@ impl<W: Write> Gen<'_, W> {
                 ))?;
             }
             self.maybe_bad(day)?;
+        }
+        // Draw the room's lottery and expire its red packet.
+        if self.mk.session_has_timers() {
+            self.tick(day, end - 1)?;
         }
         self.line(&format!(r#"{{"type":"live_end","session":"s{s}","at":"{}"}}"#, ts(day, end)))
     }
@@ -722,10 +740,12 @@ pub fn simulate_with_progress(
         bad: BadFacts::default(),
         mix,
         in_room: Default::default(),
+        mk: Default::default(),
     };
     let merchants = (target / 2_000).clamp(20, 200_000) as usize;
     g.merchant_pop = Zipf::new(merchants);
     g.population(target)?;
+    g.promotions()?;
     let weights = day_weights(f);
     let total_w: u64 = weights.iter().map(|(_, w)| w).sum();
     let activity = target.saturating_sub(g.sum.commands);
@@ -740,10 +760,12 @@ pub fn simulate_with_progress(
         while g.sum.commands < shelf_goal {
             g.shelf_order(&day)?;
         }
+        g.groups(&day, budget / 2_000)?;
         while g.sum.commands < goal {
             let left = goal - g.sum.commands;
             g.session(&day, left)?;
         }
+        g.tick(&day, SECONDS_PER_DAY - 1)?;
         progress(g.sum.commands, target);
     }
     g.out.flush()?;

@@ -5,10 +5,12 @@ pub mod codes;
 pub mod demo;
 pub mod digest;
 pub mod ingest;
+pub mod quote;
 pub mod report;
 pub mod show;
 pub mod simulate;
 pub mod verify;
+pub mod verify_draw;
 
 use anyhow::Context;
 use dacu_log::{DataDir, Options};

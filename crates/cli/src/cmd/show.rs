@@ -1,3 +1,4 @@
+use dacu_core::market::view as market;
 use dacu_core::view;
 use dacu_core::Day;
 use std::path::Path;
@@ -11,6 +12,18 @@ pub enum Kind {
     Session,
     /// A festival day, YYYY-MM-DD (Asia/Shanghai).
     Day,
+    /// A user's wallet: coupons and red-packet money (JSON).
+    Wallet,
+    /// A coupon: stock, claims, redemptions, budget (JSON).
+    Coupon,
+    /// A red packet: shares, grabs, leftover (JSON).
+    RedPacket,
+    /// A group of a group deal (JSON).
+    Group,
+    /// A lottery's published record (JSON; the `dacu verify-draw` input once drawn).
+    Lottery,
+    /// A checkout: its quote, state and refund returns (JSON).
+    Checkout,
 }
 
 pub fn run(data: &Path, kind: Kind, id: &str, json: bool, opts: dacu_log::Options) -> anyhow::Result<ExitCode> {
@@ -25,7 +38,15 @@ pub fn run(data: &Path, kind: Kind, id: &str, json: bool, opts: dacu_log::Option
             Some(d) => Some(serde_json::to_value(view::day(st, d))),
             None => anyhow::bail!("`{id}` is not a date; give a festival day as YYYY-MM-DD"),
         },
+        Kind::Wallet => Ok(market::wallet(st, id)).transpose(),
+        Kind::Coupon => Ok(market::coupon(st, id)).transpose(),
+        Kind::RedPacket => Ok(market::packet(st, id)).transpose(),
+        Kind::Group => Ok(market::group(st, id)).transpose(),
+        Kind::Lottery => Ok(market::lottery(st, id)).transpose(),
+        Kind::Checkout => Ok(market::checkout(st, id)).transpose(),
     };
+    let structured =
+        matches!(kind, Kind::Wallet | Kind::Coupon | Kind::RedPacket | Kind::Group | Kind::Lottery | Kind::Checkout);
     let Some(value) = value.transpose()? else {
         let what = match kind {
             Kind::Merchant => "merchant",
@@ -33,11 +54,17 @@ pub fn run(data: &Path, kind: Kind, id: &str, json: bool, opts: dacu_log::Option
             Kind::Provider => "provider",
             Kind::Session => "session",
             Kind::Day => "day",
+            Kind::Wallet => "user",
+            Kind::Coupon => "coupon",
+            Kind::RedPacket => "red packet",
+            Kind::Group => "group",
+            Kind::Lottery => "lottery",
+            Kind::Checkout => "checkout",
         };
         eprintln!("dacu: no {what} `{id}` in {}", data.display());
         return Ok(ExitCode::from(1));
     };
-    if json {
+    if json || structured {
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         print_plain(&value, "");

@@ -3,6 +3,7 @@
 //! (engine/market.rs); [`quote`] prices a cart.
 
 pub mod quote;
+pub mod view;
 
 use crate::command::Channel;
 use crate::money::Fen;
