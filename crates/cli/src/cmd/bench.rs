@@ -41,6 +41,34 @@ pub enum What {
         #[arg(long)]
         data: PathBuf,
     },
+    /// Checkout quotes in-process: a 10-line cart across 3 merchants with 30 candidate
+    /// promotions; latency percentiles over many quotes.
+    Quote {
+        #[arg(long, default_value = "festivals/kuaishou-116-2021.toml")]
+        festival: PathBuf,
+        #[arg(long, default_value_t = 200_000)]
+        iterations: u64,
+    },
+    /// Red-packet grabs in-engine (parsed commands, no log); `--baselines redis` runs the
+    /// Redis Lua design on the same grabs.
+    Grabs {
+        #[arg(long, default_value = "festivals/kuaishou-116-2021.toml")]
+        festival: PathBuf,
+        #[arg(long, default_value_t = 2_000_000)]
+        count: u64,
+        #[arg(long, default_value = "none")]
+        baselines: String,
+    },
+    /// Coupon claims in-engine (parsed commands, no log); `--baselines redis` runs the
+    /// Redis Lua design on the same claims.
+    Claims {
+        #[arg(long, default_value = "festivals/kuaishou-116-2021.toml")]
+        festival: PathBuf,
+        #[arg(long, default_value_t = 2_000_000)]
+        count: u64,
+        #[arg(long, default_value = "none")]
+        baselines: String,
+    },
 }
 
 /// Peak resident memory of this process (VmHWM), in MiB.
@@ -69,6 +97,9 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
         }
         What::Replay { data } => replay(&data),
         What::Restart { data } => restart(&data),
+        What::Quote { festival, iterations } => super::bench_market::quote(&festival, iterations),
+        What::Grabs { festival, count, baselines } => super::bench_market::grabs(&festival, count, &baselines),
+        What::Claims { festival, count, baselines } => super::bench_market::claims(&festival, count, &baselines),
     }
 }
 
