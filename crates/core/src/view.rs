@@ -248,6 +248,7 @@ pub struct Report {
     pub top_anchors: Vec<Ranked>,
     pub top_providers: Vec<Ranked>,
     pub figures: Vec<FigureView>,
+    pub marketing: crate::market::view::Summary,
 }
 
 /// Top `n` by GMV, ties by id ascending.
@@ -368,5 +369,6 @@ pub fn report(f: &Festival, st: &State) -> Report {
             st.providers.iter().enumerate().map(|(i, p)| (st.provider_ids.name(i as u32), p.name.as_str(), &p.stats)),
         ),
         figures,
+        marketing: crate::market::view::summary(st),
     }
 }

@@ -75,6 +75,31 @@ pub fn render(f: &dacu_core::Festival, r: &Report) -> String {
         out += &format!("{title}\n{}\n", t.render());
     }
 
+    let m = &r.marketing;
+    if m.coupons + m.checkouts + m.red_packets + m.lotteries + m.groups_formed + m.groups_failed > 0 {
+        let mut t = Table::new(["", "value"]).right(&[1]);
+        t.row(["coupons claimed / redeemed".into(), format!("{} / {}", m.coupons_claimed, m.coupons_redeemed)]);
+        t.row([
+            "checkouts paid / released".into(),
+            format!("{} / {} of {}", m.checkouts_paid, m.checkouts_released, m.checkouts),
+        ]);
+        for (layer, amount) in &m.discounts_by_layer {
+            t.row([format!("discount: {layer}"), Fen(*amount).to_string()]);
+        }
+        for (who, amount) in &m.discounts_by_bearer {
+            t.row([format!("discount borne by {who}"), Fen(*amount).to_string()]);
+        }
+        t.row(["discounts returned by refunds".into(), Fen(m.discounts_returned).to_string()]);
+        t.row([
+            "red packets: grabs, granted / total".into(),
+            format!("{}, {} / {}", m.red_packet_grabs, Fen(m.red_packet_granted), Fen(m.red_packet_total)),
+        ]);
+        t.row(["red-packet leftovers returned".into(), Fen(m.red_packet_returned).to_string()]);
+        t.row(["groups formed / failed".into(), format!("{} / {}", m.groups_formed, m.groups_failed)]);
+        t.row(["lotteries drawn, winners".into(), format!("{}, {}", m.lotteries_drawn, m.lottery_winners)]);
+        out += &format!("Marketing tools\n{}\n", t.render());
+    }
+
     if !r.figures.is_empty() {
         let mut t = Table::new(["figure", "reported", "computed"]);
         for x in &r.figures {

@@ -12,6 +12,9 @@ use crate::time::Ts;
 use std::sync::Arc;
 
 mod market;
+
+/// An order's attribution: (session, anchor, provider, self-broadcast).
+pub(crate) type Attribution = (Option<String>, Option<String>, Option<String>, bool);
 pub use market::{default_seed, market_limits, party_name};
 
 /// Limits on inputs, so that sums can never overflow and nothing grows without bound.
@@ -532,7 +535,7 @@ impl Engine {
         channel: Channel,
         session: Option<&str>,
         at: Ts,
-    ) -> Result<(Option<String>, Option<String>, Option<String>, bool), Rejection> {
+    ) -> Result<Attribution, Rejection> {
         let st = &self.state;
         let (session, anchor, self_broadcast) = match (channel, session) {
             (Channel::Live, None) => {

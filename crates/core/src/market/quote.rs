@@ -320,6 +320,7 @@ impl Problem {
                     }
                 }
                 Layer::StoreFullcut | Layer::StoreCoupon => {
+                    #[allow(clippy::needless_range_loop)] // s is a slot, used beyond indexing
                     for s in 0..self.slots {
                         let pick = if layer == Layer::StoreFullcut { c.fullcut.get(s) } else { c.coupon.get(s) };
                         let Some(&Some(i)) = pick else {
@@ -551,6 +552,10 @@ fn price_slot(p: &Problem, s: usize, by_slot: &[Vec<usize>], f: Option<usize>, k
     Some(SlotOption { amount: by_slot[s].iter().map(|&l| amt[l]).sum(), fullcut: f, coupon: k, keys })
 }
 
+/// The best leaf so far: (pay, red-packet money used, tie key, per-slot option, cross
+/// choice, platform choice).
+type Best = (i64, i64, Vec<TieKey>, Vec<usize>, Option<usize>, Option<usize>);
+
 struct Search<'a> {
     p: &'a Problem,
     opts: Vec<Vec<SlotOption>>,
@@ -561,7 +566,7 @@ struct Search<'a> {
     allowance_total: i64,
     any_store_allowance: bool,
     pick: Vec<usize>,
-    best: Option<(i64, i64, Vec<TieKey>, Vec<usize>, Option<usize>, Option<usize>)>,
+    best: Option<Best>,
     leaves: u64,
     complete: bool,
     store_choice_layers: usize,

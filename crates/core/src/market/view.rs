@@ -189,3 +189,73 @@ pub fn checkout(st: &State, id: &str) -> Option<Json> {
         "returned": c.returned,
     }))
 }
+
+/// What the marketing tools did, festival-wide: for `dacu report` and the demo.
+/// Discounts count paid checkouts only; `discounts_returned` is what refunds gave back.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub coupons: u64,
+    pub coupons_claimed: u64,
+    pub coupons_redeemed: u64,
+    pub checkouts: u64,
+    pub checkouts_paid: u64,
+    pub checkouts_released: u64,
+    pub discounts_by_layer: std::collections::BTreeMap<&'static str, i64>,
+    /// By who bears the cost: platform, merchants, anchors.
+    pub discounts_by_bearer: std::collections::BTreeMap<&'static str, i64>,
+    pub discounts_returned: i64,
+    pub red_packets: u64,
+    pub red_packet_total: i64,
+    pub red_packet_grabs: u64,
+    pub red_packet_granted: i64,
+    pub red_packet_returned: i64,
+    pub groups_formed: u64,
+    pub groups_failed: u64,
+    pub lotteries: u64,
+    pub lotteries_drawn: u64,
+    pub lottery_winners: u64,
+}
+
+pub fn summary(st: &State) -> Summary {
+    let m = &st.market;
+    let mut s = Summary {
+        coupons: m.coupons.len() as u64,
+        coupons_claimed: m.coupons.iter().map(|c| c.claimed).sum(),
+        coupons_redeemed: m.coupons.iter().map(|c| c.redeemed).sum(),
+        checkouts: m.checkouts.len() as u64,
+        red_packets: m.packets.len() as u64,
+        red_packet_total: m.packets.iter().map(|p| p.total.0).sum(),
+        red_packet_grabs: m.packets.iter().map(|p| p.grabbers.len() as u64).sum(),
+        red_packet_granted: m.packets.iter().map(|p| p.granted.0).sum(),
+        red_packet_returned: m.packets.iter().filter_map(|p| p.returned).map(|r| r.0).sum(),
+        groups_formed: m.deals.iter().map(|d| d.formed).sum(),
+        groups_failed: m.deals.iter().map(|d| d.failed).sum(),
+        lotteries: m.lotteries.len() as u64,
+        lotteries_drawn: m.lotteries.iter().filter(|l| l.drawn.is_some()).count() as u64,
+        lottery_winners: m.lotteries.iter().filter_map(|l| l.drawn.as_ref()).map(|d| d.winners.len() as u64).sum(),
+        ..Summary::default()
+    };
+    for c in &m.checkouts {
+        match c.state {
+            CheckoutState::Paid(_) => s.checkouts_paid += 1,
+            CheckoutState::Released(..) => s.checkouts_released += 1,
+            CheckoutState::Reserved => {}
+        }
+        if !matches!(c.state, CheckoutState::Paid(_)) {
+            continue;
+        }
+        for d in &c.quote.discounts {
+            *s.discounts_by_layer.entry(d.layer.as_str()).or_default() += d.amount;
+            for (who, amount) in &d.bearers {
+                let kind = match who.split(':').next() {
+                    Some("merchant") => "merchants",
+                    Some("anchor") => "anchors",
+                    _ => "platform",
+                };
+                *s.discounts_by_bearer.entry(kind).or_default() += amount;
+            }
+        }
+        s.discounts_returned += c.returned.iter().sum::<i64>();
+    }
+    s
+}
