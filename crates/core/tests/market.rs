@@ -227,25 +227,44 @@ fn group_deals_form_or_fail_and_refund() {
     assert!(matches!(st.market.groups[0].state, GroupState::Formed(_)));
     assert_eq!(st.total.gmv().0, 9_000);
     assert_eq!(st.market.deals[0].budget.spent.0, 6_000);
-    // Budget 8,000: 2,000 left, one member's subsidy; a group of two more cannot open.
+    // Budget 8,000: 2,000 left, one member's subsidy; a group of three cannot open.
+    rejected(
+        &mut e,
+        r#"{"type":"open_group","id":"g-5","group":"G2","deal":"d1","user":"u4","order":"o4","at":"2021-11-05T13:00:00+08:00"}"#,
+        Code::BudgetExhausted,
+    );
     ok(
         &mut e,
         &[
-            r#"{"type":"open_group","id":"g-5","group":"G2","deal":"d1","user":"u4","order":"o4","at":"2021-11-05T13:00:00+08:00"}"#,
+            r#"{"type":"create_group_deal","id":"g-6","deal":"d2","merchant":"m2","sku":"oil","price":5000,"group_price":3000,"size":2,"start":"2021-11-01T00:00:00+08:00","end":"2021-11-08T00:00:00+08:00","at":"2021-11-01T00:00:00+08:00"}"#,
         ],
     );
-    rejected(
+    ok(
         &mut e,
-        r#"{"type":"join_group","id":"g-6","group":"G2","user":"u5","order":"o5","at":"2021-11-05T13:00:00+08:00"}"#,
-        Code::BudgetExhausted,
+        &[
+            r#"{"type":"open_group","id":"g-7","group":"G2","deal":"d2","user":"u4","order":"o4","at":"2021-11-05T13:00:00+08:00"}"#,
+        ],
     );
     // 24 h later the group fails: the member's money goes back, nothing counted.
     let evs = run(&mut e, r#"{"type":"tick","id":"t-1","at":"2021-11-06T13:00:00+08:00"}"#).unwrap();
     assert!(matches!(&evs[0], Event::GroupFailed { refunded: 3000, .. }), "{evs:?}");
     let st = e.state();
     assert_eq!(st.total.gmv().0, 9_000);
-    assert_eq!(st.market.deals[0].budget.reserved.0, 0);
-    assert_eq!(st.market.deals[0].failed, 1);
+    assert_eq!(st.market.deals[1].budget.reserved.0, 0);
+    assert_eq!(st.market.deals[1].failed, 1);
+    // The failed group's member may open another group of the deal.
+    ok(
+        &mut e,
+        &[
+            r#"{"type":"open_group","id":"g-8","group":"G3","deal":"d2","user":"u4","order":"o5","at":"2021-11-07T13:00:00+08:00"}"#,
+        ],
+    );
+    // An empty cart is refused, not a crash.
+    rejected(
+        &mut e,
+        r#"{"type":"checkout","id":"x-0","checkout":"ck0","user":"u1","channel":"shelf","lines":[],"at":"2021-11-05T11:00:00+08:00"}"#,
+        Code::EmptyOrder,
+    );
 }
 
 #[test]

@@ -629,7 +629,8 @@ impl Engine {
         if let Some(s) = &k.session {
             self.live_session(s, k.at)?;
         }
-        self.check_deal_budget(d, 1)?;
+        // A group can only open if the budget can carry it full.
+        self.check_deal_budget(d, d.size as i64)?;
         out.push(Event::GroupOpened {
             id: k.id.clone(),
             group: k.group.clone(),
@@ -664,7 +665,7 @@ impl Engine {
             if per * members > left {
                 return reject(
                     Code::BudgetExhausted,
-                    format!("the deal's budget has {left} fen left; a member's subsidy is {per} fen"),
+                    format!("the deal's budget has {left} fen left; {members} member(s) need {per} fen each"),
                 );
             }
         }
@@ -674,6 +675,7 @@ impl Engine {
     fn decide_join_group(&self, k: &cmd::JoinGroup, out: &mut Vec<Event>) -> Result<(), Rejection> {
         let st = &self.state;
         check_id("user", &k.user)?;
+        self.in_festival(k.at)?;
         let gi = st.market.group_ids.get(&k.group).ok_or_else(|| unknown("group", &k.group))?;
         let g = &st.market.groups[gi as usize];
         let d = &st.market.deals[g.deal as usize];
@@ -893,6 +895,8 @@ impl Engine {
         if k.at < co.at {
             return reject(Code::InvalidValue, format!("`at` {} is before the checkout at {}", k.at, co.at));
         }
+        // The orders a payment records must be inside the festival, like any order.
+        self.in_festival(k.at)?;
         if k.at > co.pay_by {
             return reject(
                 Code::PaymentTimeout,
@@ -939,17 +943,11 @@ impl Engine {
         if st.market.checkout_ids.get(&k.checkout).is_some() {
             return reject(Code::DuplicateCheckout, format!("checkout `{}` already exists; use a new id", k.checkout));
         }
+        let Some(first) = k.lines.first() else {
+            return reject(Code::EmptyOrder, format!("a cart needs 1 to {} lines, got 0", quote::MAX_LINES));
+        };
         // The same channel and session rules as an order.
-        self.attribution(
-            match k.lines.first() {
-                Some(l) => self.merchant_idx(&l.merchant)?,
-                None => 0,
-            },
-            k.channel,
-            k.session.as_deref(),
-            k.at,
-        )
-        .or_else(|e| if k.lines.is_empty() { Ok((None, None, None, false)) } else { Err(e) })?;
+        self.attribution(self.merchant_idx(&first.merchant)?, k.channel, k.session.as_deref(), k.at)?;
         if let Some(s) = &k.session {
             self.live_session(s, k.at)?;
         }
@@ -1595,6 +1593,10 @@ impl Engine {
                 }
                 for mem in &grp.members {
                     m.pending_orders.remove(mem.order.as_str());
+                    // A failed group's members may try again in another group.
+                    if !formed {
+                        m.group_members.remove(&(grp.deal, mem.user));
+                    }
                 }
             }
             Event::RedPacketCreated { def: k, seed } => {

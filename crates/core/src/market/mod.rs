@@ -83,7 +83,8 @@ pub struct Coupon {
     pub return_on_refund: bool,
     pub budget: Budget,
     pub redeemed: u64,
-    /// Buyer-paid GMV of the checkouts that redeemed it (net of refunds).
+    /// Buyer-paid total of the checkouts that redeemed it, at payment (refunds do not
+    /// reduce it).
     pub gmv: Fen,
 }
 
