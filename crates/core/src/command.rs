@@ -127,20 +127,20 @@ macro_rules! commands {
 }
 
 commands! {
-    RegisterMerchant("register_merchant") { merchant: String, name: String, brand_tier: BrandTier, category: String }
-    RegisterAnchor("register_anchor") { anchor: String, name: String, followers: i64, #[serde(default)] merchant: Option<String> }
-    RegisterProvider("register_provider") { provider: String, name: String }
-    CertifyProvider("certify_provider") { provider: String, at: Ts }
-    BindProvider("bind_provider") { provider: String, merchant: String, at: Ts }
-    UnbindProvider("unbind_provider") { provider: String, merchant: String, at: Ts }
-    Enroll("enroll") { program: String, participant: String, #[serde(default)] role: Option<Role>, at: Ts }
-    LiveStart("live_start") { session: String, anchor: String, at: Ts }
-    LiveEnd("live_end") { session: String, at: Ts }
-    ViewerEnter("viewer_enter") { session: String, user: String, at: Ts }
-    ViewerLeave("viewer_leave") { session: String, user: String, at: Ts }
-    Interaction("interaction") { session: String, user: String, kind: InteractionKind, #[serde(default)] text: Option<String>, at: Ts }
-    OrderPaid("order_paid") { order: String, user: String, merchant: String, channel: Channel, #[serde(default)] session: Option<String>, lines: Vec<Line>, at: Ts }
-    Refund("refund") { order: String, amount: i64, at: Ts, #[serde(default)] refund_id: Option<String> }
+    RegisterMerchant("register_merchant") { #[serde(default)] id: Option<String>, merchant: String, name: String, brand_tier: BrandTier, category: String }
+    RegisterAnchor("register_anchor") { #[serde(default)] id: Option<String>, anchor: String, name: String, followers: i64, #[serde(default)] merchant: Option<String> }
+    RegisterProvider("register_provider") { #[serde(default)] id: Option<String>, provider: String, name: String }
+    CertifyProvider("certify_provider") { #[serde(default)] id: Option<String>, provider: String, at: Ts }
+    BindProvider("bind_provider") { #[serde(default)] id: Option<String>, provider: String, merchant: String, at: Ts }
+    UnbindProvider("unbind_provider") { #[serde(default)] id: Option<String>, provider: String, merchant: String, at: Ts }
+    Enroll("enroll") { #[serde(default)] id: Option<String>, program: String, participant: String, #[serde(default)] role: Option<Role>, at: Ts }
+    LiveStart("live_start") { #[serde(default)] id: Option<String>, session: String, anchor: String, at: Ts }
+    LiveEnd("live_end") { #[serde(default)] id: Option<String>, session: String, at: Ts }
+    ViewerEnter("viewer_enter") { #[serde(default)] id: Option<String>, session: String, user: String, at: Ts }
+    ViewerLeave("viewer_leave") { #[serde(default)] id: Option<String>, session: String, user: String, at: Ts }
+    Interaction("interaction") { #[serde(default)] id: Option<String>, session: String, user: String, kind: InteractionKind, #[serde(default)] text: Option<String>, at: Ts }
+    OrderPaid("order_paid") { #[serde(default)] id: Option<String>, order: String, user: String, merchant: String, channel: Channel, #[serde(default)] session: Option<String>, lines: Vec<Line>, at: Ts }
+    Refund("refund") { #[serde(default)] id: Option<String>, order: String, amount: i64, at: Ts, #[serde(default)] refund_id: Option<String> }
     Follow("follow") { id: String, anchor: String, user: String, at: Ts }
     CreateCoupon("create_coupon") {
         id: String, coupon: String, issuer: String, #[serde(default)] bearer: Option<String>,

@@ -213,4 +213,10 @@ pub enum Event {
         id: String,
         at: Ts,
     },
+    /// A command of the original set sent with an `id`: recorded so that a resend is
+    /// recognised. Precedes that command's own events.
+    Identified {
+        id: String,
+        command: String,
+    },
 }

@@ -61,6 +61,18 @@ fn coupon_stock_limits_and_idempotent_ids() {
     .is_empty());
     assert_eq!(digest(e.state()), before);
     rejected(&mut e, r#"{"type":"tick","id":"k-1","at":"2021-11-05T10:00:00+08:00"}"#, Code::IdConflict);
+    // The original commands take an optional id too: a resent order is recognised.
+    let order = r#"{"type":"order_paid","id":"o-1","order":"o1","user":"u1","merchant":"m1","channel":"shelf","lines":[{"sku":"a","qty":1,"price":100,"paid":100}],"at":"2021-11-05T10:00:00+08:00"}"#;
+    assert!(matches!(run(&mut e, order).unwrap()[0], Event::Identified { .. }));
+    let before = digest(e.state());
+    assert!(run(&mut e, order).unwrap().is_empty());
+    assert_eq!(digest(e.state()), before);
+    assert_eq!(e.state().total.gmv().0, 100);
+    rejected(
+        &mut e,
+        r#"{"type":"live_end","id":"o-1","session":"s1","at":"2021-11-05T21:00:00+08:00"}"#,
+        Code::IdConflict,
+    );
     rejected(
         &mut e,
         r#"{"type":"claim_coupon","id":"k-2","coupon":"p10","user":"u1","at":"2021-11-05T10:00:00+08:00"}"#,

@@ -58,36 +58,49 @@ fn to_command(op: &Op) -> Command {
     let tiers = [BrandTier::Ska, BrandTier::Ka, BrandTier::None];
     match op.clone() {
         Op::Merchant(m, t) => Command::RegisterMerchant(RegisterMerchant {
+            id: None,
             merchant: format!("m{m}"),
             name: "M".into(),
             brand_tier: tiers[t as usize],
             category: "c".into(),
         }),
         Op::Anchor(a, followers, m) => Command::RegisterAnchor(RegisterAnchor {
+            id: None,
             anchor: format!("a{a}"),
             name: "A".into(),
             followers,
             merchant: m.map(|m| format!("m{m}")),
         }),
-        Op::Provider(p) => Command::RegisterProvider(RegisterProvider { provider: format!("p{p}"), name: "P".into() }),
-        Op::Certify(p, t) => Command::CertifyProvider(CertifyProvider { provider: format!("p{p}"), at: at(t) }),
-        Op::Bind(p, m, t) => {
-            Command::BindProvider(BindProvider { provider: format!("p{p}"), merchant: format!("m{m}"), at: at(t) })
+        Op::Provider(p) => {
+            Command::RegisterProvider(RegisterProvider { id: None, provider: format!("p{p}"), name: "P".into() })
         }
-        Op::Unbind(p, m, t) => {
-            Command::UnbindProvider(UnbindProvider { provider: format!("p{p}"), merchant: format!("m{m}"), at: at(t) })
+        Op::Certify(p, t) => {
+            Command::CertifyProvider(CertifyProvider { id: None, provider: format!("p{p}"), at: at(t) })
         }
+        Op::Bind(p, m, t) => Command::BindProvider(BindProvider {
+            id: None,
+            provider: format!("p{p}"),
+            merchant: format!("m{m}"),
+            at: at(t),
+        }),
+        Op::Unbind(p, m, t) => Command::UnbindProvider(UnbindProvider {
+            id: None,
+            provider: format!("p{p}"),
+            merchant: format!("m{m}"),
+            at: at(t),
+        }),
         Op::Start(s, a, t) => {
-            Command::LiveStart(LiveStart { session: format!("s{s}"), anchor: format!("a{a}"), at: at(t) })
+            Command::LiveStart(LiveStart { id: None, session: format!("s{s}"), anchor: format!("a{a}"), at: at(t) })
         }
-        Op::End(s, t) => Command::LiveEnd(LiveEnd { session: format!("s{s}"), at: at(t) }),
+        Op::End(s, t) => Command::LiveEnd(LiveEnd { id: None, session: format!("s{s}"), at: at(t) }),
         Op::Enter(s, u, t) => {
-            Command::ViewerEnter(ViewerEnter { session: format!("s{s}"), user: format!("u{u}"), at: at(t) })
+            Command::ViewerEnter(ViewerEnter { id: None, session: format!("s{s}"), user: format!("u{u}"), at: at(t) })
         }
         Op::Leave(s, u, t) => {
-            Command::ViewerLeave(ViewerLeave { session: format!("s{s}"), user: format!("u{u}"), at: at(t) })
+            Command::ViewerLeave(ViewerLeave { id: None, session: format!("s{s}"), user: format!("u{u}"), at: at(t) })
         }
         Op::Order(o, u, m, s, lines, t) => Command::OrderPaid(OrderPaid {
+            id: None,
             order: format!("o{o}"),
             user: format!("u{u}"),
             merchant: format!("m{m}"),
@@ -104,9 +117,13 @@ fn to_command(op: &Op) -> Command {
                 .collect(),
             at: at(t),
         }),
-        Op::Refund(o, amount, t, r) => {
-            Command::Refund(Refund { order: format!("o{o}"), amount, at: at(t), refund_id: r.map(|r| format!("r{r}")) })
-        }
+        Op::Refund(o, amount, t, r) => Command::Refund(Refund {
+            id: None,
+            order: format!("o{o}"),
+            amount,
+            at: at(t),
+            refund_id: r.map(|r| format!("r{r}")),
+        }),
     }
 }
 

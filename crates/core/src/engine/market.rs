@@ -79,8 +79,29 @@ impl Command {
             Command::Pay(c) => &c.id,
             Command::Cancel(c) => &c.id,
             Command::Tick(c) => &c.id,
-            _ => return None,
+            _ => return self.legacy_id(),
         })
+    }
+
+    /// The optional `id` of the commands that had none before ids were introduced.
+    pub fn legacy_id(&self) -> Option<&str> {
+        match self {
+            Command::RegisterMerchant(c) => c.id.as_deref(),
+            Command::RegisterAnchor(c) => c.id.as_deref(),
+            Command::RegisterProvider(c) => c.id.as_deref(),
+            Command::CertifyProvider(c) => c.id.as_deref(),
+            Command::BindProvider(c) => c.id.as_deref(),
+            Command::UnbindProvider(c) => c.id.as_deref(),
+            Command::Enroll(c) => c.id.as_deref(),
+            Command::LiveStart(c) => c.id.as_deref(),
+            Command::LiveEnd(c) => c.id.as_deref(),
+            Command::ViewerEnter(c) => c.id.as_deref(),
+            Command::ViewerLeave(c) => c.id.as_deref(),
+            Command::Interaction(c) => c.id.as_deref(),
+            Command::OrderPaid(c) => c.id.as_deref(),
+            Command::Refund(c) => c.id.as_deref(),
+            _ => None,
+        }
     }
 }
 
@@ -127,6 +148,10 @@ fn event_id(ev: &Event) -> Option<(&str, &'static str)> {
         Event::CheckoutPaid { id, .. } => (id, "pay"),
         Event::CheckoutReleased { id: Some(id), .. } => (id, "cancel"),
         Event::Ticked { id, .. } => (id, "tick"),
+        Event::Identified { id, command } => {
+            let ty = cmd::COMMAND_TYPES.iter().find(|t| **t == command.as_str())?;
+            (id, ty)
+        }
         _ => return None,
     })
 }
@@ -202,23 +227,30 @@ impl Engine {
         Ok(())
     }
 
-    /// Decides a marketing-tool command. A repeated `id` of the same command type is
-    /// accepted and changes nothing (the first result stands).
-    pub(super) fn decide_market(&self, c: &Command, out: &mut Vec<Event>) -> Result<(), Rejection> {
-        let st = &self.state;
-        let id = c.command_id().expect("marketing commands carry an id");
+    /// Whether `id` was already used by a command of the same type (a resend: accept it
+    /// and change nothing); an id used by another type is refused.
+    pub(super) fn seen(&self, c: &Command, id: &str) -> Result<bool, Rejection> {
         check_id("id", id)?;
-        if let Some(&ty) = st.market.command_ids.get(id) {
-            if ty == c.type_index() {
-                return Ok(());
-            }
-            return reject(
+        match self.state.market.command_ids.get(id) {
+            None => Ok(false),
+            Some(&ty) if ty == c.type_index() => Ok(true),
+            Some(&ty) => reject(
                 Code::IdConflict,
                 format!(
                     "command id `{id}` was used by a `{}` command; give each command its own id",
                     cmd::COMMAND_TYPES[ty as usize]
                 ),
-            );
+            ),
+        }
+    }
+
+    /// Decides a marketing-tool command. A repeated `id` of the same command type is
+    /// accepted and changes nothing (the first result stands).
+    pub(super) fn decide_market(&self, c: &Command, out: &mut Vec<Event>) -> Result<(), Rejection> {
+        let st = &self.state;
+        let id = c.command_id().expect("marketing commands carry an id");
+        if self.seen(c, id)? {
+            return Ok(());
         }
         match c {
             Command::Follow(f) => {
@@ -1796,7 +1828,7 @@ impl Engine {
                     held.state = HeldState::Available;
                 }
             }
-            Event::Ticked { .. } => {}
+            Event::Ticked { .. } | Event::Identified { .. } => {}
             _ => unreachable!("not a marketing event"),
         }
         Ok(())

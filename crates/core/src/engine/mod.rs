@@ -174,6 +174,19 @@ impl Engine {
 
     /// Validates a command; on success pushes its events onto `out`.
     pub fn decide(&self, c: &Command, out: &mut Vec<Event>) -> Result<(), Rejection> {
+        if let Some(id) = c.legacy_id() {
+            if self.seen(c, id)? {
+                return Ok(());
+            }
+            let start = out.len();
+            self.decide_inner(c, out)?;
+            out.insert(start, Event::Identified { id: id.to_string(), command: c.type_name().to_string() });
+            return Ok(());
+        }
+        self.decide_inner(c, out)
+    }
+
+    fn decide_inner(&self, c: &Command, out: &mut Vec<Event>) -> Result<(), Rejection> {
         let st = &self.state;
         match c {
             Command::RegisterMerchant(m) => {
