@@ -257,6 +257,26 @@ pub fn grabs(festival_file: &Path, count: u64, baselines: &str) -> anyhow::Resul
     Ok(ExitCode::SUCCESS)
 }
 
+/// Sends `count` commands built by `add(pipe, i)`, 1,000 per pipeline; the seconds taken.
+fn pipelined(
+    con: &mut redis::Connection,
+    count: u64,
+    mut add: impl FnMut(&mut redis::Pipeline, u64),
+) -> anyhow::Result<f64> {
+    let t0 = Instant::now();
+    let mut done = 0;
+    while done < count {
+        let n = 1000.min(count - done);
+        let mut pipe = redis::pipe();
+        for i in done..done + n {
+            add(&mut pipe, i);
+        }
+        pipe.exec(con)?;
+        done += n;
+    }
+    Ok(t0.elapsed().as_secs_f64())
+}
+
 const GRAB_LUA: &str = r#"
 -- KEYS[1] shares list, KEYS[2] grabbers set, KEYS[3] wallet hash; ARGV[1] user
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return -1 end
@@ -287,26 +307,17 @@ fn redis_grabs(count: u64, viewers: u64, packets: u64) -> anyhow::Result<(f64, f
     let script = redis::Script::new(GRAB_LUA);
     let _: i64 = script.key("warm:s").key("warm:g").key("warm:w").arg("x").invoke(&mut con)?;
     let hash = script.get_hash().to_string();
-    let t0 = Instant::now();
-    let mut done = 0;
-    while done < count {
-        let n = 1000.min(count - done);
-        let mut pipe = redis::pipe();
-        for i in done..done + n {
-            let (p, u) = (i / viewers, i % viewers);
-            pipe.cmd("EVALSHA")
-                .arg(&hash)
-                .arg(3)
-                .arg(format!("rp:{p}:shares"))
-                .arg(format!("rp:{p}:grabbers"))
-                .arg("wallet")
-                .arg(format!("u{u}"))
-                .ignore();
-        }
-        pipe.exec(&mut con)?;
-        done += n;
-    }
-    let secs = t0.elapsed().as_secs_f64();
+    let secs = pipelined(&mut con, count, |pipe, i| {
+        let (p, u) = (i / viewers, i % viewers);
+        pipe.cmd("EVALSHA")
+            .arg(&hash)
+            .arg(3)
+            .arg(format!("rp:{p}:shares"))
+            .arg(format!("rp:{p}:grabbers"))
+            .arg("wallet")
+            .arg(format!("u{u}"))
+            .ignore();
+    })?;
     let left: i64 = redis::cmd("LLEN").arg("rp:0:shares").query(&mut con)?;
     anyhow::ensure!(count < viewers || left == 0, "redis grabs left {left} shares");
     Ok((secs, count as f64 / secs))
@@ -361,27 +372,18 @@ fn redis_claims(count: u64) -> anyhow::Result<(f64, f64)> {
     let script = redis::Script::new(CLAIM_LUA);
     let _: i64 = script.key("warm:stock").key("warm:c").key("warm:w").arg("x").arg(1).arg("p").invoke(&mut con)?;
     let hash = script.get_hash().to_string();
-    let t0 = Instant::now();
-    let mut done = 0;
-    while done < count {
-        let n = 1000.min(count - done);
-        let mut pipe = redis::pipe();
-        for i in done..done + n {
-            pipe.cmd("EVALSHA")
-                .arg(&hash)
-                .arg(3)
-                .arg("coupon:p20:stock")
-                .arg("coupon:p20:claims")
-                .arg(format!("wallet:u{i}"))
-                .arg(format!("u{i}"))
-                .arg(1)
-                .arg("p20")
-                .ignore();
-        }
-        pipe.exec(&mut con)?;
-        done += n;
-    }
-    let secs = t0.elapsed().as_secs_f64();
+    let secs = pipelined(&mut con, count, |pipe, i| {
+        pipe.cmd("EVALSHA")
+            .arg(&hash)
+            .arg(3)
+            .arg("coupon:p20:stock")
+            .arg("coupon:p20:claims")
+            .arg(format!("wallet:u{i}"))
+            .arg(format!("u{i}"))
+            .arg(1)
+            .arg("p20")
+            .ignore();
+    })?;
     let stock: i64 = redis::cmd("GET").arg("coupon:p20:stock").query(&mut con)?;
     anyhow::ensure!(stock == 0, "redis claims left stock {stock}");
     Ok((secs, count as f64 / secs))

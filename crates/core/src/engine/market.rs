@@ -53,13 +53,6 @@ pub fn default_seed(packet: &str) -> u64 {
     u64::from_be_bytes(h[..8].try_into().expect("8 bytes"))
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
-}
-
 impl Command {
     /// The idempotency id of the commands that carry one.
     pub fn command_id(&self) -> Option<&str> {
@@ -254,9 +247,8 @@ impl Engine {
         }
         match c {
             Command::Follow(f) => {
-                let a = self.anchor_idx(&f.anchor)?;
+                self.anchor_idx(&f.anchor)?;
                 check_id("user", &f.user)?;
-                let _ = a;
                 out.push(Event::Followed {
                     id: f.id.clone(),
                     anchor: f.anchor.clone(),
@@ -888,7 +880,7 @@ impl Engine {
             );
         }
         self.check_eligibility_fields(&k.passphrase, k.min_watch_s)?;
-        let secret = match unhex(&k.secret) {
+        let secret = match lottery::unhex(&k.secret) {
             Some(b) if (16..=64).contains(&b.len()) => b,
             _ => {
                 return reject(
@@ -937,10 +929,7 @@ impl Engine {
         }
         out.push(Event::CheckoutPaid { id: k.id.clone(), checkout: k.checkout.clone(), at: k.at });
         let q = &co.quote;
-        let mut merchants: Vec<&str> = q.lines.iter().map(|l| l.merchant.as_str()).collect();
-        merchants.sort_unstable();
-        merchants.dedup();
-        for m in merchants {
+        for m in q.merchants() {
             let mi = self.merchant_idx(m)?;
             let (session, anchor, provider, self_broadcast) =
                 self.attribution(mi, co.channel, co.session.map(|s| st.session_ids.name(s)), k.at)?;
@@ -984,10 +973,7 @@ impl Engine {
             self.live_session(s, k.at)?;
         }
         let quote = self.quote(&k.user, &k.lines, k.at)?;
-        let mut merchants: Vec<&str> = k.lines.iter().map(|l| l.merchant.as_str()).collect();
-        merchants.sort_unstable();
-        merchants.dedup();
-        for m in merchants {
+        for m in quote.merchants() {
             self.check_new_order(&Checkout::order_id(&k.checkout, m))?;
         }
         out.push(Event::CheckoutReserved {
@@ -1347,7 +1333,7 @@ impl Engine {
                             .map(|&u| st.users.name(u).to_string())
                             .collect();
                         eligible = lottery::canonical(&eligible);
-                        let secret = unhex(&l.secret).expect("validated at creation");
+                        let secret = lottery::unhex(&l.secret).expect("validated at creation");
                         let winners = lottery::draw(&secret, &eligible, l.winners);
                         out.push(Event::LotteryDrawn {
                             lottery: m.lottery_ids.name(i).to_string(),
@@ -1757,10 +1743,7 @@ impl Engine {
                 for d in &quote.discounts {
                     move_discount(&mut st.market, u, d, Move::Reserve(ci)).map_err(fail)?;
                 }
-                let mut merchants: Vec<&str> = quote.lines.iter().map(|l| l.merchant.as_str()).collect();
-                merchants.sort_unstable();
-                merchants.dedup();
-                for m in merchants {
+                for m in quote.merchants() {
                     st.market.pending_orders.insert(Checkout::order_id(checkout, m).into());
                 }
                 st.market.timers.insert((*pay_by, timer::CHECKOUT, ci));
@@ -1790,13 +1773,13 @@ impl Engine {
                     move_discount(m, u, d, if paid { Move::Redeem(ci, pay_total) } else { Move::Release })
                         .map_err(fail)?;
                 }
-                let name = m.checkout_ids.name(ci).to_string();
-                let mut merchants: Vec<String> =
-                    m.checkouts[ci as usize].quote.lines.iter().map(|l| l.merchant.clone()).collect();
-                merchants.sort_unstable();
-                merchants.dedup();
-                for mname in merchants {
-                    let oid = Checkout::order_id(&name, &mname);
+                let oids: Vec<String> = m.checkouts[ci as usize]
+                    .quote
+                    .merchants()
+                    .into_iter()
+                    .map(|mname| Checkout::order_id(m.checkout_ids.name(ci), mname))
+                    .collect();
+                for oid in oids {
                     m.pending_orders.remove(oid.as_str());
                     if paid {
                         m.order_checkout.insert(oid.into(), ci);

@@ -316,6 +316,16 @@ pub struct Quote {
     pub optimal: bool,
 }
 
+impl Quote {
+    /// The cart's merchants, by id: one order each when the checkout is paid.
+    pub fn merchants(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.lines.iter().map(|l| l.merchant.as_str()).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReleaseReason {

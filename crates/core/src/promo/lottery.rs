@@ -92,7 +92,8 @@ pub enum DrawMismatch {
     Winners { published: Vec<String>, expected: Vec<String> },
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
+/// Bytes from hex (either case); `None` unless every pair is a hex byte.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
