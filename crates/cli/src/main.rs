@@ -34,6 +34,23 @@ enum RecoveryArg {
     TruncateCorrupt,
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    Merchant,
+    Anchor,
+    Provider,
+}
+
+impl From<RoleArg> for dacu_core::festival::Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Merchant => dacu_core::festival::Role::Merchant,
+            RoleArg::Anchor => dacu_core::festival::Role::Anchor,
+            RoleArg::Provider => dacu_core::festival::Role::Provider,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Validate a festival file and print a summary (or the normalised festival as JSON).
@@ -78,6 +95,47 @@ enum Cmd {
         at: String,
         /// A JSON array of {"merchant","sku","qty","price"} lines, or `-` for stdin.
         cart: PathBuf,
+    },
+    /// One board of a ranking contest or challenge, live: the top N, the entrants around
+    /// one, a list of entrants, or the page after a cursor; with provisional rewards and
+    /// the gap to the next reward band.
+    Leaderboard {
+        #[arg(long)]
+        data: PathBuf,
+        /// The contest or challenge id.
+        race: String,
+        /// How many ranks (default 20; with --around, how many either side, default 5).
+        #[arg(long)]
+        top: Option<usize>,
+        /// The entrants around this one.
+        #[arg(long)]
+        around: Option<String>,
+        /// Only these entrants (comma-separated ids), in rank order.
+        #[arg(long)]
+        owners: Option<String>,
+        /// The page after this cursor (printed under the previous page).
+        #[arg(long)]
+        after: Option<String>,
+        /// The festival day of a daily board, YYYY-MM-DD (default: the latest day).
+        #[arg(long)]
+        day: Option<String>,
+        /// The category of a board by category.
+        #[arg(long)]
+        group: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One participant in every contest and challenge: rank, score, gates, progress to
+    /// targets, provisional rewards, and its heat value by day.
+    Progress {
+        #[arg(long)]
+        data: PathBuf,
+        participant: String,
+        /// merchant, anchor or provider, when the id is registered in several roles.
+        #[arg(long, value_enum)]
+        role: Option<RoleArg>,
+        #[arg(long)]
+        json: bool,
     },
     /// Check a lottery's published draw record (`dacu show lottery ID` output).
     VerifyDraw {
@@ -171,6 +229,14 @@ fn main() -> ExitCode {
         }
         Cmd::Show { data, kind, id, json } => cmd::show::run(&data, kind, &id, json, opts),
         Cmd::Quote { data, user, at, cart } => cmd::quote::run(&data, &user, &at, &cart, opts),
+        Cmd::Leaderboard { data, race, top, around, owners, after, day, group, json } => cmd::leaderboard::run(
+            &data,
+            cmd::leaderboard::Args { race, top, around, owners, after, day, group, json },
+            opts,
+        ),
+        Cmd::Progress { data, participant, role, json } => {
+            cmd::progress::run(&data, &participant, role.map(Into::into), json, opts)
+        }
         Cmd::VerifyDraw { file } => cmd::verify_draw::run(&file),
         Cmd::Report { data, json } => cmd::report::run(&data, json, opts),
         Cmd::Digest { data } => cmd::digest::run(&data, opts),

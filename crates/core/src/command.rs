@@ -196,6 +196,14 @@ commands! {
     Pay("pay") { id: String, checkout: String, at: Ts }
     Cancel("cancel") { id: String, checkout: String, at: Ts }
     Tick("tick") { id: String, at: Ts }
+    SetExperienceScore("set_experience_score") {
+        id: String, participant: String, #[serde(default)] role: Option<Role>, score: f64, at: Ts
+    }
+    RecordViolation("record_violation") {
+        id: String, violation: String, participant: String, #[serde(default)] role: Option<Role>, reason: String,
+        at: Ts
+    }
+    LoadBaseline("load_baseline") { id: String, contest: String, participant: String, baseline_fen: i64, at: Ts }
 }
 
 fn one() -> i64 {

@@ -163,6 +163,7 @@ pub fn digest(st: &State) -> String {
         h.stats(s);
     }
     market(&mut h, st);
+    contests(&mut h, st);
     let out = h.0.finalize();
     out.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -299,4 +300,83 @@ fn market(h: &mut Canon, st: &State) {
 
 fn user_name(st: &State, u: u32) -> &str {
     st.users.name(u)
+}
+
+/// The races: every board in rank order (ranked entrants), every record by participant
+/// id, heat by participant and day, scores and violations.
+fn contests(h: &mut Canon, st: &State) {
+    use crate::contest::pid_name;
+    let c = &st.contests;
+    h.str("contests-v1");
+    for (d, r) in c.defs.iter().zip(&c.races) {
+        h.str(&d.id);
+        let mut enrolled: Vec<&str> = r.enrolled.iter().map(|p| pid_name(st, (d.role, *p))).collect();
+        enrolled.sort_unstable();
+        h.u64(enrolled.len() as u64);
+        for e in enrolled {
+            h.str(e);
+        }
+        for ((day, group), t) in &r.boards {
+            h.i64(day.map_or(-1, |x| x.0 as i64));
+            h.opt(group.map(|g| c.categories.name(g)));
+            h.u64(t.board.len() as u64);
+            for k in t.board.iter() {
+                h.str(&k.id);
+                h.i64(k.score);
+                h.i64(k.at_ms);
+            }
+            let mut recs: Vec<(&str, &crate::contest::Rec)> =
+                t.recs.iter().map(|(p, rec)| (pid_name(st, (d.role, *p)), rec)).collect();
+            recs.sort_unstable_by_key(|(id, _)| *id);
+            h.u64(recs.len() as u64);
+            for (id, rec) in recs {
+                h.str(id);
+                h.i64(rec.score);
+                h.i64(rec.at.0);
+                h.i64(rec.sales);
+                h.i64(rec.window_fen);
+                h.i64(rec.reached.map_or(i64::MIN, |t| t.0));
+                h.u64(rec.ranked as u64);
+            }
+        }
+        let mut base: Vec<(&str, i64)> = r.base_fen.iter().map(|(m, v)| (st.merchant_ids.name(*m), *v)).collect();
+        base.sort_unstable();
+        for (m, v) in base {
+            h.str(m);
+            h.i64(v);
+        }
+        let mut loaded: Vec<(&str, i64)> = r.loaded_fen.iter().map(|(p, v)| (pid_name(st, (d.role, *p)), *v)).collect();
+        loaded.sort_unstable();
+        for (p, v) in loaded {
+            h.str(p);
+            h.i64(v);
+        }
+    }
+    let mut heat: Vec<((&str, &str), i32, i64)> = c
+        .heat
+        .iter()
+        .map(|((p, day), hd)| ((p.0.as_str(), pid_name(st, *p)), day.0, hd.heat))
+        .collect();
+    heat.sort_unstable();
+    h.u64(heat.len() as u64);
+    for ((role, id), day, v) in heat {
+        h.str(role);
+        h.str(id);
+        h.i64(day as i64);
+        h.i64(v);
+    }
+    let mut scores: Vec<((&str, &str), i64)> =
+        c.scores.iter().map(|(p, v)| ((p.0.as_str(), pid_name(st, *p)), *v)).collect();
+    scores.sort_unstable();
+    for ((role, id), v) in scores {
+        h.str(role);
+        h.str(id);
+        h.i64(v);
+    }
+    for (id, v) in &c.violations {
+        h.str(id);
+        h.str(v.participant.0.as_str());
+        h.str(pid_name(st, v.participant));
+        h.i64(v.at.0);
+    }
 }

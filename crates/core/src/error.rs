@@ -80,6 +80,8 @@ codes! {
     BudgetExhausted => "budget_exhausted", "The promotion's budget cannot cover this.";
     CheckoutNotOpen => "checkout_not_open", "The checkout was already paid, cancelled or timed out.";
     PaymentTimeout => "payment_timeout", "The payment came after the checkout's payment deadline.";
+    UnknownContest => "unknown_contest", "The festival file declares no contest with this id that the command can use.";
+    DuplicateViolation => "duplicate_violation", "A violation with this id is already recorded; violation ids are unique.";
     Unavailable => "unavailable", "The data directory failed a write and accepts nothing until it is restarted; nothing of this command was applied.";
 }
 

@@ -219,4 +219,29 @@ pub enum Event {
         id: String,
         command: String,
     },
+    // ---- Issue 6: contest inputs.
+    /// A shopping-experience score, in hundredths (4.30 → 430).
+    ExperienceScoreSet {
+        id: String,
+        participant: String,
+        role: Role,
+        score_c: i64,
+        at: Ts,
+    },
+    ViolationRecorded {
+        id: String,
+        violation: String,
+        participant: String,
+        role: Role,
+        reason: String,
+        at: Ts,
+    },
+    /// A growth contest's baseline for one entrant, replacing the computed one.
+    BaselineLoaded {
+        id: String,
+        contest: String,
+        participant: String,
+        baseline_fen: i64,
+        at: Ts,
+    },
 }

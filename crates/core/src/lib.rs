@@ -12,6 +12,7 @@
 //! - [`view`]: read models for `show` and `report`.
 //! - [`digest`]: the canonical state digest that proves replay equals live state.
 //! - [`error`]: the one table of rejection codes.
+//! - [`contest`]: ranking contests, challenges and the heat value, kept live.
 //! - [`market`]: the marketing tools' state and the checkout price search.
 //! - [`promo`]: the marketing tools' checkable algorithms (red-packet splits, lottery draws).
 //! - [`money`], [`time`]: integer fen and recorded time.
@@ -19,6 +20,7 @@
 //! Nothing here reads a clock, does I/O, spawns threads or draws unseeded randomness.
 
 pub mod command;
+pub mod contest;
 pub mod digest;
 pub mod engine;
 pub mod error;

@@ -245,6 +245,8 @@ pub struct State {
     /// The marketing tools: coupons, wallets, 满减, group deals, red packets, lotteries,
     /// checkouts.
     pub market: crate::market::Market,
+    /// Ranking contests, challenges and the heat value.
+    pub contests: crate::contest::Contests,
     /// Number of events applied.
     pub events: u64,
 }

@@ -6,6 +6,8 @@ pub mod codes;
 pub mod demo;
 pub mod digest;
 pub mod ingest;
+pub mod leaderboard;
+pub mod progress;
 pub mod quote;
 pub mod report;
 pub mod show;

@@ -72,6 +72,9 @@ impl Command {
             Command::Pay(c) => &c.id,
             Command::Cancel(c) => &c.id,
             Command::Tick(c) => &c.id,
+            Command::SetExperienceScore(c) => &c.id,
+            Command::RecordViolation(c) => &c.id,
+            Command::LoadBaseline(c) => &c.id,
             _ => return self.legacy_id(),
         })
     }
@@ -141,6 +144,9 @@ fn event_id(ev: &Event) -> Option<(&str, &'static str)> {
         Event::CheckoutPaid { id, .. } => (id, "pay"),
         Event::CheckoutReleased { id: Some(id), .. } => (id, "cancel"),
         Event::Ticked { id, .. } => (id, "tick"),
+        Event::ExperienceScoreSet { id, .. } => (id, "set_experience_score"),
+        Event::ViolationRecorded { id, .. } => (id, "record_violation"),
+        Event::BaselineLoaded { id, .. } => (id, "load_baseline"),
         Event::Identified { id, command } => {
             let ty = cmd::COMMAND_TYPES.iter().find(|t| **t == command.as_str())?;
             (id, ty)
@@ -329,6 +335,9 @@ impl Engine {
                 });
             }
             Command::Tick(k) => self.decide_tick(k, out)?,
+            Command::SetExperienceScore(_) | Command::RecordViolation(_) | Command::LoadBaseline(_) => {
+                self.decide_contest(c, out)?
+            }
             other => unreachable!("{} is not a marketing command", other.type_name()),
         }
         Ok(())
@@ -1811,7 +1820,13 @@ impl Engine {
                     held.state = HeldState::Available;
                 }
             }
-            Event::Ticked { .. } | Event::Identified { .. } => {}
+            // Identified records only its id; the contest inputs are kept by the contests
+            // (crate::contest), which see every event after it is applied.
+            Event::Ticked { .. }
+            | Event::Identified { .. }
+            | Event::ExperienceScoreSet { .. }
+            | Event::ViolationRecorded { .. }
+            | Event::BaselineLoaded { .. } => {}
             _ => unreachable!("not a marketing event"),
         }
         Ok(())

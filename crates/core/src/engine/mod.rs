@@ -11,6 +11,7 @@ use crate::state::*;
 use crate::time::Ts;
 use std::sync::Arc;
 
+mod contest;
 mod market;
 
 /// An order's attribution: (session, anchor, provider, self-broadcast).
@@ -65,7 +66,16 @@ fn check_name(field: &str, s: &str) -> Result<(), Rejection> {
 impl Engine {
     pub fn new(festival: Arc<Festival>) -> Engine {
         let tiers = festival.anchor_tiers.len();
-        Engine { festival, state: State::new(tiers) }
+        let mut e = Engine { festival, state: State::new(tiers) };
+        e.init_contests();
+        e
+    }
+
+    /// Resolves the festival's contests and rebuilds what a snapshot does not hold.
+    fn init_contests(&mut self) {
+        let mut c = std::mem::take(&mut self.state.contests);
+        c.init(&self.festival, &self.state);
+        self.state.contests = c;
     }
 
     /// An engine resuming from a saved state (a snapshot) of the same festival.
@@ -80,7 +90,9 @@ impl Engine {
                 ),
             });
         }
-        Ok(Engine { festival, state })
+        let mut e = Engine { festival, state };
+        e.init_contests();
+        Ok(e)
     }
 
     pub fn festival(&self) -> &Festival {
@@ -429,44 +441,11 @@ impl Engine {
                 format!("no program `{}` in the festival file; programs: {}", e.program, ids.join(", ")),
             );
         };
-        let lookup = |r: Role| match r {
-            Role::Merchant => st.merchant_ids.get(&e.participant),
-            Role::Anchor => st.anchor_ids.get(&e.participant),
-            Role::Provider => st.provider_ids.get(&e.participant),
-        };
-        let roles: Vec<Role> = match e.role {
-            Some(r) => vec![r],
-            None => {
-                [Role::Merchant, Role::Anchor, Role::Provider].into_iter().filter(|r| p.roles.contains(r)).collect()
-            }
-        };
-        let found: Vec<(Role, u32)> = roles.iter().filter_map(|&r| lookup(r).map(|i| (r, i))).collect();
-        let (role, idx) = match found.as_slice() {
-            [] => {
-                let admitted: Vec<&str> = p.roles.iter().map(|r| r.as_str()).collect();
-                return reject(
-                    Code::UnknownParticipant,
-                    format!(
-                        "no {} `{}` is registered (program `{}` admits: {})",
-                        roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" or "),
-                        e.participant,
-                        p.id,
-                        admitted.join(", ")
-                    ),
-                );
-            }
-            [one] => *one,
-            _ => {
-                return reject(
-                    Code::AmbiguousParticipant,
-                    format!(
-                        "`{}` is registered as {}; add \"role\" to say which enrols",
-                        e.participant,
-                        found.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>().join(" and ")
-                    ),
-                )
-            }
-        };
+        let roles: Vec<Role> =
+            [Role::Merchant, Role::Anchor, Role::Provider].into_iter().filter(|r| p.roles.contains(r)).collect();
+        let admitted: Vec<&str> = p.roles.iter().map(|r| r.as_str()).collect();
+        let (role, idx) =
+            self.participant(&e.participant, e.role, &roles, &format!(" (program `{}` admits: {})", p.id, admitted.join(", ")))?;
         let (opens, closes) = f.enroll_window(p);
         if e.at < opens {
             return reject(
@@ -646,6 +625,26 @@ impl Engine {
 
     /// Folds one event into the state.
     pub fn apply(&mut self, ev: &Event) -> Result<(), ApplyError> {
+        // The contests need to know whether a viewer enters a session for the first time,
+        // which the state no longer tells once the entry is applied.
+        let new_viewer = match ev {
+            Event::ViewerEntered { session, user, .. } => {
+                let st = &self.state;
+                match (st.session_ids.get(session), st.users.get(user)) {
+                    (Some(s), Some(u)) => !st.sessions[s as usize].unique_viewers.contains(&u),
+                    _ => true,
+                }
+            }
+            _ => false,
+        };
+        self.apply_state(ev)?;
+        let mut c = std::mem::take(&mut self.state.contests);
+        c.observe(&self.festival, &self.state, ev, new_viewer);
+        self.state.contests = c;
+        Ok(())
+    }
+
+    fn apply_state(&mut self, ev: &Event) -> Result<(), ApplyError> {
         if market::is_market_event(ev) {
             self.apply_market(ev)?;
             self.state.events += 1;

@@ -1,0 +1,135 @@
+//! Deciding the contest inputs: shopping-experience scores, violations and loaded
+//! baselines. Their effect on the boards is in crate::contest.
+
+use super::{check_id, check_name, reject, Engine};
+use crate::command::{self as cmd, Command};
+use crate::error::{Code, Rejection};
+use crate::event::Event;
+use crate::festival::{Metric, Role};
+
+/// ¥10 trillion: far above any festival's GMV, low enough that growth arithmetic cannot
+/// overflow.
+pub const MAX_BASELINE_FEN: i64 = 1_000_000_000_000_000;
+
+impl Engine {
+    /// Resolves a participant id: in `role` if given, else in whichever of `roles` has it.
+    pub(super) fn participant(
+        &self,
+        participant: &str,
+        role: Option<Role>,
+        roles: &[Role],
+        admits: &str,
+    ) -> Result<(Role, u32), Rejection> {
+        let st = &self.state;
+        let lookup = |r: Role| match r {
+            Role::Merchant => st.merchant_ids.get(participant),
+            Role::Anchor => st.anchor_ids.get(participant),
+            Role::Provider => st.provider_ids.get(participant),
+        };
+        let roles: Vec<Role> = match role {
+            Some(r) => vec![r],
+            None => roles.to_vec(),
+        };
+        let found: Vec<(Role, u32)> = roles.iter().filter_map(|&r| lookup(r).map(|i| (r, i))).collect();
+        match found.as_slice() {
+            [] => reject(
+                Code::UnknownParticipant,
+                format!(
+                    "no {} `{participant}` is registered{admits}",
+                    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" or "),
+                ),
+            ),
+            [one] => Ok(*one),
+            _ => reject(
+                Code::AmbiguousParticipant,
+                format!(
+                    "`{participant}` is registered as {}; add \"role\" to say which",
+                    found.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>().join(" and ")
+                ),
+            ),
+        }
+    }
+
+    pub(super) fn decide_contest(&self, c: &Command, out: &mut Vec<Event>) -> Result<(), Rejection> {
+        const ALL: [Role; 3] = [Role::Merchant, Role::Anchor, Role::Provider];
+        match c {
+            Command::SetExperienceScore(k) => {
+                self.in_festival(k.at)?;
+                let (role, _) = self.participant(&k.participant, k.role, &ALL, "")?;
+                let score_c = (k.score * 100.0).round();
+                if !(0.0..=5.0).contains(&k.score) || (k.score * 100.0 - score_c).abs() > 1e-6 {
+                    return reject(
+                        Code::InvalidValue,
+                        format!("`score` must be 0.00 to 5.00 with at most two decimals, got {}", k.score),
+                    );
+                }
+                out.push(Event::ExperienceScoreSet {
+                    id: k.id.clone(),
+                    participant: k.participant.clone(),
+                    role,
+                    score_c: score_c as i64,
+                    at: k.at,
+                });
+            }
+            Command::RecordViolation(k) => {
+                self.in_festival(k.at)?;
+                check_id("violation", &k.violation)?;
+                check_name("reason", &k.reason)?;
+                let (role, _) = self.participant(&k.participant, k.role, &ALL, "")?;
+                if self.state.contests.violations.contains_key(&k.violation) {
+                    return reject(
+                        Code::DuplicateViolation,
+                        format!("violation `{}` is already recorded; use a new id", k.violation),
+                    );
+                }
+                out.push(Event::ViolationRecorded {
+                    id: k.id.clone(),
+                    violation: k.violation.clone(),
+                    participant: k.participant.clone(),
+                    role,
+                    reason: k.reason.clone(),
+                    at: k.at,
+                });
+            }
+            Command::LoadBaseline(k) => self.decide_load_baseline(k, out)?,
+            other => unreachable!("{} is not a contest command", other.type_name()),
+        }
+        Ok(())
+    }
+
+    fn decide_load_baseline(&self, k: &cmd::LoadBaseline, out: &mut Vec<Event>) -> Result<(), Rejection> {
+        self.in_festival(k.at)?;
+        let growth: Vec<&str> = self
+            .festival
+            .contests
+            .iter()
+            .filter(|c| c.metric == Metric::GmvGrowth)
+            .map(|c| c.id.as_str())
+            .collect();
+        let Some(d) = self.state.contests.defs.iter().find(|d| d.id == k.contest && d.growth.is_some()) else {
+            return reject(
+                Code::UnknownContest,
+                format!(
+                    "no growth contest `{}`; baselines load into contests with metric \"gmv_growth\": {}",
+                    k.contest,
+                    if growth.is_empty() { "(none declared)".to_string() } else { growth.join(", ") }
+                ),
+            );
+        };
+        self.participant(&k.participant, Some(d.role), &[d.role], &format!(" (contest `{}` ranks them)", d.id))?;
+        if !(0..=MAX_BASELINE_FEN).contains(&k.baseline_fen) {
+            return reject(
+                Code::InvalidValue,
+                format!("`baseline_fen` must be 0 to {MAX_BASELINE_FEN} fen, got {}", k.baseline_fen),
+            );
+        }
+        out.push(Event::BaselineLoaded {
+            id: k.id.clone(),
+            contest: k.contest.clone(),
+            participant: k.participant.clone(),
+            baseline_fen: k.baseline_fen,
+            at: k.at,
+        });
+        Ok(())
+    }
+}
