@@ -81,6 +81,9 @@ pub struct Summary {
     pub red_packets: u64,
     pub lotteries: u64,
     pub groups: u64,
+    /// Shopping-experience scores set, and violations recorded.
+    pub scores: u64,
+    pub violations: u64,
 }
 
 struct Merchant {
@@ -158,6 +161,8 @@ struct Gen<'a, W: Write> {
     /// Users who entered the current session (membership only; never iterated).
     in_room: std::collections::HashSet<u64>,
     mk: market::MarketGen,
+    /// Participants that enrolled somewhere (role, id), in a stable order.
+    entrants: std::collections::BTreeSet<(&'static str, String)>,
 }
 
 impl<W: Write> Gen<'_, W> {
@@ -339,7 +344,7 @@ impl<W: Write> Gen<'_, W> {
                             let per_10k = if m.tier == BrandTier::None { 1_000 } else { 6_000 };
                             if eligible && self.rng.chance(per_10k) {
                                 let t = at(&mut self.rng);
-                                self.enrol_line(format!(r#"{{"type":"enroll","program":"{}","participant":"m{i}","role":"merchant","at":"{t}"}}"#, p.id))?;
+                                self.enrol_line(format!(r#"{{"type":"enroll","program":"{}","participant":"m{i}","role":"merchant","at":"{t}"}}"#, p.id), "merchant", format!("m{i}"), t)?;
                             }
                         }
                     }
@@ -351,7 +356,7 @@ impl<W: Write> Gen<'_, W> {
                             if eligible && self.rng.chance(3_000) {
                                 let t = at(&mut self.rng);
                                 let id = a.id;
-                                self.enrol_line(format!(r#"{{"type":"enroll","program":"{}","participant":"a{id}","role":"anchor","at":"{t}"}}"#, p.id))?;
+                                self.enrol_line(format!(r#"{{"type":"enroll","program":"{}","participant":"a{id}","role":"anchor","at":"{t}"}}"#, p.id), "anchor", format!("a{id}"), t)?;
                             }
                         }
                     }
@@ -360,7 +365,7 @@ impl<W: Write> Gen<'_, W> {
                             if self.rng.chance(7_000) {
                                 let t = at(&mut self.rng).max(cert);
                                 if t < closes {
-                                    self.enrol_line(format!(r#"{{"type":"enroll","program":"{}","participant":"p{pid}","role":"provider","at":"{t}"}}"#, p.id))?;
+                                    self.enrol_line(format!(r#"{{"type":"enroll","program":"{}","participant":"p{pid}","role":"provider","at":"{t}"}}"#, p.id), "provider", format!("p{pid}"), t)?;
                                 }
                             }
                         }
@@ -371,9 +376,38 @@ impl<W: Write> Gen<'_, W> {
         Ok(())
     }
 
-    fn enrol_line(&mut self, line: String) -> io::Result<()> {
+    /// An enrolment, and the participant's shopping-experience score the first time it
+    /// enrols: mostly above the usual 4.30 gate, one in ten below it.
+    fn enrol_line(&mut self, line: String, role: &'static str, id: String, at: Ts) -> io::Result<()> {
         self.line(&line)?;
         self.bad.enrolment.get_or_insert(line);
+        if self.entrants.insert((role, id.clone())) {
+            let c = if self.rng.chance(9_000) { 430 + self.rng.below(71) } else { 380 + self.rng.below(50) };
+            let n = self.entrants.len();
+            self.line(&format!(
+                r#"{{"type":"set_experience_score","id":"score-{n}","participant":"{id}","role":"{role}","score":{}.{:02},"at":"{at}"}}"#,
+                c / 100,
+                c % 100
+            ))?;
+            self.sum.scores += 1;
+        }
+        Ok(())
+    }
+
+    /// Now and then, a violation by one of the entrants (the contests' `no_violations` gate).
+    fn violations(&mut self, day: &str) -> io::Result<()> {
+        if self.entrants.is_empty() || !self.rng.chance(3_000) {
+            return Ok(());
+        }
+        let i = self.rng.below(self.entrants.len() as u64) as usize;
+        let (role, id) = self.entrants.iter().nth(i).cloned().expect("an entrant");
+        let n = self.sum.violations;
+        let reason = ["false advertising", "late shipment", "fake orders"][(n % 3) as usize];
+        let at = ts(day, 15 * 3600);
+        self.line(&format!(
+            r#"{{"type":"record_violation","id":"violation-{n}","violation":"v{n}","participant":"{id}","role":"{role}","reason":"{reason}","at":"{at}"}}"#
+        ))?;
+        self.sum.violations += 1;
         Ok(())
     }
 
@@ -741,6 +775,7 @@ pub fn simulate_with_progress(
         mix,
         in_room: Default::default(),
         mk: Default::default(),
+        entrants: Default::default(),
     };
     let merchants = (target / 2_000).clamp(20, 200_000) as usize;
     g.merchant_pop = Zipf::new(merchants);
@@ -764,6 +799,9 @@ pub fn simulate_with_progress(
         while g.sum.commands < goal {
             let left = goal - g.sum.commands;
             g.session(&day, left)?;
+        }
+        if mix == Mix::Festival {
+            g.violations(&day)?;
         }
         g.tick(&day, SECONDS_PER_DAY - 1)?;
         progress(g.sum.commands, target);

@@ -58,6 +58,15 @@ pub fn score(m: Metric, v: i64) -> String {
     }
 }
 
+/// What the next band needs, in the metric's unit: "+¥12.00", "+300 pts", "+4.45 pp".
+pub fn gap(m: Metric, g: &dacu_core::contest::view::Gap) -> String {
+    let v = match m {
+        Metric::GmvGrowth => format!("{} pp", fmt_bp(g.points).trim_end_matches('%')),
+        _ => score(m, g.points),
+    };
+    format!("+{v} → band {}", g.band)
+}
+
 /// Rewards in one cell: money in yuan, traffic in impressions, the rest by name.
 pub fn rewards(rs: &[Reward]) -> String {
     let parts: Vec<String> = rs
@@ -123,7 +132,7 @@ pub fn render(p: &BoardPage) -> String {
                 Fen(r.sales_fen).to_string(),
                 band,
                 rewards(&r.rewards),
-                r.next_band.as_ref().map_or("-".into(), |g| format!("+{} → band {}", score(p.metric, g.points), g.band)),
+                r.next_band.as_ref().map_or("-".into(), |g| gap(p.metric, g)),
             ]);
         }
     }

@@ -1,6 +1,6 @@
 //! `dacu progress`: one participant in every contest and challenge of its role.
 
-use super::leaderboard::{rewards, score};
+use super::leaderboard::{gap, rewards, score};
 use crate::table::Table;
 use dacu_core::contest::view::Progress;
 use dacu_core::contest::RaceKind;
@@ -91,7 +91,7 @@ pub fn render(p: &Progress) -> String {
                 Fen(b.sales_fen).to_string(),
                 b.band.map_or("-".into(), |x| x.to_string()),
                 rewards(&b.rewards),
-                b.next_band.as_ref().map_or("-".into(), |g| format!("+{} → band {}", score(r.metric, g.points), g.band)),
+                b.next_band.as_ref().map_or("-".into(), |g| gap(r.metric, g)),
             ]);
         }
         out += &t.render();

@@ -560,12 +560,22 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
             ),
         }
     }
+    let track_role = |t: &str| f.tracks.iter().find(|x| x.id == t).map(|x| x.role);
+    let no_heat = "metric \"heat\" needs a [heat] table: the heat value's formula";
     for (i, c) in f.contests.iter().enumerate() {
         let at = |k: &str| vec![key("contests"), Seg::Index(i), key(k)];
         if let Some(g) = &c.group_by {
             if g != "category" {
                 v.err(at("group_by"), format!("`group_by` accepts only \"category\", got \"{g}\""));
+            } else if track_role(&c.track).is_some_and(|r| r != Role::Merchant) {
+                v.err(at("group_by"), "`group_by = \"category\"` needs a merchant track: categories are merchants'");
             }
+        }
+        if c.metric == Metric::Heat && f.heat.is_none() {
+            v.err(at("metric"), no_heat);
+        }
+        if c.metric == Metric::GmvGrowth && c.period == Period::Daily {
+            v.err(at("period"), "metric \"gmv_growth\" ranks the whole window; use period \"whole\"");
         }
         if let Some(score) = c.gates.min_experience_score {
             let centi = score * 100.0;
@@ -610,6 +620,10 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
         if c.metric == Metric::GmvGrowth {
             v.err(vec![key("challenges"), Seg::Index(i), key("metric")], "challenges take metric \"gmv\" or \"heat\"");
         }
+        if c.metric == Metric::Heat && f.heat.is_none() {
+            v.err(vec![key("challenges"), Seg::Index(i), key("metric")], no_heat);
+        }
+        let anchors = track_role(&c.track).is_none_or(|r| r == Role::Anchor);
         let mut seen = BTreeSet::new();
         for (j, t) in c.targets.iter().enumerate() {
             let tp = |k: &str| vec![key("challenges"), Seg::Index(i), key("targets"), Seg::Index(j), key(k)];
@@ -618,6 +632,9 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
                     tp("tier"),
                     format!("undefined anchor tier `{}` (use \"all\" or a tier: {})", t.tier, known(&tier_ids)),
                 );
+            }
+            if !anchors && t.tier != "all" {
+                v.err(tp("tier"), "only anchors have tiers: a challenge on this track takes one target with tier \"all\"");
             }
             if !seen.insert(t.tier.clone()) {
                 v.err(tp("tier"), format!("two targets for tier `{}`", t.tier));
