@@ -352,11 +352,8 @@ fn contests(h: &mut Canon, st: &State) {
             h.i64(v);
         }
     }
-    let mut heat: Vec<((&str, &str), i32, i64)> = c
-        .heat
-        .iter()
-        .map(|((p, day), hd)| ((p.0.as_str(), pid_name(st, *p)), day.0, hd.heat))
-        .collect();
+    let mut heat: Vec<((&str, &str), i32, i64)> =
+        c.heat.iter().map(|((p, day), hd)| ((p.0.as_str(), pid_name(st, *p)), day.0, hd.heat)).collect();
     heat.sort_unstable();
     h.u64(heat.len() as u64);
     for ((role, id), day, v) in heat {

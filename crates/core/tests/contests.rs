@@ -234,7 +234,8 @@ struct Sold {
 fn run(ops: &[Op]) -> (Engine, Vec<Event>) {
     let mut e = Engine::new(festival());
     let mut log = Vec::new();
-    let lines: Vec<String> = SETUP.iter().map(|s| s.to_string()).chain(ops.iter().enumerate().map(|(n, o)| line(n, o))).collect();
+    let lines: Vec<String> =
+        SETUP.iter().map(|s| s.to_string()).chain(ops.iter().enumerate().map(|(n, o)| line(n, o))).collect();
     for l in &lines {
         let c = parse_line(l).expect("well-formed");
         let mut out = Vec::new();

@@ -59,6 +59,19 @@ pub enum What {
         #[arg(long, default_value = "none")]
         baselines: String,
     },
+    /// Leaderboards: score updates on one board of the engine's kind, top-100 and rank
+    /// queries, and a full `leaderboard --top 100` page; `--baselines redis` runs the same
+    /// updates as ZINCRBY on a Redis sorted set and times ZREVRANGE.
+    Boards {
+        #[arg(long, default_value_t = 100_000)]
+        entrants: u64,
+        #[arg(long, default_value_t = 10_000_000)]
+        count: u64,
+        #[arg(long, default_value_t = 100_000)]
+        queries: u64,
+        #[arg(long, default_value = "none")]
+        baselines: String,
+    },
     /// Coupon claims in-engine (parsed commands, no log); `--baselines redis` runs the
     /// Redis Lua design on the same claims.
     Claims {
@@ -99,6 +112,9 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
         What::Restart { data } => restart(&data),
         What::Quote { festival, iterations } => super::bench_market::quote(&festival, iterations),
         What::Grabs { festival, count, baselines } => super::bench_market::grabs(&festival, count, &baselines),
+        What::Boards { entrants, count, queries, baselines } => {
+            super::bench_boards::boards(entrants, count, queries, &baselines)
+        }
         What::Claims { festival, count, baselines } => super::bench_market::claims(&festival, count, &baselines),
     }
 }

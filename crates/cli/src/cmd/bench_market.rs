@@ -258,7 +258,7 @@ pub fn grabs(festival_file: &Path, count: u64, baselines: &str) -> anyhow::Resul
 }
 
 /// Sends `count` commands built by `add(pipe, i)`, 1,000 per pipeline; the seconds taken.
-fn pipelined(
+pub fn pipelined(
     con: &mut redis::Connection,
     count: u64,
     mut add: impl FnMut(&mut redis::Pipeline, u64),

@@ -1,5 +1,6 @@
 pub mod baseline;
 pub mod bench;
+pub mod bench_boards;
 pub mod bench_market;
 pub mod check;
 pub mod codes;

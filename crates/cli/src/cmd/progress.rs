@@ -9,7 +9,13 @@ use dacu_core::money::Fen;
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(data: &Path, participant: &str, role: Option<Role>, json: bool, opts: dacu_log::Options) -> anyhow::Result<ExitCode> {
+pub fn run(
+    data: &Path,
+    participant: &str,
+    role: Option<Role>,
+    json: bool,
+    opts: dacu_log::Options,
+) -> anyhow::Result<ExitCode> {
     let dir = super::open(data, opts)?;
     let (f, st) = (dir.festival(), dir.engine().state());
     let found: Vec<(Role, u32)> = [Role::Merchant, Role::Anchor, Role::Provider]
@@ -75,14 +81,24 @@ pub fn render(p: &Progress) -> String {
         if r.boards.is_empty() {
             continue;
         }
-        let mut t = Table::new(["board", "status", "rank", "score", "sales", "band", "rewards if it ended now", "next band needs"])
-            .right(&[2, 3, 4, 7]);
+        let mut t = Table::new([
+            "board",
+            "status",
+            "rank",
+            "score",
+            "sales",
+            "band",
+            "rewards if it ended now",
+            "next band needs",
+        ])
+        .right(&[2, 3, 4, 7]);
         for b in &r.boards {
             let mut board = b.day.map_or("whole window".to_string(), |d| d.to_string());
             if let Some(g) = &b.group {
                 board += &format!(" · {g}");
             }
-            let status = serde_json::to_value(b.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            let status =
+                serde_json::to_value(b.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
             t.row([
                 board,
                 status,

@@ -1,6 +1,7 @@
 //! An ordered leaderboard with ranks: the keys kept sorted in short blocks (a two-level
-//! sorted list). Moving one entrant costs two binary searches and a short memmove in one
-//! or two blocks; the rank of a key is the sizes of the blocks before it plus its place
+//! sorted list), with each block's last key copied into one contiguous index. Moving one
+//! entrant costs a binary search of the index (which stays in cache), one of a block, and
+//! a short memmove; the rank of a key is the sizes of the blocks before it plus its place
 //! in its block; the top N is a walk from the front.
 //!
 //! Order (docs/contests.md, "Ranking and ties"): higher score first, then the earlier
@@ -21,9 +22,28 @@ pub struct Key {
     pub id: Arc<str>,
 }
 
+/// A key by its parts, to search without owning an id.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe<'a> {
+    pub score: i64,
+    pub at_ms: i64,
+    pub id: &'a str,
+}
+
+impl Key {
+    pub fn probe(&self) -> Probe<'_> {
+        Probe { score: self.score, at_ms: self.at_ms, id: &self.id }
+    }
+
+    /// How this key sorts against a probe. The id is read only on a tie of score and time.
+    fn cmp_probe(&self, p: &Probe<'_>) -> Ordering {
+        p.score.cmp(&self.score).then(self.at_ms.cmp(&p.at_ms)).then_with(|| (*self.id).cmp(p.id))
+    }
+}
+
 impl Ord for Key {
     fn cmp(&self, o: &Key) -> Ordering {
-        o.score.cmp(&self.score).then(self.at_ms.cmp(&o.at_ms)).then_with(|| self.id.cmp(&o.id))
+        self.cmp_probe(&o.probe())
     }
 }
 
@@ -36,6 +56,8 @@ impl PartialOrd for Key {
 #[derive(Debug, Clone, Default)]
 pub struct Board {
     blocks: Vec<Vec<Key>>,
+    /// `maxes[i]` is the last key of `blocks[i]`.
+    maxes: Vec<Key>,
     len: usize,
 }
 
@@ -52,21 +74,40 @@ impl Board {
         self.len == 0
     }
 
-    /// The block that holds `k` or where it belongs: the first whose last key is ≥ `k`,
+    /// The block that holds `p` or where it belongs: the first whose last key is ≥ `p`,
     /// or the last block.
-    fn block_of(&self, k: &Key) -> usize {
-        let i = self.blocks.partition_point(|b| b.last().expect("blocks are never empty") < k);
+    fn block_of(&self, p: &Probe<'_>) -> usize {
+        let i = self.maxes.partition_point(|m| m.cmp_probe(p) == Ordering::Less);
         i.min(self.blocks.len().saturating_sub(1))
+    }
+
+    fn find(&self, p: &Probe<'_>) -> Option<(usize, usize)> {
+        if self.blocks.is_empty() {
+            return None;
+        }
+        let b = self.block_of(p);
+        self.blocks[b].binary_search_by(|k| k.cmp_probe(p)).ok().map(|i| (b, i))
+    }
+
+    /// Keeps `maxes[b]` equal to the block's last key after a change to block `b`.
+    fn fix_max(&mut self, b: usize) {
+        let last = self.blocks[b].last().expect("blocks are never empty");
+        if self.maxes[b] != *last {
+            self.maxes[b] = last.clone();
+        }
     }
 
     /// Inserts `k`; returns false (and changes nothing) if it is already there.
     pub fn insert(&mut self, k: Key) -> bool {
         if self.blocks.is_empty() {
-            self.blocks.push(vec![k]);
+            self.maxes.push(k.clone());
+            let mut first = Vec::with_capacity(MAX_BLOCK + 1);
+            first.push(k);
+            self.blocks.push(first);
             self.len = 1;
             return true;
         }
-        let b = self.block_of(&k);
+        let b = self.block_of(&k.probe());
         let block = &mut self.blocks[b];
         let pos = match block.binary_search(&k) {
             Ok(_) => return false,
@@ -75,82 +116,89 @@ impl Board {
         block.insert(pos, k);
         self.len += 1;
         if block.len() > MAX_BLOCK {
-            let tail = block.split_off(block.len() / 2);
+            // Full capacity up front, so that a block never reallocates as it grows.
+            let mut tail = Vec::with_capacity(MAX_BLOCK + 1);
+            tail.extend(block.drain(block.len() / 2..));
+            let tail_max = tail.last().expect("non-empty").clone();
             self.blocks.insert(b + 1, tail);
+            self.maxes.insert(b + 1, tail_max);
         }
+        self.fix_max(b);
         true
+    }
+
+    /// Removes the key `p` names; returns it, or None if it was not there.
+    pub fn remove_probe(&mut self, p: &Probe<'_>) -> Option<Key> {
+        let (b, i) = self.find(p)?;
+        let k = self.blocks[b].remove(i);
+        self.len -= 1;
+        if self.blocks[b].is_empty() {
+            self.blocks.remove(b);
+            self.maxes.remove(b);
+        } else {
+            self.fix_max(b);
+        }
+        Some(k)
     }
 
     /// Removes `k`; returns false if it was not there.
     pub fn remove(&mut self, k: &Key) -> bool {
-        if self.blocks.is_empty() {
-            return false;
-        }
-        let b = self.block_of(k);
-        let block = &mut self.blocks[b];
-        match block.binary_search(k) {
-            Ok(p) => {
-                block.remove(p);
-                if block.is_empty() {
-                    self.blocks.remove(b);
-                }
-                self.len -= 1;
-                true
-            }
-            Err(_) => false,
-        }
+        self.remove_probe(&k.probe()).is_some()
     }
 
-    /// Moves an entrant from `old` to `new`. When both fall in the same block the entries
-    /// between are shifted by one in place, so a small change costs one short rotate.
-    pub fn update(&mut self, old: &Key, new: Key) -> bool {
-        if let Some(b) = (!self.blocks.is_empty()).then(|| self.block_of(old)) {
-            let n_blocks = self.blocks.len();
-            let block = &mut self.blocks[b];
-            if let Ok(from) = block.binary_search(old) {
-                let first_ok = block.first().is_some_and(|f| *f <= new) || b == 0;
-                let last_ok = block.last().is_some_and(|l| new <= *l) || b + 1 == n_blocks;
-                if first_ok && last_ok {
-                    let to = match block.binary_search(&new) {
-                        Ok(p) if p == from => p,
-                        Ok(_) => return false,
-                        Err(p) => p,
-                    };
-                    if to > from {
-                        block[from..to].rotate_left(1);
-                        block[to - 1] = new;
-                    } else {
-                        block[to..=from].rotate_right(1);
-                        block[to] = new;
-                    }
-                    return true;
-                }
-                block.remove(from);
-                if block.is_empty() {
-                    self.blocks.remove(b);
-                }
-                self.len -= 1;
-                return self.insert(new);
+    /// Moves the entrant at `old` to a new score and time, keeping its id (no copy of the
+    /// id is made). When the new place is in the same block, the entries between shift by
+    /// one in place. Returns false if `old` is not on the board.
+    pub fn rescore(&mut self, old: &Probe<'_>, score: i64, at_ms: i64) -> bool {
+        let Some((b, from)) = self.find(old) else { return false };
+        let n_blocks = self.blocks.len();
+        let block = &mut self.blocks[b];
+        let new = Probe { score, at_ms, id: old.id };
+        let after_first = b == 0 || block[0].cmp_probe(&new) != Ordering::Greater;
+        let before_last = b + 1 == n_blocks || block[block.len() - 1].cmp_probe(&new) != Ordering::Less;
+        if after_first && before_last {
+            // Where the new key goes among the others (the old entry excluded).
+            let mut to = block.partition_point(|k| k.cmp_probe(&new) == Ordering::Less);
+            if to > from {
+                to -= 1;
+                block[from..=to].rotate_left(1);
+            } else {
+                block[to..=from].rotate_right(1);
             }
+            block[to].score = score;
+            block[to].at_ms = at_ms;
+            self.fix_max(b);
+            return true;
         }
-        false
+        let mut k = self.remove_probe(old).expect("found above");
+        k.score = score;
+        k.at_ms = at_ms;
+        self.insert(k)
+    }
+
+    /// Moves an entrant from `old` to `new` (the same id).
+    pub fn update(&mut self, old: &Key, new: Key) -> bool {
+        debug_assert_eq!(old.id, new.id);
+        self.rescore(&old.probe(), new.score, new.at_ms)
+    }
+
+    /// The 0-based rank of the key `p` names, if it is on the board.
+    pub fn rank_probe(&self, p: &Probe<'_>) -> Option<usize> {
+        let (b, i) = self.find(p)?;
+        Some(self.blocks[..b].iter().map(Vec::len).sum::<usize>() + i)
     }
 
     /// The 0-based rank of `k`, if it is on the board.
     pub fn rank(&self, k: &Key) -> Option<usize> {
-        if self.blocks.is_empty() {
-            return None;
-        }
-        let b = self.block_of(k);
-        let p = self.blocks[b].binary_search(k).ok()?;
-        Some(self.blocks[..b].iter().map(Vec::len).sum::<usize>() + p)
+        self.rank_probe(&k.probe())
     }
 
     /// How many keys sort before `k` (whether or not `k` is on the board).
     pub fn count_before(&self, k: &Key) -> usize {
-        let b = self.blocks.partition_point(|x| x.last().expect("blocks are never empty") < k);
+        let p = k.probe();
+        let b = self.maxes.partition_point(|m| m.cmp_probe(&p) == Ordering::Less);
         let before: usize = self.blocks[..b].iter().map(Vec::len).sum();
-        before + self.blocks.get(b).map_or(0, |x| x.partition_point(|y| y < k))
+        before + self.blocks.get(b).map_or(0, |x| x.partition_point(|y| y.cmp_probe(&p) == Ordering::Less))
     }
 
     /// The key at 0-based rank `i`.

@@ -86,12 +86,14 @@ impl RaceDef {
 /// Resolves the festival's contests and challenges (contests first, in file order).
 pub fn race_defs(f: &Festival) -> Vec<RaceDef> {
     let role_of = |track: &str| f.tracks.iter().find(|t| t.id == track).map_or(Role::Merchant, |t| t.role);
-    let window = |phase: &Option<String>, start: Option<crate::festival::When>, end: Option<crate::festival::When>| {
-        match phase.as_deref().and_then(|p| f.phases.iter().find(|x| x.id == p)) {
+    let window =
+        |phase: &Option<String>, start: Option<crate::festival::When>, end: Option<crate::festival::When>| match phase
+            .as_deref()
+            .and_then(|p| f.phases.iter().find(|x| x.id == p))
+        {
             Some(p) => (p.start.0, p.end.0),
             None => (start.map_or(f.start(), |w| w.0), end.map_or(f.end(), |w| w.0)),
-        }
-    };
+        };
     let table = |id: &str| f.reward_tables.iter().position(|t| t.id == id).unwrap_or(0);
     let mut out = Vec::new();
     for (i, c) in f.contests.iter().enumerate() {
@@ -177,6 +179,31 @@ pub struct Tally {
     pub recs: HashMap<u32, Rec>,
     #[serde(skip)]
     pub board: Board,
+}
+
+impl Tally {
+    /// Sets `p`'s score at `at`, moving it on the board if it is ranked: one board update.
+    /// A score that does not change keeps its time (the tie-break stays "who reached it
+    /// first").
+    pub fn set_score(&mut self, p: u32, score: i64, at: Ts) {
+        let Some(rec) = self.recs.get_mut(&p) else { return };
+        if rec.score == score {
+            return;
+        }
+        if rec.ranked {
+            let id = rec.id.as_deref().expect("ids are set when a record is made");
+            self.board.rescore(&board::Probe { score: rec.score, at_ms: rec.at.0, id }, score, at.0);
+        }
+        rec.score = score;
+        rec.at = at;
+    }
+
+    /// Adds a ranked record (benchmarks and tests build boards this way).
+    pub fn insert_ranked(&mut self, p: u32, id: &str, score: i64, at: Ts) {
+        let rec = Rec { score, at, sales: 0, window_fen: 0, reached: None, ranked: true, id: Some(id.into()) };
+        self.board.insert(rec.key());
+        self.recs.insert(p, rec);
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -387,8 +414,8 @@ impl Contests {
 
     /// The record of `p` on board `key` of race `ri`, made if missing.
     fn rec<'a>(&'a mut self, st: &State, ri: usize, key: BoardKey, p: u32, at: Ts) -> (&'a mut Tally, u32) {
-        let ranked = !self.races[ri].boards.get(&key).is_some_and(|t| t.recs.contains_key(&p))
-            && self.eligible(st, ri, p);
+        let ranked =
+            !self.races[ri].boards.get(&key).is_some_and(|t| t.recs.contains_key(&p)) && self.eligible(st, ri, p);
         let d = &self.defs[ri];
         let role = d.role;
         let initial = match d.growth {
@@ -427,15 +454,7 @@ impl Contests {
                 rec.reached = None;
             }
         }
-        if rec.score == score {
-            return;
-        }
-        let old = rec.key();
-        rec.score = score;
-        rec.at = at;
-        if rec.ranked {
-            t.board.update(&old, rec.key());
-        }
+        t.set_score(p, score, at);
     }
 
     fn board_key(&self, ri: usize, day: Day, category: u32) -> BoardKey {
@@ -625,7 +644,8 @@ impl Contests {
             }
             Event::ViolationRecorded { violation, participant, role, reason, at, .. } => {
                 if let Some(pid) = lookup(st, *role, participant) {
-                    self.violations.insert(violation.clone(), Violation { participant: pid, reason: reason.clone(), at: *at });
+                    self.violations
+                        .insert(violation.clone(), Violation { participant: pid, reason: reason.clone(), at: *at });
                     *self.violation_count.entry(pid).or_insert(0) += 1;
                     self.refresh_all(st, pid);
                 }

@@ -250,8 +250,12 @@ impl Contests {
                 return Ok(self.page_of(f, ri, key, t, rows, unranked, None));
             }
         };
-        let rows: Vec<Row> =
-            b.iter_from(from).take(to.saturating_sub(from)).enumerate().map(|(i, k)| self.row(f, st, ri, t, from + i, k)).collect();
+        let rows: Vec<Row> = b
+            .iter_from(from)
+            .take(to.saturating_sub(from))
+            .enumerate()
+            .map(|(i, k)| self.row(f, st, ri, t, from + i, k))
+            .collect();
         let next = (to < b.len() && to > from).then(|| cursor_of(b.nth(to - 1).expect("a rank")));
         Ok(self.page_of(f, ri, key, t, rows, unranked, next))
     }
@@ -369,10 +373,7 @@ impl Contests {
                         }
                     }
                 }
-                let ahead = firsts
-                    .iter()
-                    .filter(|(q, at)| (**at, pid_name(st, (d.role, **q))) < (mine, my_id))
-                    .count();
+                let ahead = firsts.iter().filter(|(q, at)| (**at, pid_name(st, (d.role, **q))) < (mine, my_id)).count();
                 Some(ahead + 1)
             }
             _ => None,
@@ -601,8 +602,14 @@ pub fn resolve(band: &Band, sales_fen: i64) -> Vec<Reward> {
 /// One item: cash and fixed 粉条 credit pay `amount_fen`; a share credit pays
 /// ⌊max(sales, 0) × share_bp / 10000⌋, capped at `cap_fen`.
 pub fn resolve_item(i: &RewardItem, sales_fen: i64) -> Reward {
-    let mut r =
-        Reward { kind: i.kind, amount_fen: None, impressions: None, rebate_bp: None, name: i.name.clone(), rule: String::new() };
+    let mut r = Reward {
+        kind: i.kind,
+        amount_fen: None,
+        impressions: None,
+        rebate_bp: None,
+        name: i.name.clone(),
+        rule: String::new(),
+    };
     match i.kind {
         RewardKind::Cash => {
             r.amount_fen = i.amount_fen;
@@ -640,5 +647,8 @@ pub fn resolve_item(i: &RewardItem, sales_fen: i64) -> Reward {
 }
 
 fn money(rs: &[Reward]) -> i64 {
-    rs.iter().filter(|r| matches!(r.kind, RewardKind::Cash | RewardKind::FentiaoCredit)).filter_map(|r| r.amount_fen).sum()
+    rs.iter()
+        .filter(|r| matches!(r.kind, RewardKind::Cash | RewardKind::FentiaoCredit))
+        .filter_map(|r| r.amount_fen)
+        .sum()
 }

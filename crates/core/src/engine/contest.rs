@@ -99,13 +99,8 @@ impl Engine {
 
     fn decide_load_baseline(&self, k: &cmd::LoadBaseline, out: &mut Vec<Event>) -> Result<(), Rejection> {
         self.in_festival(k.at)?;
-        let growth: Vec<&str> = self
-            .festival
-            .contests
-            .iter()
-            .filter(|c| c.metric == Metric::GmvGrowth)
-            .map(|c| c.id.as_str())
-            .collect();
+        let growth: Vec<&str> =
+            self.festival.contests.iter().filter(|c| c.metric == Metric::GmvGrowth).map(|c| c.id.as_str()).collect();
         let Some(d) = self.state.contests.defs.iter().find(|d| d.id == k.contest && d.growth.is_some()) else {
             return reject(
                 Code::UnknownContest,

@@ -444,8 +444,12 @@ impl Engine {
         let roles: Vec<Role> =
             [Role::Merchant, Role::Anchor, Role::Provider].into_iter().filter(|r| p.roles.contains(r)).collect();
         let admitted: Vec<&str> = p.roles.iter().map(|r| r.as_str()).collect();
-        let (role, idx) =
-            self.participant(&e.participant, e.role, &roles, &format!(" (program `{}` admits: {})", p.id, admitted.join(", ")))?;
+        let (role, idx) = self.participant(
+            &e.participant,
+            e.role,
+            &roles,
+            &format!(" (program `{}` admits: {})", p.id, admitted.join(", ")),
+        )?;
         let (opens, closes) = f.enroll_window(p);
         if e.at < opens {
             return reject(

@@ -634,7 +634,10 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
                 );
             }
             if !anchors && t.tier != "all" {
-                v.err(tp("tier"), "only anchors have tiers: a challenge on this track takes one target with tier \"all\"");
+                v.err(
+                    tp("tier"),
+                    "only anchors have tiers: a challenge on this track takes one target with tier \"all\"",
+                );
             }
             if !seen.insert(t.tier.clone()) {
                 v.err(tp("tier"), format!("two targets for tier `{}`", t.tier));
