@@ -8,6 +8,7 @@ pub mod digest;
 pub mod ingest;
 pub mod quote;
 pub mod report;
+pub mod review;
 pub mod show;
 pub mod simulate;
 pub mod verify;
