@@ -1,7 +1,7 @@
 //! `dacu`: a thin binary over dacu-core and dacu-log. One file per command in `cmd/`.
 //!
 //! Exit codes: 0 success; 1 the command ran but found what it was asked to flag (an
-//! unknown id for `show`, rejections under `ingest --strict`); 2 bad input or usage (an
+//! unknown id for `show` or `review`, rejections under `ingest --strict`); 2 bad input or usage (an
 //! invalid festival file, an unreadable data directory, a bad flag).
 
 mod cmd;
@@ -142,6 +142,18 @@ enum Cmd {
         /// The record file, or `-` for stdin.
         file: PathBuf,
     },
+    /// The review (复盘) of one live session: bring in → keep → convert, the benefits given,
+    /// the top products and the minute-by-minute curve with its highlights.
+    Review {
+        #[arg(long)]
+        data: PathBuf,
+        session: String,
+        #[arg(long)]
+        json: bool,
+        /// How many products to list, best-selling (by paid amount) first.
+        #[arg(long, default_value_t = dacu_core::review::TOP_PRODUCTS)]
+        top: usize,
+    },
     /// The festival report: GMV by channel, brand tier, anchor tier, providers, figures.
     Report {
         #[arg(long)]
@@ -238,6 +250,7 @@ fn main() -> ExitCode {
             cmd::progress::run(&data, &participant, role.map(Into::into), json, opts)
         }
         Cmd::VerifyDraw { file } => cmd::verify_draw::run(&file),
+        Cmd::Review { data, session, json, top } => cmd::review::run(&data, &session, json, top, opts),
         Cmd::Report { data, json } => cmd::report::run(&data, json, opts),
         Cmd::Digest { data } => cmd::digest::run(&data, opts),
         Cmd::Verify { data } => cmd::verify::run(&data, opts),

@@ -53,7 +53,7 @@ fn sorted(ids: &crate::state::Interner) -> Vec<(&str, usize)> {
 /// Hex SHA-256 of the canonical state.
 pub fn digest(st: &State) -> String {
     let mut h = Canon(Sha256::new());
-    h.str("dacu-state-v1");
+    h.str("dacu-state-v2");
     h.u64(st.events);
     let user = |u: u32| st.users.name(u);
     for (id, i) in sorted(&st.merchant_ids) {
@@ -107,6 +107,25 @@ pub fn digest(st: &State) -> String {
             h.u64(x);
         }
         h.stats(&s.stats);
+        h.i64(s.last_at.0);
+        let cells: Vec<_> = s.curve.nonzero().collect();
+        h.u64(cells.len() as u64);
+        for (m, c) in cells {
+            h.u64(m as u64);
+            h.u64(c.entries as u64);
+            h.u64(c.left as u64);
+        }
+        let mut products: Vec<(&str, &str, &crate::state::ProductTotals)> =
+            s.products.iter().map(|(&(m, k), p)| (st.merchant_ids.name(m), st.skus.name(k), p)).collect();
+        products.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        h.u64(products.len() as u64);
+        for (m, k, p) in products {
+            h.str(m);
+            h.str(k);
+            h.u64(p.orders);
+            h.i64(p.qty);
+            h.i64(p.paid.0);
+        }
     }
     let mut orders: Vec<(&str, &crate::state::Order)> = st.orders.iter().map(|(k, v)| (&**k, v)).collect();
     orders.sort_unstable_by_key(|(k, _)| *k);

@@ -10,6 +10,7 @@
 //! - [`engine`]: `decide` (validate → events) and `apply` (events → state).
 //! - [`state`]: entities and running totals.
 //! - [`view`]: read models for `show` and `report`.
+//! - [`review`]: the live-session review (复盘) for `dacu review`.
 //! - [`digest`]: the canonical state digest that proves replay equals live state.
 //! - [`error`]: the one table of rejection codes.
 //! - [`contest`]: ranking contests, challenges and the heat value, kept live.
@@ -29,6 +30,7 @@ pub mod festival;
 pub mod market;
 pub mod money;
 pub mod promo;
+pub mod review;
 pub mod state;
 pub mod time;
 pub mod view;

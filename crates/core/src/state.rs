@@ -204,6 +204,145 @@ pub struct Session {
     pub watch_ms: i64,
     pub interactions: [u64; 4],
     pub stats: Stats,
+    /// The latest time among the session's own events: its start and end, viewer entries
+    /// and leaves, interactions and comments, and orders paid in it. An ongoing session's
+    /// open stays are counted up to here.
+    pub last_at: Ts,
+    /// Entries and finished stays per minute since the start: the review's viewer curve.
+    pub curve: Curve,
+    /// (merchant, sku index into [`State::skus`]) → what the session's orders bought.
+    pub products: HashMap<(u32, u32), ProductTotals>,
+}
+
+impl Session {
+    pub fn new(anchor: u32, start: Ts) -> Session {
+        Session {
+            anchor,
+            start,
+            end: None,
+            present: Default::default(),
+            unique_viewers: Default::default(),
+            entries: 0,
+            peak_concurrent: 0,
+            watch_ms: 0,
+            interactions: [0; 4],
+            stats: Stats::default(),
+            last_at: start,
+            curve: Curve::default(),
+            products: Default::default(),
+        }
+    }
+
+    /// The minute since the start that `at` falls in (minute m covers
+    /// [start + m min, start + (m + 1) min)); times before the start count as minute 0.
+    pub fn minute_of(&self, at: Ts) -> u32 {
+        minute_of(self.start, at)
+    }
+
+    /// Records an event time of the session.
+    pub fn touch(&mut self, at: Ts) {
+        self.last_at = self.last_at.max(at);
+    }
+
+    /// Where the session's review stops: its end, or for an ongoing session the latest
+    /// recorded time (`last_at`).
+    pub fn close_at(&self) -> Ts {
+        self.end.unwrap_or(self.last_at)
+    }
+}
+
+pub const MINUTE_MS: i64 = 60_000;
+
+/// The minute since `start` that `at` falls in, floored; 0 for times before `start`.
+pub fn minute_of(start: Ts, at: Ts) -> u32 {
+    ((at.0 - start.0).max(0) / MINUTE_MS).min(u32::MAX as i64) as u32
+}
+
+/// What a session's orders bought of one SKU: at payment, before refunds (a refund is
+/// order-level and names no line).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductTotals {
+    /// Orders with a line of the SKU.
+    pub orders: u64,
+    pub qty: i64,
+    /// The lines' `paid`.
+    pub paid: Fen,
+}
+
+/// One minute of a session: viewers who entered in it, and stays that ended in it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MinuteCounts {
+    pub entries: u32,
+    pub left: u32,
+}
+
+const BLOCK_MINUTES: usize = 60;
+
+/// Per-minute entries and leaves of a session, in blocks of an hour allocated on first
+/// use: a session of a few hours costs a few kilobytes, and a stray far-off time costs a
+/// pointer per hour in between rather than a dense array. Serialised as the non-zero
+/// minutes, ascending: `[(minute, entries, left), …]`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Curve {
+    blocks: Vec<Option<Box<[MinuteCounts; BLOCK_MINUTES]>>>,
+}
+
+impl Curve {
+    pub fn get(&self, minute: u32) -> MinuteCounts {
+        let (b, i) = (minute as usize / BLOCK_MINUTES, minute as usize % BLOCK_MINUTES);
+        self.blocks.get(b).and_then(|x| x.as_ref()).map_or(MinuteCounts::default(), |x| x[i])
+    }
+
+    fn cell(&mut self, minute: u32) -> &mut MinuteCounts {
+        let (b, i) = (minute as usize / BLOCK_MINUTES, minute as usize % BLOCK_MINUTES);
+        if self.blocks.len() <= b {
+            self.blocks.resize_with(b + 1, || None);
+        }
+        &mut self.blocks[b].get_or_insert_with(|| Box::new([MinuteCounts::default(); BLOCK_MINUTES]))[i]
+    }
+
+    /// A viewer entered in `minute`. (Four billion entries in one minute of one room is
+    /// beyond any log this engine holds; the counts saturate rather than wrap.)
+    pub fn enter(&mut self, minute: u32) {
+        let c = self.cell(minute);
+        c.entries = c.entries.saturating_add(1);
+    }
+
+    /// A stay ended in `minute`.
+    pub fn leave(&mut self, minute: u32) {
+        let c = self.cell(minute);
+        c.left = c.left.saturating_add(1);
+    }
+
+    /// The minutes with an entry or a leave, ascending.
+    pub fn nonzero(&self) -> impl Iterator<Item = (u32, MinuteCounts)> + '_ {
+        self.blocks.iter().enumerate().flat_map(|(b, block)| {
+            block.iter().flat_map(move |x| {
+                x.iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.entries != 0 || c.left != 0)
+                    .map(move |(i, c)| ((b * BLOCK_MINUTES + i) as u32, *c))
+            })
+        })
+    }
+}
+
+impl Serialize for Curve {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let cells: Vec<(u32, u32, u32)> = self.nonzero().map(|(m, c)| (m, c.entries, c.left)).collect();
+        cells.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Curve {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Curve, D::Error> {
+        let cells: Vec<(u32, u32, u32)> = Vec::deserialize(d)?;
+        let mut c = Curve::default();
+        for (m, entries, left) in cells {
+            *c.cell(m) = MinuteCounts { entries, left };
+        }
+        Ok(c)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -232,6 +371,8 @@ pub struct State {
     pub session_ids: Interner,
     pub sessions: Vec<Session>,
     pub users: Interner,
+    /// SKU ids of the lines of live orders (for the sessions' product totals).
+    pub skus: Interner,
     pub orders: HashMap<Box<str>, Order>,
     /// Ids of applied refunds that carried one, so a repeated refund is refused.
     pub refund_ids: HashSet<Box<str>>,

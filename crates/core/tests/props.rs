@@ -194,6 +194,34 @@ proptest! {
     }
 
     #[test]
+    fn every_session_review_adds_up(ops in proptest::collection::vec(op(), 0..150)) {
+        let (e, _, _) = run(&ops);
+        let st = e.state();
+        for i in 0..st.sessions.len() as u32 {
+            let s = &st.sessions[i as usize];
+            let r = dacu_core::review::review(st, st.session_ids.name(i), usize::MAX).unwrap();
+            let c = &r.curve;
+            prop_assert_eq!(c.len() as i64, (s.last_at.0 - s.start.0) / 60_000 + 1);
+            prop_assert_eq!(c.iter().map(|m| m.entries).sum::<u64>(), r.bring_in.entries);
+            prop_assert_eq!(c.iter().map(|m| m.orders).sum::<u64>(), r.convert.orders);
+            prop_assert_eq!(c.iter().map(|m| m.paid).sum::<i64>(), r.convert.gmv_gross);
+            prop_assert_eq!(c.iter().map(|m| m.gmv).sum::<i64>(), r.convert.gmv);
+            prop_assert_eq!(r.top_products.iter().map(|p| p.paid).sum::<i64>(), r.convert.gmv_gross);
+            prop_assert_eq!(r.top_products.len() as u64, r.products);
+            prop_assert_eq!(Some(r.bring_in.peak_viewers), c.iter().map(|m| m.viewers).max());
+            if s.end.is_some() {
+                // Every stay is over: nobody is left after the last minute, and the
+                // review's watch time is the session's running total.
+                prop_assert_eq!(c.last().unwrap().viewers, 0);
+                prop_assert_eq!(r.keep.watch_ms, s.watch_ms);
+            } else {
+                prop_assert!(r.keep.watch_ms >= s.watch_ms);
+            }
+            prop_assert!(r.convert.viewer_conversion_bp <= 10_000);
+        }
+    }
+
+    #[test]
     fn replaying_the_events_gives_the_same_digest(ops in proptest::collection::vec(op(), 0..150)) {
         let (live, events, accepted) = run(&ops);
         prop_assert_eq!(events.len(), accepted, "each accepted command records one event");

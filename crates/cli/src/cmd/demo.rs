@@ -68,6 +68,8 @@ pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow
     let events = dir.engine().state().events;
     let festival = dir.engine().festival_arc();
     let r = dacu_core::view::report(&festival, dir.engine().state());
+    let review =
+        best_session(dir.engine().state()).and_then(|s| dacu_core::review::review(dir.engine().state(), &s, 1));
     dir.close()?;
     std::fs::remove_file(&workload)?;
 
@@ -97,8 +99,19 @@ pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow
         println!();
     }
     print!("{}", super::report::render(&festival, &r));
+    if let (Some(rv), false) = (&review, quiet) {
+        println!("{}", super::review::render_brief(rv, &data));
+    }
     if !quiet {
         println!("The data directory stays for exploring: dacu report --data {0} · dacu show --data {0} anchor a0 --json · dacu verify --data {0}", data.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The session with the most GMV, the lowest id on ties.
+fn best_session(st: &dacu_core::state::State) -> Option<String> {
+    (0..st.sessions.len() as u32)
+        .map(|i| (st.sessions[i as usize].stats.gmv(), st.session_ids.name(i)))
+        .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(a.1)))
+        .map(|(_, id)| id.to_string())
 }

@@ -11,6 +11,7 @@ pub mod leaderboard;
 pub mod progress;
 pub mod quote;
 pub mod report;
+pub mod review;
 pub mod show;
 pub mod simulate;
 pub mod verify;

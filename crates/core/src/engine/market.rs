@@ -1431,10 +1431,11 @@ impl Engine {
                 let u = st.users.intern(user);
                 st.market.follows.entry((a, u)).or_insert(*at);
             }
-            Event::Commented { session, user, text, .. } => {
+            Event::Commented { session, user, text, at } => {
                 let s = idx!(session_ids, session, "session");
                 let u = st.users.intern(user);
                 st.sessions[s as usize].interactions[crate::command::InteractionKind::Comment.index()] += 1;
+                st.sessions[s as usize].touch(*at);
                 if let Some(targets) = st.market.passphrases.get(&s) {
                     for (p, t) in targets {
                         if p == text {

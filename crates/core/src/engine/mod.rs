@@ -727,29 +727,22 @@ impl Engine {
                 let a = idx!(anchor_ids, anchor, "anchor");
                 let s = st.session_ids.intern(session);
                 st.anchors[a as usize].live_session = Some(s);
-                st.sessions.push(Session {
-                    anchor: a,
-                    start: *at,
-                    end: None,
-                    present: Default::default(),
-                    unique_viewers: Default::default(),
-                    entries: 0,
-                    peak_concurrent: 0,
-                    watch_ms: 0,
-                    interactions: [0; 4],
-                    stats: Stats::default(),
-                });
+                st.sessions.push(Session::new(a, *at));
             }
             Event::LiveEnded { session, at } => {
                 let si = idx!(session_ids, session, "session");
                 let s = &mut st.sessions[si as usize];
                 s.end = Some(*at);
+                s.touch(*at);
                 // Everyone still in the room leaves when the stream ends.
                 let mut stayed = 0;
+                let start = s.start;
                 for (u, entered) in s.present.drain() {
                     let w = (at.0 - entered.0).max(0);
                     stayed += w;
                     *st.market.watch.entry((si, u)).or_insert(0) += w;
+                    // A stay never ends before it began (an end sent with an earlier time).
+                    s.curve.leave(minute_of(start, (*at).max(entered)));
                 }
                 s.watch_ms += stayed;
                 st.anchors[s.anchor as usize].live_session = None;
@@ -762,6 +755,9 @@ impl Engine {
                 s.unique_viewers.insert(u);
                 s.entries += 1;
                 s.peak_concurrent = s.peak_concurrent.max(s.present.len() as u64);
+                s.touch(*at);
+                let m = s.minute_of(*at);
+                s.curve.enter(m);
             }
             Event::ViewerLeft { session, user, at } => {
                 let si = idx!(session_ids, session, "session");
@@ -770,12 +766,16 @@ impl Engine {
                 let entered =
                     s.present.remove(&u).ok_or_else(|| fail(format!("user `{user}` is not in session `{session}`")))?;
                 s.watch_ms += (at.0 - entered.0).max(0);
+                s.touch(*at);
+                let m = s.minute_of((*at).max(entered));
+                s.curve.leave(m);
                 *st.market.watch.entry((si, u)).or_insert(0) += (at.0 - entered.0).max(0);
             }
             Event::Interacted { session, user, kind, at } => {
                 let si = idx!(session_ids, session, "session");
                 let u = st.users.intern(user);
                 st.sessions[si as usize].interactions[kind.index()] += 1;
+                st.sessions[si as usize].touch(*at);
                 if *kind == cmd::InteractionKind::Follow {
                     let a = st.sessions[si as usize].anchor;
                     st.market.follows.entry((a, u)).or_insert(*at);
@@ -825,6 +825,17 @@ impl Engine {
                 };
                 for stats in Self::stats_of(st, &rec) {
                     stats.add_paid(slices, u, paid);
+                }
+                if let Some(si) = s {
+                    let sess = &mut st.sessions[si as usize];
+                    sess.touch(*at);
+                    for l in lines {
+                        let k = st.skus.intern(&l.sku);
+                        let p = sess.products.entry((m, k)).or_default();
+                        p.orders += 1;
+                        p.qty += l.qty;
+                        p.paid += Fen(l.paid);
+                    }
                 }
                 st.orders.insert(order.as_str().into(), rec);
             }
