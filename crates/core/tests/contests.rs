@@ -393,3 +393,26 @@ proptest! {
         }
     }
 }
+
+/// The problems `check` reports for a festival file.
+fn problems(src: &str) -> Vec<String> {
+    match festival::parse(src) {
+        Ok(_) => Vec::new(),
+        Err(ps) => ps.into_iter().map(|p| p.message).collect(),
+    }
+}
+
+#[test]
+fn the_file_refuses_races_the_engine_could_not_score() {
+    assert!(problems(FESTIVAL).is_empty());
+    let no_heat = &FESTIVAL[..FESTIVAL.find("[heat]").unwrap()];
+    assert!(problems(no_heat).iter().any(|m| m.contains("needs a [heat] table")), "{:?}", problems(no_heat));
+    let daily_growth = FESTIVAL.replace("metric = \"gmv_growth\"", "metric = \"gmv_growth\"\nperiod = \"daily\"");
+    assert!(problems(&daily_growth).iter().any(|m| m.contains("ranks the whole window")));
+    let grouped = FESTIVAL.replace("metric = \"gmv_growth\"", "metric = \"gmv_growth\"\ngroup_by = \"category\"");
+    assert!(problems(&grouped).iter().any(|m| m.contains("needs a merchant track")));
+    let tiered = format!(
+        "{FESTIVAL}\n[[challenges]]\nid = \"b\"\nname_zh = \"b\"\nname_en = \"b\"\ntrack = \"brand\"\nmetric = \"gmv\"\nstart = 2021-11-01\nend = 2021-11-05\ntargets = [{{ tier = \"head\", target_fen = 1 }}]\nreward_table = \"r\"\n"
+    );
+    assert!(problems(&tiered).iter().any(|m| m.contains("only anchors have tiers")), "{:?}", problems(&tiered));
+}

@@ -70,6 +70,7 @@ pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow
     let r = dacu_core::view::report(&festival, dir.engine().state());
     let review =
         best_session(dir.engine().state()).and_then(|s| dacu_core::review::review(dir.engine().state(), &s, 1));
+    let boards = top_of_boards(dir.festival(), dir.engine().state(), 3);
     dir.close()?;
     std::fs::remove_file(&workload)?;
 
@@ -99,6 +100,12 @@ pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow
         println!();
     }
     print!("{}", super::report::render(&festival, &r));
+    if !quiet {
+        println!("Contests and challenges 排位赛 · 挑战计划 — the top 3 of each board (dacu leaderboard shows any page, dacu progress any participant)\n");
+        for b in &boards {
+            println!("{}", super::leaderboard::render(b));
+        }
+    }
     if let (Some(rv), false) = (&review, quiet) {
         println!("{}", super::review::render_brief(rv, &data));
     }
@@ -106,6 +113,35 @@ pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow
         println!("The data directory stays for exploring: dacu report --data {0} · dacu show --data {0} anchor a0 --json · dacu verify --data {0}", data.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The first `n` ranks of every race's default board: the whole window, or the latest day
+/// of a daily race; for a race by category, the category with the most entrants that day.
+fn top_of_boards(
+    f: &dacu_core::Festival,
+    st: &dacu_core::state::State,
+    n: usize,
+) -> Vec<dacu_core::contest::view::BoardPage> {
+    let c = &st.contests;
+    let mut out = Vec::new();
+    for ri in 0..c.defs.len() {
+        let Ok(key) = c.find_board(ri, None, None).or_else(|_| {
+            let day = c.default_day(ri);
+            let group = c.races[ri]
+                .boards
+                .iter()
+                .filter(|(k, _)| k.0 == day)
+                .max_by_key(|(k, t)| (t.board.len(), std::cmp::Reverse(k.1)))
+                .and_then(|(k, _)| k.1);
+            group.map(|g| (day, Some(g))).ok_or(())
+        }) else {
+            continue;
+        };
+        if let Ok(p) = c.page(f, st, ri, key, &dacu_core::contest::view::Page::Top(n)) {
+            out.push(p);
+        }
+    }
+    out
 }
 
 /// The session with the most GMV, the lowest id on ties.

@@ -150,6 +150,13 @@ impl Contests {
         }
     }
 
+    /// A daily race's default day: the day of "now", kept inside the window.
+    pub fn default_day(&self, ri: usize) -> Option<Day> {
+        let d = &self.defs[ri];
+        let (a, b) = d.days();
+        d.daily.then(|| self.now.map_or(a, |n| n.day()).clamp(a, b))
+    }
+
     /// Resolves a board from a day and a category name.
     pub fn find_board(&self, ri: usize, day: Option<Day>, group: Option<&str>) -> Result<BoardKey, QueryError> {
         let d = &self.defs[ri];
@@ -161,11 +168,7 @@ impl Contests {
                 let (a, b) = d.days();
                 return err(format!("`{}` has daily boards from {a} to {b}; {x} is outside", d.id));
             }
-            // The board of "now", kept inside the window.
-            (true, None) => {
-                let (a, b) = d.days();
-                Some(self.now.map_or(a, |n| n.day()).clamp(a, b))
-            }
+            (true, None) => self.default_day(ri),
         };
         let group = match (d.by_category, group) {
             (false, Some(_)) => return err(format!("`{}` has no boards by category; drop the group", d.id)),
