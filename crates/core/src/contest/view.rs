@@ -174,7 +174,7 @@ impl Contests {
             (false, Some(_)) => return err(format!("`{}` has no boards by category; drop the group", d.id)),
             (false, None) => None,
             (true, g) => {
-                let mut known: Vec<&str> = self.races[ri]
+                let known: Vec<&str> = self.races[ri]
                     .boards
                     .keys()
                     .filter_map(|k| k.1)
@@ -182,7 +182,6 @@ impl Contests {
                     .collect::<std::collections::BTreeSet<_>>()
                     .into_iter()
                     .collect();
-                known.dedup();
                 match g.and_then(|g| self.categories.get(g)) {
                     Some(c) => Some(c),
                     None => {
