@@ -98,7 +98,7 @@ pub fn render(p: &BoardPage) -> String {
     if let Some(g) = &p.group {
         scope += &format!(" · category {g}");
     }
-    let status = serde_json::to_value(p.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+    let status = p.status.as_str();
     out += &format!(
         "{scope} · {status} as of {} · {} ranked · rewards are provisional until settled\n",
         p.as_of.map_or("-".into(), |t| t.to_string()),

@@ -21,14 +21,7 @@ pub fn run(
     let found: Vec<(Role, u32)> = [Role::Merchant, Role::Anchor, Role::Provider]
         .into_iter()
         .filter(|r| role.is_none_or(|x| x == *r))
-        .filter_map(|r| {
-            let i = match r {
-                Role::Merchant => st.merchant_ids.get(participant),
-                Role::Anchor => st.anchor_ids.get(participant),
-                Role::Provider => st.provider_ids.get(participant),
-            };
-            i.map(|i| (r, i))
-        })
+        .filter_map(|r| dacu_core::contest::lookup(st, r, participant))
         .collect();
     let pid = match found.as_slice() {
         [] => {
@@ -97,11 +90,9 @@ pub fn render(p: &Progress) -> String {
             if let Some(g) = &b.group {
                 board += &format!(" · {g}");
             }
-            let status =
-                serde_json::to_value(b.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
             t.row([
                 board,
-                status,
+                b.status.as_str().to_string(),
                 b.rank.map_or("-".into(), |x| format!("{x}/{}", b.of)),
                 score(r.metric, b.score),
                 Fen(b.sales_fen).to_string(),

@@ -23,6 +23,13 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+/// A shopping-experience score in hundredths (4.3 → 430), if it is 0.00 to 5.00 with at
+/// most two decimals: the festival file's gates and `set_experience_score` both take this.
+pub fn score_hundredths(score: f64) -> Option<i64> {
+    let c = (score * 100.0).round();
+    ((0.0..=5.0).contains(&score) && (score * 100.0 - c).abs() <= 1e-6).then_some(c as i64)
+}
+
 /// A participant: its role and its index in that role's table.
 pub type Pid = (Role, u32);
 
@@ -95,52 +102,51 @@ pub fn race_defs(f: &Festival) -> Vec<RaceDef> {
             None => (start.map_or(f.start(), |w| w.0), end.map_or(f.end(), |w| w.0)),
         };
     let table = |id: &str| f.reward_tables.iter().position(|t| t.id == id).unwrap_or(0);
+    // What contests and challenges share; each kind then fills in its own rules.
+    #[allow(clippy::too_many_arguments)]
+    let base =
+        |kind, index, id: &str, track: &str, metric, program: &Option<String>, win, period, reward_table: &str| {
+            let (start, end) = win;
+            RaceDef {
+                kind,
+                index,
+                id: id.to_string(),
+                role: role_of(track),
+                metric,
+                program: program.clone(),
+                start,
+                end,
+                daily: period == Period::Daily,
+                by_category: false,
+                min_score_c: None,
+                no_violations: false,
+                min_session_fen: None,
+                growth: None,
+                targets: Vec::new(),
+                reward_table: table(reward_table),
+            }
+        };
     let mut out = Vec::new();
     for (i, c) in f.contests.iter().enumerate() {
-        let (start, end) = window(&c.phase, c.start, c.end);
+        let win = window(&c.phase, c.start, c.end);
         out.push(RaceDef {
-            kind: RaceKind::Contest,
-            index: i,
-            id: c.id.clone(),
-            role: role_of(&c.track),
-            metric: c.metric,
-            program: c.program.clone(),
-            start,
-            end,
-            daily: c.period == Period::Daily,
             by_category: c.group_by.as_deref() == Some("category"),
-            min_score_c: c.gates.min_experience_score.map(|s| (s * 100.0).round() as i64),
+            min_score_c: c.gates.min_experience_score.and_then(score_hundredths),
             no_violations: c.gates.no_violations,
             min_session_fen: c.gates.min_session_gmv_fen,
             growth: c.growth.as_ref().map(|g| (g.baseline_start.0, g.baseline_end.0, g.floor_fen)),
-            targets: Vec::new(),
-            reward_table: table(&c.reward_table),
+            ..base(RaceKind::Contest, i, &c.id, &c.track, c.metric, &c.program, win, c.period, &c.reward_table)
         });
     }
     for (i, c) in f.challenges.iter().enumerate() {
-        let (start, end) = window(&c.phase, c.start, c.end);
-        let targets = c
-            .targets
-            .iter()
-            .map(|t| (f.anchor_tiers.iter().position(|x| x.id == t.tier).map(|x| x as u32), t.target_fen))
-            .collect();
+        let win = window(&c.phase, c.start, c.end);
         out.push(RaceDef {
-            kind: RaceKind::Challenge,
-            index: i,
-            id: c.id.clone(),
-            role: role_of(&c.track),
-            metric: c.metric,
-            program: c.program.clone(),
-            start,
-            end,
-            daily: c.period == Period::Daily,
-            by_category: false,
-            min_score_c: None,
-            no_violations: false,
-            min_session_fen: None,
-            growth: None,
-            targets,
-            reward_table: table(&c.reward_table),
+            targets: c
+                .targets
+                .iter()
+                .map(|t| (f.anchor_tiers.iter().position(|x| x.id == t.tier).map(|x| x as u32), t.target_fen))
+                .collect(),
+            ..base(RaceKind::Challenge, i, &c.id, &c.track, c.metric, &c.program, win, c.period, &c.reward_table)
         });
     }
     out
@@ -413,7 +419,7 @@ impl Contests {
     }
 
     /// The record of `p` on board `key` of race `ri`, made if missing.
-    fn rec<'a>(&'a mut self, st: &State, ri: usize, key: BoardKey, p: u32, at: Ts) -> (&'a mut Tally, u32) {
+    fn rec(&mut self, st: &State, ri: usize, key: BoardKey, p: u32, at: Ts) -> &mut Tally {
         let ranked =
             !self.races[ri].boards.get(&key).is_some_and(|t| t.recs.contains_key(&p)) && self.eligible(st, ri, p);
         let d = &self.defs[ri];
@@ -438,7 +444,7 @@ impl Contests {
             }
             t.recs.insert(p, rec);
         }
-        (t, p)
+        t
     }
 
     /// Sets a record's score, moving it on the board and keeping a challenge's reached time.
@@ -476,7 +482,7 @@ impl Contests {
         let Some((_, _, floor)) = self.defs[ri].growth else { return };
         let key: BoardKey = (None, None);
         let base = self.baseline(ri, p);
-        let (t, _) = self.rec(st, ri, key, p, at);
+        let t = self.rec(st, ri, key, p, at);
         let w = t.recs[&p].window_fen;
         self.set_score(st, ri, key, p, growth_bp(w, base, floor), at);
     }
@@ -491,7 +497,7 @@ impl Contests {
             }
             let (metric, min_session) = (d.metric, d.min_session_fen);
             let key = self.board_key(ri, s.paid_at.day(), s.category);
-            let (t, _) = self.rec(st, ri, key, p, s.at);
+            let t = self.rec(st, ri, key, p, s.at);
             let rec = t.recs.get_mut(&p).expect("made");
             rec.sales += s.amount;
             match metric {
@@ -560,7 +566,7 @@ impl Contests {
                 0
             };
             let key = self.board_key(ri, day, cat);
-            let (t, _) = self.rec(st, ri, key, pid.1, at);
+            let t = self.rec(st, ri, key, pid.1, at);
             let score = t.recs[&pid.1].score + delta;
             self.set_score(st, ri, key, pid.1, score, at);
         }
@@ -676,11 +682,13 @@ impl Contests {
     fn order_change(&mut self, f: &Festival, st: &State, o: &crate::state::Order, amount: i64, at: Ts) {
         let category = self.category(o.merchant);
         let s = Sale { paid_at: o.at, at, amount, session: o.session, category };
-        let mut pids = vec![(Role::Merchant, o.merchant)];
-        pids.extend(o.anchor.map(|a| (Role::Anchor, a)));
-        pids.extend(o.provider.map(|p| (Role::Provider, p)));
+        let pids = [
+            Some((Role::Merchant, o.merchant)),
+            o.anchor.map(|a| (Role::Anchor, a)),
+            o.provider.map(|p| (Role::Provider, p)),
+        ];
         self.base_sale(st, o.merchant, &s);
-        for &pid in &pids {
+        for pid in pids.into_iter().flatten() {
             self.sale(st, pid, &s);
             self.heat_input(f, st, pid, o.at.day(), at, |h| match h.gmv.iter_mut().find(|(c, _)| *c == category) {
                 Some((_, g)) => *g += amount,
@@ -741,7 +749,8 @@ pub fn tier_of(st: &State, p: Pid) -> Option<u32> {
     }
 }
 
-fn lookup(st: &State, role: Role, id: &str) -> Option<Pid> {
+/// A participant by role and id, if registered.
+pub fn lookup(st: &State, role: Role, id: &str) -> Option<Pid> {
     let i = match role {
         Role::Merchant => st.merchant_ids.get(id),
         Role::Anchor => st.anchor_ids.get(id),
@@ -752,11 +761,9 @@ fn lookup(st: &State, role: Role, id: &str) -> Option<Pid> {
 
 /// Who a live session's streaming counts for: its anchor, and the merchant whose own
 /// account the anchor is (brand self-broadcast).
-fn session_owners(st: &State, si: u32) -> Vec<Pid> {
+fn session_owners(st: &State, si: u32) -> impl Iterator<Item = Pid> {
     let a = st.sessions[si as usize].anchor;
-    let mut v = vec![(Role::Anchor, a)];
-    v.extend(st.anchors[a as usize].merchant.map(|m| (Role::Merchant, m)));
-    v
+    [Some((Role::Anchor, a)), st.anchors[a as usize].merchant.map(|m| (Role::Merchant, m))].into_iter().flatten()
 }
 
 /// The time an event records, if any.

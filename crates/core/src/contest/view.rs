@@ -30,6 +30,16 @@ pub enum Status {
     Closed,
 }
 
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Upcoming => "upcoming",
+            Status::Open => "open",
+            Status::Closed => "closed",
+        }
+    }
+}
+
 /// One reward item resolved for one entrant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reward {
@@ -214,7 +224,7 @@ impl Contests {
         let (from, to) = match page {
             Page::Top(n) => (0, (*n).min(b.len())),
             Page::Around(id, n) => {
-                let Some(p) = self.lookup(st, d.role, id) else {
+                let Some(p) = super::lookup(st, d.role, id).map(|p| p.1) else {
                     return err(format!("no {} `{id}` is registered", d.role.as_str()));
                 };
                 match t.recs.get(&p).filter(|r| r.ranked) {
@@ -238,7 +248,7 @@ impl Contests {
             Page::Owners(ids) => {
                 let mut ranks = Vec::new();
                 for id in ids {
-                    let Some(p) = self.lookup(st, d.role, id) else {
+                    let Some(p) = super::lookup(st, d.role, id).map(|p| p.1) else {
                         return err(format!("no {} `{id}` is registered", d.role.as_str()));
                     };
                     match t.recs.get(&p).filter(|r| r.ranked) {
@@ -295,14 +305,6 @@ impl Contests {
         }
     }
 
-    fn lookup(&self, st: &State, role: Role, id: &str) -> Option<u32> {
-        match role {
-            Role::Merchant => st.merchant_ids.get(id),
-            Role::Anchor => st.anchor_ids.get(id),
-            Role::Provider => st.provider_ids.get(id),
-        }
-    }
-
     fn unranked(&self, st: &State, ri: usize, t: &Tally, p: u32) -> Unranked {
         let d = &self.defs[ri];
         let reason = self.gate_failure(st, ri, p).unwrap_or_else(|| "no contribution on this board yet".into());
@@ -312,7 +314,7 @@ impl Contests {
     #[allow(clippy::too_many_arguments)]
     fn row(&self, f: &Festival, st: &State, ri: usize, t: &Tally, rank0: usize, k: &Key) -> Row {
         let d = &self.defs[ri];
-        let p = self.lookup(st, d.role, &k.id).expect("board ids are registered");
+        let p = super::lookup(st, d.role, &k.id).map(|p| p.1).expect("board ids are registered");
         let rec = &t.recs[&p];
         let table = &f.reward_tables[d.reward_table].bands;
         let (band, rewards, next_band, target) = match d.kind {

@@ -56,18 +56,17 @@ impl Engine {
             Command::SetExperienceScore(k) => {
                 self.in_festival(k.at)?;
                 let (role, _) = self.participant(&k.participant, k.role, &ALL, "")?;
-                let score_c = (k.score * 100.0).round();
-                if !(0.0..=5.0).contains(&k.score) || (k.score * 100.0 - score_c).abs() > 1e-6 {
+                let Some(score_c) = crate::contest::score_hundredths(k.score) else {
                     return reject(
                         Code::InvalidValue,
                         format!("`score` must be 0.00 to 5.00 with at most two decimals, got {}", k.score),
                     );
-                }
+                };
                 out.push(Event::ExperienceScoreSet {
                     id: k.id.clone(),
                     participant: k.participant.clone(),
                     role,
-                    score_c: score_c as i64,
+                    score_c,
                     at: k.at,
                 });
             }

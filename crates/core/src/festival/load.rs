@@ -578,8 +578,7 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
             v.err(at("period"), "metric \"gmv_growth\" ranks the whole window; use period \"whole\"");
         }
         if let Some(score) = c.gates.min_experience_score {
-            let centi = score * 100.0;
-            if !(0.0..=5.0).contains(&score) || (centi - centi.round()).abs() > 1e-6 {
+            if crate::contest::score_hundredths(score).is_none() {
                 v.err(
                     vec![key("contests"), Seg::Index(i), key("gates"), key("min_experience_score")],
                     format!("min_experience_score must be 0.00 to 5.00 with at most two decimals, got {score}"),
