@@ -161,6 +161,46 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Settle: close the boards, challenges and programs whose windows ended by --at, pay
+    /// each entrant its band's rewards within the tracks' budgets (pro rata when a budget
+    /// is short), and claw back what later refunds and violations took away. Recorded in
+    /// the log; settling again with nothing new records nothing.
+    Settle {
+        #[arg(long)]
+        data: PathBuf,
+        /// RFC 3339 time to settle as of (default: the latest time the log records).
+        #[arg(long)]
+        at: Option<String>,
+        /// The settle command's id (default: settle-N).
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The payout ledger: one CSV row per line (award or clawback), or JSON with the
+    /// settlements and the budgets.
+    Ledger {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        json: bool,
+        /// Only the lines of this settlement (1, 2, …).
+        #[arg(long)]
+        settlement: Option<u32>,
+    },
+    /// Explain one payout: the contest or challenge, window, value, rank, band, rule,
+    /// budget scaling, clawbacks, and the days and orders that contributed.
+    Explain {
+        #[arg(long)]
+        data: PathBuf,
+        /// A payout id, RACE[@DAY][#GROUP]:PARTICIPANT (as `dacu ledger` lists them).
+        payout: String,
+        #[arg(long)]
+        json: bool,
+        /// How many contributing orders to list, the largest first (0: all).
+        #[arg(long, default_value_t = 20)]
+        orders: usize,
+    },
     /// Print the state digest (SHA-256 of the canonical state) of a data directory.
     Digest {
         #[arg(long)]
@@ -252,6 +292,9 @@ fn main() -> ExitCode {
         Cmd::VerifyDraw { file } => cmd::verify_draw::run(&file),
         Cmd::Review { data, session, json, top } => cmd::review::run(&data, &session, json, top, opts),
         Cmd::Report { data, json } => cmd::report::run(&data, json, opts),
+        Cmd::Settle { data, at, id, json } => cmd::settle::run(&data, at.as_deref(), id, json, opts),
+        Cmd::Ledger { data, json, settlement } => cmd::ledger::run(&data, json, settlement, opts),
+        Cmd::Explain { data, payout, json, orders } => cmd::explain::run(&data, &payout, json, orders, opts),
         Cmd::Digest { data } => cmd::digest::run(&data, opts),
         Cmd::Verify { data } => cmd::verify::run(&data, opts),
         Cmd::Simulate { festival, scale, seed, mix, out, quiet } => {

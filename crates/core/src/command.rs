@@ -204,6 +204,7 @@ commands! {
         at: Ts
     }
     LoadBaseline("load_baseline") { id: String, contest: String, participant: String, baseline_fen: i64, at: Ts }
+    Settle("settle") { id: String, at: Ts }
 }
 
 fn one() -> i64 {

@@ -183,6 +183,7 @@ pub fn digest(st: &State) -> String {
     }
     market(&mut h, st);
     contests(&mut h, st);
+    settlement(&mut h, st);
     let out = h.0.finalize();
     out.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -394,5 +395,29 @@ fn contests(h: &mut Canon, st: &State) {
         h.str(v.participant.0.as_str());
         h.str(pid_name(st, v.participant));
         h.i64(v.at.0);
+    }
+}
+
+/// The settlement ledger: every run, closed board, closed program and line, in order.
+/// Payouts and track totals are sums of the lines, so the lines cover them.
+fn settlement(h: &mut Canon, st: &State) {
+    let s = &st.settlement;
+    h.str("settlement-v1");
+    h.u64(s.runs.len() as u64);
+    for r in &s.runs {
+        h.str(&r.id);
+        h.i64(r.at.0);
+    }
+    // JSON of fixed-layout structs is canonical: fields in declaration order, no maps.
+    for b in s.boards.values() {
+        h.str(&serde_json::to_string(b).expect("a closed board serialises"));
+    }
+    for (p, n) in &s.programs {
+        h.str(p);
+        h.u64(*n as u64);
+    }
+    h.u64(s.lines.len() as u64);
+    for l in &s.lines {
+        h.str(&serde_json::to_string(l).expect("a ledger line serialises"));
     }
 }

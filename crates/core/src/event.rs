@@ -244,4 +244,14 @@ pub enum Event {
         baseline_fen: i64,
         at: Ts,
     },
+    // ---- Issue 7: settlement.
+    /// A settlement: the boards and programs it closed and its ledger lines, decided in
+    /// full so that replay never recomputes a payout.
+    Settled {
+        id: String,
+        at: Ts,
+        boards: Vec<crate::settle::ClosedBoard>,
+        programs: Vec<String>,
+        lines: Vec<crate::settle::Line>,
+    },
 }

@@ -13,6 +13,7 @@
 //! - [`review`]: the live-session review (复盘) for `dacu review`.
 //! - [`digest`]: the canonical state digest that proves replay equals live state.
 //! - [`error`]: the one table of rejection codes.
+//! - [`settle`]: settlement — payouts within budgets, clawbacks, the ledger, explanations.
 //! - [`contest`]: ranking contests, challenges and the heat value, kept live.
 //! - [`market`]: the marketing tools' state and the checkout price search.
 //! - [`promo`]: the marketing tools' checkable algorithms (red-packet splits, lottery draws).
@@ -31,6 +32,7 @@ pub mod market;
 pub mod money;
 pub mod promo;
 pub mod review;
+pub mod settle;
 pub mod state;
 pub mod time;
 pub mod view;

@@ -388,6 +388,8 @@ pub struct State {
     pub market: crate::market::Market,
     /// Ranking contests, challenges and the heat value.
     pub contests: crate::contest::Contests,
+    /// Settlement: the payout ledger and what it has closed.
+    pub settlement: crate::settle::Settlements,
     /// Number of events applied.
     pub events: u64,
 }

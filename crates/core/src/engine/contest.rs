@@ -91,6 +91,32 @@ impl Engine {
                 });
             }
             Command::LoadBaseline(k) => self.decide_load_baseline(k, out)?,
+            Command::Settle(k) => {
+                if let Some(last) = self.state.settlement.runs.last() {
+                    if k.at < last.at {
+                        return reject(
+                            Code::InvalidValue,
+                            format!(
+                                "`at` {} is before settlement {} at {}; settle at {} or later",
+                                k.at, last.n, last.at, last.at
+                            ),
+                        );
+                    }
+                }
+                let n = self.state.settlement.runs.len() as u32 + 1;
+                let plan = crate::settle::plan(&self.festival, &self.state, k.at, n);
+                // Nothing closed, awarded or clawed back: nothing to record, so settling
+                // again changes nothing.
+                if !plan.is_empty() {
+                    out.push(Event::Settled {
+                        id: k.id.clone(),
+                        at: k.at,
+                        boards: plan.boards,
+                        programs: plan.programs,
+                        lines: plan.lines,
+                    });
+                }
+            }
             other => unreachable!("{} is not a contest command", other.type_name()),
         }
         Ok(())

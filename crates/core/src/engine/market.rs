@@ -75,6 +75,7 @@ impl Command {
             Command::SetExperienceScore(c) => &c.id,
             Command::RecordViolation(c) => &c.id,
             Command::LoadBaseline(c) => &c.id,
+            Command::Settle(c) => &c.id,
             _ => return self.legacy_id(),
         })
     }
@@ -147,6 +148,7 @@ fn event_id(ev: &Event) -> Option<(&str, &'static str)> {
         Event::ExperienceScoreSet { id, .. } => (id, "set_experience_score"),
         Event::ViolationRecorded { id, .. } => (id, "record_violation"),
         Event::BaselineLoaded { id, .. } => (id, "load_baseline"),
+        Event::Settled { id, .. } => (id, "settle"),
         Event::Identified { id, command } => {
             let ty = cmd::COMMAND_TYPES.iter().find(|t| **t == command.as_str())?;
             (id, ty)
@@ -335,9 +337,10 @@ impl Engine {
                 });
             }
             Command::Tick(k) => self.decide_tick(k, out)?,
-            Command::SetExperienceScore(_) | Command::RecordViolation(_) | Command::LoadBaseline(_) => {
-                self.decide_contest(c, out)?
-            }
+            Command::SetExperienceScore(_)
+            | Command::RecordViolation(_)
+            | Command::LoadBaseline(_)
+            | Command::Settle(_) => self.decide_contest(c, out)?,
             other => unreachable!("{} is not a marketing command", other.type_name()),
         }
         Ok(())
@@ -1828,6 +1831,9 @@ impl Engine {
             | Event::ExperienceScoreSet { .. }
             | Event::ViolationRecorded { .. }
             | Event::BaselineLoaded { .. } => {}
+            Event::Settled { id, at, boards, programs, lines } => {
+                st.settlement.apply(id, *at, boards, programs, lines);
+            }
             _ => unreachable!("not a marketing event"),
         }
         Ok(())

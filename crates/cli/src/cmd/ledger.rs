@@ -1,0 +1,105 @@
+//! `dacu ledger`: the payout ledger as CSV (one row per line) or JSON.
+
+use dacu_core::settle::view::{budgets, TrackBudget};
+use dacu_core::settle::{kind_str, Line, Run, Unit};
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// The CSV header; docs/settlement.md describes each column.
+pub const COLUMNS: [&str; 23] = [
+    "settlement",
+    "settled_at",
+    "line",
+    "payout",
+    "kind",
+    "race",
+    "day",
+    "group",
+    "participant",
+    "role",
+    "track",
+    "item",
+    "name",
+    "unit",
+    "rank",
+    "value",
+    "band",
+    "claim",
+    "amount",
+    "scale_remaining_fen",
+    "scale_claims_fen",
+    "rule",
+    "settle_id",
+];
+
+/// Writes `lines` (the ledger from line number `first` + 1 on) as CSV.
+pub fn write_csv(runs: &[Run], lines: &[Line], first: usize, out: impl Write) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(COLUMNS)?;
+    let opt = |x: Option<String>| x.unwrap_or_default();
+    for (i, l) in lines.iter().enumerate() {
+        let run = &runs[l.settlement as usize - 1];
+        w.write_record([
+            l.settlement.to_string(),
+            run.at.to_string(),
+            (first + i + 1).to_string(),
+            l.payout.clone(),
+            l.kind.as_str().to_string(),
+            l.race.clone(),
+            opt(l.day.map(|d| d.to_string())),
+            opt(l.group.clone()),
+            l.participant.clone(),
+            l.role.as_str().to_string(),
+            l.track.clone(),
+            kind_str(l.item).to_string(),
+            opt(l.name.clone()),
+            Unit::of(l.item).as_str().to_string(),
+            opt(l.rank.map(|r| r.to_string())),
+            l.value.to_string(),
+            opt(l.band.map(|b| b.to_string())),
+            l.claim.to_string(),
+            l.amount.to_string(),
+            opt(l.scale.map(|s| s.0.to_string())),
+            opt(l.scale.map(|s| s.1.to_string())),
+            l.rule.clone(),
+            run.id.clone(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+#[derive(serde::Serialize)]
+struct LedgerJson<'a> {
+    festival: &'a str,
+    settlements: &'a [Run],
+    budgets: Vec<TrackBudget>,
+    lines: &'a [Line],
+}
+
+pub fn run(data: &Path, json: bool, settlement: Option<u32>, opts: dacu_log::Options) -> anyhow::Result<ExitCode> {
+    let dir = super::open(data, opts)?;
+    let (f, st) = (dir.festival(), dir.engine().state());
+    let s = &st.settlement;
+    let (first, lines): (usize, &[Line]) = match settlement {
+        None => (0, &s.lines),
+        Some(n) => match s.runs.get((n as usize).wrapping_sub(1)) {
+            Some(r) => (r.first_line as usize, &s.lines[r.first_line as usize..][..r.lines as usize]),
+            None => anyhow::bail!(
+                "no settlement {n}; this data directory has {} (numbered from 1)",
+                s.runs.len()
+            ),
+        },
+    };
+    let stdout = std::io::stdout();
+    if json {
+        let doc = LedgerJson { festival: &f.festival.id, settlements: &s.runs, budgets: budgets(f, st), lines };
+        let mut out = stdout.lock();
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+    } else {
+        write_csv(&s.runs, lines, first, stdout.lock())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
