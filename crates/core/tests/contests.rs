@@ -1,7 +1,10 @@
 //! Property tests of the contests: over random streams of orders, refunds, bindings,
 //! scores and violations, every board holds exactly the entrants that pass the gates, in
 //! the documented order (score, then who reached it first, then id); every score equals
-//! its definition recomputed from the orders; and replay gives the same digest.
+//! its definition recomputed from the orders; and replay gives the same digest. With
+//! settlements mixed in: payouts never exceed a track's budget, a short budget is shared
+//! out exactly, grants only ever shrink after they are made, and settling again changes
+//! nothing.
 
 use dacu_core::contest::board::{Board, Key};
 use dacu_core::contest::{growth_bp, pid_name};
@@ -41,21 +44,21 @@ id = "anchor"
 role = "anchor"
 name_zh = "主播"
 name_en = "Anchors"
-budget_fen = 1_000_000
+budget_fen = 1_500
 
 [[tracks]]
 id = "brand"
 role = "merchant"
 name_zh = "品牌"
 name_en = "Brands"
-budget_fen = 1_000_000
+budget_fen = 2_500
 
 [[tracks]]
 id = "provider"
 role = "provider"
 name_zh = "服务商"
 name_en = "Providers"
-budget_fen = 1_000_000
+budget_fen = 1_200
 
 [[programs]]
 id = "race"
@@ -70,7 +73,7 @@ id = "r"
 [[reward_tables.bands]]
 rank_from = 1
 rank_to = 2
-items = [{ kind = "cash", amount_fen = 1000 }]
+items = [{ kind = "cash", amount_fen = 1000 }, { kind = "fentiao_credit", share_bp = 500, cap_fen = 150 }]
 
 [[reward_tables.bands]]
 min_value = 1
@@ -166,6 +169,8 @@ enum Op {
     Bind(u8, u8, u32),
     Unbind(u8, u8, u32),
     Baseline(u8, i64),
+    /// minute (up to a day past the festival's end)
+    Settle(u32),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -179,6 +184,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0u8..2, 0u8..3, t.clone()).prop_map(|(p, m, t)| Op::Bind(p, m, t)),
         1 => (0u8..2, 0u8..3, t).prop_map(|(p, m, t)| Op::Unbind(p, m, t)),
         1 => (0u8..2, 0i64..20_000).prop_map(|(p, b)| Op::Baseline(p, b)),
+        2 => (0u32..(5 * 24 * 60)).prop_map(Op::Settle),
     ]
 }
 
@@ -218,6 +224,7 @@ fn line(n: usize, op: &Op) -> String {
             r#"{{"type":"load_baseline","id":"b{n}","contest":"growth","participant":"p{p}","baseline_fen":{b},"at":"{}"}}"#,
             at(0)
         ),
+        Op::Settle(t) => format!(r#"{{"type":"settle","id":"st{n}","at":"{}"}}"#, at(*t)),
     }
 }
 
@@ -354,6 +361,92 @@ proptest! {
         prop_assert_eq!(digest(again.state()), digest(st));
     }
 
+    #[test]
+    fn settlement_stays_within_budgets_shares_shortfalls_exactly_and_only_claws_back(
+        ops in proptest::collection::vec(op(), 1..80)
+    ) {
+        use dacu_core::settle::{LineKind, Unit};
+        let (mut e, mut log) = run(&ops);
+        // A final settlement after the festival closes everything and claws back what
+        // the stream took away.
+        let fin = parse_line(&format!(r#"{{"type":"settle","id":"final","at":"{}"}}"#, at(6 * 24 * 60))).unwrap();
+        let mut out = Vec::new();
+        e.execute(&fin, &mut out).unwrap();
+        log.extend(out);
+        let f = festival();
+        let st = e.state();
+        let s = &st.settlement;
+        prop_assert!(!s.runs.is_empty() || s.lines.is_empty());
+        for t in &f.tracks {
+            let money = |l: &&dacu_core::settle::Line| l.track == t.id && Unit::of(l.item) == Unit::Fen;
+            let mut paid = 0i64;
+            for r in &s.runs {
+                let lines = &s.lines[r.first_line as usize..][..r.lines as usize];
+                let awards: Vec<_> = lines.iter().filter(money).filter(|l| l.kind == LineKind::Award).collect();
+                let claws: i64 = lines.iter().filter(money).filter(|l| l.kind == LineKind::Clawback).map(|l| l.amount).sum();
+                let remaining = t.budget_fen - (paid + claws);
+                match awards.first().and_then(|l| l.scale) {
+                    Some((rem, total)) => {
+                        // A shortfall: the remaining budget is shared out exactly.
+                        prop_assert_eq!(rem, remaining);
+                        prop_assert!(total > rem);
+                        prop_assert_eq!(awards.iter().map(|l| l.claim).sum::<i64>(), total);
+                        prop_assert_eq!(awards.iter().map(|l| l.amount).sum::<i64>(), rem);
+                        for l in &awards {
+                            prop_assert_eq!(l.scale, Some((rem, total)));
+                            prop_assert!(0 <= l.amount && l.amount <= l.claim);
+                        }
+                    }
+                    None => {
+                        for l in &awards {
+                            prop_assert_eq!(l.amount, l.claim);
+                        }
+                        prop_assert!(awards.iter().map(|l| l.amount).sum::<i64>() <= remaining);
+                    }
+                }
+                paid += claws + awards.iter().map(|l| l.amount).sum::<i64>();
+                prop_assert!(0 <= paid && paid <= t.budget_fen, "track {} paid {} of {}", t.id, paid, t.budget_fen);
+            }
+            prop_assert_eq!(s.paid_fen.get(&t.id).copied().unwrap_or(0), paid);
+        }
+        // Each grant: one award, then clawbacks that never add and never go below zero.
+        for (id, po) in &s.payouts {
+            for g in &po.grants {
+                let lines: Vec<_> = po.lines.iter().map(|&i| &s.lines[i as usize])
+                    .filter(|l| l.item == g.item && l.name == g.name).collect();
+                prop_assert_eq!(lines[0].kind, LineKind::Award, "{}", id);
+                let (mut granted, mut claim) = (0i64, i64::MAX);
+                for l in &lines {
+                    prop_assert!(l.kind == LineKind::Award || l.amount <= 0);
+                    prop_assert!(l.claim <= claim);
+                    claim = l.claim;
+                    granted += l.amount;
+                    prop_assert!(granted >= 0);
+                }
+                prop_assert_eq!(granted, g.granted);
+            }
+            // An entrant the gates now refuse keeps nothing.
+            let ri = st.contests.race_index(&po.race).unwrap();
+            let p = dacu_core::contest::lookup(st, po.role, &po.participant).unwrap().1;
+            if st.contests.gate_failure(st, ri, p).is_some() {
+                prop_assert!(po.grants.iter().all(|g| g.granted == 0), "{} kept {:?}", id, po.grants);
+            }
+        }
+        // Settling again changes nothing.
+        let before = digest(st);
+        let again = parse_line(&format!(r#"{{"type":"settle","id":"again","at":"{}"}}"#, at(7 * 24 * 60))).unwrap();
+        let mut out = Vec::new();
+        e.execute(&again, &mut out).unwrap();
+        prop_assert!(out.is_empty(), "{:?}", out);
+        prop_assert_eq!(digest(e.state()), before.clone());
+        // Replay gives the same ledger.
+        let mut replay = Engine::new(festival());
+        for ev in &log {
+            replay.apply(ev).unwrap();
+        }
+        prop_assert_eq!(digest(replay.state()), before);
+    }
+
     // Enough entrants that the board spans several blocks.
     #[test]
     fn the_board_agrees_with_a_sorted_list_under_any_updates(
@@ -415,4 +508,29 @@ fn the_file_refuses_races_the_engine_could_not_score() {
         "{FESTIVAL}\n[[challenges]]\nid = \"b\"\nname_zh = \"b\"\nname_en = \"b\"\ntrack = \"brand\"\nmetric = \"gmv\"\nstart = 2021-11-01\nend = 2021-11-05\ntargets = [{{ tier = \"head\", target_fen = 1 }}]\nreward_table = \"r\"\n"
     );
     assert!(problems(&tiered).iter().any(|m| m.contains("only anchors have tiers")), "{:?}", problems(&tiered));
+}
+
+/// The settlement property is only as good as its streams: they must reach awards that a
+/// short budget scales, and clawbacks of settled payouts.
+#[test]
+fn the_generator_reaches_scaled_awards_and_clawbacks() {
+    use proptest::strategy::ValueTree;
+    use dacu_core::settle::LineKind;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = proptest::collection::vec(op(), 40..80);
+    let (mut scaled, mut clawbacks, mut awards, mut late) = (0, 0, 0, 0);
+    for _ in 0..150 {
+        let ops = strategy.new_tree(&mut runner).unwrap().current();
+        let (mut e, log) = run(&ops);
+        if let Some(i) = log.iter().position(|ev| matches!(ev, Event::Settled { .. })) {
+            late += log[i..].iter().filter(|ev| matches!(ev, Event::Refunded { .. } | Event::ViolationRecorded { .. })).count();
+        }
+        let fin = parse_line(&format!(r#"{{"type":"settle","id":"final","at":"{}"}}"#, at(6 * 24 * 60))).unwrap();
+        e.execute(&fin, &mut Vec::new()).unwrap();
+        let s = &e.state().settlement;
+        awards += s.lines.iter().filter(|l| l.kind == LineKind::Award).count();
+        scaled += s.lines.iter().filter(|l| l.scale.is_some()).count();
+        clawbacks += s.lines.iter().filter(|l| l.kind == LineKind::Clawback).count();
+    }
+    assert!(awards > 100 && scaled > 20 && clawbacks > 30, "awards {awards}, scaled {scaled}, clawbacks {clawbacks} late {late}");
 }
