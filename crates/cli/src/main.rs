@@ -5,6 +5,7 @@
 //! invalid festival file, an unreadable data directory, a bad flag).
 
 mod cmd;
+mod html;
 mod table;
 
 // The engine allocates many small strings per command; mimalloc handles that pattern

@@ -249,6 +249,145 @@ pub struct Report {
     pub top_providers: Vec<Ranked>,
     pub figures: Vec<FigureView>,
     pub marketing: crate::market::view::Summary,
+    /// SKA brands with GMV at or above each threshold (the figures' thresholds, or the
+    /// ones the caller asked for).
+    pub ska_brands_at_least: Vec<SkaCount>,
+    /// Incentives granted by settlement against each track's budget.
+    pub incentives: Vec<crate::settle::view::TrackBudget>,
+    pub settlements: u64,
+    pub programs: Vec<ProgramView>,
+    pub consumer_benefits: Benefits,
+    pub traffic: Traffic,
+    /// The previous festival's figures, when a baseline was given.
+    pub baseline: Option<Baseline>,
+    /// This festival against the baseline, where both have the figure.
+    pub year_on_year: Vec<Multiple>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SkaCount {
+    pub threshold_fen: i64,
+    pub brands: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProgramView {
+    pub program: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub track: String,
+    pub enrolled: u64,
+    /// The settlement that closed it.
+    pub closed_by: Option<u32>,
+    /// Money granted by the program's contests and challenges (net of clawbacks).
+    pub paid_fen: i64,
+}
+
+/// Benefits given to consumers, in fen. Discounts are those of paid checkouts, before any
+/// refund gave part of them back (`returned_fen`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Benefits {
+    pub red_packets_fen: i64,
+    pub coupons_fen: i64,
+    pub fullcut_fen: i64,
+    pub price_cut_fen: i64,
+    pub lottery_prizes: u64,
+    pub lottery_prizes_fen: i64,
+    /// Red packets granted + coupon, 满减 and price-cut discounts + lottery prize value.
+    pub total_fen: i64,
+    pub returned_fen: i64,
+}
+
+/// Traffic granted by settlement: traffic-pack impressions and main-venue slots.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Traffic {
+    pub impressions: i64,
+    pub impressions_by_track: BTreeMap<String, i64>,
+    pub main_venue_slots: u64,
+}
+
+/// A previous festival's figures: computed from its data directory, or loaded from a JSON
+/// file with these keys (docs/report.md). Absent figures are skipped.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    pub festival: String,
+    #[serde(default)]
+    pub gmv_fen: Option<i64>,
+    #[serde(default)]
+    pub orders: Option<u64>,
+    #[serde(default)]
+    pub buyers: Option<u64>,
+    #[serde(default)]
+    pub self_broadcast_gmv_fen: Option<i64>,
+    #[serde(default)]
+    pub provider_served_self_broadcast_gmv_fen: Option<i64>,
+    #[serde(default)]
+    pub certified_providers: Option<u64>,
+    #[serde(default)]
+    pub traffic_impressions: Option<i64>,
+    /// Anchor and brand tracks: what merchants' incentive funds paid.
+    #[serde(default)]
+    pub merchant_incentives_fen: Option<i64>,
+    #[serde(default)]
+    pub provider_incentives_fen: Option<i64>,
+    #[serde(default)]
+    pub consumer_benefits_fen: Option<i64>,
+}
+
+/// One year-on-year comparison: `multiple_x100` = ⌊this × 100 / baseline + ½⌋.
+#[derive(Debug, Clone, Serialize)]
+pub struct Multiple {
+    pub figure: String,
+    pub this_year: i64,
+    pub baseline: i64,
+    pub multiple_x100: i64,
+    /// What the festival announced for this figure (`[support]`), if anything.
+    pub announced_x: Option<i64>,
+}
+
+/// `x / base` in hundredths, rounded half up; None when the base is not positive.
+pub fn multiple_x100(x: i64, base: i64) -> Option<i64> {
+    (base > 0).then(|| ((x as i128 * 200 + base as i128) / (2 * base as i128)) as i64)
+}
+
+/// "8.12×".
+pub fn fmt_multiple(x100: i64) -> String {
+    format!("{}.{:02}×", x100 / 100, x100.rem_euclid(100))
+}
+
+impl Baseline {
+    /// The baseline figures a festival's own report gives.
+    pub fn of(r: &Report) -> Baseline {
+        let tracks = |merchant: bool| -> i64 {
+            r.incentives
+                .iter()
+                .filter(|t| (t.role != crate::festival::Role::Provider) == merchant)
+                .map(|t| t.paid_fen)
+                .sum()
+        };
+        Baseline {
+            festival: r.festival.clone(),
+            gmv_fen: Some(r.gmv),
+            orders: Some(r.orders),
+            buyers: Some(r.buyers),
+            self_broadcast_gmv_fen: Some(r.self_broadcast_gmv),
+            provider_served_self_broadcast_gmv_fen: Some(r.provider_served_self_broadcast_gmv),
+            certified_providers: Some(r.certified_providers),
+            traffic_impressions: Some(r.traffic.impressions),
+            merchant_incentives_fen: Some(tracks(true)),
+            provider_incentives_fen: Some(tracks(false)),
+            consumer_benefits_fen: Some(r.consumer_benefits.total_fen),
+        }
+    }
+}
+
+/// What the caller may add to the report.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    /// SKA thresholds to count brands at (default: the festival's figures' thresholds).
+    pub ska_thresholds_fen: Option<Vec<i64>>,
+    pub baseline: Option<Baseline>,
 }
 
 /// Top `n` by GMV, ties by id ascending.
@@ -280,7 +419,123 @@ fn tier_share_in_month(st: &State, tier: u32, month: Option<&str>) -> Option<i64
     (all > 0).then(|| share_bp(mine, all))
 }
 
+fn benefits(st: &State, m: &crate::market::view::Summary) -> Benefits {
+    let layer = |names: &[&str]| -> i64 { names.iter().filter_map(|n| m.discounts_by_layer.get(n)).sum() };
+    let mut b = Benefits {
+        red_packets_fen: m.red_packet_granted,
+        coupons_fen: layer(&["store_coupon", "platform_coupon"]),
+        fullcut_fen: layer(&["store_fullcut", "cross_store_fullcut"]),
+        price_cut_fen: layer(&["price_cut"]),
+        returned_fen: m.discounts_returned,
+        ..Benefits::default()
+    };
+    for l in &st.market.lotteries {
+        if let Some(d) = &l.drawn {
+            b.lottery_prizes += d.winners.len() as u64;
+            b.lottery_prizes_fen += d.winners.len() as i64 * l.prize.value.0;
+        }
+    }
+    b.total_fen = b.red_packets_fen + b.coupons_fen + b.fullcut_fen + b.price_cut_fen + b.lottery_prizes_fen;
+    b
+}
+
+fn traffic(st: &State) -> Traffic {
+    use crate::festival::RewardKind;
+    let mut t = Traffic::default();
+    for p in st.settlement.payouts.values() {
+        for g in &p.grants {
+            match g.item {
+                RewardKind::TrafficPack => {
+                    t.impressions += g.granted;
+                    *t.impressions_by_track.entry(p.track.clone()).or_default() += g.granted;
+                }
+                RewardKind::MainVenueSlot => t.main_venue_slots += g.granted.max(0) as u64,
+                _ => {}
+            }
+        }
+    }
+    t
+}
+
+fn programs(f: &Festival, st: &State) -> Vec<ProgramView> {
+    f.programs
+        .iter()
+        .map(|p| {
+            let races: Vec<&str> = st
+                .contests
+                .defs
+                .iter()
+                .filter(|d| d.program.as_deref() == Some(p.id.as_str()))
+                .map(|d| d.id.as_str())
+                .collect();
+            ProgramView {
+                program: p.id.clone(),
+                name_zh: p.name_zh.clone(),
+                name_en: p.name_en.clone(),
+                track: p.track.clone(),
+                enrolled: st.enrolments.get(&p.id).map_or(0, |m| m.len() as u64),
+                closed_by: st.settlement.programs.get(&p.id).copied(),
+                paid_fen: st
+                    .settlement
+                    .payouts
+                    .values()
+                    .filter(|po| races.contains(&po.race.as_str()))
+                    .map(|po| po.granted_fen())
+                    .sum(),
+            }
+        })
+        .collect()
+}
+
+fn year_on_year(f: &Festival, r: &Report, b: &Baseline) -> Vec<Multiple> {
+    let this = Baseline::of(r);
+    let support = f.support.as_ref();
+    let announced = |x: Option<i64>| x.filter(|v| *v > 0);
+    let rows: [(&str, Option<i64>, Option<i64>, Option<i64>); 8] = [
+        ("gmv_fen", this.gmv_fen, b.gmv_fen, None),
+        ("orders", this.orders.map(|x| x as i64), b.orders.map(|x| x as i64), None),
+        ("buyers", this.buyers.map(|x| x as i64), b.buyers.map(|x| x as i64), None),
+        (
+            "provider_served_self_broadcast_gmv_fen",
+            this.provider_served_self_broadcast_gmv_fen,
+            b.provider_served_self_broadcast_gmv_fen,
+            None,
+        ),
+        ("traffic_impressions", this.traffic_impressions, b.traffic_impressions, support.map(|s| s.traffic_multiple)),
+        (
+            "merchant_incentives_fen",
+            this.merchant_incentives_fen,
+            b.merchant_incentives_fen,
+            support.map(|s| s.merchant_incentive_multiple),
+        ),
+        ("provider_incentives_fen", this.provider_incentives_fen, b.provider_incentives_fen, None),
+        (
+            "consumer_benefits_fen",
+            this.consumer_benefits_fen,
+            b.consumer_benefits_fen,
+            support.map(|s| s.consumer_benefit_multiple),
+        ),
+    ];
+    rows.into_iter()
+        .filter_map(|(name, x, base, ann)| {
+            let (x, base) = (x?, base?);
+            Some(Multiple {
+                figure: name.to_string(),
+                this_year: x,
+                baseline: base,
+                multiple_x100: multiple_x100(x, base)?,
+                announced_x: announced(ann),
+            })
+        })
+        .collect()
+}
+
+/// The report without a baseline, at the festival's own SKA thresholds.
 pub fn report(f: &Festival, st: &State) -> Report {
+    report_with(f, st, &ReportOptions::default())
+}
+
+pub fn report_with(f: &Festival, st: &State, opts: &ReportOptions) -> Report {
     let total = StatsView::of(&st.total);
     let tier_ids: Vec<&str> = f.anchor_tiers.iter().map(|t| t.id.as_str()).collect();
     let gmv_by_anchor_tier: BTreeMap<String, i64> =
@@ -316,7 +571,22 @@ pub fn report(f: &Festival, st: &State) -> Report {
                     tier.and_then(|ti| tier_share_in_month(st, ti as u32, fig.month.as_deref()))
                         .map(crate::money::fmt_bp)
                 }
-                FigureMetric::ProviderSelfBroadcastGrowth | FigureMetric::ProviderSelfBroadcastShareChange => None,
+                FigureMetric::ProviderSelfBroadcastGrowth => opts
+                    .baseline
+                    .as_ref()
+                    .and_then(|b| b.provider_served_self_broadcast_gmv_fen)
+                    .and_then(|base| multiple_x100(total.provider_served_self_broadcast_gmv, base))
+                    .map(fmt_multiple),
+                FigureMetric::ProviderSelfBroadcastShareChange => opts.baseline.as_ref().and_then(|b| {
+                    let before = share_bp(b.provider_served_self_broadcast_gmv_fen?, b.self_broadcast_gmv_fen?);
+                    let now = share_bp(total.provider_served_self_broadcast_gmv, total.self_broadcast_gmv);
+                    Some(format!(
+                        "{} → {} ({})",
+                        crate::money::fmt_bp(before),
+                        crate::money::fmt_bp(now),
+                        fmt_multiple(multiple_x100(now, before)?)
+                    ))
+                }),
             };
             FigureView {
                 id: fig.id.clone(),
@@ -327,7 +597,8 @@ pub fn report(f: &Festival, st: &State) -> Report {
             }
         })
         .collect();
-    Report {
+    let marketing = crate::market::view::summary(st);
+    let mut r = Report {
         festival: f.festival.id.clone(),
         events: st.events,
         gmv: total.gmv,
@@ -369,6 +640,34 @@ pub fn report(f: &Festival, st: &State) -> Report {
             st.providers.iter().enumerate().map(|(i, p)| (st.provider_ids.name(i as u32), p.name.as_str(), &p.stats)),
         ),
         figures,
-        marketing: crate::market::view::summary(st),
+        ska_brands_at_least: opts
+            .ska_thresholds_fen
+            .clone()
+            .unwrap_or_else(|| {
+                f.figures
+                    .iter()
+                    .filter(|x| x.metric == FigureMetric::SkaBrandsGmvAtLeast)
+                    .filter_map(|x| x.threshold_fen)
+                    .collect()
+            })
+            .into_iter()
+            .map(|t| SkaCount {
+                threshold_fen: t,
+                brands: st.merchants.iter().filter(|m| m.brand_tier == BrandTier::Ska && m.stats.gmv().0 >= t).count()
+                    as u64,
+            })
+            .collect(),
+        incentives: crate::settle::view::budgets(f, st),
+        settlements: st.settlement.runs.len() as u64,
+        programs: programs(f, st),
+        consumer_benefits: benefits(st, &marketing),
+        marketing,
+        traffic: traffic(st),
+        baseline: opts.baseline.clone(),
+        year_on_year: Vec::new(),
+    };
+    if let Some(b) = &opts.baseline {
+        r.year_on_year = year_on_year(f, &r, b);
     }
+    r
 }
