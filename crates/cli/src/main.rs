@@ -155,12 +155,23 @@ enum Cmd {
         #[arg(long, default_value_t = dacu_core::review::TOP_PRODUCTS)]
         top: usize,
     },
-    /// The festival report: GMV by channel, brand tier, anchor tier, providers, figures.
+    /// The festival report: GMV by channel, brand tier and anchor tier, providers, SKA
+    /// brands, incentives against budgets, programs, consumer benefits, traffic granted,
+    /// the source's figures, and year-on-year multiples against a baseline.
     Report {
         #[arg(long)]
         data: PathBuf,
         #[arg(long)]
         json: bool,
+        /// Also write the report as one self-contained HTML file with charts.
+        #[arg(long)]
+        html: Option<PathBuf>,
+        /// The previous festival: its data directory, or a JSON file of its figures.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        /// SKA GMV thresholds in fen, comma-separated (default: the festival's figures').
+        #[arg(long)]
+        ska_thresholds: Option<String>,
     },
     /// Settle: close the boards, challenges and programs whose windows ended by --at, pay
     /// each entrant its band's rewards within the tracks' budgets (pro rata when a budget
@@ -292,7 +303,9 @@ fn main() -> ExitCode {
         }
         Cmd::VerifyDraw { file } => cmd::verify_draw::run(&file),
         Cmd::Review { data, session, json, top } => cmd::review::run(&data, &session, json, top, opts),
-        Cmd::Report { data, json } => cmd::report::run(&data, json, opts),
+        Cmd::Report { data, json, html, baseline, ska_thresholds } => {
+            cmd::report::run(&data, cmd::report::Args { json, html, baseline, ska_thresholds }, opts)
+        }
         Cmd::Settle { data, at, id, json } => cmd::settle::run(&data, at.as_deref(), id, json, opts),
         Cmd::Ledger { data, json, settlement } => cmd::ledger::run(&data, json, settlement, opts),
         Cmd::Explain { data, payout, json, orders } => cmd::explain::run(&data, &payout, json, orders, opts),

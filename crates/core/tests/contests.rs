@@ -514,8 +514,8 @@ fn the_file_refuses_races_the_engine_could_not_score() {
 /// short budget scales, and clawbacks of settled payouts.
 #[test]
 fn the_generator_reaches_scaled_awards_and_clawbacks() {
-    use proptest::strategy::ValueTree;
     use dacu_core::settle::LineKind;
+    use proptest::strategy::ValueTree;
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let strategy = proptest::collection::vec(op(), 40..80);
     let (mut scaled, mut clawbacks, mut awards, mut late) = (0, 0, 0, 0);
@@ -523,7 +523,10 @@ fn the_generator_reaches_scaled_awards_and_clawbacks() {
         let ops = strategy.new_tree(&mut runner).unwrap().current();
         let (mut e, log) = run(&ops);
         if let Some(i) = log.iter().position(|ev| matches!(ev, Event::Settled { .. })) {
-            late += log[i..].iter().filter(|ev| matches!(ev, Event::Refunded { .. } | Event::ViolationRecorded { .. })).count();
+            late += log[i..]
+                .iter()
+                .filter(|ev| matches!(ev, Event::Refunded { .. } | Event::ViolationRecorded { .. }))
+                .count();
         }
         let fin = parse_line(&format!(r#"{{"type":"settle","id":"final","at":"{}"}}"#, at(6 * 24 * 60))).unwrap();
         e.execute(&fin, &mut Vec::new()).unwrap();
@@ -532,5 +535,8 @@ fn the_generator_reaches_scaled_awards_and_clawbacks() {
         scaled += s.lines.iter().filter(|l| l.scale.is_some()).count();
         clawbacks += s.lines.iter().filter(|l| l.kind == LineKind::Clawback).count();
     }
-    assert!(awards > 100 && scaled > 20 && clawbacks > 15, "awards {awards}, scaled {scaled}, clawbacks {clawbacks} late {late}");
+    assert!(
+        awards > 100 && scaled > 20 && clawbacks > 15,
+        "awards {awards}, scaled {scaled}, clawbacks {clawbacks} late {late}"
+    );
 }

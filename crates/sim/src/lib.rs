@@ -84,6 +84,8 @@ pub struct Summary {
     /// Shopping-experience scores set, and violations recorded.
     pub scores: u64,
     pub violations: u64,
+    /// Settlements, one at the start of each day on which a contest or challenge ended.
+    pub settlements: u64,
 }
 
 struct Merchant {
@@ -783,11 +785,19 @@ pub fn simulate_with_progress(
     g.promotions()?;
     let weights = day_weights(f);
     let total_w: u64 = weights.iter().map(|(_, w)| w).sum();
+    // The platform settles as races end; refunds that come later are clawed back at the
+    // next settlement.
+    let race_ends: std::collections::BTreeSet<Ts> = dacu_core::contest::race_defs(f).iter().map(|d| d.end).collect();
     let activity = target.saturating_sub(g.sum.commands);
     for (d, w) in weights {
         let day = d.to_string();
         let budget = activity * w / total_w;
         let goal = g.sum.commands + budget;
+        if mix == Mix::Festival && race_ends.contains(&Ts::start_of(d)) {
+            g.sum.settlements += 1;
+            let n = g.sum.settlements;
+            g.line(&format!(r#"{{"type":"settle","id":"sim-settle-{n}","at":"{}"}}"#, ts(&day, 0)))?;
+        }
         g.refunds_due(d, &day)?;
         // Shelf orders take a fortieth of the day's lines (about a third of the orders);
         // in the orders mix, a third of the lines.

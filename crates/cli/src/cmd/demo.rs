@@ -2,10 +2,12 @@
 
 use super::simulate::progress_bar;
 use anyhow::Context;
+use dacu_core::view::{Baseline, ReportOptions};
 use dacu_log::{DataDir, Options};
+use dacu_sim::Scale;
 use std::collections::BTreeMap;
 use std::io::BufReader;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -20,9 +22,8 @@ fn default_data() -> PathBuf {
     base.join("dacu").join("demo")
 }
 
-pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow::Result<ExitCode> {
-    let scale = super::simulate::parse_scale(scale)?;
-    let data = data.unwrap_or_else(default_data);
+/// A fresh data directory for the 116 festival at `data`, removing an earlier demo's.
+fn fresh(data: &Path) -> anyhow::Result<DataDir> {
     if data.exists() {
         // Only ever remove a previous demo's data directory, never an arbitrary folder.
         anyhow::ensure!(
@@ -30,20 +31,29 @@ pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow
             "{} exists and is not a dacu data directory; pass --data with a new path",
             data.display()
         );
-        std::fs::remove_dir_all(&data).with_context(|| format!("removing the previous demo in {}", data.display()))?;
+        std::fs::remove_dir_all(data).with_context(|| format!("removing the previous demo in {}", data.display()))?;
     }
-    std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
+    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
     let fest_path = data.join("source-festival.toml");
     std::fs::write(&fest_path, FESTIVAL)?;
-    let (mut dir, _) = DataDir::open_or_create(&data, Some(&fest_path), Options::default())?;
+    let (dir, _) = DataDir::open_or_create(data, Some(&fest_path), Options::default())?;
     std::fs::remove_file(&fest_path)?;
-    if !quiet {
-        print!("{}", super::check::summary(dir.festival()));
-        println!();
-    }
+    Ok(dir)
+}
 
-    // 1. Simulate the festival's activity into a workload file beside the data.
-    let workload = data.join("workload.jsonl");
+/// What simulating and ingesting one festival took.
+struct Run {
+    sim: dacu_sim::Summary,
+    sim_s: f64,
+    ingest: super::ingest::Summary,
+    ingest_s: f64,
+    rejections: Vec<u8>,
+}
+
+/// Simulates the festival's activity into a workload file beside the data, then ingests
+/// it durably (group commits, fsync per batch).
+fn simulate_and_ingest(dir: &mut DataDir, scale: Scale, seed: u64, quiet: bool) -> anyhow::Result<Run> {
+    let workload = dir.path().join("workload.jsonl");
     let t0 = Instant::now();
     let pb = progress_bar(scale.commands(), "simulate", quiet);
     let sim = dacu_sim::simulate_with_progress(
@@ -56,48 +66,86 @@ pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow
     )?;
     pb.finish_and_clear();
     let sim_s = t0.elapsed().as_secs_f64();
-
-    // 2. Ingest it durably: group commits, fsync per batch.
     let t1 = Instant::now();
     let pb = progress_bar(std::fs::metadata(&workload)?.len(), "ingest", quiet);
     let reader = BufReader::with_capacity(1 << 20, pb.wrap_read(std::fs::File::open(&workload)?));
     let mut rejections = Vec::new();
-    let s = super::ingest::ingest(&mut dir, reader, &mut rejections).map_err(|(_, e)| e)?;
+    let ingest = super::ingest::ingest(dir, reader, &mut rejections).map_err(|(_, e)| e)?;
     pb.finish_and_clear();
-    let ingest_s = t1.elapsed().as_secs_f64();
-    let events = dir.engine().state().events;
-    let festival = dir.engine().festival_arc();
-    let r = dacu_core::view::report(&festival, dir.engine().state());
-    let review =
-        best_session(dir.engine().state()).and_then(|s| dacu_core::review::review(dir.engine().state(), &s, 1));
-    let boards = top_of_boards(dir.festival(), dir.engine().state(), 3);
-    dir.close()?;
     std::fs::remove_file(&workload)?;
+    Ok(Run { sim, sim_s, ingest, ingest_s: t1.elapsed().as_secs_f64(), rejections })
+}
+
+pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow::Result<ExitCode> {
+    let scale = super::simulate::parse_scale(scale)?;
+    let data = data.unwrap_or_else(default_data);
+
+    // 0. The previous festival, for the year-on-year figures: a third of the activity
+    //    under another seed, settled at its end. It lives inside the demo's directory.
+    let mut dir = fresh(&data)?;
+    if !quiet {
+        print!("{}", super::check::summary(dir.festival()));
+        println!();
+        println!("The previous festival (the year-on-year baseline): a third of the activity, seed {}", seed + 1);
+    }
+    let prev_path = data.join("previous");
+    let mut prev = fresh(&prev_path)?;
+    simulate_and_ingest(&mut prev, Scale::Commands((scale.commands() / 3).max(1_000)), seed + 1, quiet)?;
+    let end = Some(prev.festival().end());
+    super::settle::settle(&mut prev, end, Some("demo-final".into()))?;
+    let mut baseline = Baseline::of(&dacu_core::view::report(prev.festival(), prev.engine().state()));
+    baseline.festival = format!("previous festival (simulated at 1/3 scale, seed {})", seed + 1);
+    prev.close()?;
+
+    // 1–2. This festival: simulate, ingest durably.
+    let run = simulate_and_ingest(&mut dir, scale, seed, quiet)?;
+    let events = dir.engine().state().events;
+
+    // 3. Settle at the festival's end: the boards the stream's own settlement left open,
+    //    and clawbacks for the refunds and violations that came after it.
+    let end = Some(dir.festival().end());
+    let settled = super::settle::settle(&mut dir, end, Some("demo-final".into()))?;
+
+    // 4. The report, with the HTML file beside the data.
+    let festival = dir.engine().festival_arc();
+    let st = dir.engine().state();
+    let r =
+        dacu_core::view::report_with(&festival, st, &ReportOptions { baseline: Some(baseline), ..Default::default() });
+    let html = data.join("report.html");
+    std::fs::write(&html, crate::html::render(&festival, &r)).with_context(|| format!("writing {}", html.display()))?;
+    let review = best_session(st).and_then(|s| dacu_core::review::review(st, &s, 1));
+    let boards = top_of_boards(&festival, st, 3);
+    let payout = largest_payout(st);
+    let explained = payout.as_deref().and_then(|p| dacu_core::settle::view::explain(&festival, st, p, 5));
+    dir.close()?;
 
     if !quiet {
         let mut by_code: BTreeMap<String, u64> = BTreeMap::new();
-        for line in String::from_utf8_lossy(&rejections).lines() {
+        for line in String::from_utf8_lossy(&run.rejections).lines() {
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(line) {
                 *by_code.entry(v["code"].as_str().unwrap_or("?").to_string()).or_default() += 1;
             }
         }
         println!(
-            "Simulated {} commands ({} orders, {} refunds, {} live sessions) in {:.1} s; ingested durably in {:.1} s ({:.0} events/s).",
-            sim.commands,
-            sim.orders,
-            sim.refunds,
-            sim.sessions,
-            sim_s,
-            ingest_s,
-            events as f64 / ingest_s
+            "Simulated {} commands ({} orders, {} refunds, {} live sessions, {} settlement(s)) in {:.1} s; ingested durably in {:.1} s ({:.0} events/s).",
+            run.sim.commands,
+            run.sim.orders,
+            run.sim.refunds,
+            run.sim.sessions,
+            run.sim.settlements,
+            run.sim_s,
+            run.ingest_s,
+            events as f64 / run.ingest_s
         );
         println!(
             "{} accepted, {} rejected — the simulator's deliberately bad lines, by code: {}",
-            s.accepted,
-            s.rejected,
+            run.ingest.accepted,
+            run.ingest.rejected,
             by_code.iter().map(|(c, n)| format!("{c} {n}")).collect::<Vec<_>>().join(", ")
         );
         println!();
+        println!("Final settlement 结算 (dacu settle; dacu ledger exports every line as CSV or JSON)");
+        println!("{}", super::settle::render(&settled));
     }
     print!("{}", super::report::render(&festival, &r));
     if !quiet {
@@ -105,14 +153,28 @@ pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow
         for b in &boards {
             println!("{}", super::leaderboard::render(b));
         }
+        if let Some(e) = &explained {
+            println!("The largest payout, explained (dacu explain --data {} {})\n", data.display(), e.payout);
+            println!("{}", super::explain::render(e));
+        }
     }
     if let (Some(rv), false) = (&review, quiet) {
         println!("{}", super::review::render_brief(rv, &data));
     }
     if !quiet {
-        println!("The data directory stays for exploring: dacu report --data {0} · dacu show --data {0} anchor a0 --json · dacu verify --data {0}", data.display());
+        println!("The HTML report: {}", html.display());
+        println!("The data directory stays for exploring: dacu report --data {0} --baseline {0}/previous · dacu ledger --data {0} · dacu show --data {0} anchor a0 --json · dacu verify --data {0}", data.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The payout with the most money granted, the lowest id on ties.
+fn largest_payout(st: &dacu_core::state::State) -> Option<String> {
+    st.settlement
+        .payouts
+        .iter()
+        .max_by(|a, b| a.1.granted_fen().cmp(&b.1.granted_fen()).then_with(|| b.0.cmp(a.0)))
+        .map(|(id, _)| id.clone())
 }
 
 /// The first `n` ranks of every race's default board: the whole window, or the latest day

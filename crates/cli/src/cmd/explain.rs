@@ -23,7 +23,8 @@ pub fn render(e: &Explain) -> String {
         dacu_core::contest::RaceKind::Challenge => "challenge",
     };
     out += &format!("payout {}\n", e.payout);
-    out += &format!("  {kind} `{}` {} · {} (track `{}`, metric {:?})\n", e.race, e.name_zh, e.name_en, e.track, e.metric);
+    out +=
+        &format!("  {kind} `{}` {} · {} (track `{}`, metric {:?})\n", e.race, e.name_zh, e.name_en, e.track, e.metric);
     out += &format!("  window {} → {} (end exclusive)", e.window_start, e.window_end);
     if let Some(d) = e.day {
         out += &format!(", day {d}");

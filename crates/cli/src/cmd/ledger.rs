@@ -86,10 +86,7 @@ pub fn run(data: &Path, json: bool, settlement: Option<u32>, opts: dacu_log::Opt
         None => (0, &s.lines),
         Some(n) => match s.runs.get((n as usize).wrapping_sub(1)) {
             Some(r) => (r.first_line as usize, &s.lines[r.first_line as usize..][..r.lines as usize]),
-            None => anyhow::bail!(
-                "no settlement {n}; this data directory has {} (numbered from 1)",
-                s.runs.len()
-            ),
+            None => anyhow::bail!("no settlement {n}; this data directory has {} (numbered from 1)", s.runs.len()),
         },
     };
     let stdout = std::io::stdout();

@@ -1,16 +1,64 @@
 use crate::table::Table;
+use anyhow::Context;
 use dacu_core::money::{fmt_bp, share_bp, Fen};
-use dacu_core::view::{self, Report};
-use std::path::Path;
+use dacu_core::view::{self, fmt_multiple, Baseline, Report, ReportOptions};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-pub fn run(data: &Path, json: bool, opts: dacu_log::Options) -> anyhow::Result<ExitCode> {
+pub struct Args {
+    pub json: bool,
+    pub html: Option<PathBuf>,
+    pub baseline: Option<PathBuf>,
+    pub ska_thresholds: Option<String>,
+}
+
+/// A baseline from a previous festival's data directory, or from a JSON file of figures.
+pub fn load_baseline(path: &Path, opts: dacu_log::Options) -> anyhow::Result<Baseline> {
+    if path.is_dir() {
+        let dir = super::open(path, opts).context("opening the baseline data directory")?;
+        return Ok(Baseline::of(&view::report(dir.festival(), dir.engine().state())));
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read baseline {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a baseline: give a previous festival's data directory, or a JSON object with \
+             \"festival\" and any of gmv_fen, orders, buyers, self_broadcast_gmv_fen, \
+             provider_served_self_broadcast_gmv_fen, certified_providers, traffic_impressions, \
+             merchant_incentives_fen, provider_incentives_fen, consumer_benefits_fen",
+            path.display()
+        )
+    })
+}
+
+/// `--ska-thresholds 10000000000,5000000000` (fen).
+pub fn parse_thresholds(s: &str) -> anyhow::Result<Vec<i64>> {
+    s.split(',')
+        .map(|x| {
+            x.trim().replace('_', "").parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
+                anyhow::anyhow!("--ska-thresholds takes GMV thresholds in fen separated by commas, got `{x}`")
+            })
+        })
+        .collect()
+}
+
+pub fn run(data: &Path, a: Args, opts: dacu_log::Options) -> anyhow::Result<ExitCode> {
+    let ro = ReportOptions {
+        ska_thresholds_fen: a.ska_thresholds.as_deref().map(parse_thresholds).transpose()?,
+        baseline: a.baseline.as_deref().map(|p| load_baseline(p, opts.clone())).transpose()?,
+    };
     let dir = super::open(data, opts)?;
-    let r = view::report(dir.festival(), dir.engine().state());
-    if json {
+    let r = view::report_with(dir.festival(), dir.engine().state(), &ro);
+    if let Some(path) = &a.html {
+        std::fs::write(path, crate::html::render(dir.festival(), &r))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
         print!("{}", render(dir.festival(), &r));
+        if let Some(path) = &a.html {
+            println!("HTML report written to {}", path.display());
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -98,6 +146,77 @@ pub fn render(f: &dacu_core::Festival, r: &Report) -> String {
         t.row(["groups formed / failed".into(), format!("{} / {}", m.groups_formed, m.groups_failed)]);
         t.row(["lotteries drawn, winners".into(), format!("{}, {}", m.lotteries_drawn, m.lottery_winners)]);
         out += &format!("Marketing tools\n{}\n", t.render());
+    }
+
+    let mut t = Table::new(["SKA brands with GMV of at least", "brands"]).right(&[0, 1]);
+    for x in &r.ska_brands_at_least {
+        t.row([Fen(x.threshold_fen).to_string(), x.brands.to_string()]);
+    }
+    if !r.ska_brands_at_least.is_empty() {
+        out += &format!("SKA brands\n{}\n", t.render());
+    }
+
+    let mut t = Table::new(["track", "budget", "claimed", "paid", "remaining", "used", "impressions", "payouts"])
+        .right(&[1, 2, 3, 4, 5, 6, 7]);
+    for b in &r.incentives {
+        t.row([
+            format!("{} {}", b.track, b.name_zh),
+            Fen(b.budget_fen).to_string(),
+            Fen(b.claimed_fen).to_string(),
+            Fen(b.paid_fen).to_string(),
+            Fen(b.remaining_fen).to_string(),
+            fmt_bp(b.used_bp),
+            b.impressions.to_string(),
+            b.payouts.to_string(),
+        ]);
+    }
+    out += &format!("Incentives against budgets ({} settlement(s))\n{}\n", r.settlements, t.render());
+
+    let mut t = Table::new(["program", "track", "enrolled", "closed by", "paid"]).right(&[2, 3, 4]);
+    for p in &r.programs {
+        t.row([
+            format!("{} {}", p.program, p.name_zh),
+            p.track.clone(),
+            p.enrolled.to_string(),
+            p.closed_by.map_or("open".into(), |n| format!("settlement {n}")),
+            Fen(p.paid_fen).to_string(),
+        ]);
+    }
+    out += &format!("Programs\n{}\n", t.render());
+
+    let b = &r.consumer_benefits;
+    let mut t = Table::new(["", "value"]).right(&[1]);
+    t.row(["red packets granted 红包".into(), Fen(b.red_packets_fen).to_string()]);
+    t.row(["coupon discounts 优惠券".into(), Fen(b.coupons_fen).to_string()]);
+    t.row(["满减 discounts".into(), Fen(b.fullcut_fen).to_string()]);
+    t.row(["price cuts and group prices".into(), Fen(b.price_cut_fen).to_string()]);
+    t.row([format!("lottery prizes 抽奖 ({})", b.lottery_prizes), Fen(b.lottery_prizes_fen).to_string()]);
+    t.row(["total given".into(), Fen(b.total_fen).to_string()]);
+    t.row(["… given back by refunds".into(), Fen(b.returned_fen).to_string()]);
+    out += &format!("Consumer benefits\n{}\n", t.render());
+
+    let mut t = Table::new(["", "value"]).right(&[1]);
+    t.row(["traffic-pack impressions granted".into(), r.traffic.impressions.to_string()]);
+    for (track, n) in &r.traffic.impressions_by_track {
+        t.row([format!("… track {track}"), n.to_string()]);
+    }
+    t.row(["main-venue slots 主会场资源位".into(), r.traffic.main_venue_slots.to_string()]);
+    out += &format!("Traffic granted\n{}\n", t.render());
+
+    if let Some(base) = &r.baseline {
+        let mut t = Table::new(["figure", "this festival", "baseline", "multiple", "announced"]).right(&[1, 2, 3, 4]);
+        for m in &r.year_on_year {
+            let money = m.figure.ends_with("_fen");
+            let v = |x: i64| if money { Fen(x).to_string() } else { x.to_string() };
+            t.row([
+                m.figure.trim_end_matches("_fen").replace('_', " "),
+                v(m.this_year),
+                v(m.baseline),
+                fmt_multiple(m.multiple_x100),
+                m.announced_x.map_or(String::new(), |x| format!("{x}×")),
+            ]);
+        }
+        out += &format!("Year on year against {}\n{}\n", base.festival, t.render());
     }
 
     if !r.figures.is_empty() {

@@ -309,6 +309,8 @@ struct Planner<'a> {
     st: &'a State,
     n: u32,
     plan: Plan,
+    /// Challenge standings by race, computed once per settlement.
+    challenges: BTreeMap<usize, BTreeMap<u32, ChallengeRec>>,
 }
 
 impl Planner<'_> {
@@ -438,7 +440,7 @@ impl Planner<'_> {
     /// What a settled payout's entrant is entitled to now: the band from its current
     /// gates, value and sales, and a rank no better than at closing (docs/settlement.md,
     /// "Clawbacks").
-    fn entitlement_now(&self, po: &Payout) -> (Option<u64>, i64, Option<usize>, Vec<Item>, String) {
+    fn entitlement_now(&mut self, po: &Payout) -> (Option<u64>, i64, Option<usize>, Vec<Item>, String) {
         let (f, st) = (self.f, self.st);
         let c = &st.contests;
         let none = (None, 0, None, Vec::new(), String::new());
@@ -477,12 +479,20 @@ impl Planner<'_> {
                 (Some(rank), rec.score, band, its, rule)
             }
             RaceKind::Challenge => {
-                let r = challenge_recs(st, ri).get(&p).copied().unwrap_or_default();
+                let r = self
+                    .challenges
+                    .entry(ri)
+                    .or_insert_with(|| challenge_recs(st, ri))
+                    .get(&p)
+                    .copied()
+                    .unwrap_or_default();
                 let place = po.rank.unwrap_or(u64::MAX);
                 let band = if r.achieved > 0 { band_of(bands, place as usize, r.achieved) } else { None };
                 let its = band.map(|b| items(&bands[b], r.sales)).unwrap_or_default();
-                let rule =
-                    format!("place {place} (as at closing); target reached on {} board(s), best {}", r.achieved, r.best);
+                let rule = format!(
+                    "place {place} (as at closing); target reached on {} board(s), best {}",
+                    r.achieved, r.best
+                );
                 (Some(place), r.best, band, its, rule)
             }
         }
@@ -572,7 +582,7 @@ impl Planner<'_> {
 /// settlements paid, then the boards, challenges and programs whose windows ended by
 /// `at`, with new money scaled to each track's remaining budget.
 pub fn plan(f: &Festival, st: &State, at: Ts, n: u32) -> Plan {
-    let mut pl = Planner { f, st, n, plan: Plan::default() };
+    let mut pl = Planner { f, st, n, plan: Plan::default(), challenges: BTreeMap::new() };
     pl.clawbacks();
     for ri in 0..st.contests.defs.len() {
         match st.contests.defs[ri].kind {
