@@ -138,7 +138,7 @@ fn money(fen: i64) -> String {
 }
 
 /// A count with thousands separators: 1234567 → "1,234,567".
-fn count(n: impl Into<i128>) -> String {
+fn count<N: Into<i128>>(n: N) -> String {
     let n: i128 = n.into();
     let digits = n.unsigned_abs().to_string();
     let mut out = String::from(if n < 0 { "-" } else { "" });

@@ -99,8 +99,12 @@ pub fn render(p: &BoardPage) -> String {
         scope += &format!(" · category {g}");
     }
     let status = p.status.as_str();
+    let settled = match p.settled_by {
+        Some(n) => format!("settled by settlement {n} (dacu ledger, dacu explain show the payouts)"),
+        None => "rewards are provisional until settled".to_string(),
+    };
     out += &format!(
-        "{scope} · {status} as of {} · {} ranked · rewards are provisional until settled\n",
+        "{scope} · {status} as of {} · {} ranked · {settled}\n",
         p.as_of.map_or("-".into(), |t| t.to_string()),
         p.ranked
     );

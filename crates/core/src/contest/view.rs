@@ -106,6 +106,9 @@ pub struct BoardPage {
     pub group: Option<String>,
     pub status: Status,
     pub as_of: Option<Ts>,
+    /// The settlement that closed the board (a challenge closes whole), if one has: its
+    /// payouts are then in the ledger and `rewards` stay what the board would pay now.
+    pub settled_by: Option<u32>,
     /// Entrants on the board (passing the gates).
     pub ranked: usize,
     pub rows: Vec<Row>,
@@ -259,7 +262,7 @@ impl Contests {
                 ranks.sort_unstable();
                 ranks.dedup();
                 let rows = ranks.iter().map(|&r| self.row(f, st, ri, t, r, b.nth(r).expect("a rank"))).collect();
-                return Ok(self.page_of(f, ri, key, t, rows, unranked, None));
+                return Ok(self.page_of(f, st, ri, key, t, rows, unranked, None));
             }
         };
         let rows: Vec<Row> = b
@@ -269,13 +272,14 @@ impl Contests {
             .map(|(i, k)| self.row(f, st, ri, t, from + i, k))
             .collect();
         let next = (to < b.len() && to > from).then(|| cursor_of(b.nth(to - 1).expect("a rank")));
-        Ok(self.page_of(f, ri, key, t, rows, unranked, next))
+        Ok(self.page_of(f, st, ri, key, t, rows, unranked, next))
     }
 
     #[allow(clippy::too_many_arguments)]
     fn page_of(
         &self,
         f: &Festival,
+        st: &State,
         ri: usize,
         key: BoardKey,
         t: &Tally,
@@ -286,6 +290,11 @@ impl Contests {
         let d = &self.defs[ri];
         let (name_zh, name_en) = race_names(f, d);
         let (start, end) = self.board_window(ri, key);
+        let group = key.1.map(|c| self.categories.name(c).to_string());
+        let closed = match d.kind {
+            RaceKind::Contest => (d.id.clone(), key.0, group.clone()),
+            RaceKind::Challenge => (d.id.clone(), None, None),
+        };
         BoardPage {
             race: d.id.clone(),
             kind: d.kind,
@@ -295,9 +304,10 @@ impl Contests {
             start,
             end,
             day: key.0,
-            group: key.1.map(|c| self.categories.name(c).to_string()),
+            group,
             status: self.status(ri, key),
             as_of: self.now,
+            settled_by: st.settlement.closed_by.get(&closed).copied(),
             ranked: t.board.len(),
             rows,
             unranked,

@@ -185,6 +185,8 @@ pub struct Settlements {
     pub payouts: BTreeMap<String, Payout>,
     /// Closed boards by (race, day, group); a challenge closes as (race, None, None).
     pub boards: BTreeMap<(String, Option<Day>, Option<String>), ClosedBoard>,
+    /// The settlement that closed each board.
+    pub closed_by: BTreeMap<(String, Option<Day>, Option<String>), u32>,
     /// Closed programs → the settlement that closed them.
     pub programs: BTreeMap<String, u32>,
     /// Net money granted per track, in fen.
@@ -606,7 +608,9 @@ impl Settlements {
         let first_line = self.lines.len() as u32;
         let (mut awarded, mut clawed) = (0i64, 0i64);
         for b in boards {
-            self.boards.insert((b.race.clone(), b.day, b.group.clone()), b.clone());
+            let key = (b.race.clone(), b.day, b.group.clone());
+            self.closed_by.insert(key.clone(), n);
+            self.boards.insert(key, b.clone());
         }
         for p in programs {
             self.programs.insert(p.clone(), n);
