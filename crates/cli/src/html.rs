@@ -34,7 +34,9 @@ h3 { font-size: 14px; margin: 14px 0 4px; }
 .meta { color: var(--muted); margin: 0 0 12px; }
 nav ol { columns: 3; margin: 0 0 20px; padding-left: 22px; }
 nav a { color: var(--accent); text-decoration: none; }
-section { margin: 0 0 30px; break-inside: avoid; page-break-inside: avoid; }
+section { margin: 0 0 30px; }
+h2, h3 { break-after: avoid; page-break-after: avoid; }
+tr, .tile, svg, .legend, .days div { break-inside: avoid; page-break-inside: avoid; }
 .tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr)); gap: 10px; }
 .tile { border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; }
 .tile .v { font-size: 19px; font-weight: 600; font-variant-numeric: tabular-nums; }
@@ -53,6 +55,11 @@ svg.sw { display: inline-block; width: 10px; height: 10px; margin-right: 5px; }
 .chart text { font-size: 12px; fill: #5d6670; }
 .legend { display: flex; flex-wrap: wrap; gap: 2px 20px; margin: 6px 0; font-size: 13px; }
 .empty { color: var(--muted); font-style: italic; }
+.days { columns: 4 210px; column-gap: 28px; margin: 10px 0; font-size: 12px; }
+.days div { display: flex; justify-content: space-between; gap: 8px; break-inside: avoid;
+  border-bottom: 1px solid var(--line); padding: 1px 0; }
+.days .num { flex: 1; }
+.days .share { color: var(--muted); min-width: 4.5em; text-align: right; }
 .grid { stroke: #d5dae0; stroke-dasharray: 4 3; }
 .axis { stroke: #5d6670; }
 .mark-claimed { stroke: #1d232b; stroke-width: 2; }
@@ -143,7 +150,7 @@ fn count<N: Into<i128>>(n: N) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::from(if n < 0 { "-" } else { "" });
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -308,8 +315,10 @@ fn bar_chart(label: &str, points: &[(String, i64)], fmt: fn(i64) -> String) -> S
         return s;
     }
     let max = points.iter().map(|(_, v)| *v).max().unwrap_or(0).max(0);
+    // The first point holding the maximum; with nothing positive there is no peak to name.
+    let peak = points.iter().find(|(_, v)| *v == max && max > 0).map_or(String::new(), |(p, _)| format!(" on {p}"));
     s += &format!("<line class=\"grid\" x1=\"{SIDE}\" x2=\"{}\" y1=\"{TOP}\" y2=\"{TOP}\"/>\n", W - SIDE);
-    s += &format!("<text x=\"{SIDE}\" y=\"{}\">max {}</text>\n", TOP - 8, escape(&fmt(max)));
+    s += &format!("<text x=\"{SIDE}\" y=\"{}\">max {}{}</text>\n", TOP - 8, escape(&fmt(max)), escape(&peak));
     let n = points.len() as i64;
     for (i, (day, v)) in points.iter().enumerate() {
         let (x0, x1) = (SIDE + i as i64 * plot_w / n, SIDE + (i as i64 + 1) * plot_w / n);
@@ -373,8 +382,17 @@ fn gmv_by_day(f: &Festival, r: &Report) -> String {
     let mut days: BTreeMap<Day, i64> = f.days().into_iter().map(|d| (d, 0)).collect();
     days.extend(r.gmv_by_day.iter().copied());
     let points: Vec<(String, i64)> = days.iter().map(|(d, g)| (d.to_string(), *g)).collect();
-    let rows = points.iter().map(|(d, g)| [d.as_str().into(), money(*g).into(), fmt_bp(share_bp(*g, r.gmv)).into()]);
-    bar_chart("GMV by day", &points, money) + &table(["day", "GMV", "share"], &[1, 2], rows.collect())
+    // The values under the chart, for print; in columns, as a festival may run for months.
+    let mut list = String::from("<div class=\"days\">\n");
+    for (d, g) in &points {
+        list += &format!(
+            "<div><span>{}</span><span class=\"num\">{}</span><span class=\"share\">{}</span></div>\n",
+            escape(d),
+            escape(&money(*g)),
+            escape(&fmt_bp(share_bp(*g, r.gmv)))
+        );
+    }
+    bar_chart("GMV by day", &points, money) + &list + "</div>\n"
 }
 
 fn splits(r: &Report) -> String {
@@ -442,7 +460,7 @@ fn figures(r: &Report) -> String {
 
 fn ska(r: &Report) -> String {
     let rows = r.ska_brands_at_least.iter().map(|x| [money(x.threshold_fen).into(), count(x.brands).into()]);
-    table(["SKA brands with GMV of at least", "brands"], &[0, 1], rows.collect())
+    table(["SKA brands with GMV of at least", "brands"], &[1], rows.collect())
 }
 
 fn incentives(r: &Report) -> String {
@@ -525,7 +543,7 @@ fn traffic(r: &Report) -> String {
     tiles(&[
         ("traffic-pack impressions granted", count(t.impressions)),
         ("main-venue slots 主会场资源位", count(t.main_venue_slots)),
-    ]) + &table(["track", "impressions", "impressions", "share"], &[2, 3], rows.collect())
+    ]) + &table(["track", "", "impressions", "share"], &[2, 3], rows.collect())
 }
 
 fn year_on_year(r: &Report) -> String {
@@ -684,8 +702,8 @@ mod tests {
         assert!(page.contains("SKA brands with GMV over ¥1,000"));
         // Every festival day has a column, and the busiest day's GMV is the chart's maximum.
         assert_eq!(page.matches("<title>2021-11-").count(), e.festival().days().len());
-        let max = r.gmv_by_day.iter().map(|(_, g)| *g).max().expect("sales");
-        assert!(page.contains(&format!("max {}", Fen(max))));
+        let (peak, max) = r.gmv_by_day.iter().max_by_key(|(d, g)| (*g, std::cmp::Reverse(*d))).expect("sales");
+        assert!(page.contains(&format!("max {} on {peak}</text>", Fen(*max))));
         // The settlement paid the anchor track: its bar is drawn with the paid amount.
         let anchor = r.incentives.iter().find(|t| t.track == "anchor").expect("anchor track");
         assert!(anchor.paid_fen > 0, "settlement must pay the race");
@@ -708,7 +726,7 @@ mod tests {
         assert_eq!(r.gmv, 0);
         let page = render(e.festival(), &r);
         assert!(page.contains("<svg"));
-        assert!(page.contains("max ¥0.00"));
+        assert!(page.contains("max ¥0.00</text>"), "no peak day when nothing sold");
         assert!(!page.contains("NaN") && !page.contains("inf"));
         assert!(page.contains("No coupons, checkouts, red packets"));
         // Nothing sold: no column has height.

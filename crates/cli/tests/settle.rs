@@ -133,7 +133,8 @@ fn settlement_pays_exactly_once_and_claws_back_after_late_refunds() {
     assert_eq!((e["value_settled"].as_i64(), e["value_now"].as_i64()), (Some(5_500_000), Some(300_000)));
     assert_eq!(e["granted_fen"], 300_000);
     assert_eq!(e["lines"].as_array().unwrap().len(), 4);
-    assert_eq!(e["lines"][2]["rule"].as_str().unwrap().contains("keeps ⌊1000000 × 300000 / 1000000⌋ = 300000"), true);
+    let rule = e["lines"][2]["rule"].as_str().unwrap();
+    assert!(rule.contains("keeps ⌊1000000 × 300000 / 1000000⌋ = 300000"), "{rule}");
     let orders: Vec<(&str, i64)> = e["orders"]
         .as_array()
         .unwrap()

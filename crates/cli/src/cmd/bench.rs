@@ -72,6 +72,17 @@ pub enum What {
         #[arg(long, default_value = "none")]
         baselines: String,
     },
+    /// Settlement of a whole festival on a data directory: deciding it (not applied), the
+    /// report, its HTML page and the ledger CSV; `--baselines postgres` ranks the same
+    /// boards and prices their bands in one SQL query.
+    Settle {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        #[arg(long, default_value = "none")]
+        baselines: String,
+    },
     /// Coupon claims in-engine (parsed commands, no log); `--baselines redis` runs the
     /// Redis Lua design on the same claims.
     Claims {
@@ -115,6 +126,7 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
         What::Boards { entrants, count, queries, baselines } => {
             super::bench_boards::boards(entrants, count, queries, &baselines)
         }
+        What::Settle { data, runs, baselines } => super::bench_settle::settle(&data, runs, &baselines),
         What::Claims { festival, count, baselines } => super::bench_market::claims(&festival, count, &baselines),
     }
 }
