@@ -108,13 +108,24 @@ impl Engine {
                 // Nothing closed, awarded or clawed back: nothing to record, so settling
                 // again changes nothing.
                 if !plan.is_empty() {
-                    out.push(Event::Settled {
-                        id: k.id.clone(),
-                        at: k.at,
-                        boards: plan.boards,
-                        programs: plan.programs,
-                        lines: plan.lines,
-                    });
+                    // A log record holds at most 16 MiB: a large settlement is recorded as
+                    // several `Settled` events with the same id, the boards and programs in
+                    // the first.
+                    let mut lines = plan.lines.into_iter().peekable();
+                    let (mut boards, mut programs) = (plan.boards, plan.programs);
+                    loop {
+                        let part: Vec<_> = lines.by_ref().take(crate::settle::LINES_PER_EVENT).collect();
+                        out.push(Event::Settled {
+                            id: k.id.clone(),
+                            at: k.at,
+                            boards: std::mem::take(&mut boards),
+                            programs: std::mem::take(&mut programs),
+                            lines: part,
+                        });
+                        if lines.peek().is_none() {
+                            break;
+                        }
+                    }
                 }
             }
             other => unreachable!("{} is not a contest command", other.type_name()),

@@ -17,6 +17,11 @@ use crate::time::{Day, Ts};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// Ledger lines per `Settled` event: far below the log's 16 MiB record limit (a line is a
+/// few hundred bytes). A settlement with more lines is recorded as several events with the
+/// same id.
+pub const LINES_PER_EVENT: usize = 10_000;
+
 /// The unit of a reward item's quantity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -604,8 +609,22 @@ pub fn plan(f: &Festival, st: &State, at: Ts, n: u32) -> Plan {
 impl Settlements {
     /// Folds in a `Settled` event.
     pub fn apply(&mut self, id: &str, at: Ts, boards: &[ClosedBoard], programs: &[String], lines: &[Line]) {
-        let n = self.runs.len() as u32 + 1;
-        let first_line = self.lines.len() as u32;
+        // A continuation: the next part of the settlement the previous event began.
+        let more = self.runs.last().is_some_and(|r| r.id == id && r.at == at);
+        if !more {
+            self.runs.push(Run {
+                n: self.runs.len() as u32 + 1,
+                id: id.to_string(),
+                at,
+                boards: 0,
+                programs: Vec::new(),
+                first_line: self.lines.len() as u32,
+                lines: 0,
+                awarded_fen: 0,
+                clawed_back_fen: 0,
+            });
+        }
+        let n = self.runs.len() as u32;
         let (mut awarded, mut clawed) = (0i64, 0i64);
         for b in boards {
             let key = (b.race.clone(), b.day, b.group.clone());
@@ -645,17 +664,12 @@ impl Settlements {
             }
             self.lines.push(l.clone());
         }
-        self.runs.push(Run {
-            n,
-            id: id.to_string(),
-            at,
-            boards: boards.len() as u64,
-            programs: programs.to_vec(),
-            first_line,
-            lines: lines.len() as u32,
-            awarded_fen: awarded,
-            clawed_back_fen: clawed,
-        });
+        let run = self.runs.last_mut().expect("pushed above");
+        run.boards += boards.len() as u64;
+        run.programs.extend_from_slice(programs);
+        run.lines += lines.len() as u32;
+        run.awarded_fen += awarded;
+        run.clawed_back_fen += clawed;
     }
 
     /// Net granted per track and unit.
@@ -667,5 +681,56 @@ impl Settlements {
             .filter(|g| Unit::of(g.item) == unit)
             .map(|g| g.granted)
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(n: u32, payout: &str, amount: i64) -> Line {
+        Line {
+            settlement: n,
+            payout: payout.into(),
+            kind: LineKind::Award,
+            race: "r".into(),
+            day: None,
+            group: None,
+            participant: payout.into(),
+            role: Role::Anchor,
+            track: "t".into(),
+            item: RewardKind::Cash,
+            name: None,
+            rank: Some(1),
+            value: 1,
+            band: Some(1),
+            claim: amount,
+            amount,
+            scale: None,
+            rule: String::new(),
+        }
+    }
+
+    #[test]
+    fn events_of_one_settlement_fold_into_one_run() {
+        let mut s = Settlements::default();
+        let at = Ts(1);
+        s.apply("s1", at, &[], &["p".into()], &[line(1, "a", 5), line(1, "b", 7)]);
+        s.apply("s1", at, &[], &[], &[line(1, "c", 11)]);
+        s.apply("s2", Ts(2), &[], &[], &[line(2, "d", 13)]);
+        assert_eq!(s.runs.len(), 2);
+        let r = &s.runs[0];
+        assert_eq!((r.n, r.first_line, r.lines, r.awarded_fen), (1, 0, 3, 23));
+        assert_eq!(r.programs, ["p"]);
+        assert_eq!((s.runs[1].n, s.runs[1].first_line, s.runs[1].lines), (2, 3, 1));
+        assert_eq!(s.paid_fen["t"], 36);
+        assert_eq!(s.programs["p"], 1);
+    }
+
+    #[test]
+    fn payout_ids_name_the_board() {
+        let d = Day::parse("2021-11-11");
+        assert_eq!(payout_id("r", None, None, "a1"), "r:a1");
+        assert_eq!(payout_id("r", d, Some("beauty"), "m1"), "r@2021-11-11#beauty:m1");
     }
 }
