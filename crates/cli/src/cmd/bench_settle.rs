@@ -73,11 +73,22 @@ pub fn settle(data: &Path, runs: usize, baselines: &str) -> anyhow::Result<ExitC
         match b {
             "postgres" => {
                 let (load_s, us, paid) = postgres(f, st, at, runs)?;
+                // The same money from dacu's plan: contest claims before budget scaling.
+                let contests: i64 = p
+                    .lines
+                    .iter()
+                    .filter(|l| dacu_core::settle::Unit::of(l.item) == dacu_core::settle::Unit::Fen)
+                    .filter(|l| {
+                        st.contests.race_index(&l.race).is_some_and(|ri| st.contests.defs[ri].kind == RaceKind::Contest)
+                    })
+                    .map(|l| l.claim)
+                    .sum();
                 println!(
-                    "postgres: {ranked} entrants loaded in {load_s:.1} s (untimed); rank + band query median {} µs ({:.1}× dacu's whole settlement); money {paid} fen",
+                    "postgres: {ranked} entrants loaded in {load_s:.1} s (untimed); rank + band query median {} µs ({:.1}× dacu's whole settlement); contest money {paid} fen (dacu: {contests} fen)",
                     med(&us),
                     med(&us) as f64 / med(&plan_us).max(1) as f64
                 );
+                anyhow::ensure!(paid == contests, "postgres priced the contests at {paid} fen, dacu at {contests} fen");
                 out["postgres_query_us"] = json!(med(&us));
                 out["postgres_money_fen"] = json!(paid);
             }
