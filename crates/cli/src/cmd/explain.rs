@@ -23,8 +23,9 @@ pub fn render(e: &Explain) -> String {
         dacu_core::contest::RaceKind::Challenge => "challenge",
     };
     out += &format!("payout {}\n", e.payout);
-    out +=
-        &format!("  {kind} `{}` {} · {} (track `{}`, metric {:?})\n", e.race, e.name_zh, e.name_en, e.track, e.metric);
+    // The metric as the festival file spells it (`gmv`, `heat`, `gmv_growth`).
+    let metric = serde_json::to_value(e.metric).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    out += &format!("  {kind} `{}` {} · {} (track `{}`, metric {metric})\n", e.race, e.name_zh, e.name_en, e.track);
     out += &format!("  window {} → {} (end exclusive)", e.window_start, e.window_end);
     if let Some(d) = e.day {
         out += &format!(", day {d}");
