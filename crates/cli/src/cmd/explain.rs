@@ -1,6 +1,7 @@
 //! `dacu explain`: one payout, from the board it came from to the orders behind it.
 
 use crate::table::Table;
+use dacu_core::festival::RewardKind;
 use dacu_core::money::Fen;
 use dacu_core::settle::view::{explain, payouts_like, Explain};
 use dacu_core::settle::{kind_str, Unit};
@@ -13,6 +14,14 @@ fn qty(unit: Unit, x: i64) -> String {
         Unit::Impressions => format!("{x} impressions"),
         Unit::Bp => dacu_core::money::fmt_bp(x),
         Unit::Grant => if x > 0 { "granted" } else { "revoked" }.to_string(),
+    }
+}
+
+/// `cash`, or `fentiao_credit 商业化激励包` with the item's name.
+fn item_label(kind: RewardKind, name: &Option<String>) -> String {
+    match name {
+        Some(n) => format!("{} {n}", kind_str(kind)),
+        None => kind_str(kind).to_string(),
     }
 }
 
@@ -50,10 +59,7 @@ pub fn render(e: &Explain) -> String {
     let mut t = Table::new(["settlement", "line", "item", "claim", "amount", "rule"]).right(&[0, 3, 4]);
     for l in &e.lines {
         let unit = Unit::of(l.item);
-        let item = match &l.name {
-            Some(n) => format!("{} {n}", kind_str(l.item)),
-            None => kind_str(l.item).to_string(),
-        };
+        let item = item_label(l.item, &l.name);
         t.row([
             l.settlement.to_string(),
             l.kind.as_str().to_string(),
@@ -67,10 +73,7 @@ pub fn render(e: &Explain) -> String {
     let mut t = Table::new(["item", "claim", "granted"]).right(&[1, 2]);
     for g in &e.grants {
         let unit = Unit::of(g.item);
-        let item = match &g.name {
-            Some(n) => format!("{} {n}", kind_str(g.item)),
-            None => kind_str(g.item).to_string(),
-        };
+        let item = item_label(g.item, &g.name);
         t.row([item, qty(unit, g.claim), qty(unit, g.granted)]);
     }
     out += &format!("\nNet (money granted {})\n{}", Fen(e.granted_fen), t.render());

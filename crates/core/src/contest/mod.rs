@@ -47,6 +47,8 @@ pub struct RaceDef {
     /// Index in the festival's `contests` or `challenges`.
     pub index: usize,
     pub id: String,
+    /// The track whose budget pays its rewards.
+    pub track: String,
     pub role: Role,
     pub metric: Metric,
     pub program: Option<String>,
@@ -111,6 +113,7 @@ pub fn race_defs(f: &Festival) -> Vec<RaceDef> {
                 kind,
                 index,
                 id: id.to_string(),
+                track: track.to_string(),
                 role: role_of(track),
                 metric,
                 program: program.clone(),

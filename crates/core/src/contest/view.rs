@@ -491,7 +491,8 @@ impl Contests {
     }
 }
 
-fn race_names(f: &Festival, d: &RaceDef) -> (String, String) {
+/// A race's names (zh, en) from the festival file.
+pub fn race_names(f: &Festival, d: &RaceDef) -> (String, String) {
     match d.kind {
         RaceKind::Contest => (f.contests[d.index].name_zh.clone(), f.contests[d.index].name_en.clone()),
         RaceKind::Challenge => (f.challenges[d.index].name_zh.clone(), f.challenges[d.index].name_en.clone()),

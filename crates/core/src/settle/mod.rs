@@ -321,13 +321,6 @@ struct Planner<'a> {
 }
 
 impl Planner<'_> {
-    fn track(&self, d: &RaceDef) -> String {
-        match d.kind {
-            RaceKind::Contest => self.f.contests[d.index].track.clone(),
-            RaceKind::Challenge => self.f.challenges[d.index].track.clone(),
-        }
-    }
-
     #[allow(clippy::too_many_arguments)]
     fn award(
         &mut self,
@@ -343,7 +336,6 @@ impl Planner<'_> {
         let bands = &self.f.reward_tables[d.reward_table].bands;
         let participant = pid_name(self.st, (d.role, p)).to_string();
         let payout = payout_id(&d.id, key.0, key.1, &participant);
-        let track = self.track(d);
         for it in items(&bands[band], sales) {
             self.plan.lines.push(Line {
                 settlement: self.n,
@@ -354,7 +346,7 @@ impl Planner<'_> {
                 group: key.1.map(str::to_string),
                 participant: participant.clone(),
                 role: d.role,
-                track: track.clone(),
+                track: d.track.clone(),
                 item: it.item,
                 name: it.name,
                 rank,

@@ -132,10 +132,7 @@ pub fn explain(f: &Festival, st: &State, id: &str, max_orders: usize) -> Option<
         }
         RaceKind::Challenge => (d.start, d.end),
     };
-    let (name_zh, name_en) = match d.kind {
-        RaceKind::Contest => (f.contests[d.index].name_zh.clone(), f.contests[d.index].name_en.clone()),
-        RaceKind::Challenge => (f.challenges[d.index].name_zh.clone(), f.challenges[d.index].name_en.clone()),
-    };
+    let (name_zh, name_en) = crate::contest::view::race_names(f, d);
     let lines: Vec<Line> = po.lines.iter().map(|&i| s.lines[i as usize].clone()).collect();
     let first = lines.iter().find(|l| l.kind == LineKind::Award);
     let closed = s.boards.get(&(po.race.clone(), po.day, po.group.clone()));
