@@ -5,6 +5,7 @@
 //! invalid festival file, an unreadable data directory, a bad flag).
 
 mod cmd;
+mod files;
 mod html;
 mod table;
 

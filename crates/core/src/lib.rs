@@ -21,6 +21,7 @@
 //!
 //! Nothing here reads a clock, does I/O, spawns threads or draws unseeded randomness.
 
+pub mod check;
 pub mod command;
 pub mod contest;
 pub mod digest;

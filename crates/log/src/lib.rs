@@ -2,26 +2,35 @@
 //!
 //! ```text
 //! DIR/festival.toml              the festival file the directory was created from
-//! DIR/log/{first_seq:020}.log    log segments: CRC-framed event records (segment.rs)
-//! DIR/snapshots/{seq:020}.snap   state snapshots (snapshot.rs)
+//! DIR/LOCK                       the directory lock
+//! DIR/log/{first_seq:020}.log    log segments: checksummed, hash-chained event records
+//! DIR/snapshots/{seq:020}.snap   state snapshots, bound to the log they came from
 //! ```
 //!
 //! - [`segment`]: record framing, segment scanning, torn-tail and corruption detection.
+//! - [`chain`]: the hash chain that names a log prefix, and the log's id.
 //! - [`codec`]: the versioned binary encoding of events.
 //! - [`snapshot`]: writing and checking snapshots.
+//! - [`recover`](mod@recover): from the files to a state, and the repairs only a writer makes.
+//! - [`dir`]: the lock, creation under it, and files written atomically.
 //! - [`io`]: the file operations, injectable for fault tests.
 //!
-//! Durability: [`DataDir::execute`] decides and applies a command and buffers its events;
-//! [`DataDir::commit`] writes the buffered batch, marks its last record as the commit and
-//! fsyncs once. A caller acknowledges commands only after the commit that holds them
-//! returns. If a write or fsync fails, the directory stops accepting anything: restart
-//! recovers the committed batches.
+//! Readers ([`open_read`]) never change a byte of the directory. The writer
+//! ([`DataDir`]) holds the directory's exclusive lock: [`DataDir::execute`] decides and
+//! applies a command and buffers its events; [`DataDir::commit`] writes the buffered
+//! batch, seals its last record as the commit and fsyncs once. A caller acknowledges
+//! commands only after the commit that holds them returns. If a write or fsync fails,
+//! the directory stops accepting anything: restart recovers the committed batches.
 
+pub mod chain;
 pub mod codec;
+pub mod dir;
 pub mod io;
+mod recover;
 pub mod segment;
 pub mod snapshot;
 
+use chain::{Chain, LogId};
 use dacu_core::festival::{self, Festival};
 use dacu_core::{Code, Command, Engine, Event, Rejection};
 use io::{Io, LogFile, RealIo};
@@ -32,49 +41,68 @@ use std::sync::Arc;
 pub const FESTIVAL_FILE: &str = "festival.toml";
 pub const LOG_DIR: &str = "log";
 
+/// A point where the fault tests can make an I/O operation fail (feature `failpoints`).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! fail_point {
+    ($name:literal) => {
+        #[cfg(feature = "failpoints")]
+        fail::fail_point!($name, |_| Err(std::io::Error::other(concat!("injected failure at ", $name)).into()));
+    };
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{0} is not a dacu data directory (no {FESTIVAL_FILE}); create it by passing --festival FILE")]
     NotADataDir(PathBuf),
+    #[error("{0} is not empty and is not a dacu data directory; give a new or empty directory")]
+    NotEmpty(PathBuf),
     #[error("{path} already holds a different festival; use a new data directory for another festival")]
     FestivalMismatch { path: PathBuf },
     #[error("{path}: invalid festival file:\n{problems}")]
     BadFestival { path: PathBuf, problems: String },
-    #[error("{path}: corrupt log at byte offset {offset}: {reason} (to drop everything from there on, open with --recovery truncate-corrupt)")]
+    #[error("{path}: corrupt log at byte offset {offset}: {reason} (nothing was changed; to drop the damaged part and everything after it, open with --recovery truncate-corrupt)")]
     Corrupt { path: PathBuf, offset: u64, reason: String },
     #[error("the data directory failed a write earlier ({0}) and accepts nothing more; restart to recover the committed state")]
     Poisoned(String),
     #[error("{0} is in use by another dacu process; wait for it to finish")]
     Locked(PathBuf),
+    #[error("everything was committed and is safe, but the snapshot could not be written ({0}); the next open replays more of the log")]
+    SnapshotFailed(String),
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io { path: path.to_path_buf(), source }
 }
 
 /// Loads and validates a festival file, rendering problems as `FILE:LINE:COL: message`.
 pub fn load_festival(path: &Path) -> Result<(Festival, String), StoreError> {
     let src = fs::read_to_string(path).map_err(io_err(path))?;
-    let f = festival::parse(&src).map_err(|problems| StoreError::BadFestival {
+    let f = parse_festival(path, &src)?;
+    Ok((f, src))
+}
+
+fn parse_festival(path: &Path, src: &str) -> Result<Festival, StoreError> {
+    festival::parse(src).map_err(|problems| StoreError::BadFestival {
         path: path.to_path_buf(),
         problems: problems
             .iter()
             .map(|p| format!("{}:{}:{}: {}", path.display(), p.line, p.col, p.message))
             .collect::<Vec<_>>()
             .join("\n"),
-    })?;
-    Ok((f, src))
+    })
 }
 
 /// What to do about a damaged log on open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Recovery {
-    /// Cut off an incomplete final batch (a torn write); refuse to open on any other damage.
+    /// A writer cuts an incomplete final batch (a torn write); any other damage is refused.
     #[default]
     Strict,
-    /// Also cut the log at the first corrupt record, dropping it and everything after it.
+    /// A writer also cuts the log at the first corrupt record, dropping it and everything
+    /// after it; a reader serves the part before it.
     TruncateCorrupt,
 }
 
@@ -108,10 +136,39 @@ pub struct OpenReport {
     /// The snapshot the state was loaded from, by sequence number.
     pub snapshot_seq: Option<u64>,
     pub events_replayed: u64,
-    /// Bytes cut from the end of the log (an incomplete final batch).
+    /// Bytes of the log past its usable end (cut by a writer, ignored by a reader).
     pub truncated_bytes: u64,
-    /// What was skipped or cut, for stderr.
+    /// What was found, skipped or repaired, for stderr.
     pub warnings: Vec<String>,
+}
+
+/// Opens a data directory to read it: the newest snapshot that fits the log, then the
+/// log after it. Changes nothing on disk, and works on a read-only directory; damage a
+/// writer would repair is reported and left alone. Fails while a writer holds the
+/// directory.
+pub fn open_read(path: &Path, opts: &Options) -> Result<(Engine, OpenReport), StoreError> {
+    let _lock = dir::lock_shared(path)?;
+    let festival = Arc::new(load_festival(&path.join(FESTIVAL_FILE))?.0);
+    let r = recover::recover(path, festival, opts)?;
+    let mut report = r.report;
+    if !r.repairs.is_empty() {
+        report.warnings.push(
+            "nothing was changed: this command only reads; the next writer (ingest, settle) repairs the log".into(),
+        );
+    }
+    Ok((r.engine, report))
+}
+
+/// Rebuilds the state from the log alone, ignoring snapshots and changing nothing on disk.
+pub fn rebuild_from_log(path: &Path) -> Result<(Engine, OpenReport), StoreError> {
+    open_read(path, &Options { use_snapshots: false, recovery: Recovery::Strict, ..Options::default() })
+}
+
+/// The position range of one durable commit: events `first_seq..=last_seq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Committed {
+    pub first_seq: u64,
+    pub last_seq: u64,
 }
 
 struct Writer {
@@ -121,146 +178,87 @@ struct Writer {
     committed_len: u64,
     /// The batch being built: framed records, not yet written.
     buf: Vec<u8>,
-    last_record: Option<usize>,
+    /// Offset and payload CRC of the batch's last record.
+    last_record: Option<(usize, u32)>,
+    hasher: Option<chain::Hasher>,
     next_seq: u64,
     batch_first_seq: u64,
+    /// The chain value after the last committed batch.
+    chain: Chain,
+    log_id: LogId,
 }
 
+/// A data directory opened for writing, holding its exclusive lock.
 pub struct DataDir {
     path: PathBuf,
-    /// Held for the directory's lifetime: one process opens a data directory at a time.
     _lock: fs::File,
     engine: Engine,
     writer: Writer,
     opts: Options,
     poisoned: Option<String>,
     events: Vec<Event>,
-    payload: Vec<u8>,
+    /// The encoded payloads of the command being executed, back to back.
+    payloads: Vec<u8>,
+    payload_ends: Vec<usize>,
     last_snapshot_seq: u64,
     warnings: Vec<String>,
 }
 
 impl DataDir {
-    /// Opens DIR, creating it from `festival` when it holds no data directory yet. When
-    /// both exist, the festival file must be the one the directory was created from.
+    /// Opens DIR for writing, creating it from `festival` when it holds no data directory
+    /// yet. When both exist, the festival file must be the one the directory was created
+    /// from. Creation happens under the directory's lock.
     pub fn open_or_create(
         path: &Path,
         festival: Option<&Path>,
         opts: Options,
     ) -> Result<(DataDir, OpenReport), StoreError> {
-        let fest_path = path.join(FESTIVAL_FILE);
-        if !fest_path.exists() {
-            let Some(src_path) = festival else {
-                return Err(StoreError::NotADataDir(path.to_path_buf()));
-            };
-            let (_, src) = load_festival(src_path)?;
-            fs::create_dir_all(path).map_err(io_err(path))?;
-            // Write then rename, so a crash never leaves a half-written festival file.
-            let tmp = path.join("festival.toml.tmp");
-            fs::write(&tmp, &src).map_err(io_err(&tmp))?;
-            fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(io_err(&tmp))?;
-            fs::rename(&tmp, &fest_path).map_err(io_err(&fest_path))?;
-            opts.io.sync_dir(path).map_err(io_err(path))?;
-        } else if let Some(src_path) = festival {
-            let given = fs::read_to_string(src_path).map_err(io_err(src_path))?;
-            let have = fs::read_to_string(&fest_path).map_err(io_err(&fest_path))?;
-            if given != have {
-                return Err(StoreError::FestivalMismatch { path: path.to_path_buf() });
+        match festival {
+            None => DataDir::open(path, opts),
+            Some(src_path) => {
+                let (_, src) = load_festival(src_path)?;
+                DataDir::create_with(path, &src, opts)
             }
         }
-        DataDir::open(path, opts)
     }
 
-    /// Opens an existing data directory: the newest valid snapshot, then the log's tail.
-    pub fn open(path: &Path, opts: Options) -> Result<(DataDir, OpenReport), StoreError> {
-        let (lock, festival) = lock_and_load(path)?;
-        let log_dir = path.join(LOG_DIR);
-        fs::create_dir_all(&log_dir).map_err(io_err(&log_dir))?;
-        let mut report = OpenReport::default();
+    /// Opens DIR for writing, creating it from the festival source `src` if it holds no
+    /// data directory yet; an existing one must hold the same festival.
+    pub fn create_with(path: &Path, src: &str, opts: Options) -> Result<(DataDir, OpenReport), StoreError> {
+        parse_festival(&path.join(FESTIVAL_FILE), src)?;
+        let lock = dir::create_locked(path, src, opts.io.as_ref())?;
+        DataDir::open_locked(path, lock, opts)
+    }
 
-        // Candidates, newest first, then no snapshot at all. A snapshot is used only if it
-        // reads back cleanly and the log reaches at least as far as it does: never serve a
-        // state the log cannot back.
-        let mut candidates: Vec<Option<(u64, PathBuf)>> = Vec::new();
-        if opts.use_snapshots {
-            candidates.extend(snapshot::list(path).map_err(io_err(path))?.into_iter().map(Some));
+    /// Opens an existing data directory for writing: recovers it, makes the repairs
+    /// recovery found necessary (saying so in the report), and continues the log.
+    pub fn open(path: &Path, opts: Options) -> Result<(DataDir, OpenReport), StoreError> {
+        if !path.join(FESTIVAL_FILE).exists() {
+            return Err(StoreError::NotADataDir(path.to_path_buf()));
         }
-        candidates.push(None);
-        let mut found = None;
-        for candidate in candidates {
-            let mut engine = match &candidate {
-                None => Engine::new(festival.clone()),
-                Some((_, snap)) => {
-                    match snapshot::read(snap)
-                        .and_then(|st| Engine::with_state(festival.clone(), st).map_err(|e| e.to_string()))
-                    {
-                        Ok(e) => e,
-                        Err(why) => {
-                            report.warnings.push(format!("skipped snapshot {}: {why}", snap.display()));
-                            continue;
-                        }
-                    }
-                }
-            };
-            let from_seq = engine.state().events;
-            let segments = segment::list(&log_dir).map_err(io_err(&log_dir))?;
-            let mut attempt = OpenReport::default();
-            let (seg_path, committed_len, next_seq) =
-                replay(&segments, &mut engine, from_seq, opts.recovery, false, &mut attempt)?;
-            report.truncated_bytes += attempt.truncated_bytes;
-            report.warnings.append(&mut attempt.warnings);
-            if let Some((seq, snap)) = &candidate {
-                if next_seq - 1 < *seq {
-                    report.warnings.push(format!(
-                        "skipped snapshot {}: it holds {seq} events but the log ends at event {}",
-                        snap.display(),
-                        next_seq - 1
-                    ));
-                    continue;
-                }
-                report.snapshot_seq = Some(*seq);
-            }
-            report.events_replayed = attempt.events_replayed;
-            found = Some((engine, seg_path, committed_len, next_seq));
-            break;
-        }
-        let (engine, seg_path, committed_len, next_seq) = found.expect("the no-snapshot candidate always succeeds");
-        let (seg_path, committed_len) = match seg_path {
-            Some(p) => (p, committed_len),
-            None => {
-                let p = log_dir.join(segment::name(next_seq));
-                (p, 0)
-            }
-        };
-        let mut file = opts.io.open_append(&seg_path).map_err(io_err(&seg_path))?;
-        let committed_len = if committed_len < segment::HEADER_LEN {
-            file.truncate(0).map_err(io_err(&seg_path))?;
-            file.write_all(&segment::header()).and_then(|_| file.sync()).map_err(io_err(&seg_path))?;
-            opts.io.sync_dir(&log_dir).map_err(io_err(&log_dir))?;
-            segment::HEADER_LEN
-        } else {
-            committed_len
-        };
+        let lock = dir::lock_exclusive(path)?;
+        DataDir::open_locked(path, lock, opts)
+    }
+
+    fn open_locked(path: &Path, lock: fs::File, opts: Options) -> Result<(DataDir, OpenReport), StoreError> {
+        let festival = Arc::new(load_festival(&path.join(FESTIVAL_FILE))?.0);
+        let r = recover::recover(path, festival, &opts)?;
+        let mut report = r.report;
+        repair(path, &r.repairs, &opts, &mut report)?;
+        dir::tidy_snapshots(path, &mut report)?;
+        let writer = open_tail(path, r.tail, r.log_id, &opts)?;
         let last_snapshot_seq = report.snapshot_seq.unwrap_or(0);
-        let writer = Writer {
-            file,
-            path: seg_path,
-            committed_len,
-            buf: Vec::new(),
-            last_record: None,
-            next_seq,
-            batch_first_seq: next_seq,
-        };
         Ok((
             DataDir {
                 path: path.to_path_buf(),
                 _lock: lock,
-                engine,
+                engine: r.engine,
                 writer,
                 opts,
                 poisoned: None,
                 events: Vec::new(),
-                payload: Vec::new(),
+                payloads: Vec::new(),
+                payload_ends: Vec::new(),
                 last_snapshot_seq,
                 warnings: Vec::new(),
             },
@@ -289,8 +287,15 @@ impl DataDir {
         self.poisoned.is_some()
     }
 
+    /// The events of the last command `execute` accepted.
+    pub fn last_events(&self) -> &[Event] {
+        &self.events
+    }
+
     /// Decides and applies a command and buffers its events for the next `commit`.
-    /// Nothing is durable, and nothing may be acknowledged, until that commit returns.
+    /// Nothing is durable, and nothing may be acknowledged, until that commit returns. A
+    /// command whose events the log could not hold is rejected (`limit_exceeded`) before
+    /// anything is applied.
     pub fn execute(&mut self, c: &Command) -> Result<(), Rejection> {
         if let Some(why) = &self.poisoned {
             return Err(Rejection::new(
@@ -299,25 +304,50 @@ impl DataDir {
             ));
         }
         self.events.clear();
-        self.engine.execute(c, &mut self.events)?;
-        let w = &mut self.writer;
+        self.engine.decide(c, &mut self.events)?;
+        self.payloads.clear();
+        self.payload_ends.clear();
         for ev in &self.events {
-            self.payload.clear();
-            codec::encode(ev, &mut self.payload);
-            w.last_record = Some(segment::push_record(&mut w.buf, w.next_seq, 0, &self.payload));
+            let start = self.payloads.len();
+            codec::encode(ev, &mut self.payloads);
+            let n = self.payloads.len() - start;
+            if n > segment::MAX_RECORD_BYTES as usize {
+                self.events.clear();
+                return Err(Rejection::new(
+                    Code::LimitExceeded,
+                    format!(
+                        "the command's event would take {n} bytes in the log, above the limit of {} bytes per event; split it into smaller commands",
+                        segment::MAX_RECORD_BYTES
+                    ),
+                ));
+            }
+            self.payload_ends.push(self.payloads.len());
+        }
+        for ev in &self.events {
+            self.engine.apply(ev).expect("events from decide always apply");
+        }
+        let w = &mut self.writer;
+        let mut start = 0;
+        for &end in &self.payload_ends {
+            let (at, crc) = segment::push_record(&mut w.buf, w.next_seq, &self.payloads[start..end]);
+            w.hasher.get_or_insert_with(|| chain::Hasher::new(&w.chain)).add(w.next_seq, crc);
+            w.last_record = Some((at, crc));
             w.next_seq += 1;
+            start = end;
         }
         Ok(())
     }
 
-    /// Writes the buffered batch and fsyncs once. On failure the directory is poisoned.
-    pub fn commit(&mut self) -> Result<(), StoreError> {
+    /// Writes the buffered batch and fsyncs once; returns the events it made durable, or
+    /// `None` when nothing was pending. On failure the directory is poisoned.
+    pub fn commit(&mut self) -> Result<Option<Committed>, StoreError> {
         if let Some(why) = &self.poisoned {
             return Err(StoreError::Poisoned(why.clone()));
         }
         let Some(last) = self.writer.last_record.take() else {
-            return Ok(());
+            return Ok(None);
         };
+        let committed = Committed { first_seq: self.writer.batch_first_seq, last_seq: self.writer.next_seq - 1 };
         if let Err(e) = self.write_batch(last) {
             let why = e.to_string();
             // Best effort: cut the partial batch so the file ends at a commit. Recovery
@@ -338,167 +368,133 @@ impl DataDir {
                 self.warnings.push(format!("snapshot failed (the log is intact): {e}"));
             }
         }
-        Ok(())
+        Ok(Some(committed))
     }
 
-    fn write_batch(&mut self, last: usize) -> Result<(), StoreError> {
+    fn write_batch(&mut self, last: (usize, u32)) -> Result<(), StoreError> {
         let log_dir = self.path.join(LOG_DIR);
         let w = &mut self.writer;
-        segment::mark_commit(&mut w.buf, last);
+        let chain = w.hasher.take().expect("a pending batch has a hasher").finish();
+        segment::seal(&mut w.buf, last.0, last.1, &chain);
         if w.committed_len >= self.opts.segment_bytes {
             // Rotate between batches: the new segment is named after the batch's first seq.
             let path = log_dir.join(segment::name(w.batch_first_seq));
-            let mut file = self.opts.io.open_append(&path).map_err(io_err(&path))?;
-            file.write_all(&segment::header()).and_then(|_| file.sync()).map_err(io_err(&path))?;
-            self.opts.io.sync_dir(&log_dir).map_err(io_err(&log_dir))?;
+            let file = new_segment(self.opts.io.as_ref(), &path, w.batch_first_seq, &w.log_id, &w.chain)?;
             w.file = file;
             w.path = path;
             w.committed_len = segment::HEADER_LEN;
         }
         w.file.write_all(&w.buf).map_err(io_err(&w.path))?;
+        fail_point!("commit::before_sync");
         w.file.sync().map_err(io_err(&w.path))?;
         w.committed_len += w.buf.len() as u64;
         w.buf.clear();
         w.batch_first_seq = w.next_seq;
+        w.chain = chain;
         Ok(())
     }
 
     /// Writes a snapshot of the committed state. Call only with nothing pending.
     pub fn snapshot(&mut self) -> Result<PathBuf, StoreError> {
         debug_assert!(self.writer.buf.is_empty(), "snapshot with uncommitted events");
-        let p = snapshot::write(self.opts.io.as_ref(), &self.path, self.engine.state()).map_err(io_err(&self.path))?;
+        let w = &self.writer;
+        let p = snapshot::write(self.opts.io.as_ref(), &self.path, self.engine.state(), &w.log_id, &w.chain)
+            .map_err(io_err(&snapshot::dir(&self.path)))?;
         self.last_snapshot_seq = self.engine.state().events;
         Ok(p)
     }
 
-    /// Commits what is pending and writes a snapshot: a clean shutdown.
+    /// Commits what is pending and writes a snapshot: a clean shutdown. A failed snapshot
+    /// is [`StoreError::SnapshotFailed`]: everything committed is safe.
     pub fn close(mut self) -> Result<(), StoreError> {
         self.commit()?;
         if self.engine.state().events > self.last_snapshot_seq {
-            self.snapshot()?;
+            self.snapshot().map_err(|e| StoreError::SnapshotFailed(e.to_string()))?;
         }
         Ok(())
     }
 }
 
-/// Locks a data directory and loads the festival it was created from.
-fn lock_and_load(path: &Path) -> Result<(fs::File, Arc<Festival>), StoreError> {
-    let fest_path = path.join(FESTIVAL_FILE);
-    if !fest_path.exists() {
-        return Err(StoreError::NotADataDir(path.to_path_buf()));
-    }
-    let lock = lock(path)?;
-    Ok((lock, Arc::new(load_festival(&fest_path)?.0)))
-}
-
-/// Takes the directory's exclusive lock (`DIR/LOCK`, flock), failing at once if held.
-fn lock(path: &Path) -> Result<fs::File, StoreError> {
-    let p = path.join("LOCK");
-    let f = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&p).map_err(io_err(&p))?;
-    match f.try_lock() {
-        Ok(()) => Ok(f),
-        Err(fs::TryLockError::WouldBlock) => Err(StoreError::Locked(path.to_path_buf())),
-        Err(fs::TryLockError::Error(e)) => Err(StoreError::Io { path: p, source: e }),
-    }
-}
-
-/// Replays segments into `engine`, applying only events after `from_seq`. Returns the
-/// last segment's path, its committed length and the next sequence number. With
-/// `read_only`, nothing on disk is changed (verify).
-fn replay(
-    segments: &[(u64, PathBuf)],
-    engine: &mut Engine,
-    from_seq: u64,
-    recovery: Recovery,
-    read_only: bool,
-    report: &mut OpenReport,
-) -> Result<(Option<PathBuf>, u64, u64), StoreError> {
-    let mut next_seq = 1;
-    // Segments that end before `from_seq` need not be read: their successor starts at or
-    // before from_seq + 1.
-    let start = segments.iter().rposition(|(first, _)| *first <= from_seq + 1).unwrap_or(0);
-    if let Some((first, _)) = segments.get(start) {
-        next_seq = *first;
-    }
-    let mut last = (None, 0u64);
-    for (i, (first, path)) in segments.iter().enumerate().skip(start) {
-        if *first != next_seq {
-            return Err(StoreError::Corrupt {
-                path: path.clone(),
-                offset: 0,
-                reason: format!("segment starts at event {first} but the previous one ended at {}", next_seq - 1),
-            });
-        }
-        let data = fs::read(path).map_err(io_err(path))?;
-        let is_last = i + 1 == segments.len();
-        let scan = segment::scan(&data, *first, |batch| {
-            for (seq, payload) in batch {
-                if *seq <= from_seq {
-                    continue;
+/// Carries out recovery's repairs, each said in the report.
+fn repair(path: &Path, repairs: &[recover::Repair], opts: &Options, report: &mut OpenReport) -> Result<(), StoreError> {
+    use recover::Repair;
+    for r in repairs {
+        match r {
+            Repair::Truncate { path: p, len } => {
+                let f = fs::OpenOptions::new().write(true).open(p).map_err(io_err(p))?;
+                if f.metadata().map_err(io_err(p))?.len() > *len {
+                    f.set_len(*len).and_then(|_| f.sync_all()).map_err(io_err(p))?;
+                    report.warnings.push(format!("cut {} to {len} bytes", p.display()));
                 }
-                let ev = codec::decode(payload)?;
-                engine.apply(&ev).map_err(|e| e.to_string())?;
-                report.events_replayed += 1;
             }
-            Ok(())
-        });
-        next_seq = scan.last_seq + 1;
-        let cut = match &scan.end {
-            segment::End::Clean => None,
-            segment::End::Incomplete { at } if is_last => {
-                report.truncated_bytes += data.len() as u64 - at;
-                report.warnings.push(format!(
-                    "{}: cut an incomplete final batch of {} bytes at offset {at} (a torn write)",
-                    path.display(),
-                    data.len() as u64 - at
-                ));
-                Some(*at)
+            Repair::RemoveSegment(p) | Repair::RemoveSnapshot(p) => {
+                fs::remove_file(p).map_err(io_err(p))?;
+                report.warnings.push(format!("removed {}", p.display()));
             }
-            segment::End::Incomplete { at } | segment::End::Corrupt { at, .. } => {
-                let reason = match &scan.end {
-                    segment::End::Corrupt { reason, .. } => reason.clone(),
-                    _ => "incomplete batch in a segment that is not the last".into(),
-                };
-                if recovery != Recovery::TruncateCorrupt {
-                    return Err(StoreError::Corrupt { path: path.clone(), offset: *at, reason });
-                }
-                report.warnings.push(format!(
-                    "{}: dropped everything from offset {at} on ({reason}), and {} later segment(s)",
-                    path.display(),
-                    segments.len() - i - 1
-                ));
-                report.truncated_bytes += data.len() as u64 - scan.committed_len;
-                if !read_only {
-                    for (_, later) in &segments[i + 1..] {
-                        fs::remove_file(later).map_err(io_err(later))?;
-                    }
-                }
-                Some(scan.committed_len)
-            }
-        };
-        if let Some(len) = cut {
-            if !read_only {
-                let f = fs::OpenOptions::new().write(true).open(path).map_err(io_err(path))?;
-                f.set_len(len).and_then(|_| f.sync_all()).map_err(io_err(path))?;
-            }
-            last = (Some(path.clone()), len);
-            if recovery == Recovery::TruncateCorrupt && !is_last {
-                break;
-            }
-        } else {
-            last = (Some(path.clone()), data.len() as u64);
         }
     }
-    Ok((last.0, last.1, next_seq))
+    if !repairs.is_empty() {
+        for d in [path.join(LOG_DIR), snapshot::dir(path)] {
+            if d.exists() {
+                opts.io.sync_dir(&d).map_err(io_err(&d))?;
+            }
+        }
+    }
+    Ok(())
 }
 
-/// Rebuilds the state from the log alone, ignoring snapshots and changing nothing on disk.
-pub fn rebuild_from_log(path: &Path) -> Result<(Engine, OpenReport), StoreError> {
-    let (_lock, festival) = lock_and_load(path)?;
+/// Creates a segment file holding only its header, durably.
+fn new_segment(
+    io: &dyn Io,
+    path: &Path,
+    first_seq: u64,
+    log_id: &LogId,
+    chain: &Chain,
+) -> Result<Box<dyn LogFile>, StoreError> {
+    let mut file = io.open_append(path).map_err(io_err(path))?;
+    file.truncate(0).map_err(io_err(path))?;
+    file.write_all(&segment::header(first_seq, log_id, chain)).map_err(io_err(path))?;
+    fail_point!("segment::before_sync");
+    file.sync().map_err(io_err(path))?;
+    let log_dir = path.parent().expect("a segment is in log/");
+    io.sync_dir(log_dir).map_err(io_err(log_dir))?;
+    Ok(file)
+}
+
+/// Opens the end of the log for appending: the last segment, or a new one when there is
+/// none, its header was never completed, or it is in format 1 (which is never appended to).
+fn open_tail(path: &Path, tail: recover::Tail, log_id: LogId, opts: &Options) -> Result<Writer, StoreError> {
     let log_dir = path.join(LOG_DIR);
-    let segments = segment::list(&log_dir).map_err(io_err(&log_dir))?;
-    let mut engine = Engine::new(festival);
-    let mut report = OpenReport::default();
-    replay(&segments, &mut engine, 0, Recovery::Strict, true, &mut report)?;
-    Ok((engine, report))
+    fs::create_dir_all(&log_dir).map_err(io_err(&log_dir))?;
+    let appendable = tail.segment.filter(|(s, _)| s.header.as_ref().is_some_and(|h| h.version == segment::VERSION));
+    let (file, seg_path, committed_len, log_id, chain) = match appendable {
+        Some((seg, len)) => {
+            let file = opts.io.open_append(&seg.path).map_err(io_err(&seg.path))?;
+            (file, seg.path, len, log_id, tail.chain)
+        }
+        None => {
+            let (log_id, chain) = if tail.next_seq == 1 {
+                // Nothing committed yet: a new log, with an identity of its own.
+                let id = chain::new_log_id().map_err(io_err(&log_dir))?;
+                (id, chain::genesis(&id))
+            } else {
+                (log_id, tail.chain)
+            };
+            let p = log_dir.join(segment::name(tail.next_seq));
+            let file = new_segment(opts.io.as_ref(), &p, tail.next_seq, &log_id, &chain)?;
+            (file, p, segment::HEADER_LEN, log_id, chain)
+        }
+    };
+    Ok(Writer {
+        file,
+        path: seg_path,
+        committed_len,
+        buf: Vec::new(),
+        last_record: None,
+        hasher: None,
+        next_seq: tail.next_seq,
+        batch_first_seq: tail.next_seq,
+        chain,
+        log_id,
+    })
 }

@@ -3,23 +3,31 @@
 //! `DIR/snapshots/{seq:020}.snap`, where `seq` is the last event the state includes:
 //!
 //! ```text
-//! magic "DACUSNAP" (8) | format u32 LE | reserved u32 | seq u64 LE | len u64 LE |
-//! crc32c u32 LE (of the payload) | payload: the state in postcard (len bytes)
+//! magic "DACUSNAP" (8) | format u32 | reserved u32 | seq u64 | log_id (16) |
+//! chain at seq (32) | len u64 | crc32c of the payload u32 | crc32c of the 84 bytes before u32 |
+//! payload: the state in postcard (len bytes)
 //! ```
 //!
-//! Written to a temporary file, fsynced, renamed into place and the directory fsynced, so
-//! a crash leaves either the old set or the new one. A snapshot that fails any check is
-//! skipped with a warning, never trusted.
+//! A snapshot is bound to the log it was taken from: the log's id and the chain value
+//! after event `seq` ([`crate::chain`]). Recovery uses it only if the log's chain at `seq`
+//! is the same, so a snapshot copied from another directory, or left over from a log
+//! that was since cut, is skipped, never served.
+//!
+//! Written to `snapshot.tmp`, fsynced, renamed into place and the directory fsynced. The
+//! oldest snapshot beyond [`KEEP`] − 1 is deleted *before* a new one is written, so there
+//! are never more than [`KEEP`] snapshots, however a crash falls.
 
+use crate::chain::{Chain, LogId};
 use crate::io::Io;
 use dacu_core::state::State;
 use std::path::{Path, PathBuf};
 
 pub const MAGIC: &[u8; 8] = b"DACUSNAP";
-pub const FORMAT: u32 = 4;
-const HEADER_LEN: usize = 8 + 4 + 4 + 8 + 8 + 4;
-/// Snapshots kept; older ones are removed after a new one is durable.
+pub const FORMAT: u32 = 5;
+pub const HEADER_LEN: usize = 88;
+/// Snapshots kept: the newest and one older, to fall back on.
 pub const KEEP: usize = 2;
+pub const TMP: &str = "snapshot.tmp";
 
 pub fn dir(data: &Path) -> PathBuf {
     data.join("snapshots")
@@ -27,72 +35,146 @@ pub fn dir(data: &Path) -> PathBuf {
 
 /// Snapshots present, newest first.
 pub fn list(data: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
-    let d = dir(data);
     let mut v = Vec::new();
-    if !d.exists() {
-        return Ok(v);
-    }
-    for entry in std::fs::read_dir(&d)? {
+    let entries = match std::fs::read_dir(dir(data)) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(v),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
         let path = entry?.path();
-        if let Some(seq) =
-            path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".snap")).and_then(|s| s.parse().ok())
-        {
-            v.push((seq, path));
+        let Some(stem) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".snap")) else {
+            continue;
+        };
+        if stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit()) {
+            if let Ok(seq) = stem.parse() {
+                v.push((seq, path));
+            }
         }
     }
     v.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq));
     Ok(v)
 }
 
-pub fn write(io: &dyn Io, data: &Path, state: &State) -> std::io::Result<PathBuf> {
-    let d = dir(data);
-    std::fs::create_dir_all(&d)?;
-    let payload = postcard::to_stdvec(state).map_err(std::io::Error::other)?;
-    let mut buf = Vec::with_capacity(HEADER_LEN + payload.len());
-    buf.extend_from_slice(MAGIC);
-    buf.extend_from_slice(&FORMAT.to_le_bytes());
-    buf.extend_from_slice(&0u32.to_le_bytes());
-    buf.extend_from_slice(&state.events.to_le_bytes());
-    buf.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    buf.extend_from_slice(&crc32c::crc32c(&payload).to_le_bytes());
-    buf.extend_from_slice(&payload);
-    let tmp = d.join("snapshot.tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = io.open_append(&tmp)?;
-    f.write_all(&buf)?;
-    f.sync()?;
-    drop(f);
-    let path = d.join(format!("{:020}.snap", state.events));
-    std::fs::rename(&tmp, &path)?;
-    io.sync_dir(&d)?;
-    for (_, old) in list(data)?.into_iter().skip(KEEP) {
-        let _ = std::fs::remove_file(old);
-    }
-    Ok(path)
+/// What a snapshot's header says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meta {
+    pub path: PathBuf,
+    pub seq: u64,
+    pub log_id: LogId,
+    pub chain: Chain,
+    len: u64,
+    payload_crc: u32,
 }
 
-/// Reads and checks one snapshot.
-pub fn read(path: &Path) -> Result<State, String> {
-    let buf = std::fs::read(path).map_err(|e| e.to_string())?;
-    if buf.len() < HEADER_LEN || &buf[..8] != MAGIC {
+fn u32_at(b: &[u8], i: usize) -> u32 {
+    u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"))
+}
+
+fn u64_at(b: &[u8], i: usize) -> u64 {
+    u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"))
+}
+
+fn encode_header(seq: u64, log_id: &LogId, chain: &Chain, payload: &[u8]) -> Vec<u8> {
+    let mut h = Vec::with_capacity(HEADER_LEN + payload.len());
+    h.extend_from_slice(MAGIC);
+    h.extend_from_slice(&FORMAT.to_le_bytes());
+    h.extend_from_slice(&0u32.to_le_bytes());
+    h.extend_from_slice(&seq.to_le_bytes());
+    h.extend_from_slice(log_id);
+    h.extend_from_slice(chain);
+    h.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    h.extend_from_slice(&crc32c::crc32c(payload).to_le_bytes());
+    let c = crc32c::crc32c(&h);
+    h.extend_from_slice(&c.to_le_bytes());
+    h
+}
+
+/// Reads and checks a snapshot's header (not its payload).
+pub fn read_meta(path: &Path) -> Result<Meta, String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut h = [0u8; HEADER_LEN];
+    let n = f.by_ref().take(HEADER_LEN as u64).read(&mut h).map_err(|e| e.to_string())?;
+    let h = &h[..n];
+    if h.len() < 12 || &h[..8] != MAGIC {
         return Err("not a dacu snapshot".into());
     }
-    let u32_at = |i: usize| u32::from_le_bytes(buf[i..i + 4].try_into().expect("4 bytes"));
-    let u64_at = |i: usize| u64::from_le_bytes(buf[i..i + 8].try_into().expect("8 bytes"));
-    if u32_at(8) != FORMAT {
-        return Err(format!("snapshot format {} is not one this build reads ({FORMAT})", u32_at(8)));
+    if u32_at(h, 8) != FORMAT {
+        return Err(format!("snapshot format {} is not one this build reads ({FORMAT})", u32_at(h, 8)));
     }
-    let (seq, len, crc) = (u64_at(16), u64_at(24), u32_at(32));
-    let payload = &buf[HEADER_LEN..];
-    if payload.len() as u64 != len {
-        return Err(format!("payload is {} bytes, the header says {len}", payload.len()));
+    if h.len() < HEADER_LEN {
+        return Err("the header is cut short".into());
     }
-    if crc32c::crc32c(payload) != crc {
+    if crc32c::crc32c(&h[..84]) != u32_at(h, 84) {
+        return Err("header checksum mismatch".into());
+    }
+    let seq = u64_at(h, 16);
+    let name_ok = path.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse::<u64>().ok()) == Some(seq);
+    if !name_ok {
+        return Err(format!("the header says event {seq}, which the file name does not"));
+    }
+    Ok(Meta {
+        path: path.to_path_buf(),
+        seq,
+        log_id: h[24..40].try_into().expect("16 bytes"),
+        chain: h[40..72].try_into().expect("32 bytes"),
+        len: u64_at(h, 72),
+        payload_crc: u32_at(h, 80),
+    })
+}
+
+/// Reads and checks a snapshot's state. The state is decoded and checked for internal
+/// consistency; a state that fails is refused, never trusted.
+pub fn read_state(meta: &Meta) -> Result<State, String> {
+    let buf = std::fs::read(&meta.path).map_err(|e| e.to_string())?;
+    let payload = buf.get(HEADER_LEN..).unwrap_or_default();
+    if payload.len() as u64 != meta.len {
+        return Err(format!("payload is {} bytes, the header says {}", payload.len(), meta.len));
+    }
+    if crc32c::crc32c(payload) != meta.payload_crc {
         return Err("checksum mismatch".into());
     }
     let state: State = postcard::from_bytes(payload).map_err(|e| format!("undecodable state: {e}"))?;
-    if state.events != seq {
-        return Err(format!("state holds {} events, the header says {seq}", state.events));
+    if state.events != meta.seq {
+        return Err(format!("state holds {} events, the header says {}", state.events, meta.seq));
     }
     Ok(state)
+}
+
+/// Writes a snapshot of `state`, whose last event's chain value is `chain`. On failure,
+/// nothing is left behind but the snapshots that were there (less the oldest, which
+/// makes room first).
+pub fn write(io: &dyn Io, data: &Path, state: &State, log_id: &LogId, chain: &Chain) -> std::io::Result<PathBuf> {
+    let d = dir(data);
+    std::fs::create_dir_all(&d)?;
+    for (_, old) in list(data)?.into_iter().skip(KEEP - 1) {
+        std::fs::remove_file(old)?;
+    }
+    let tmp = d.join(TMP);
+    let written = write_tmp(io, &tmp, state, log_id, chain).and_then(|()| {
+        let path = d.join(format!("{:020}.snap", state.events));
+        crate::fail_point!("snapshot::before_rename");
+        std::fs::rename(&tmp, &path)?;
+        io.sync_dir(&d)?;
+        Ok(path)
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+fn write_tmp(io: &dyn Io, tmp: &Path, state: &State, log_id: &LogId, chain: &Chain) -> std::io::Result<()> {
+    match std::fs::remove_file(tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let payload = postcard::to_stdvec(state).map_err(std::io::Error::other)?;
+    let header = encode_header(state.events, log_id, chain, &payload);
+    let mut f = io.open_append(tmp)?;
+    f.write_all(&header)?;
+    crate::fail_point!("snapshot::write");
+    f.write_all(&payload)?;
+    f.sync()
 }

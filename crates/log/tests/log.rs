@@ -50,7 +50,8 @@ fn record_offsets(bytes: &[u8]) -> Vec<usize> {
     while pos < bytes.len() {
         offsets.push(pos);
         let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
-        pos += segment::RECORD_HEADER_LEN + len;
+        let commit = bytes[pos + 12] & segment::FLAG_COMMIT != 0;
+        pos += segment::RECORD_HEADER_LEN + len + if commit { dacu_log::chain::LEN } else { 0 };
     }
     offsets
 }
@@ -85,8 +86,10 @@ fn the_golden_log_decodes_forever() {
     let golden = root().join("crates/log/tests/golden/v1");
     let seg = std::fs::read(golden.join("log/00000000000000000001.log")).unwrap();
     let mut events = Vec::new();
-    let scan = segment::scan(&seg, 1, |batch| {
-        for (_, payload) in batch {
+    let header = segment::parse_header(&seg, 1).unwrap();
+    assert_eq!(header.version, 1);
+    let scan = segment::scan(&seg, &header, dacu_log::chain::genesis(&[0; 16]), |batch| {
+        for (_, payload) in batch.records {
             events.push(codec::decode(payload)?);
         }
         Ok(())
@@ -98,9 +101,24 @@ fn the_golden_log_decodes_forever() {
     // And the directory opens and serves the state those events make.
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&golden, tmp.path());
-    let (dir, rep) = DataDir::open(tmp.path(), Options::default()).unwrap();
+    let (engine, rep) = dacu_log::open_read(tmp.path(), &Options::default()).unwrap();
     assert_eq!(rep.events_replayed, 32);
-    assert_eq!(dir.engine().state().merchant("m1").unwrap().stats.gmv().0, 17000);
+    assert_eq!(engine.state().merchant("m1").unwrap().stats.gmv().0, 17000);
+    // A writer continues a format 1 log in a new format 2 segment; both read back.
+    let before = digest(engine.state());
+    let (mut dir, _) = DataDir::open(tmp.path(), Options::default()).unwrap();
+    let more = parse_line(r#"{"type":"register_provider","provider":"p9","name":"Late"}"#).unwrap();
+    dir.execute(&more).unwrap();
+    dir.commit().unwrap();
+    let after = digest(dir.engine().state());
+    assert_ne!(before, after);
+    dir.close().unwrap();
+    let segs = segment::list(&tmp.path().join("log")).unwrap();
+    assert_eq!(segs.iter().map(|s| s.0).collect::<Vec<_>>(), [1, 33]);
+    let (rebuilt, _) = dacu_log::rebuild_from_log(tmp.path()).unwrap();
+    assert_eq!(digest(rebuilt.state()), after);
+    let (served, rep) = dacu_log::open_read(tmp.path(), &Options::default()).unwrap();
+    assert_eq!((rep.snapshot_seq, digest(served.state())), (Some(33), after));
 }
 
 #[test]
@@ -143,7 +161,7 @@ fn corruption_before_the_tail_names_the_file_and_offset() {
         Err(StoreError::Corrupt { path, offset, reason }) => {
             assert_eq!(path, seg);
             assert_eq!(offset, victim as u64);
-            assert_eq!(reason, "checksum mismatch");
+            assert!(reason.starts_with("checksum mismatch, with a committed record after it"), "{reason}");
             let msg = StoreError::Corrupt { path, offset, reason }.to_string();
             assert!(
                 msg.contains(&format!("byte offset {victim}")) && msg.contains("--recovery truncate-corrupt"),
@@ -244,7 +262,7 @@ mod faults {
                     let _ = dir.execute(c);
                 }
                 match dir.commit() {
-                    Ok(()) => acked += chunk.len(),
+                    Ok(_) => acked += chunk.len(),
                     Err(e) => {
                         assert!(e.to_string().contains("injected short write"), "{e}");
                         failed = true;
@@ -275,7 +293,7 @@ mod faults {
                 }
                 io.faults.lock().unwrap().fail_next_sync = i == fail_at_batch;
                 match dir.commit() {
-                    Ok(()) => acked += chunk.len(),
+                    Ok(_) => acked += chunk.len(),
                     Err(e) => {
                         assert!(e.to_string().contains("injected fsync error"), "{e}");
                         break;

@@ -142,11 +142,17 @@ fn ingest(
     let (f, _) = dacu_log::load_festival(festival)?;
     let scale = parse_scale(scale)?;
     let work = work.unwrap_or_else(|| std::env::temp_dir().join("dacu-bench"));
-    std::fs::create_dir_all(&work)?;
+    // The work directory is the bench's own: made by it, or refused.
+    let scratch = crate::files::BENCH;
+    scratch.check(&work)?;
+    std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    scratch.mark(&work)?;
     let input = work.join("workload.jsonl");
     let data = work.join("data");
     let sim = dacu_sim::simulate_with_progress(&f, scale, seed, mix.into(), std::fs::File::create(&input)?, |_, _| {})?;
     if data.exists() {
+        let _lock =
+            dacu_log::dir::lock_exclusive(&data).with_context(|| format!("cannot replace {}", data.display()))?;
         std::fs::remove_dir_all(&data).with_context(|| format!("removing {}", data.display()))?;
     }
     let bytes = std::fs::metadata(&input)?.len();

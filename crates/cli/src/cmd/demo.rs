@@ -22,24 +22,14 @@ fn default_data() -> PathBuf {
     base.join("dacu").join("demo")
 }
 
-/// A fresh data directory for the 116 festival at `data`, removing an earlier demo's.
+/// The demo's directory at `data`, fresh: an earlier demo's is replaced (never a
+/// directory the demo did not make, nor one in use).
 fn fresh(data: &Path) -> anyhow::Result<DataDir> {
-    if data.exists() {
-        // Only ever remove a previous demo's data directory, never an arbitrary folder.
-        anyhow::ensure!(
-            data.join(dacu_log::FESTIVAL_FILE).exists(),
-            "{} exists and is not a dacu data directory; pass --data with a new path",
-            data.display()
-        );
-        std::fs::remove_dir_all(data).with_context(|| format!("removing the previous demo in {}", data.display()))?;
-    }
-    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
-    let fest_path = data.join("source-festival.toml");
-    std::fs::write(&fest_path, FESTIVAL)?;
-    let (dir, _) = DataDir::open_or_create(data, Some(&fest_path), Options::default())?;
-    std::fs::remove_file(&fest_path)?;
-    Ok(dir)
+    crate::files::DEMO.fresh_data_dir(data, &[PREVIOUS], FESTIVAL)
 }
+
+/// The previous festival's directory, inside the demo's.
+const PREVIOUS: &str = "previous";
 
 /// What simulating and ingesting one festival took.
 struct Run {
@@ -88,8 +78,8 @@ pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow
         println!();
         println!("The previous festival (the year-on-year baseline): a third of the activity, seed {}", seed + 1);
     }
-    let prev_path = data.join("previous");
-    let mut prev = fresh(&prev_path)?;
+    let prev_path = data.join(PREVIOUS);
+    let (mut prev, _) = DataDir::create_with(&prev_path, FESTIVAL, Options::default())?;
     simulate_and_ingest(&mut prev, Scale::Commands((scale.commands() / 3).max(1_000)), seed + 1, quiet)?;
     let end = Some(prev.festival().end());
     super::settle::settle(&mut prev, end, Some("demo-final".into()))?;
@@ -112,7 +102,9 @@ pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow
     let r =
         dacu_core::view::report_with(&festival, st, &ReportOptions { baseline: Some(baseline), ..Default::default() });
     let html = data.join("report.html");
-    std::fs::write(&html, crate::html::render(&festival, &r)).with_context(|| format!("writing {}", html.display()))?;
+    // The demo's own directory: written whole, through a temporary file and a rename.
+    dacu_log::dir::write_atomic(&dacu_log::io::RealIo, &html, crate::html::render(&festival, &r).as_bytes())
+        .with_context(|| format!("writing {}", html.display()))?;
     let review = best_session(st).and_then(|s| dacu_core::review::review(st, &s, 1));
     let boards = top_of_boards(&festival, st, 3);
     let payout = largest_payout(st);

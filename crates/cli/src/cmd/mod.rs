@@ -22,11 +22,36 @@ pub mod verify;
 pub mod verify_draw;
 
 use anyhow::Context;
+use dacu_core::{Engine, Festival};
 use dacu_log::{DataDir, Options};
 use std::path::Path;
 
-/// Opens a data directory, reporting on stderr what recovery skipped or cut.
-pub fn open(data: &Path, opts: Options) -> anyhow::Result<DataDir> {
+/// A data directory opened to read: the state it serves, nothing held open.
+pub struct ReadDir {
+    engine: Engine,
+}
+
+impl ReadDir {
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn festival(&self) -> &Festival {
+        self.engine.festival()
+    }
+}
+
+/// Opens a data directory to read it, changing nothing on disk; reports on stderr what
+/// recovery found.
+pub fn open(data: &Path, opts: Options) -> anyhow::Result<ReadDir> {
+    let (engine, rep) =
+        dacu_log::open_read(data, &opts).with_context(|| format!("cannot open data directory {}", data.display()))?;
+    warn(&rep);
+    Ok(ReadDir { engine })
+}
+
+/// Opens a data directory to write it, reporting on stderr what recovery found and cut.
+pub fn open_write(data: &Path, opts: Options) -> anyhow::Result<DataDir> {
     let (dir, rep) =
         DataDir::open(data, opts).with_context(|| format!("cannot open data directory {}", data.display()))?;
     warn(&rep);

@@ -49,8 +49,7 @@ pub fn run(data: &Path, a: Args, opts: dacu_log::Options) -> anyhow::Result<Exit
     let dir = super::open(data, opts)?;
     let r = view::report_with(dir.festival(), dir.engine().state(), &ro);
     if let Some(path) = &a.html {
-        std::fs::write(path, crate::html::render(dir.festival(), &r))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        crate::files::write_file(path, crate::html::render(dir.festival(), &r).as_bytes())?;
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);

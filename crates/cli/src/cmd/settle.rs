@@ -104,7 +104,7 @@ pub fn run(
         Some(s) => Some(Ts::parse(s).map_err(|e| anyhow::anyhow!("--at: {e}"))?),
         None => None,
     };
-    let mut dir = super::open(data, opts)?;
+    let mut dir = super::open_write(data, opts)?;
     let o = settle(&mut dir, at, id)?;
     dir.close().context("closing the data directory")?;
     if json {

@@ -1,4 +1,3 @@
-use anyhow::Context;
 use dacu_sim::{Mix, Scale};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{self, Write};
@@ -54,8 +53,10 @@ pub fn run(
     let progress = |done: u64, _| pb.set_position(done);
     let summary = match out {
         Some(p) if p != Path::new("-") => {
-            let file = std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?;
-            dacu_sim::simulate_with_progress(&f, scale, seed, mix, file, progress)?
+            let mut file = crate::files::Output::create(p)?;
+            let s = dacu_sim::simulate_with_progress(&f, scale, seed, mix, &mut file, progress)?;
+            file.finish()?;
+            s
         }
         _ => {
             let stdout = io::stdout().lock();
