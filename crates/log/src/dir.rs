@@ -65,6 +65,7 @@ pub fn create_locked(path: &Path, src: &str, io: &dyn Io) -> Result<fs::File, St
     if !is_empty_or_creating(path)? {
         return Err(StoreError::NotEmpty(path.to_path_buf()));
     }
+    crate::fail_point!("create::before_festival", path);
     write_atomic(io, &fest, src.as_bytes()).map_err(io_err(&fest))?;
     Ok(lock)
 }
@@ -94,6 +95,7 @@ pub fn write_atomic(io: &dyn Io, path: &Path, bytes: &[u8]) -> std::io::Result<(
         f.write_all(bytes)?;
         f.sync()?;
         drop(f);
+        crate::fail_point!("write_atomic::before_rename");
         fs::rename(&tmp, path)?;
         io.sync_dir(path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")))
     })();

@@ -41,13 +41,22 @@ use std::sync::Arc;
 pub const FESTIVAL_FILE: &str = "festival.toml";
 pub const LOG_DIR: &str = "log";
 
-/// A point where the fault tests can make an I/O operation fail (feature `failpoints`).
+/// A point where the fault tests can make an operation fail, or the process die, there
+/// (feature `failpoints`; see tests/failpoints.rs). With a path, the enclosing function
+/// returns a [`StoreError`]; without, an `io::Error`.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! fail_point {
     ($name:literal) => {
         #[cfg(feature = "failpoints")]
-        fail::fail_point!($name, |_| Err(std::io::Error::other(concat!("injected failure at ", $name)).into()));
+        fail::fail_point!($name, |_| Err(std::io::Error::other(concat!("injected failure at ", $name))));
+    };
+    ($name:literal, $path:expr) => {
+        #[cfg(feature = "failpoints")]
+        fail::fail_point!($name, |_| Err($crate::StoreError::Io {
+            path: $path.to_path_buf(),
+            source: std::io::Error::other(concat!("injected failure at ", $name)),
+        }));
     };
 }
 
@@ -115,6 +124,9 @@ pub struct Options {
     pub segment_bytes: u64,
     /// Use snapshots when opening (verify turns this off to rebuild from the log alone).
     pub use_snapshots: bool,
+    /// The largest encoded event a command may produce; at most (and by default)
+    /// [`segment::MAX_RECORD_BYTES`], which readers enforce.
+    pub max_event_bytes: usize,
     pub io: Arc<dyn Io>,
 }
 
@@ -125,6 +137,7 @@ impl Default for Options {
             snapshot_every: 5_000_000,
             segment_bytes: 256 << 20,
             use_snapshots: true,
+            max_event_bytes: segment::MAX_RECORD_BYTES as usize,
             io: Arc::new(RealIo),
         }
     }
@@ -307,17 +320,17 @@ impl DataDir {
         self.engine.decide(c, &mut self.events)?;
         self.payloads.clear();
         self.payload_ends.clear();
+        let limit = self.opts.max_event_bytes.min(segment::MAX_RECORD_BYTES as usize);
         for ev in &self.events {
             let start = self.payloads.len();
             codec::encode(ev, &mut self.payloads);
             let n = self.payloads.len() - start;
-            if n > segment::MAX_RECORD_BYTES as usize {
+            if n > limit {
                 self.events.clear();
                 return Err(Rejection::new(
                     Code::LimitExceeded,
                     format!(
-                        "the command's event would take {n} bytes in the log, above the limit of {} bytes per event; split it into smaller commands",
-                        segment::MAX_RECORD_BYTES
+                        "the command's event would take {n} bytes in the log, above the limit of {limit} bytes per event; split it into smaller commands"
                     ),
                 ));
             }
@@ -385,7 +398,7 @@ impl DataDir {
             w.committed_len = segment::HEADER_LEN;
         }
         w.file.write_all(&w.buf).map_err(io_err(&w.path))?;
-        fail_point!("commit::before_sync");
+        fail_point!("commit::before_sync", w.path);
         w.file.sync().map_err(io_err(&w.path))?;
         w.committed_len += w.buf.len() as u64;
         w.buf.clear();
@@ -418,6 +431,7 @@ impl DataDir {
 /// Carries out recovery's repairs, each said in the report.
 fn repair(path: &Path, repairs: &[recover::Repair], opts: &Options, report: &mut OpenReport) -> Result<(), StoreError> {
     use recover::Repair;
+    // In the order recovery gives: see `recover::decide_end`.
     for r in repairs {
         match r {
             Repair::Truncate { path: p, len } => {
@@ -425,11 +439,13 @@ fn repair(path: &Path, repairs: &[recover::Repair], opts: &Options, report: &mut
                 if f.metadata().map_err(io_err(p))?.len() > *len {
                     f.set_len(*len).and_then(|_| f.sync_all()).map_err(io_err(p))?;
                     report.warnings.push(format!("cut {} to {len} bytes", p.display()));
+                    fail_point!("repair::after_cut", p);
                 }
             }
             Repair::RemoveSegment(p) | Repair::RemoveSnapshot(p) => {
                 fs::remove_file(p).map_err(io_err(p))?;
                 report.warnings.push(format!("removed {}", p.display()));
+                fail_point!("repair::after_remove", p);
             }
         }
     }
@@ -454,7 +470,7 @@ fn new_segment(
     let mut file = io.open_append(path).map_err(io_err(path))?;
     file.truncate(0).map_err(io_err(path))?;
     file.write_all(&segment::header(first_seq, log_id, chain)).map_err(io_err(path))?;
-    fail_point!("segment::before_sync");
+    fail_point!("segment::before_sync", path);
     file.sync().map_err(io_err(path))?;
     let log_dir = path.parent().expect("a segment is in log/");
     io.sync_dir(log_dir).map_err(io_err(log_dir))?;

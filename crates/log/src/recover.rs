@@ -172,7 +172,7 @@ pub(crate) fn recover(data: &Path, festival: Arc<Festival>, opts: &Options) -> R
             };
             let mut rp =
                 Replay { engine, snap: cand, reached: cand.is_none(), replayed: 0, limit: limit.clone(), failed: None };
-            let end = match rp.run(&segs, &log_id, opts.recovery)? {
+            let end = match rp.run(&segs, &log_id)? {
                 Ok(end) => end,
                 Err(why) => {
                     let m = cand.expect("only a snapshot can mismatch");
@@ -216,7 +216,7 @@ struct Replay<'a> {
 impl Replay<'_> {
     /// Replays the segments from the one that holds the event after the snapshot. The
     /// inner error says why the snapshot does not fit this log.
-    fn run(&mut self, segs: &[Seg], log_id: &LogId, recovery: Recovery) -> Result<Result<LogEnd, String>, StoreError> {
+    fn run(&mut self, segs: &[Seg], log_id: &LogId) -> Result<Result<LogEnd, String>, StoreError> {
         let from = self.snap.map_or(0, |m| m.seq);
         let mut start = segs.iter().rposition(|s| s.first <= from + 1).unwrap_or(0);
         // A format 1 segment records no chain value: compute it from the start.
@@ -267,21 +267,10 @@ impl Replay<'_> {
             chain = scan.chain;
             let ended = scan.end != End::Clean;
             if ended && !self.reached {
-                // Damage below the snapshot: its chain cannot be checked.
+                // Damage below the snapshot: its chain cannot be checked. The replay from
+                // an older snapshot, or from event 1, decides what the damage means.
                 let m = self.snap.expect("not reached implies a snapshot");
-                if recovery == Recovery::TruncateCorrupt {
-                    return Ok(Err(format!("the log is damaged before event {}", m.seq)));
-                }
-                let (at, reason) = describe(&scan.end);
-                return Err(StoreError::Corrupt {
-                    path: seg.path.clone(),
-                    offset: at,
-                    reason: format!(
-                        "{reason} (below snapshot {}, which holds events through {})",
-                        m.path.display(),
-                        m.seq
-                    ),
-                });
+                return Ok(Err(format!("the log is damaged before event {}", m.seq)));
             }
             last = Some(LogEnd { seg: i, scan });
             if ended {
@@ -330,14 +319,6 @@ impl Replay<'_> {
             self.replayed += 1;
         }
         Ok(())
-    }
-}
-
-fn describe(end: &End) -> (u64, String) {
-    match end {
-        End::Clean => (0, String::new()),
-        End::Incomplete { at } => (*at, "an incomplete batch".into()),
-        End::Corrupt { at, reason } => (*at, reason.clone()),
     }
 }
 
@@ -393,26 +374,29 @@ fn decide_end(
     if recovery != Recovery::TruncateCorrupt {
         return Err(StoreError::Corrupt { path: seg.path.clone(), offset: at, reason });
     }
-    if scan.end != End::Clean {
-        let later: u64 = segs[i + 1..].iter().map(|s| std::fs::metadata(&s.path).map_or(0, |m| m.len())).sum();
-        report.truncated_bytes += cut_bytes + later;
-        report.warnings.push(format!(
-            "{}: dropped everything from offset {} on ({reason}), and {} later segment(s)",
-            seg.path.display(),
-            scan.committed_len,
-            segs.len() - i - 1
-        ));
-        repairs.push(Repair::Truncate { path: seg.path.clone(), len: scan.committed_len });
-        repairs.extend(segs[i + 1..].iter().map(|s| Repair::RemoveSegment(s.path.clone())));
-    }
+    // Snapshots above the cut go first, then later segments from the last back, then the
+    // cut itself: a crash between any two steps leaves a directory that the same repair
+    // finishes, never one whose snapshot outruns its log or whose segments have a gap.
     for m in snaps.iter().filter(|m| m.seq > scan.last_seq) {
         report.warnings.push(format!(
-            "{}: holds events the log no longer has (through {}; the log ends at event {}): removed",
+            "{}: holds events the log no longer has (through {}; the log ends at event {})",
             m.path.display(),
             m.seq,
             scan.last_seq
         ));
         repairs.push(Repair::RemoveSnapshot(m.path.clone()));
+    }
+    if scan.end != End::Clean {
+        let later: u64 = segs[i + 1..].iter().map(|s| std::fs::metadata(&s.path).map_or(0, |m| m.len())).sum();
+        report.truncated_bytes += cut_bytes + later;
+        report.warnings.push(format!(
+            "{}: everything from offset {} on is dropped ({reason}), and {} later segment(s)",
+            seg.path.display(),
+            scan.committed_len,
+            segs.len() - i - 1
+        ));
+        repairs.extend(segs[i + 1..].iter().rev().map(|s| Repair::RemoveSegment(s.path.clone())));
+        repairs.push(Repair::Truncate { path: seg.path.clone(), len: scan.committed_len });
     }
     Ok((tail(scan.committed_len), repairs))
 }
