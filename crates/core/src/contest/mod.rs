@@ -256,7 +256,10 @@ impl HeatDay {
         }
         pts += h.viewer_points_per_100 as i128 * (self.viewers / 100) as i128;
         pts += h.interaction_points_per_100 as i128 * (self.interactions / 100) as i128;
-        let pts = pts.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+        // A day's heat is capped at limits::HEAT_DAY, so a window's sum of days cannot
+        // leave 64 bits whatever the inputs.
+        let cap = crate::limits::HEAT_DAY as i128;
+        let pts = pts.clamp(-cap, cap) as i64;
         if h.daily_cap > 0 {
             pts.min(h.daily_cap)
         } else {

@@ -1,7 +1,7 @@
 //! Deciding the contest inputs: shopping-experience scores, violations and loaded
 //! baselines. Their effect on the boards is in crate::contest.
 
-use super::{check_id, check_name, reject, Engine};
+use super::{check_id, check_name, limits, reject, Engine};
 use crate::command::{self as cmd, Command};
 use crate::error::{Code, Rejection};
 use crate::event::Event;
@@ -105,6 +105,7 @@ impl Engine {
                 }
                 let n = self.state.settlement.runs.len() as u32 + 1;
                 let plan = crate::settle::plan(&self.festival, &self.state, k.at, n);
+                self.check_ledger(&plan)?;
                 // Nothing closed, awarded or clawed back: nothing to record, so settling
                 // again changes nothing.
                 if !plan.is_empty() {
@@ -129,6 +130,44 @@ impl Engine {
                 }
             }
             other => unreachable!("{} is not a contest command", other.type_name()),
+        }
+        Ok(())
+    }
+
+    /// The ledger's totals per unit (fen, impressions, bp, grants), festival-wide: what
+    /// is granted and what is claimed stay within [`limits::TOTAL`] after the settlement.
+    /// Money is also bounded by the budgets; the other units are bounded only here.
+    fn check_ledger(&self, plan: &crate::settle::Plan) -> Result<(), Rejection> {
+        use crate::settle::{LineKind, Unit};
+        let units = [Unit::Fen, Unit::Impressions, Unit::Bp, Unit::Grant];
+        let mut granted = [0i128; 4];
+        let mut claimed = [0i128; 4];
+        let slot = |u: Unit| units.iter().position(|x| *x == u).expect("a unit");
+        for g in self.state.settlement.payouts.values().flat_map(|p| &p.grants) {
+            granted[slot(Unit::of(g.item))] += g.granted as i128;
+            claimed[slot(Unit::of(g.item))] += g.claim as i128;
+        }
+        for l in &plan.lines {
+            let u = slot(Unit::of(l.item));
+            granted[u] += l.amount as i128;
+            // A clawback only lowers a claim: counting awards alone is an upper bound.
+            if l.kind == LineKind::Award {
+                claimed[u] += l.claim as i128;
+            }
+        }
+        for (i, u) in units.iter().enumerate() {
+            for (what, v) in [("granted", granted[i]), ("claimed", claimed[i])] {
+                if v > limits::TOTAL as i128 {
+                    return reject(
+                        Code::LimitExceeded,
+                        format!(
+                            "this settlement would take the ledger's {what} total in {} to {v}; a ledger total may reach at most {} (lower the festival file's reward amounts)",
+                            u.as_str(),
+                            limits::TOTAL
+                        ),
+                    );
+                }
+            }
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! The marketing tools' commands: decide (validate → events) and apply (events → state).
 //! docs/commands.md documents every command, field, rule and code here.
 
+use super::bounds::within;
 use super::{check_id, check_name, limits, reject, ApplyError, Engine};
 use crate::command::{self as cmd, AudienceKind, Channel, Command, CouponScopeKind, FullcutScopeKind, Line};
 use crate::error::{Code, Rejection};
@@ -697,6 +698,9 @@ impl Engine {
 
     fn check_deal_budget(&self, d: &GroupDeal, members: i64) -> Result<(), Rejection> {
         let per = (d.price - d.group_price).0;
+        // Each member joining holds `per` of subsidy; the festival's total stays bounded.
+        let held = self.state.market.totals.subsidies_fen;
+        within("the group-price subsidies held or given", "fen", held, per as i128, limits::TOTAL)?;
         if let Some(left) = d.budget.left() {
             if per * members > left {
                 return reject(
@@ -803,6 +807,8 @@ impl Engine {
         if let Some(u) = k.use_until {
             window("opens_at", k.opens_at, "use_until", u)?;
         }
+        let created = st.market.totals.packets_fen;
+        within("the money of every red packet created", "fen", created, k.total as i128, limits::TOTAL)?;
         let seed = k.seed.unwrap_or_else(|| default_seed(&k.packet));
         out.push(Event::RedPacketCreated { def: k.clone(), seed });
         Ok(())
@@ -901,6 +907,9 @@ impl Engine {
                 )
             }
         };
+        let offered = st.market.totals.prizes_fen;
+        let worth = k.winners as i128 * k.prize.value as i128;
+        within("the prize value of every lottery created", "fen", offered, worth, limits::TOTAL)?;
         out.push(Event::LotteryCreated { def: k.clone(), commitment: lottery::commitment(&secret) });
         Ok(())
     }
@@ -985,6 +994,9 @@ impl Engine {
             self.live_session(s, k.at)?;
         }
         let quote = self.quote(&k.user, &k.lines, k.at)?;
+        // Every promotion's spend and reservations are part of this festival-wide sum.
+        let held = st.market.totals.discounts_fen;
+        within("the discounts of open and paid checkouts", "fen", held, quote.discount_total as i128, limits::TOTAL)?;
         for m in quote.merchants() {
             self.check_new_order(&Checkout::order_id(&k.checkout, m))?;
         }
@@ -1054,6 +1066,17 @@ impl Engine {
             }
             let mi = self.merchant_idx(&l.merchant)?;
             qlines.push(quote::QLine { slot: slot_of(mi).expect("slot"), qty: l.qty, price: l.price });
+        }
+        // The price search adds and apportions list amounts in 64 bits: bound the cart.
+        let list: i128 = lines.iter().map(|l| l.qty as i128 * l.price as i128).sum();
+        if list > limits::ORDER_FEN as i128 {
+            return reject(
+                Code::LimitExceeded,
+                format!(
+                    "the cart's list total is {list} fen; a cart may come to at most {} fen (¥100,000,000,000): split it",
+                    limits::ORDER_FEN
+                ),
+            );
         }
         let active = |s: Ts, e: Ts| s <= at && at < e;
         let mut p = quote::Problem {
@@ -1621,6 +1644,7 @@ impl Engine {
                     d.budget.spent += subsidy;
                 } else {
                     d.failed += 1;
+                    m.totals.subsidies_fen -= subsidy.0;
                 }
                 for mem in &grp.members {
                     m.pending_orders.remove(mem.order.as_str());
@@ -1670,6 +1694,7 @@ impl Engine {
                     st.market.passphrases.entry(s).or_default().push((text.clone(), Target::Packet(p)));
                 }
                 st.market.timers.insert((k.expires_at, timer::PACKET, p));
+                st.market.totals.packets_fen += k.total;
             }
             Event::RedPacketGrabbed { packet, user, amount, at, .. } => {
                 let p = idx!(market.packet_ids, packet, "red packet");
@@ -1723,6 +1748,7 @@ impl Engine {
                     st.market.passphrases.entry(s).or_default().push((text.clone(), Target::Lottery(l)));
                 }
                 st.market.timers.insert((k.draw_at, timer::LOTTERY, l));
+                st.market.totals.prizes_fen += k.winners * k.prize.value;
             }
             Event::LotteryDrawn { lottery, eligible, winners, at } => {
                 let l = idx!(market.lottery_ids, lottery, "lottery");
@@ -1760,6 +1786,7 @@ impl Engine {
                     st.market.pending_orders.insert(Checkout::order_id(checkout, m).into());
                 }
                 st.market.timers.insert((*pay_by, timer::CHECKOUT, ci));
+                st.market.totals.discounts_fen += quote.discount_total;
                 st.market.checkouts.push(Checkout {
                     user: u,
                     channel: *channel,
@@ -1782,6 +1809,9 @@ impl Engine {
                 };
                 m.timers.remove(&(co.pay_by, timer::CHECKOUT, ci));
                 let (u, discounts, pay_total) = (co.user, co.quote.discounts.clone(), co.quote.pay_total);
+                if !paid {
+                    m.totals.discounts_fen -= co.quote.discount_total;
+                }
                 for d in &discounts {
                     move_discount(m, u, d, if paid { Move::Redeem(ci, pay_total) } else { Move::Release })
                         .map_err(fail)?;
@@ -1857,6 +1887,7 @@ fn join(m: &mut Market, deal: u32, u: u32, order: &str) {
     m.pending_orders.insert(order.into());
     let d = &mut m.deals[deal as usize];
     d.budget.reserved += d.price - d.group_price;
+    m.totals.subsidies_fen += (d.price - d.group_price).0;
 }
 
 enum Move {

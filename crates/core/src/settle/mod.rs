@@ -559,10 +559,13 @@ impl Planner<'_> {
                 })
                 .collect();
             let claims: Vec<i64> = idx.iter().map(|&i| self.plan.lines[i].claim).collect();
-            let total: i64 = claims.iter().sum();
-            if total <= remaining || idx.is_empty() {
+            // In 128 bits: many large claims may add up past 64 (such a settlement is then
+            // refused by `check_totals`, but it must first be computed without wrapping).
+            let total: i128 = claims.iter().map(|&c| c as i128).sum();
+            if total <= remaining as i128 || idx.is_empty() {
                 continue;
             }
+            let total = i64::try_from(total).unwrap_or(i64::MAX);
             let parts = crate::money::apportion(remaining, &claims).expect("claims are positive");
             for (&i, part) in idx.iter().zip(parts) {
                 let l = &mut self.plan.lines[i];
