@@ -57,3 +57,8 @@ pub const SETTLED_PART_LINES: usize = 10_000;
 pub fn fits(current: i64, add: i128, bound: i64) -> bool {
     current as i128 + add <= bound as i128
 }
+
+/// An event's size in the log's encoding: one format byte, then the event in postcard.
+pub fn event_bytes(ev: &crate::event::Event) -> usize {
+    1 + postcard::experimental::serialized_size(ev).expect("events serialise")
+}

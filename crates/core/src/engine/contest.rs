@@ -109,23 +109,16 @@ impl Engine {
                 // Nothing closed, awarded or clawed back: nothing to record, so settling
                 // again changes nothing.
                 if !plan.is_empty() {
-                    // A log record holds at most 16 MiB: a large settlement is recorded as
-                    // several `Settled` events with the same id, the boards and programs in
-                    // the first.
-                    let mut lines = plan.lines.into_iter().peekable();
-                    let (mut boards, mut programs) = (plan.boards, plan.programs);
-                    loop {
-                        let part: Vec<_> = lines.by_ref().take(crate::settle::LINES_PER_EVENT).collect();
+                    // Every event stays far below the log's record limit: a large
+                    // settlement is recorded as several `Settled` events with the same id.
+                    for part in crate::settle::parts::split(plan) {
                         out.push(Event::Settled {
                             id: k.id.clone(),
                             at: k.at,
-                            boards: std::mem::take(&mut boards),
-                            programs: std::mem::take(&mut programs),
-                            lines: part,
+                            boards: part.boards,
+                            programs: part.programs,
+                            lines: part.lines,
                         });
-                        if lines.peek().is_none() {
-                            break;
-                        }
                     }
                 }
             }

@@ -24,7 +24,9 @@ pub mod market_limits {
     pub const PER_USER: i64 = 100;
     pub const SCOPE_SKUS: usize = 1000;
     pub const TIERS: usize = 20;
-    pub const CROSS_MERCHANTS: usize = 100_000;
+    /// With ids of up to 128 bytes, the `fullcut_created` event stays below
+    /// `limits::EVENT_BYTES`.
+    pub const CROSS_MERCHANTS: usize = 50_000;
     pub const GROUP_SIZE: i64 = 100;
     pub const VALID_DAYS: i64 = 366;
     pub const LOTTERY_WINNERS: i64 = 10_000;
@@ -1219,6 +1221,7 @@ impl Engine {
         store_c.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         plat_c.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         allow.sort_unstable();
+        allow.truncate(quote::MAX_ALLOWANCES);
         let mut coupon_of = Vec::new();
         for (rank, (_, h, s, scope, held)) in store_c.into_iter().enumerate() {
             let c = &m.coupons[held.coupon as usize];
@@ -1369,6 +1372,8 @@ impl Engine {
                             .collect();
                         eligible = lottery::canonical(&eligible);
                         let secret = lottery::unhex(&l.secret).expect("validated at creation");
+                        // The event lists the pool: a huge room is sampled (docs/lottery.md).
+                        let eligible = lottery::pool(&secret, eligible);
                         let winners = lottery::draw(&secret, &eligible, l.winners);
                         out.push(Event::LotteryDrawn {
                             lottery: m.lottery_ids.name(i).to_string(),
