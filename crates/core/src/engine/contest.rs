@@ -74,6 +74,15 @@ impl Engine {
                 self.in_festival(k.at)?;
                 check_id("violation", &k.violation)?;
                 check_name("reason", &k.reason)?;
+                if k.reason.trim().is_empty() {
+                    return reject(
+                        Code::InvalidValue,
+                        format!(
+                            "`reason` must say what the violation was: 1 to {} bytes, not blank",
+                            limits::NAME_BYTES
+                        ),
+                    );
+                }
                 let (role, _) = self.participant(&k.participant, k.role, &ALL, "")?;
                 if self.state.contests.violations.contains_key(&k.violation) {
                     return reject(

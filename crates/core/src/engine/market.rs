@@ -1277,14 +1277,14 @@ impl Engine {
                     let bp = m.fullcuts[f as usize].platform_share_bp;
                     // Per merchant share d: the platform bears ⌊d × bp / 10000⌋, the
                     // merchant the rest.
+                    // Merchants in the order of their first line in the cart, whether or
+                    // not that line took a part; zero shares are left out below.
                     let mut per: Vec<(u32, i64)> = Vec::new();
                     for (n, &d) in a.lines.iter().enumerate() {
-                        if d != 0 {
-                            let mi = merchant_of_line(n);
-                            match per.iter_mut().find(|x| x.0 == mi) {
-                                Some(x) => x.1 += d,
-                                None => per.push((mi, d)),
-                            }
+                        let mi = merchant_of_line(n);
+                        match per.iter_mut().find(|x| x.0 == mi) {
+                            Some(x) => x.1 += d,
+                            None => per.push((mi, d)),
                         }
                     }
                     let mut platform = 0;

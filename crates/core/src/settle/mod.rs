@@ -368,7 +368,11 @@ impl Planner<'_> {
         let d = &c.defs[ri];
         let bands = &f.reward_tables[d.reward_table].bands;
         let (last_rank, thresholds) = table_reach(bands);
-        for (key, t) in &c.races[ri].boards {
+        // By day, then category id (not the order categories were first seen in): the
+        // order of the award lines decides who gets a budget's leftover fen.
+        let mut boards: Vec<(&BoardKey, &crate::contest::Tally)> = c.races[ri].boards.iter().collect();
+        boards.sort_by_key(|(k, _)| (k.0, k.1.map(|g| c.categories.name(g))));
+        for (key, t) in boards {
             let (_, end) = c.board_window(ri, *key);
             let group = key.1.map(|g| c.categories.name(g).to_string());
             if end > at || st.settlement.boards.contains_key(&(d.id.clone(), key.0, group.clone())) {
