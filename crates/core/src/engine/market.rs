@@ -996,12 +996,12 @@ impl Engine {
             self.live_session(s, k.at)?;
         }
         let quote = self.quote(&k.user, &k.lines, k.at)?;
-        // Every promotion's spend and reservations are part of this festival-wide sum.
-        let held = st.market.totals.discounts_fen;
-        within("the discounts of open and paid checkouts", "fen", held, quote.discount_total as i128, limits::TOTAL)?;
         for m in quote.merchants() {
             self.check_new_order(&Checkout::order_id(&k.checkout, m))?;
         }
+        // Every promotion's spend and reservations are part of this festival-wide sum.
+        let held = st.market.totals.discounts_fen;
+        within("the discounts of open and paid checkouts", "fen", held, quote.discount_total as i128, limits::TOTAL)?;
         out.push(Event::CheckoutReserved {
             id: k.id.clone(),
             checkout: k.checkout.clone(),
