@@ -525,7 +525,7 @@ fn benefits(r: &Report) -> String {
         ("red packets 红包".to_string(), b.red_packets_fen),
         ("coupons 优惠券".to_string(), b.coupons_fen),
         ("满减".to_string(), b.fullcut_fen),
-        ("price cuts and group prices".to_string(), b.price_cut_fen),
+        ("price cuts and group prices".to_string(), b.price_cut_fen + b.group_price_fen),
         (format!("lottery prizes 抽奖 ({})", count(b.lottery_prizes)), b.lottery_prizes_fen),
     ];
     let mut rows: Vec<[Cell; 2]> = parts.iter().map(|(k, v)| [k.as_str().into(), money(*v).into()]).collect();

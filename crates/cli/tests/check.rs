@@ -159,3 +159,23 @@ fn a_missing_file_is_an_error_not_a_panic() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("/nonexistent/festival.toml"));
 }
+
+#[test]
+fn an_amount_past_its_bound_fails_the_check_at_its_position() {
+    // `amount_fen = 5_000_000_000_000_000_000` once passed, and settlement then paid
+    // 2 × 5·10^18 against a ¥100,000 budget.
+    let src = std::fs::read_to_string(festival("example-mini.toml")).unwrap().replacen(
+        "{ kind = \"cash\", amount_fen = 1_000_000 }",
+        "{ kind = \"cash\", amount_fen = 5_000_000_000_000_000_000 }",
+        1,
+    );
+    let line = src.lines().position(|l| l.contains("5_000_000_000_000_000_000")).expect("replaced") + 1;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("huge.toml");
+    std::fs::write(&file, src).unwrap();
+    let o = dacu(&["check", p(&file)]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains(&format!("{}:{line}:", p(&file))), "{err}");
+    assert!(err.contains("money must be at most 1000000000000000 fen"), "{err}");
+}

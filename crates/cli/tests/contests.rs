@@ -126,3 +126,23 @@ fn boards_ties_gates_growth_and_challenges_end_to_end() {
     let o = dacu(&["verify", "--data", p(&data)]);
     assert!(o.status.success(), "{}", stdout(&o));
 }
+
+#[test]
+fn a_page_size_of_u64_max_lists_the_rest_of_the_board_and_the_challenge_band_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    ingest(&data, "contests-mini.jsonl");
+    let max = u64::MAX.to_string();
+    let first = board(&data, &["anchor_race", "--top", "1"]);
+    let cursor = first["next_cursor"].as_str().unwrap().to_string();
+    // Once: no rows and no cursor after `--after`, and the entrant itself left out of
+    // `--around`.
+    let rest = board(&data, &["anchor_race", "--after", &cursor, "--top", &max]);
+    assert_eq!(ids_scores(&rest).iter().map(|x| x.0.as_str()).collect::<Vec<_>>(), ["a_mid", "a_new"]);
+    assert_eq!(rest["next_cursor"], Value::Null);
+    let around = board(&data, &["anchor_race", "--around", "a_mid", "--top", &max]);
+    assert_eq!(ids_scores(&around).len(), 3);
+    // A challenge's board says what its band column means.
+    let o = dacu(&["leaderboard", "--data", p(&data), "head_bigday", "--day", "2021-11-05"]);
+    assert!(stdout(&o).contains("challenge band: the band of the whole challenge"), "{}", stdout(&o));
+}

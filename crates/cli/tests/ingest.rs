@@ -231,3 +231,28 @@ fn the_demo_runs_the_116_festival() {
     assert!(again.status.success());
     assert_eq!(json(&dacu(&["report", "--data", p(&data), "--json"]))["events"], r["events"]);
 }
+
+#[test]
+fn an_order_that_would_wrap_the_gmv_is_refused_with_limit_exceeded() {
+    // A thousand lines within the line limits (qty 10^6 × price 10^10, paid 10^16 each)
+    // once made the festival's GMV −8,446,744,073,709,551,616.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let lines: Vec<String> = (0..1000)
+        .map(|i| format!(r#"{{"sku":"k{i}","qty":1000000,"price":10000000000,"paid":10000000000000000}}"#))
+        .collect();
+    let stream = format!(
+        "{}\n{}\n",
+        r#"{"type":"register_merchant","merchant":"m1","name":"M","brand_tier":"ska","category":"c"}"#,
+        format_args!(
+            r#"{{"type":"order_paid","order":"o1","user":"u","merchant":"m1","channel":"shelf","lines":[{}],"at":"2021-11-05T10:00:00+08:00"}}"#,
+            lines.join(",")
+        )
+    );
+    let o = dacu_stdin(&["ingest", "--data", p(&data), "--festival", p(&festival("example-mini.toml")), "-"], &stream);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), r#"{"accepted":1,"rejected":1}"#);
+    assert!(stderr(&o).contains(r#""line":2,"code":"limit_exceeded""#), "{}", stderr(&o));
+    let r = dacu(&["report", "--data", p(&data), "--json"]);
+    assert_eq!(json(&r)["gmv"], 0);
+}

@@ -80,7 +80,11 @@ fn read_only_commands_change_no_byte_even_with_a_torn_tail_to_cut() {
             let o = run(&args);
             assert!(o.status.success(), "{args:?}: {}", stderr(&o));
             if torn {
-                assert!(stderr(&o).contains("torn write") && stderr(&o).contains("nothing was changed"), "{args:?}: {}", stderr(&o));
+                assert!(
+                    stderr(&o).contains("torn write") && stderr(&o).contains("nothing was changed"),
+                    "{args:?}: {}",
+                    stderr(&o)
+                );
             }
             assert!(tree(&data) == before, "{args:?} changed the data directory (torn tail: {torn})");
         }
@@ -133,7 +137,11 @@ fn a_flipped_length_bit_in_the_first_batch_is_refused_by_every_command() {
     for args in readers(d).into_iter().chain([vec!["settle".into(), "--data".into(), d.into()]]) {
         let o = run(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
-        assert!(stderr(&o).contains(&format!("{}: corrupt log at byte offset 76", seg.display())), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("{}: corrupt log at byte offset 76", seg.display())),
+            "{args:?}: {}",
+            stderr(&o)
+        );
         assert!(tree(&data) == before, "{args:?} changed the directory");
     }
 }
@@ -142,8 +150,13 @@ fn a_flipped_length_bit_in_the_first_batch_is_refused_by_every_command() {
 fn two_creators_of_one_new_directory_never_mix_festivals() {
     let tmp = tempfile::tempdir().unwrap();
     let a = festival("example-mini.toml");
-    let b_src = std::fs::read_to_string(&a).unwrap().replacen("name = ", "name = \"Other\" # ", 1);
+    let b_src = std::fs::read_to_string(&a).unwrap().replacen(
+        "name_en = \"Mini Shopping Festival\"",
+        "name_en = \"Another Festival\"",
+        1,
+    );
     let b = tmp.path().join("other.toml");
+    assert_ne!(b_src, std::fs::read_to_string(&a).unwrap());
     std::fs::write(&b, b_src).unwrap();
     let input = example("example-mini.jsonl");
     for round in 0..20 {
@@ -158,12 +171,18 @@ fn two_creators_of_one_new_directory_never_mix_festivals() {
         };
         let (ca, cb) = (spawn(&a), spawn(&b));
         let (oa, ob) = (ca.wait_with_output().unwrap(), cb.wait_with_output().unwrap());
-        let won: Vec<&Path> =
-            [(&oa, a.as_path()), (&ob, b.as_path())].into_iter().filter(|(o, _)| o.status.success()).map(|x| x.1).collect();
+        let won: Vec<&Path> = [(&oa, a.as_path()), (&ob, b.as_path())]
+            .into_iter()
+            .filter(|(o, _)| o.status.success())
+            .map(|x| x.1)
+            .collect();
         assert_eq!(won.len(), 1, "round {round}: {} / {}", stderr(&oa), stderr(&ob));
         for o in [&oa, &ob].into_iter().filter(|o| !o.status.success()) {
             let e = stderr(o);
-            assert!(e.contains("in use by another dacu process") || e.contains("different festival"), "round {round}: {e}");
+            assert!(
+                e.contains("in use by another dacu process") || e.contains("different festival"),
+                "round {round}: {e}"
+            );
         }
         let have = std::fs::read_to_string(data.join("festival.toml")).unwrap();
         assert_eq!(have, std::fs::read_to_string(won[0]).unwrap(), "round {round}: the festival file is the loser's");
@@ -199,7 +218,8 @@ fn demo_and_bench_replace_only_directories_they_made() {
     std::fs::create_dir_all(work.join("data")).unwrap();
     std::fs::write(work.join("data/keep.txt"), "mine").unwrap();
     let f = festival("example-mini.toml");
-    let o = dacu(&["bench", "ingest", "--festival", p(&f), "--scale", "2000", "--work", p(&work), "--baselines", "none"]);
+    let o =
+        dacu(&["bench", "ingest", "--festival", p(&f), "--scale", "2000", "--work", p(&work), "--baselines", "none"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("was not made by dacu bench"), "{}", stderr(&o));
     assert!(work.join("data/keep.txt").exists());

@@ -235,3 +235,53 @@ fn a_short_budget_is_shared_pro_rata_by_largest_remainder() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("is not a baseline"), "{}", stderr(&o));
 }
+
+#[test]
+fn ledger_json_lines_carry_the_csv_columns_and_count_lines_from_one() {
+    // `--json` lines once lacked `line`, `settled_at`, `unit` and `settle_id`, and the runs'
+    // `first_line` counted from 0 while the CSV's `line` counts from 1.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    ingest(&data, &festival("example-mini.toml"), "contests-mini.jsonl");
+    settle(&data, "2021-11-08T00:00:00+08:00");
+    ingest(&data, &festival("example-mini.toml"), "settle-mini-late.jsonl");
+    settle(&data, "2021-11-09T00:00:00+08:00");
+    let v = json(&ok(&["ledger", "--data", p(&data), "--json"]));
+    let csv = stdout(&ok(&["ledger", "--data", p(&data)]));
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let lines = v["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), rows.len());
+    for (l, row) in lines.iter().zip(&rows) {
+        let keys: Vec<&str> = l.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        let mut want: Vec<&str> = header.iter().map(|h| h.as_str()).filter(|h| !h.starts_with("scale_")).collect();
+        want.push("scale");
+        let mut got = keys.clone();
+        got.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(got, want);
+        for (col, cell) in header.iter().zip(row.iter()) {
+            let j = match col.as_str() {
+                "scale_remaining_fen" => l["scale"][0].clone(),
+                "scale_claims_fen" => l["scale"][1].clone(),
+                c => l[c].clone(),
+            };
+            let text = match &j {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            assert_eq!(text, cell, "column {col}");
+        }
+    }
+    // Runs: the first line of each, numbered as the CSV numbers it.
+    let runs = v["settlements"].as_array().unwrap();
+    assert_eq!(runs[0]["first_line"], 1);
+    assert_eq!(runs[1]["first_line"], 1 + runs[0]["lines"].as_u64().unwrap());
+    assert_eq!(lines[runs[1]["first_line"].as_u64().unwrap() as usize - 1]["settlement"], 2);
+    // `--settlement 2` keeps the ledger's numbering.
+    let two = json(&ok(&["ledger", "--data", p(&data), "--json", "--settlement", "2"]));
+    assert_eq!(two["lines"][0]["line"], runs[1]["first_line"]);
+    assert_eq!(two["lines"][0]["settle_id"], "settle-2");
+}

@@ -82,7 +82,7 @@ codes! {
     PaymentTimeout => "payment_timeout", "The payment came after the checkout's payment deadline.";
     UnknownContest => "unknown_contest", "The festival file declares no contest with this id that the command can use.";
     DuplicateViolation => "duplicate_violation", "A violation with this id is already recorded; violation ids are unique.";
-    LimitExceeded => "limit_exceeded", "The command would take a total, a table or a log record past its documented limit (docs/commands.md#limits); nothing of it was applied.";
+    LimitExceeded => "limit_exceeded", "The command would take a running total past its bound (docs/commands.md, Limits): an order or cart over ¥100,000,000,000, the festival's GMV, a session's watch time, a promotion total or a ledger total over 10^15, or an event over 8 MiB (the log itself takes none over 16 MiB); nothing of it was applied.";
     Unavailable => "unavailable", "The data directory failed a write and accepts nothing until it is restarted; nothing of this command was applied.";
 }
 

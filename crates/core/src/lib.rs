@@ -13,6 +13,7 @@
 //! - [`review`]: the live-session review (复盘) for `dacu review`.
 //! - [`digest`]: the canonical state digest that proves replay equals live state.
 //! - [`error`]: the one table of rejection codes.
+//! - [`limits`]: the bounds on inputs, running totals and event sizes.
 //! - [`settle`]: settlement — payouts within budgets, clawbacks, the ledger, explanations.
 //! - [`contest`]: ranking contests, challenges and the heat value, kept live.
 //! - [`market`]: the marketing tools' state and the checkout price search.
@@ -29,6 +30,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod festival;
+pub mod limits;
 pub mod market;
 pub mod money;
 pub mod promo;

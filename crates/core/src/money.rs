@@ -3,45 +3,61 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// An amount of money in fen. Arithmetic is checked by callers at the edges (command
-/// validation bounds every input), so the sums inside the engine cannot overflow.
+/// An amount of money in fen.
+///
+/// Arithmetic never wraps: `decide` refuses any command that would take a running total
+/// past [`crate::limits::TOTAL`] (`limit_exceeded`), so the sums inside the engine stay
+/// far inside 64 bits. The operators still check (one predictable branch each): an
+/// overflow would mean a missed bound, and stopping beats recording a wrapped amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Fen(pub i64);
 
+const WRAPPED: &str = "fen arithmetic left 64 bits: a bound in decide was missed";
+
 impl Fen {
     pub const ZERO: Fen = Fen(0);
+
+    /// `self + o`, or `None` where it would leave 64 bits.
+    pub fn checked_add(self, o: Fen) -> Option<Fen> {
+        self.0.checked_add(o.0).map(Fen)
+    }
+
+    /// `self − o`, or `None` where it would leave 64 bits.
+    pub fn checked_sub(self, o: Fen) -> Option<Fen> {
+        self.0.checked_sub(o.0).map(Fen)
+    }
 }
 
 impl std::ops::Add for Fen {
     type Output = Fen;
     fn add(self, o: Fen) -> Fen {
-        Fen(self.0 + o.0)
+        self.checked_add(o).expect(WRAPPED)
     }
 }
 
 impl std::ops::Sub for Fen {
     type Output = Fen;
     fn sub(self, o: Fen) -> Fen {
-        Fen(self.0 - o.0)
+        self.checked_sub(o).expect(WRAPPED)
     }
 }
 
 impl std::ops::AddAssign for Fen {
     fn add_assign(&mut self, o: Fen) {
-        self.0 += o.0;
+        *self = *self + o;
     }
 }
 
 impl std::ops::SubAssign for Fen {
     fn sub_assign(&mut self, o: Fen) {
-        self.0 -= o.0;
+        *self = *self - o;
     }
 }
 
 impl std::iter::Sum for Fen {
     fn sum<I: Iterator<Item = Fen>>(iter: I) -> Fen {
-        Fen(iter.map(|f| f.0).sum())
+        iter.fold(Fen::ZERO, |a, b| a + b)
     }
 }
 
@@ -171,6 +187,17 @@ mod tests {
         assert_eq!(Fen(5).to_string(), "¥0.05");
         assert_eq!(Fen(123_456_789).to_string(), "¥1,234,567.89");
         assert_eq!(Fen(-100_000).to_string(), "-¥1,000.00");
+    }
+
+    #[test]
+    fn fen_arithmetic_refuses_to_wrap() {
+        assert_eq!(Fen(i64::MAX).checked_add(Fen(1)), None);
+        assert_eq!(Fen(i64::MIN).checked_sub(Fen(1)), None);
+        assert_eq!(Fen(5).checked_add(Fen(7)), Some(Fen(12)));
+        let wrapped = std::panic::catch_unwind(|| Fen(i64::MAX) + Fen(1));
+        assert!(wrapped.is_err(), "an overflowing sum must stop, not wrap");
+        let summed = std::panic::catch_unwind(|| [Fen(i64::MAX), Fen(1)].into_iter().sum::<Fen>());
+        assert!(summed.is_err());
     }
 
     #[test]

@@ -291,9 +291,12 @@ pub struct Benefits {
     pub coupons_fen: i64,
     pub fullcut_fen: i64,
     pub price_cut_fen: i64,
+    /// Group-price (拼团) subsidies of formed groups: (`price` − `group_price`) per member.
+    pub group_price_fen: i64,
     pub lottery_prizes: u64,
     pub lottery_prizes_fen: i64,
-    /// Red packets granted + coupon, 满减 and price-cut discounts + lottery prize value.
+    /// Red packets granted + coupon, 满减 and price-cut discounts + group-price subsidies +
+    /// lottery prize value.
     pub total_fen: i64,
     pub returned_fen: i64,
 }
@@ -426,6 +429,9 @@ fn benefits(st: &State, m: &crate::market::view::Summary) -> Benefits {
         coupons_fen: layer(&["store_coupon", "platform_coupon"]),
         fullcut_fen: layer(&["store_fullcut", "cross_store_fullcut"]),
         price_cut_fen: layer(&["price_cut"]),
+        // A formed group's subsidy is spent from its deal's budget account (which counts
+        // with or without a cap); an open group's is only held.
+        group_price_fen: st.market.deals.iter().map(|d| d.budget.spent.0).sum(),
         returned_fen: m.discounts_returned,
         ..Benefits::default()
     };
@@ -435,7 +441,8 @@ fn benefits(st: &State, m: &crate::market::view::Summary) -> Benefits {
             b.lottery_prizes_fen += d.winners.len() as i64 * l.prize.value.0;
         }
     }
-    b.total_fen = b.red_packets_fen + b.coupons_fen + b.fullcut_fen + b.price_cut_fen + b.lottery_prizes_fen;
+    b.total_fen =
+        b.red_packets_fen + b.coupons_fen + b.fullcut_fen + b.price_cut_fen + b.group_price_fen + b.lottery_prizes_fen;
     b
 }
 

@@ -28,11 +28,8 @@ fn the_python_reader_in_the_docs_reads_what_dacu_writes() {
     assert!(dacu_log::segment::list(&tmp.path().join("log")).unwrap().len() > 2);
     let script = tmp.path().join("reader.py");
     std::fs::write(&script, code).unwrap();
-    let out = std::process::Command::new("python3")
-        .arg(&script)
-        .arg(tmp.path().join("log"))
-        .output()
-        .expect("python3 runs");
+    let out =
+        std::process::Command::new("python3").arg(&script).arg(tmp.path().join("log")).output().expect("python3 runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("{batches} {events}"));
 }

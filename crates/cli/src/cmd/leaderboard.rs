@@ -89,6 +89,9 @@ pub fn rewards(rs: &[Reward]) -> String {
     }
 }
 
+/// What the band column of a challenge's board means (docs/contests.md, "Challenges").
+pub const CHALLENGE_BAND_NOTE: &str = "  challenge band: the band of the whole challenge (one payout, by finishing place and boards reached), shown on the boards where the entrant reached its target\n";
+
 pub fn render(p: &BoardPage) -> String {
     let mut out = format!("{} · {} ({})\n", p.name_zh, p.name_en, p.race);
     let mut scope = format!("window {} → {}", p.start, p.end);
@@ -110,7 +113,8 @@ pub fn render(p: &BoardPage) -> String {
     );
     let challenge = p.rows.iter().any(|r| r.target_fen.is_some());
     let mut t = if challenge {
-        Table::new(["rank", "id", "value", "target", "reached at", "band", "rewards if it ended now"]).right(&[0, 2, 3])
+        Table::new(["rank", "id", "value", "target", "reached at", "challenge band", "rewards if it ended now"])
+            .right(&[0, 2, 3])
     } else {
         Table::new(["rank", "id", "score", "reached at", "sales", "band", "rewards if it ended now", "next band needs"])
             .right(&[0, 2, 4, 7])
@@ -141,6 +145,9 @@ pub fn render(p: &BoardPage) -> String {
         }
     }
     out += &t.render();
+    if challenge {
+        out += CHALLENGE_BAND_NOTE;
+    }
     for u in &p.unranked {
         out += &format!("  not ranked: {} ({}; score {})\n", u.id, u.reason, score(p.metric, u.score));
     }

@@ -1,7 +1,9 @@
 //! `dacu ledger`: the payout ledger as CSV (one row per line) or JSON.
 
+use dacu_core::festival::{RewardKind, Role};
 use dacu_core::settle::view::{budgets, TrackBudget};
-use dacu_core::settle::{kind_str, Line, Run, Unit};
+use dacu_core::settle::{kind_str, Line, LineKind, Run, Unit};
+use dacu_core::{Day, Ts};
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -73,9 +75,100 @@ pub fn write_csv(runs: &[Run], lines: &[Line], first: usize, out: impl Write) ->
 #[derive(serde::Serialize)]
 struct LedgerJson<'a> {
     festival: &'a str,
-    settlements: &'a [Run],
+    settlements: Vec<RunJson<'a>>,
     budgets: Vec<TrackBudget>,
-    lines: &'a [Line],
+    lines: Vec<LineJson<'a>>,
+}
+
+/// A settlement run in the JSON ledger: `first_line` is the ledger line number (from 1,
+/// as the CSV's `line`) of its first line.
+#[derive(serde::Serialize)]
+struct RunJson<'a> {
+    n: u32,
+    id: &'a str,
+    at: Ts,
+    boards: u64,
+    programs: &'a [String],
+    first_line: u32,
+    lines: u32,
+    awarded_fen: i64,
+    clawed_back_fen: i64,
+}
+
+impl<'a> RunJson<'a> {
+    fn of(r: &'a Run) -> RunJson<'a> {
+        RunJson {
+            n: r.n,
+            id: &r.id,
+            at: r.at,
+            boards: r.boards,
+            programs: &r.programs,
+            first_line: r.first_line + 1,
+            lines: r.lines,
+            awarded_fen: r.awarded_fen,
+            clawed_back_fen: r.clawed_back_fen,
+        }
+    }
+}
+
+/// One ledger line in the JSON ledger: the CSV's columns, by the same names and in the
+/// same order, with the budget scaling as `scale` = [R, C] or null (docs/settlement.md).
+#[derive(serde::Serialize)]
+struct LineJson<'a> {
+    settlement: u32,
+    settled_at: Ts,
+    line: usize,
+    payout: &'a str,
+    kind: LineKind,
+    race: &'a str,
+    day: Option<Day>,
+    group: Option<&'a str>,
+    participant: &'a str,
+    role: Role,
+    track: &'a str,
+    item: RewardKind,
+    name: Option<&'a str>,
+    unit: &'static str,
+    rank: Option<u64>,
+    value: i64,
+    band: Option<u32>,
+    claim: i64,
+    amount: i64,
+    scale: Option<(i64, i64)>,
+    rule: &'a str,
+    settle_id: &'a str,
+}
+
+/// `lines` (the ledger from line number `first` + 1 on) as JSON lines.
+fn json_lines<'a>(runs: &'a [Run], lines: &'a [Line], first: usize) -> Vec<LineJson<'a>> {
+    let line = |(i, l): (usize, &'a Line)| {
+        let run = &runs[l.settlement as usize - 1];
+        LineJson {
+            settlement: l.settlement,
+            settled_at: run.at,
+            line: first + i + 1,
+            payout: &l.payout,
+            kind: l.kind,
+            race: &l.race,
+            day: l.day,
+            group: l.group.as_deref(),
+            participant: &l.participant,
+            role: l.role,
+            track: &l.track,
+            item: l.item,
+            name: l.name.as_deref(),
+            unit: Unit::of(l.item).as_str(),
+            rank: l.rank,
+            value: l.value,
+            band: l.band,
+            claim: l.claim,
+            amount: l.amount,
+            scale: l.scale,
+            rule: &l.rule,
+            settle_id: &run.id,
+        }
+    };
+    lines.iter().enumerate().map(line).collect()
 }
 
 pub fn run(data: &Path, json: bool, settlement: Option<u32>, opts: dacu_log::Options) -> anyhow::Result<ExitCode> {
@@ -91,7 +184,12 @@ pub fn run(data: &Path, json: bool, settlement: Option<u32>, opts: dacu_log::Opt
     };
     let stdout = std::io::stdout();
     if json {
-        let doc = LedgerJson { festival: &f.festival.id, settlements: &s.runs, budgets: budgets(f, st), lines };
+        let doc = LedgerJson {
+            festival: &f.festival.id,
+            settlements: s.runs.iter().map(RunJson::of).collect(),
+            budgets: budgets(f, st),
+            lines: json_lines(&s.runs, lines, first),
+        };
         let mut out = stdout.lock();
         serde_json::to_writer_pretty(&mut out, &doc)?;
         writeln!(out)?;

@@ -1,6 +1,6 @@
 //! `dacu progress`: one participant in every contest and challenge of its role.
 
-use super::leaderboard::{gap, rewards, score};
+use super::leaderboard::{gap, rewards, score, CHALLENGE_BAND_NOTE};
 use crate::table::Table;
 use dacu_core::contest::view::Progress;
 use dacu_core::contest::RaceKind;
@@ -102,6 +102,9 @@ pub fn render(p: &Progress) -> String {
             ]);
         }
         out += &t.render();
+        if r.kind == RaceKind::Challenge {
+            out += CHALLENGE_BAND_NOTE;
+        }
     }
     if !p.heat.is_empty() {
         let mut t = Table::new(["day", "heat", "GMV", "live min", "viewers", "interactions"]).right(&[1, 2, 3, 4, 5]);

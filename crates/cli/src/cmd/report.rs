@@ -188,7 +188,7 @@ pub fn render(f: &dacu_core::Festival, r: &Report) -> String {
     t.row(["red packets granted 红包".into(), Fen(b.red_packets_fen).to_string()]);
     t.row(["coupon discounts 优惠券".into(), Fen(b.coupons_fen).to_string()]);
     t.row(["满减 discounts".into(), Fen(b.fullcut_fen).to_string()]);
-    t.row(["price cuts and group prices".into(), Fen(b.price_cut_fen).to_string()]);
+    t.row(["price cuts and group prices".into(), Fen(b.price_cut_fen + b.group_price_fen).to_string()]);
     t.row([format!("lottery prizes 抽奖 ({})", b.lottery_prizes), Fen(b.lottery_prizes_fen).to_string()]);
     t.row(["total given".into(), Fen(b.total_fen).to_string()]);
     t.row(["… given back by refunds".into(), Fen(b.returned_fen).to_string()]);

@@ -256,7 +256,10 @@ impl HeatDay {
         }
         pts += h.viewer_points_per_100 as i128 * (self.viewers / 100) as i128;
         pts += h.interaction_points_per_100 as i128 * (self.interactions / 100) as i128;
-        let pts = pts.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+        // A day's heat is capped at limits::HEAT_DAY, so a window's sum of days cannot
+        // leave 64 bits whatever the inputs.
+        let cap = crate::limits::HEAT_DAY as i128;
+        let pts = pts.clamp(-cap, cap) as i64;
         if h.daily_cap > 0 {
             pts.min(h.daily_cap)
         } else {
@@ -400,6 +403,14 @@ impl Contests {
                 return Some(format!("best live session GMV {best} fen is below {min} fen"));
             }
         }
+        // Growth needs sales to grow: a provider whose merchants sold nothing in the window
+        // (or had it all refunded) would rank at −100% and could take a band.
+        if d.growth.is_some() {
+            let w = r.boards.get(&(None, None)).and_then(|t| t.recs.get(&p)).map_or(0, |x| x.window_fen);
+            if w <= 0 {
+                return Some("the merchants it serves have no counted GMV in the window: no growth to rank".into());
+            }
+        }
         None
     }
 
@@ -509,8 +520,13 @@ impl Contests {
                     self.set_score(st, ri, key, p, score, s.at);
                 }
                 Metric::GmvGrowth => {
+                    let before = rec.window_fen;
                     rec.window_fen += s.amount;
+                    let crossed = (before > 0) != (rec.window_fen > 0);
                     self.rescore_growth(st, ri, p, s.at);
+                    if crossed {
+                        self.refresh(st, ri, p);
+                    }
                 }
                 Metric::Heat => {}
             }

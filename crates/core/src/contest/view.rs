@@ -233,7 +233,8 @@ impl Contests {
                 match t.recs.get(&p).filter(|r| r.ranked) {
                     Some(r) => {
                         let at = b.rank(&r.key()).expect("ranked records are on the board");
-                        (at.saturating_sub(*n), (at + n + 1).min(b.len()))
+                        // Sizes saturate: `--top 18446744073709551615` means "all of them".
+                        (at.saturating_sub(*n), at.saturating_add(*n).saturating_add(1).min(b.len()))
                     }
                     None => {
                         unranked.push(self.unranked(st, ri, t, p));
@@ -246,7 +247,7 @@ impl Contests {
                     return err(format!("`{c}` is not a cursor this board gave"));
                 };
                 let start = b.count_before(&k) + usize::from(b.rank(&k).is_some());
-                (start, (start + n).min(b.len()))
+                (start, start.saturating_add(*n).min(b.len()))
             }
             Page::Owners(ids) => {
                 let mut ranks = Vec::new();
@@ -334,8 +335,8 @@ impl Contests {
                 (band.map(|b| b + 1), rewards, next_gap(table, band, rec.score, &t.board), None)
             }
             RaceKind::Challenge => {
-                let c = self.challenge(f, st, ri, p);
-                (c.band, c.rewards, None, d.target(tier_of(st, (d.role, p))))
+                let (band, rewards) = on_board(&self.challenge(f, st, ri, p), rec);
+                (band, rewards, None, d.target(tier_of(st, (d.role, p))))
             }
         };
         Row {
@@ -417,6 +418,7 @@ impl Contests {
             }
             let r = &self.races[ri];
             let entrant = d.program.is_none() || r.enrolled.contains(&pid.1);
+            let challenge = (d.kind == RaceKind::Challenge).then(|| self.challenge(f, st, ri, pid.1));
             let mut boards = Vec::new();
             for (key, t) in &r.boards {
                 let Some(rec) = t.recs.get(&pid.1) else { continue };
@@ -427,6 +429,10 @@ impl Contests {
                         let band = band_of(table, r0 + 1, rec.score);
                         let rewards = band.map(|i| resolve(&table[i], rec.sales)).unwrap_or_default();
                         (band.map(|b| b + 1), rewards, next_gap(table, band, rec.score, &t.board))
+                    }
+                    (RaceKind::Challenge, _) => {
+                        let (band, rewards) = on_board(challenge.as_ref().expect("a challenge"), rec);
+                        (band, rewards, None)
                     }
                     _ => (None, Vec::new(), None),
                 };
@@ -456,7 +462,7 @@ impl Contests {
                 not_ranked: self.gate_failure(st, ri, pid.1),
                 baseline_fen: d.growth.map(|_| self.baseline(ri, pid.1)),
                 boards,
-                challenge: (d.kind == RaceKind::Challenge).then(|| self.challenge(f, st, ri, pid.1)),
+                challenge,
             });
         }
         let mut heat: Vec<HeatStanding> = self
@@ -488,6 +494,18 @@ impl Contests {
             heat,
             races,
         }
+    }
+}
+
+/// A challenge's band and rewards as one of its boards shows them. A challenge pays once,
+/// for the whole challenge (its band comes from the entrant's finishing place and the
+/// boards on which it reached its target), so a board shows that band and those rewards
+/// only where the entrant reached its target on it: a day far below the target shows none.
+/// `dacu leaderboard` and `dacu progress` agree by both using this.
+fn on_board(c: &ChallengeStatus, rec: &super::Rec) -> (Option<usize>, Vec<Reward>) {
+    match rec.reached {
+        Some(_) => (c.band, c.rewards.clone()),
+        None => (None, Vec::new()),
     }
 }
 

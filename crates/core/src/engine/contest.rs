@@ -1,7 +1,7 @@
 //! Deciding the contest inputs: shopping-experience scores, violations and loaded
 //! baselines. Their effect on the boards is in crate::contest.
 
-use super::{check_id, check_name, reject, Engine};
+use super::{check_id, check_name, limits, reject, Engine};
 use crate::command::{self as cmd, Command};
 use crate::error::{Code, Rejection};
 use crate::event::Event;
@@ -74,6 +74,15 @@ impl Engine {
                 self.in_festival(k.at)?;
                 check_id("violation", &k.violation)?;
                 check_name("reason", &k.reason)?;
+                if k.reason.trim().is_empty() {
+                    return reject(
+                        Code::InvalidValue,
+                        format!(
+                            "`reason` must say what the violation was: 1 to {} bytes, not blank",
+                            limits::NAME_BYTES
+                        ),
+                    );
+                }
                 let (role, _) = self.participant(&k.participant, k.role, &ALL, "")?;
                 if self.state.contests.violations.contains_key(&k.violation) {
                     return reject(
@@ -105,30 +114,62 @@ impl Engine {
                 }
                 let n = self.state.settlement.runs.len() as u32 + 1;
                 let plan = crate::settle::plan(&self.festival, &self.state, k.at, n);
+                self.check_ledger(&plan)?;
                 // Nothing closed, awarded or clawed back: nothing to record, so settling
                 // again changes nothing.
                 if !plan.is_empty() {
-                    // A log record holds at most 16 MiB: a large settlement is recorded as
-                    // several `Settled` events with the same id, the boards and programs in
-                    // the first.
-                    let mut lines = plan.lines.into_iter().peekable();
-                    let (mut boards, mut programs) = (plan.boards, plan.programs);
-                    loop {
-                        let part: Vec<_> = lines.by_ref().take(crate::settle::LINES_PER_EVENT).collect();
+                    // Every event stays far below the log's record limit: a large
+                    // settlement is recorded as several `Settled` events with the same id.
+                    for part in crate::settle::parts::split(plan) {
                         out.push(Event::Settled {
                             id: k.id.clone(),
                             at: k.at,
-                            boards: std::mem::take(&mut boards),
-                            programs: std::mem::take(&mut programs),
-                            lines: part,
+                            boards: part.boards,
+                            programs: part.programs,
+                            lines: part.lines,
                         });
-                        if lines.peek().is_none() {
-                            break;
-                        }
                     }
                 }
             }
             other => unreachable!("{} is not a contest command", other.type_name()),
+        }
+        Ok(())
+    }
+
+    /// The ledger's totals per unit (fen, impressions, bp, grants), festival-wide: what
+    /// is granted and what is claimed stay within [`limits::TOTAL`] after the settlement.
+    /// Money is also bounded by the budgets; the other units are bounded only here.
+    fn check_ledger(&self, plan: &crate::settle::Plan) -> Result<(), Rejection> {
+        use crate::settle::{LineKind, Unit};
+        let units = [Unit::Fen, Unit::Impressions, Unit::Bp, Unit::Grant];
+        let mut granted = [0i128; 4];
+        let mut claimed = [0i128; 4];
+        let slot = |u: Unit| units.iter().position(|x| *x == u).expect("a unit");
+        for g in self.state.settlement.payouts.values().flat_map(|p| &p.grants) {
+            granted[slot(Unit::of(g.item))] += g.granted as i128;
+            claimed[slot(Unit::of(g.item))] += g.claim as i128;
+        }
+        for l in &plan.lines {
+            let u = slot(Unit::of(l.item));
+            granted[u] += l.amount as i128;
+            // A clawback only lowers a claim: counting awards alone is an upper bound.
+            if l.kind == LineKind::Award {
+                claimed[u] += l.claim as i128;
+            }
+        }
+        for (i, u) in units.iter().enumerate() {
+            for (what, v) in [("granted", granted[i]), ("claimed", claimed[i])] {
+                if v > limits::TOTAL as i128 {
+                    return reject(
+                        Code::LimitExceeded,
+                        format!(
+                            "this settlement would take the ledger's {what} total in {} to {v}; a ledger total may reach at most {} (lower the festival file's reward amounts)",
+                            u.as_str(),
+                            limits::TOTAL
+                        ),
+                    );
+                }
+            }
         }
         Ok(())
     }

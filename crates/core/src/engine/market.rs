@@ -1,6 +1,7 @@
 //! The marketing tools' commands: decide (validate → events) and apply (events → state).
 //! docs/commands.md documents every command, field, rule and code here.
 
+use super::bounds::within;
 use super::{check_id, check_name, limits, reject, ApplyError, Engine};
 use crate::command::{self as cmd, AudienceKind, Channel, Command, CouponScopeKind, FullcutScopeKind, Line};
 use crate::error::{Code, Rejection};
@@ -23,7 +24,9 @@ pub mod market_limits {
     pub const PER_USER: i64 = 100;
     pub const SCOPE_SKUS: usize = 1000;
     pub const TIERS: usize = 20;
-    pub const CROSS_MERCHANTS: usize = 100_000;
+    /// With ids of up to 128 bytes, the `fullcut_created` event stays below
+    /// `limits::EVENT_BYTES`.
+    pub const CROSS_MERCHANTS: usize = 50_000;
     pub const GROUP_SIZE: i64 = 100;
     pub const VALID_DAYS: i64 = 366;
     pub const LOTTERY_WINNERS: i64 = 10_000;
@@ -697,6 +700,9 @@ impl Engine {
 
     fn check_deal_budget(&self, d: &GroupDeal, members: i64) -> Result<(), Rejection> {
         let per = (d.price - d.group_price).0;
+        // Each member joining holds `per` of subsidy; the festival's total stays bounded.
+        let held = self.state.market.totals.subsidies_fen;
+        within("the group-price subsidies held or given", "fen", held, per as i128, limits::TOTAL)?;
         if let Some(left) = d.budget.left() {
             if per * members > left {
                 return reject(
@@ -803,6 +809,8 @@ impl Engine {
         if let Some(u) = k.use_until {
             window("opens_at", k.opens_at, "use_until", u)?;
         }
+        let created = st.market.totals.packets_fen;
+        within("the money of every red packet created", "fen", created, k.total as i128, limits::TOTAL)?;
         let seed = k.seed.unwrap_or_else(|| default_seed(&k.packet));
         out.push(Event::RedPacketCreated { def: k.clone(), seed });
         Ok(())
@@ -901,6 +909,9 @@ impl Engine {
                 )
             }
         };
+        let offered = st.market.totals.prizes_fen;
+        let worth = k.winners as i128 * k.prize.value as i128;
+        within("the prize value of every lottery created", "fen", offered, worth, limits::TOTAL)?;
         out.push(Event::LotteryCreated { def: k.clone(), commitment: lottery::commitment(&secret) });
         Ok(())
     }
@@ -988,6 +999,9 @@ impl Engine {
         for m in quote.merchants() {
             self.check_new_order(&Checkout::order_id(&k.checkout, m))?;
         }
+        // Every promotion's spend and reservations are part of this festival-wide sum.
+        let held = st.market.totals.discounts_fen;
+        within("the discounts of open and paid checkouts", "fen", held, quote.discount_total as i128, limits::TOTAL)?;
         out.push(Event::CheckoutReserved {
             id: k.id.clone(),
             checkout: k.checkout.clone(),
@@ -1054,6 +1068,17 @@ impl Engine {
             }
             let mi = self.merchant_idx(&l.merchant)?;
             qlines.push(quote::QLine { slot: slot_of(mi).expect("slot"), qty: l.qty, price: l.price });
+        }
+        // The price search adds and apportions list amounts in 64 bits: bound the cart.
+        let list: i128 = lines.iter().map(|l| l.qty as i128 * l.price as i128).sum();
+        if list > limits::ORDER_FEN as i128 {
+            return reject(
+                Code::LimitExceeded,
+                format!(
+                    "the cart's list total is {list} fen; a cart may come to at most {} fen (¥100,000,000,000): split it",
+                    limits::ORDER_FEN
+                ),
+            );
         }
         let active = |s: Ts, e: Ts| s <= at && at < e;
         let mut p = quote::Problem {
@@ -1196,6 +1221,7 @@ impl Engine {
         store_c.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         plat_c.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         allow.sort_unstable();
+        allow.truncate(quote::MAX_ALLOWANCES);
         let mut coupon_of = Vec::new();
         for (rank, (_, h, s, scope, held)) in store_c.into_iter().enumerate() {
             let c = &m.coupons[held.coupon as usize];
@@ -1251,14 +1277,14 @@ impl Engine {
                     let bp = m.fullcuts[f as usize].platform_share_bp;
                     // Per merchant share d: the platform bears ⌊d × bp / 10000⌋, the
                     // merchant the rest.
+                    // Merchants in the order of their first line in the cart, whether or
+                    // not that line took a part; zero shares are left out below.
                     let mut per: Vec<(u32, i64)> = Vec::new();
                     for (n, &d) in a.lines.iter().enumerate() {
-                        if d != 0 {
-                            let mi = merchant_of_line(n);
-                            match per.iter_mut().find(|x| x.0 == mi) {
-                                Some(x) => x.1 += d,
-                                None => per.push((mi, d)),
-                            }
+                        let mi = merchant_of_line(n);
+                        match per.iter_mut().find(|x| x.0 == mi) {
+                            Some(x) => x.1 += d,
+                            None => per.push((mi, d)),
                         }
                     }
                     let mut platform = 0;
@@ -1346,6 +1372,8 @@ impl Engine {
                             .collect();
                         eligible = lottery::canonical(&eligible);
                         let secret = lottery::unhex(&l.secret).expect("validated at creation");
+                        // The event lists the pool: a huge room is sampled (docs/lottery.md).
+                        let eligible = lottery::pool(&secret, eligible);
                         let winners = lottery::draw(&secret, &eligible, l.winners);
                         out.push(Event::LotteryDrawn {
                             lottery: m.lottery_ids.name(i).to_string(),
@@ -1621,6 +1649,7 @@ impl Engine {
                     d.budget.spent += subsidy;
                 } else {
                     d.failed += 1;
+                    m.totals.subsidies_fen -= subsidy.0;
                 }
                 for mem in &grp.members {
                     m.pending_orders.remove(mem.order.as_str());
@@ -1670,6 +1699,7 @@ impl Engine {
                     st.market.passphrases.entry(s).or_default().push((text.clone(), Target::Packet(p)));
                 }
                 st.market.timers.insert((k.expires_at, timer::PACKET, p));
+                st.market.totals.packets_fen += k.total;
             }
             Event::RedPacketGrabbed { packet, user, amount, at, .. } => {
                 let p = idx!(market.packet_ids, packet, "red packet");
@@ -1723,6 +1753,7 @@ impl Engine {
                     st.market.passphrases.entry(s).or_default().push((text.clone(), Target::Lottery(l)));
                 }
                 st.market.timers.insert((k.draw_at, timer::LOTTERY, l));
+                st.market.totals.prizes_fen += k.winners * k.prize.value;
             }
             Event::LotteryDrawn { lottery, eligible, winners, at } => {
                 let l = idx!(market.lottery_ids, lottery, "lottery");
@@ -1760,6 +1791,7 @@ impl Engine {
                     st.market.pending_orders.insert(Checkout::order_id(checkout, m).into());
                 }
                 st.market.timers.insert((*pay_by, timer::CHECKOUT, ci));
+                st.market.totals.discounts_fen += quote.discount_total;
                 st.market.checkouts.push(Checkout {
                     user: u,
                     channel: *channel,
@@ -1782,6 +1814,9 @@ impl Engine {
                 };
                 m.timers.remove(&(co.pay_by, timer::CHECKOUT, ci));
                 let (u, discounts, pay_total) = (co.user, co.quote.discounts.clone(), co.quote.pay_total);
+                if !paid {
+                    m.totals.discounts_fen -= co.quote.discount_total;
+                }
                 for d in &discounts {
                     move_discount(m, u, d, if paid { Move::Redeem(ci, pay_total) } else { Move::Release })
                         .map_err(fail)?;
@@ -1857,6 +1892,7 @@ fn join(m: &mut Market, deal: u32, u: u32, order: &str) {
     m.pending_orders.insert(order.into());
     let d = &mut m.deals[deal as usize];
     d.budget.reserved += d.price - d.group_price;
+    m.totals.subsidies_fen += (d.price - d.group_price).0;
 }
 
 enum Move {

@@ -11,6 +11,7 @@ use crate::state::*;
 use crate::time::Ts;
 use std::sync::Arc;
 
+mod bounds;
 mod contest;
 mod market;
 
@@ -19,15 +20,7 @@ pub(crate) type Attribution = (Option<String>, Option<String>, Option<String>, b
 pub use market::{default_seed, market_limits, party_name};
 
 /// Limits on inputs, so that sums can never overflow and nothing grows without bound.
-pub mod limits {
-    pub const ID_BYTES: usize = 128;
-    pub const NAME_BYTES: usize = 512;
-    pub const ORDER_LINES: usize = 1000;
-    pub const LINE_QTY: i64 = 1_000_000;
-    /// ¥100,000,000 unit price.
-    pub const UNIT_PRICE_FEN: i64 = 10_000_000_000;
-    pub const FOLLOWERS: i64 = 10_000_000_000;
-}
+pub use crate::limits;
 
 /// An event could not be applied: the log does not belong to this festival or is damaged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,6 +84,7 @@ impl Engine {
             });
         }
         let mut e = Engine { festival, state };
+        e.state.market.rebuild_totals();
         e.init_contests();
         Ok(e)
     }
@@ -184,8 +178,20 @@ impl Engine {
         Ok(s)
     }
 
-    /// Validates a command; on success pushes its events onto `out`.
+    /// Validates a command; on success pushes its events onto `out`. On rejection `out`
+    /// is as it was.
     pub fn decide(&self, c: &Command, out: &mut Vec<Event>) -> Result<(), Rejection> {
+        let start = out.len();
+        // The orders it records are checked against the running totals' bounds last, when
+        // everything else about the command is known to be acceptable.
+        let r = self.decide_command(c, out).and_then(|()| self.check_orders(&out[start..]));
+        if r.is_err() {
+            out.truncate(start);
+        }
+        r
+    }
+
+    fn decide_command(&self, c: &Command, out: &mut Vec<Event>) -> Result<(), Rejection> {
         if let Some(id) = c.legacy_id() {
             if self.seen(c, id)? {
                 return Ok(());
@@ -323,6 +329,8 @@ impl Engine {
             }
             Command::LiveEnd(l) => {
                 self.live_session(&l.session, l.at)?;
+                let si = self.session_idx(&l.session)?;
+                self.check_watch(si, self.open_stays_ms(si, l.at))?;
                 out.push(Event::LiveEnded { session: l.session.clone(), at: l.at });
             }
             Command::ViewerEnter(v) => {
@@ -350,6 +358,7 @@ impl Engine {
                         format!("`at` {} is before the user entered at {entered}", v.at),
                     );
                 }
+                self.check_watch(self.session_idx(&v.session)?, (v.at.0 - entered.0) as i128)?;
                 out.push(Event::ViewerLeft { session: v.session.clone(), user: v.user.clone(), at: v.at });
             }
             Command::Interaction(i) => {

@@ -1,6 +1,7 @@
 //! Reading a festival file: TOML syntax, then the typed model (collecting every unknown
 //! key), then the semantic checks. Every problem carries the line and column it is about.
 
+use super::bounds;
 use super::model::*;
 use crate::time::Ts;
 use std::collections::{BTreeMap, BTreeSet};
@@ -180,15 +181,21 @@ impl V<'_, '_> {
         }
     }
 
+    /// Every amount in fen: 0 to [`bounds::FEN`], so that no sum of them can leave 64 bits.
     fn money(&mut self, path: Vec<Seg>, v: i64) {
         if v < 0 {
             self.err(path, format!("money cannot be negative: {v}; give an amount in fen, 0 or more"));
+        } else if v > bounds::FEN {
+            self.err(path, format!("money must be at most {} fen (¥10,000,000,000,000), got {v}", bounds::FEN));
         }
     }
 
-    fn non_negative(&mut self, path: Vec<Seg>, v: i64, what: &str) {
+    /// 0 to `max`.
+    fn range(&mut self, path: Vec<Seg>, v: i64, max: i64, what: &str) {
         if v < 0 {
             self.err(path, format!("{what} cannot be negative: {v}"));
+        } else if v > max {
+            self.err(path, format!("{what} must be at most {max}, got {v}"));
         }
     }
 
@@ -318,9 +325,10 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
     let tier_ids = v.unique("anchor_tiers", f.anchor_tiers.iter().map(|t| t.id.as_str()));
     let mut thresholds = BTreeSet::new();
     for (i, t) in f.anchor_tiers.iter().enumerate() {
-        v.non_negative(
+        v.range(
             vec![key("anchor_tiers"), Seg::Index(i), key("min_followers")],
             t.min_followers,
+            crate::limits::FOLLOWERS,
             "min_followers",
         );
         if !thresholds.insert(t.min_followers) {
@@ -341,6 +349,13 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
     let track_ids = v.unique("tracks", f.tracks.iter().map(|t| t.id.as_str()));
     for (i, t) in f.tracks.iter().enumerate() {
         v.money(vec![key("tracks"), Seg::Index(i), key("budget_fen")], t.budget_fen);
+    }
+    let budgets: i128 = f.tracks.iter().map(|t| t.budget_fen.max(0) as i128).sum();
+    if budgets > bounds::FEN as i128 {
+        v.err(
+            vec![key("tracks")],
+            format!("the tracks' budget_fen add up to {budgets} fen; together they may be at most {} fen", bounds::FEN),
+        );
     }
     let track_role = |id: &str| f.tracks.iter().find(|t| t.id == id).map(|t| t.role);
 
@@ -414,13 +429,18 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
                 (Some(from), Some(to), None) => {
                     if from < 1 || to < from {
                         v.err(bp("rank_to"), format!("rank band {from}..={to} must satisfy 1 <= rank_from <= rank_to"));
+                    } else if to > bounds::RANK {
+                        v.err(bp("rank_to"), format!("rank_to must be at most {}, got {to}", bounds::RANK));
                     }
                 }
-                (None, None, Some(min)) => v.non_negative(bp("min_value"), min, "min_value"),
+                (None, None, Some(min)) => v.range(bp("min_value"), min, bounds::VALUE, "min_value"),
                 _ => v.err(
                     vec![key("reward_tables"), Seg::Index(i), key("bands"), Seg::Index(j)],
                     "a band is either by rank (`rank_from` and `rank_to`) or by threshold (`min_value`), not both or neither",
                 ),
+            }
+            if b.items.len() > bounds::BAND_ITEMS {
+                v.err(bp("items"), format!("a band has at most {} items, got {}", bounds::BAND_ITEMS, b.items.len()));
             }
             for (k, item) in b.items.iter().enumerate() {
                 let ip = |kk: &str| {
@@ -447,7 +467,13 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
                     v.bp(ip("rebate_bp"), a);
                 }
                 if let Some(a) = item.impressions {
-                    v.non_negative(ip("impressions"), a, "impressions");
+                    v.range(ip("impressions"), a, bounds::VALUE, "impressions");
+                }
+                if let Some(n) = item.name.as_ref().filter(|n| n.len() > crate::limits::NAME_BYTES) {
+                    v.err(
+                        ip("name"),
+                        format!("`name` must be at most {} bytes, got {}", crate::limits::NAME_BYTES, n.len()),
+                    );
                 }
                 let need = match item.kind {
                     RewardKind::Cash => item.amount_fen.is_some().then_some(()).ok_or("`amount_fen`"),
@@ -647,18 +673,20 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
 
     if let Some(h) = &f.heat {
         let hp = |k: &str| vec![key("heat"), key(k)];
-        v.non_negative(hp("gmv_coefficient_bp"), h.gmv_coefficient_bp, "gmv_coefficient_bp");
+        let coef = bounds::HEAT_COEFFICIENT_BP;
+        v.range(hp("gmv_coefficient_bp"), h.gmv_coefficient_bp, coef, "gmv_coefficient_bp");
         for (cat, c) in &h.category_coefficients_bp {
-            v.non_negative(vec![key("heat"), key("category_coefficients_bp"), key(cat)], *c, "a category coefficient");
+            let at = vec![key("heat"), key("category_coefficients_bp"), key(cat)];
+            v.range(at, *c, coef, "a category coefficient");
         }
-        for (k, x) in [
-            ("live_points", h.live_points),
-            ("live_min_minutes", h.live_min_minutes),
-            ("viewer_points_per_100", h.viewer_points_per_100),
-            ("interaction_points_per_100", h.interaction_points_per_100),
-            ("daily_cap", h.daily_cap),
+        for (k, x, max) in [
+            ("live_points", h.live_points, bounds::HEAT_POINTS),
+            ("live_min_minutes", h.live_min_minutes, 1440),
+            ("viewer_points_per_100", h.viewer_points_per_100, bounds::HEAT_POINTS),
+            ("interaction_points_per_100", h.interaction_points_per_100, bounds::HEAT_POINTS),
+            ("daily_cap", h.daily_cap, crate::limits::HEAT_DAY),
         ] {
-            v.non_negative(hp(k), x, k);
+            v.range(hp(k), x, max, k);
         }
     }
     if let Some(s) = &f.support {
@@ -668,7 +696,7 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
             ("merchant_incentive_multiple", s.merchant_incentive_multiple),
             ("consumer_benefit_multiple", s.consumer_benefit_multiple),
         ] {
-            v.non_negative(vec![key("support"), key(k)], x, k);
+            v.range(vec![key("support"), key(k)], x, bounds::MULTIPLE, k);
         }
     }
 

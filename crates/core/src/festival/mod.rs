@@ -1,6 +1,7 @@
 //! The festival file: its model ([`model`]) and its loader with positioned problems
 //! ([`load`]), plus the lookups the engine needs.
 
+pub mod bounds;
 pub mod load;
 pub mod model;
 

@@ -419,9 +419,43 @@ pub struct Market {
     pub passphrases: HashMap<u32, Vec<(String, Target)>>,
     /// (due, kind, index): what a tick fires, in order.
     pub timers: BTreeSet<(Ts, u8, u32)>,
+    /// Festival-wide sums that `decide` keeps within [`crate::limits::TOTAL`]. Not saved
+    /// in snapshots (the snapshot format stays as it is): [`Market::rebuild_totals`]
+    /// derives them from the rest of the state when a snapshot is loaded.
+    #[serde(skip)]
+    pub totals: Totals,
+}
+
+/// Festival-wide sums of the marketing tools, each an upper bound of what a report adds up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Σ `total` of every red packet created.
+    pub packets_fen: i64,
+    /// Σ `winners` × prize value of every lottery created: the most its prizes are worth.
+    pub prizes_fen: i64,
+    /// Σ `discount_total` of every checkout reserved or paid (not released).
+    pub discounts_fen: i64,
+    /// Σ spent and reserved of every group deal: the group-price subsidies held or given.
+    pub subsidies_fen: i64,
 }
 
 impl Market {
+    /// The festival-wide sums as the rest of the state implies them.
+    pub fn rebuild_totals(&mut self) {
+        let discounts = self
+            .checkouts
+            .iter()
+            .filter(|c| !matches!(c.state, CheckoutState::Released(..)))
+            .map(|c| c.quote.discount_total)
+            .sum();
+        self.totals = Totals {
+            packets_fen: self.packets.iter().map(|p| p.total.0).sum(),
+            prizes_fen: self.lotteries.iter().map(|l| l.winners as i64 * l.prize.value.0).sum(),
+            discounts_fen: discounts,
+            subsidies_fen: self.deals.iter().map(|d| (d.budget.spent + d.budget.reserved).0).sum(),
+        };
+    }
+
     pub fn wallet(&self, user: u32) -> Option<&Wallet> {
         self.wallets.get(&user)
     }

@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 pub const MAX_MERCHANTS: usize = 16;
 /// At most this many lines in one cart.
 pub const MAX_LINES: usize = 100;
+/// At most this many red-packet amounts are spent on one cart (the first in the wallet's
+/// order): each is a discount the checkout records, so this bounds its event.
+pub const MAX_ALLOWANCES: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -54,6 +54,38 @@ pub fn canonical(eligible: &[String]) -> Vec<String> {
     v
 }
 
+/// The most users one draw records: the `lottery_drawn` event lists them, and with ids of
+/// up to 128 bytes 50,000 of them (and 10,000 winners) stay below the engine's event size
+/// limit (`limits::EVENT_BYTES`).
+pub const MAX_POOL: usize = 50_000;
+
+/// Separates the pool sample's use of the secret from the draw's.
+pub const POOL_DOMAIN: &[u8] = b"dacu-lottery-pool-v1";
+
+/// The pool a draw records, from the canonical eligible list: all of it when it holds at
+/// most [`MAX_POOL`] users; otherwise the [`MAX_POOL`] users with the smallest
+/// SHA-256(secret ‖ POOL_DOMAIN ‖ id) (ties to the lower id), in canonical order. The
+/// secret is fixed before anyone enters and revealed at the draw, so every user is as
+/// likely to be sampled as any other, and anyone left out can check why.
+pub fn pool(secret: &[u8], eligible: Vec<String>) -> Vec<String> {
+    if eligible.len() <= MAX_POOL {
+        return eligible;
+    }
+    let mut keyed: Vec<([u8; 32], String)> = eligible
+        .into_iter()
+        .map(|id| {
+            let mut h = Sha256::new();
+            h.update(secret);
+            h.update(POOL_DOMAIN);
+            h.update(id.as_bytes());
+            (h.finalize().into(), id)
+        })
+        .collect();
+    keyed.select_nth_unstable(MAX_POOL - 1);
+    keyed.truncate(MAX_POOL);
+    canonical(&keyed.into_iter().map(|(_, id)| id).collect::<Vec<_>>())
+}
+
 /// The winners, in draw order: a partial Fisher–Yates shuffle of the canonical eligible
 /// list. For k = 0, 1, … while k < min(winners, n): j = k + uniform_below(n − k) from the
 /// stream; swap positions k and j; position k wins.
@@ -118,6 +150,29 @@ pub fn verify(r: &DrawRecord) -> Result<(), DrawMismatch> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pool_past_its_limit_is_a_secret_keyed_sample_anyone_can_recheck() {
+        let secret = b"116-lucky-bag";
+        let small: Vec<String> = (0..10).map(|i| format!("u{i:04}")).collect();
+        assert_eq!(pool(secret, small.clone()), small, "a pool within the limit is kept whole");
+        let all: Vec<String> = canonical(&(0..MAX_POOL + 1000).map(|i| format!("u{i:06}")).collect::<Vec<_>>());
+        let p = pool(secret, all.clone());
+        assert_eq!(p.len(), MAX_POOL);
+        assert_eq!(p, canonical(&p), "the sample is in canonical order");
+        // The sample is exactly the users of the smallest keys.
+        let key = |id: &str| -> [u8; 32] {
+            let mut h = Sha256::new();
+            h.update(secret);
+            h.update(POOL_DOMAIN);
+            h.update(id.as_bytes());
+            h.finalize().into()
+        };
+        let cut = p.iter().map(|id| key(id)).max().unwrap();
+        let left_out: Vec<&String> = all.iter().filter(|id| !p.contains(id)).collect();
+        assert_eq!(left_out.len(), 1000);
+        assert!(left_out.iter().all(|id| key(id) > cut));
+    }
     use proptest::prelude::*;
 
     fn users(n: usize) -> Vec<String> {

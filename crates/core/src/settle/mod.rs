@@ -4,9 +4,11 @@
 //! every rule here.
 //!
 //! `plan` decides a settlement from the state (pure, deterministic); its result is
-//! recorded whole in one `Settled` event, and `Settlements::apply` folds that event in
-//! without recomputing anything, so replay gives the same ledger bit for bit.
+//! recorded whole in `Settled` events ([`parts`] splits a large one), and
+//! `Settlements::apply` folds them in without recomputing anything, so replay gives the
+//! same ledger bit for bit.
 
+pub mod parts;
 pub mod view;
 
 use crate::contest::view::{band_of, resolve_item};
@@ -17,10 +19,9 @@ use crate::time::{Day, Ts};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Ledger lines per `Settled` event: far below the log's 16 MiB record limit (a line is a
-/// few hundred bytes). A settlement with more lines is recorded as several events with the
-/// same id.
-pub const LINES_PER_EVENT: usize = 10_000;
+/// Ledger lines per `Settled` event, at most ([`parts`] also keeps each event within
+/// [`crate::limits::SETTLED_PART_BYTES`]).
+pub const LINES_PER_EVENT: usize = crate::limits::SETTLED_PART_LINES;
 
 /// The unit of a reward item's quantity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -367,7 +368,11 @@ impl Planner<'_> {
         let d = &c.defs[ri];
         let bands = &f.reward_tables[d.reward_table].bands;
         let (last_rank, thresholds) = table_reach(bands);
-        for (key, t) in &c.races[ri].boards {
+        // By day, then category id (not the order categories were first seen in): the
+        // order of the award lines decides who gets a budget's leftover fen.
+        let mut boards: Vec<(&BoardKey, &crate::contest::Tally)> = c.races[ri].boards.iter().collect();
+        boards.sort_by_key(|(k, _)| (k.0, k.1.map(|g| c.categories.name(g))));
+        for (key, t) in boards {
             let (_, end) = c.board_window(ri, *key);
             let group = key.1.map(|g| c.categories.name(g).to_string());
             if end > at || st.settlement.boards.contains_key(&(d.id.clone(), key.0, group.clone())) {
@@ -559,10 +564,13 @@ impl Planner<'_> {
                 })
                 .collect();
             let claims: Vec<i64> = idx.iter().map(|&i| self.plan.lines[i].claim).collect();
-            let total: i64 = claims.iter().sum();
-            if total <= remaining || idx.is_empty() {
+            // In 128 bits: many large claims may add up past 64 (such a settlement is then
+            // refused by `check_totals`, but it must first be computed without wrapping).
+            let total: i128 = claims.iter().map(|&c| c as i128).sum();
+            if total <= remaining as i128 || idx.is_empty() {
                 continue;
             }
+            let total = i64::try_from(total).unwrap_or(i64::MAX);
             let parts = crate::money::apportion(remaining, &claims).expect("claims are positive");
             for (&i, part) in idx.iter().zip(parts) {
                 let l = &mut self.plan.lines[i];
@@ -618,10 +626,20 @@ impl Settlements {
         }
         let n = self.runs.len() as u32;
         let (mut awarded, mut clawed) = (0i64, 0i64);
+        let mut new_boards = 0u64;
         for b in boards {
             let key = (b.race.clone(), b.day, b.group.clone());
+            // A board this settlement already closed in an earlier part continues: its
+            // frozen order goes on where that part's stopped.
+            if more && self.closed_by.get(&key) == Some(&n) {
+                if let Some(prev) = self.boards.get_mut(&key) {
+                    prev.frozen.extend_from_slice(&b.frozen);
+                    continue;
+                }
+            }
             self.closed_by.insert(key.clone(), n);
             self.boards.insert(key, b.clone());
+            new_boards += 1;
         }
         for p in programs {
             self.programs.insert(p.clone(), n);
@@ -657,7 +675,7 @@ impl Settlements {
             self.lines.push(l.clone());
         }
         let run = self.runs.last_mut().expect("pushed above");
-        run.boards += boards.len() as u64;
+        run.boards += new_boards;
         run.programs.extend_from_slice(programs);
         run.lines += lines.len() as u32;
         run.awarded_fen += awarded;

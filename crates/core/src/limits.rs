@@ -1,0 +1,64 @@
+//! The engine's bounds: on inputs, on every running total, and on the size of one event.
+//! docs/commands.md ("Limits") lists them all.
+//!
+//! Why these numbers: every input amount is bounded, every running total is refused past
+//! [`TOTAL`] before it is recorded (`limit_exceeded`), and [`TOTAL`] is about 1/9000 of
+//! `i64::MAX`. So a view may add up thousands of totals, or multiply one by 10,000 basis
+//! points, without leaving 64 bits.
+
+/// Ids on the wire: 1 to 128 bytes.
+pub const ID_BYTES: usize = 128;
+/// Names, categories, reasons: at most 512 bytes.
+pub const NAME_BYTES: usize = 512;
+/// Lines of one `order_paid`.
+pub const ORDER_LINES: usize = 1000;
+/// Quantity of one line.
+pub const LINE_QTY: i64 = 1_000_000;
+/// ¥100,000,000: the most a unit price may be.
+pub const UNIT_PRICE_FEN: i64 = 10_000_000_000;
+/// An anchor's followers.
+pub const FOLLOWERS: i64 = 10_000_000_000;
+
+/// ¥100,000,000,000 (10^13 fen): the most one order may come to (the sum of its lines'
+/// `paid`), and the most a cart's list total (Σ qty × price) may be.
+pub const ORDER_FEN: i64 = 10_000_000_000_000;
+
+/// 10^15: the most any running total may reach, in its own unit. In fen that is
+/// ¥10,000,000,000,000 (¥10 trillion), far above any festival. It bounds the festival's
+/// gross GMV (and so every merchant, anchor, provider, session, day and tier total, every
+/// board's GMV score and sales, every coupon's GMV), the marketing tools' festival-wide
+/// sums (red packets created, lottery prizes offered, discounts held by checkouts, group
+/// subsidies), a live session's watch time in milliseconds and a product's quantity, and
+/// the settlement ledger's totals per unit (granted and claimed). A command that would
+/// take any of them past it is refused with `limit_exceeded` and changes nothing.
+pub const TOTAL: i64 = 1_000_000_000_000_000;
+
+/// 10^15 points: the most heat one participant earns on one festival day (a cap, like the
+/// festival file's `daily_cap`), so that a window of at most 366 days stays far inside
+/// 64 bits.
+pub const HEAT_DAY: i64 = TOTAL;
+
+/// 8 MiB: the largest event the engine produces, in the log's encoding (one format byte
+/// and the event in postcard). The log refuses records over 16 MiB; every input limit
+/// above and below keeps each event under this, and settlement splits its record into
+/// parts of at most [`SETTLED_PART_BYTES`].
+pub const EVENT_BYTES: usize = 8 << 20;
+
+/// 4 MiB: the budget of one `settled` event. A settlement larger than this (or with more
+/// than [`SETTLED_PART_LINES`] ledger lines) is recorded as several `settled` events with
+/// the same id; a closed board's frozen order may continue from one part into the next.
+pub const SETTLED_PART_BYTES: usize = 4 << 20;
+
+/// Ledger lines per `settled` event, at most.
+pub const SETTLED_PART_LINES: usize = 10_000;
+
+/// Whether `current + add` stays within `bound`; computed in 128 bits so that neither
+/// operand can wrap.
+pub fn fits(current: i64, add: i128, bound: i64) -> bool {
+    current as i128 + add <= bound as i128
+}
+
+/// An event's size in the log's encoding: one format byte, then the event in postcard.
+pub fn event_bytes(ev: &crate::event::Event) -> usize {
+    1 + postcard::experimental::serialized_size(ev).expect("events serialise")
+}
