@@ -160,9 +160,11 @@ fn ingest(
 
     let t0 = Instant::now();
     let (mut dir, _) = DataDir::open_or_create(&data, Some(festival), Options::default())?;
-    let reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&input)?);
+    let reader = std::fs::File::open(&input)?;
     let mut batch_us = Vec::new();
-    let s = super::ingest::ingest_timed(&mut dir, reader, &mut std::io::sink(), &mut batch_us).map_err(|(_, e)| e)?;
+    let cfg = super::ingest::Config::default();
+    let s =
+        super::ingest::ingest_with(&mut dir, reader, &mut std::io::sink(), &mut batch_us, cfg).map_err(|(_, e)| e)?;
     let ingest_s = t0.elapsed().as_secs_f64();
     let events = dir.engine().state().events;
     let t1 = Instant::now();
