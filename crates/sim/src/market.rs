@@ -146,7 +146,8 @@ impl<W: Write> Gen<'_, W> {
                 // The packet opens a minute into the stream: grab no earlier, and before it ends.
                 let at_s = (enter + 10).max(start + 60).min(end - 1);
                 if pass {
-                    self.line(&format!(r#"{{"type":"interaction","session":"s{s}","user":"u{u}","kind":"comment","text":"116快乐","at":"{}"}}"#, ts(day, at_s)))?;
+                    let v = self.vid();
+                    self.line(&format!(r#"{{"type":"interaction","id":"v{v}","session":"s{s}","user":"u{u}","kind":"comment","text":"116快乐","at":"{}"}}"#, ts(day, at_s)))?;
                 }
                 let id = self.id();
                 self.line(&format!(
