@@ -190,13 +190,14 @@ fn ingest(
         "data": data,
     });
     println!(
-        "durable ingest: {} commands ({:.0} MiB), {} events in {:.2} s = {:.0} events/s; batch of {} p50 {} µs, p99 {} µs; snapshot on close {:.2} s; peak RSS {:.0} MiB",
+        "durable ingest: {} commands ({:.0} MiB), {} events in {:.2} s = {:.0} events/s; batch (at most {} commands or {} ms) p50 {} µs, p99 {} µs; snapshot on close {:.2} s; peak RSS {:.0} MiB",
         sim.commands,
         bytes as f64 / 1048576.0,
         events,
         ingest_s,
         events as f64 / ingest_s,
         super::ingest::BATCH,
+        super::ingest::DEFAULT_COMMIT_MS,
         quantile(&batch_us, 0.5),
         quantile(&batch_us, 0.99),
         close_s,
