@@ -16,7 +16,7 @@ use dacu_core::state::State;
 use std::path::{Path, PathBuf};
 
 pub const MAGIC: &[u8; 8] = b"DACUSNAP";
-pub const FORMAT: u32 = 4;
+pub const FORMAT: u32 = 5;
 const HEADER_LEN: usize = 8 + 4 + 4 + 8 + 8 + 4;
 /// Snapshots kept; older ones are removed after a new one is durable.
 pub const KEEP: usize = 2;

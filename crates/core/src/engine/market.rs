@@ -123,13 +123,13 @@ pub(super) fn is_market_event(ev: &Event) -> bool {
     )
 }
 
-fn type_index(name: &str) -> u8 {
-    cmd::COMMAND_TYPES.iter().position(|t| *t == name).expect("a command type") as u8
+fn type_index(name: &str) -> Option<u8> {
+    cmd::COMMAND_TYPES.iter().position(|t| *t == name).map(|i| i as u8)
 }
 
-/// The command id an event records, with its command type.
-fn event_id(ev: &Event) -> Option<(&str, &'static str)> {
-    Some(match ev {
+/// The command id an event records, with the index of its command type.
+fn event_id(ev: &Event) -> Option<(&str, u8)> {
+    let (id, ty) = match ev {
         Event::Followed { id, .. } => (id, "follow"),
         Event::CouponCreated(c) => (&c.id, "create_coupon"),
         Event::CouponClaimed { id, .. } => (id, "claim_coupon"),
@@ -149,12 +149,10 @@ fn event_id(ev: &Event) -> Option<(&str, &'static str)> {
         Event::ViolationRecorded { id, .. } => (id, "record_violation"),
         Event::BaselineLoaded { id, .. } => (id, "load_baseline"),
         Event::Settled { id, .. } => (id, "settle"),
-        Event::Identified { id, command } => {
-            let ty = cmd::COMMAND_TYPES.iter().find(|t| **t == command.as_str())?;
-            (id, ty)
-        }
+        Event::Identified { id, command } => return Some((id, type_index(command)?)),
         _ => return None,
-    })
+    };
+    Some((id, type_index(ty).expect("a command type")))
 }
 
 /// "platform", "merchant:ID" or "anchor:ID".
@@ -234,8 +232,8 @@ impl Engine {
         check_id("id", id)?;
         match self.state.market.command_ids.get(id) {
             None => Ok(false),
-            Some(&ty) if ty == c.type_index() => Ok(true),
-            Some(&ty) => reject(
+            Some(ty) if ty == c.type_index() => Ok(true),
+            Some(ty) => reject(
                 Code::IdConflict,
                 format!(
                     "command id `{id}` was used by a `{}` command; give each command its own id",
@@ -1420,7 +1418,7 @@ impl Engine {
         let festival = self.festival.clone();
         let st = &mut self.state;
         if let Some((id, ty)) = event_id(ev) {
-            st.market.command_ids.insert(id.into(), type_index(ty));
+            st.market.command_ids.insert(id, ty);
         }
         macro_rules! idx {
             ($($interner:ident).+, $id:expr, $what:literal) => {

@@ -2,6 +2,7 @@
 //! deals, live-room red packets, lotteries, and checkouts. Built only by applying events
 //! (engine/market.rs); [`quote`] prices a cart.
 
+pub mod ids;
 pub mod quote;
 pub mod view;
 
@@ -379,7 +380,7 @@ pub enum Target {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Market {
     /// Command id → command type, so a repeated id is recognised (idempotency).
-    pub command_ids: HashMap<Box<str>, u8>,
+    pub command_ids: ids::CommandIds,
     pub coupon_ids: Interner,
     pub coupons: Vec<Coupon>,
     /// (coupon, user) → claims so far.
