@@ -177,7 +177,8 @@ commands! {
     JoinGroup("join_group") { id: String, group: String, user: String, order: String, at: Ts }
     CreateRedPacket("create_red_packet") {
         id: String, packet: String, session: String, issuer: String, total: i64, count: i64, split: Method,
-        #[serde(default)] seed: Option<u64>, #[serde(default)] followers_only: bool,
+        #[serde(default)] seed: Option<u64>, #[serde(default)] secret: Option<String>,
+        #[serde(default)] followers_only: bool,
         #[serde(default)] passphrase: Option<String>, #[serde(default)] min_watch_s: i64,
         opens_at: Ts, expires_at: Ts, #[serde(default)] usable_merchant: Option<String>,
         #[serde(default)] use_until: Option<Ts>, at: Ts

@@ -284,6 +284,9 @@ fn market(h: &mut Canon, st: &State) {
         h.u64(p.grabbers.len() as u64);
         h.i64(p.returned.map_or(-1, |r| r.0));
         h.u64(p.said.len() as u64);
+        if let Some(c) = &p.commitment {
+            h.str(c);
+        }
     }
     for (id, i) in sorted(&m.lottery_ids) {
         let l = &m.lotteries[i];

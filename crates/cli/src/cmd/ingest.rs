@@ -2,6 +2,7 @@
 //! time and optionally acknowledging each commit (docs/cli.md#ingest).
 
 mod read;
+mod secrets;
 
 use anyhow::Context;
 use dacu_core::parse_line;
@@ -114,11 +115,13 @@ pub struct Summary {
 /// Lines parsed per message from the parse thread to the engine thread, at most.
 const CHUNK_LINES: usize = 4096;
 
+type Parsed = Result<dacu_core::Command, dacu_core::Rejection>;
+
 /// Parsed lines: each line number with its command or why it could not be parsed, and
 /// the last line number read (blank lines included).
 #[derive(Default)]
 struct Chunk {
-    lines: Vec<(u64, Result<dacu_core::Command, dacu_core::Rejection>)>,
+    lines: Vec<(u64, Parsed)>,
     through_line: u64,
 }
 
@@ -191,14 +194,14 @@ fn parse_lines<R: Read>(mut lines: Lines<R>, tx: SyncSender<io::Result<Chunk>>) 
             };
             line_no += 1;
             chunk.through_line = line_no;
-            let parsed = match raw {
-                Raw::Text(text) if text.trim().is_empty() => None,
-                Raw::Text(text) => Some(parse_line(text)),
-                Raw::TooLong => Some(Err(dacu_core::command::line_too_long())),
-                Raw::NotUtf8(at) => Some(Err(dacu_core::command::not_utf8(at))),
-            };
-            if let Some(p) = parsed {
-                chunk.lines.push((line_no, p));
+            match decode(raw) {
+                Ok(None) => {}
+                Ok(Some(p)) => chunk.lines.push((line_no, p)),
+                Err(e) => {
+                    let _ = tx.send(Ok(chunk));
+                    let _ = tx.send(Err(io::Error::new(e.kind(), format!("line {line_no}: {e}"))));
+                    return;
+                }
             }
             if !lines.has_buffered() {
                 break;
@@ -209,6 +212,24 @@ fn parse_lines<R: Read>(mut lines: Lines<R>, tx: SyncSender<io::Result<Chunk>>) 
             return;
         }
     }
+}
+
+/// One line as the engine stage gets it: `None` for a blank line, else the command with
+/// what the shell fills in, or why the line is rejected. Fails only if the OS random
+/// source does.
+fn decode(raw: Raw<'_>) -> io::Result<Option<Parsed>> {
+    Ok(Some(match raw {
+        Raw::Text(text) if text.trim().is_empty() => return Ok(None),
+        Raw::Text(text) => match parse_line(text) {
+            Ok(mut c) => {
+                secrets::fill(&mut c)?;
+                Ok(c)
+            }
+            Err(r) => Err(r),
+        },
+        Raw::TooLong => Err(dacu_core::command::line_too_long()),
+        Raw::NotUtf8(at) => Err(dacu_core::command::not_utf8(at)),
+    }))
 }
 
 /// The engine stage: decides and applies lines in order, and commits a batch when it

@@ -229,6 +229,10 @@ pub struct Packet {
     pub count: u32,
     pub method: Method,
     pub seed: u64,
+    /// hex(SHA-256(secret)) for a packet created with a secret; `None` for one with a seed.
+    pub commitment: Option<String>,
+    /// The secret (lowercase hex), kept from views until the packet is finished.
+    pub secret: Option<String>,
     pub shares: Vec<i64>,
     pub grabbers: HashSet<u32>,
     pub granted: Fen,
@@ -420,6 +424,14 @@ pub struct Market {
     pub passphrases: HashMap<u32, Vec<(String, Target)>>,
     /// (due, kind, index): what a tick fires, in order.
     pub timers: BTreeSet<(Ts, u8, u32)>,
+}
+
+impl Packet {
+    /// Every share is grabbed, or the packet expired at a tick: nothing is left to steer,
+    /// so its seed, secret and shares may be shown.
+    pub fn finished(&self) -> bool {
+        self.returned.is_some() || self.grabbers.len() >= self.count as usize
+    }
 }
 
 impl Market {
