@@ -109,7 +109,7 @@ fn a_seeded_packet_hides_its_seed_until_every_share_is_grabbed() {
     let mut e = setup();
     let evs = ok(
         &mut e,
-        &r#"{"type":"create_red_packet","id":"Q","packet":"Q","session":"s1","issuer":"platform","total":100,"count":2,"split":"line_cut","seed":42,"opens_at":"2021-11-05T20:05:00+08:00","expires_at":"2021-11-05T21:00:00+08:00","at":"2021-11-05T20:02:00+08:00"}"#,
+        r#"{"type":"create_red_packet","id":"Q","packet":"Q","session":"s1","issuer":"platform","total":100,"count":2,"split":"line_cut","seed":42,"opens_at":"2021-11-05T20:05:00+08:00","expires_at":"2021-11-05T21:00:00+08:00","at":"2021-11-05T20:02:00+08:00"}"#,
     );
     assert!(matches!(evs[0], Event::RedPacketCreated { seed: 42, .. }));
     for (i, u) in ["u1", "u2"].iter().enumerate() {
