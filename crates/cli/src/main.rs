@@ -72,6 +72,16 @@ enum Cmd {
         /// Exit with status 1 when any command was rejected.
         #[arg(long)]
         strict: bool,
+        /// Close a commit batch at most this many milliseconds after its first line, even
+        /// while the input is idle (0 to 10000; a batch also closes at 8,192 commands).
+        #[arg(long, default_value_t = cmd::ingest::DEFAULT_COMMIT_MS,
+              value_parser = clap::value_parser!(u64).range(0..=cmd::ingest::MAX_COMMIT_MS))]
+        commit_ms: u64,
+        /// After every commit, write one JSON line saying through which input line
+        /// everything is decided and durable: to FILE (appended; a FIFO or /dev/fd/N work
+        /// too), or `-` for standard output, before the summary.
+        #[arg(long, value_name = "FILE")]
+        acks: Option<PathBuf>,
         /// The command file, or `-` (the default) for standard input.
         input: Option<PathBuf>,
     },
@@ -289,9 +299,17 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Cmd::Check { file, json } => cmd::check::run(&file, json),
-        Cmd::Ingest { data, festival, strict, input } => {
-            cmd::ingest::run(&data, festival.as_deref(), input.as_deref(), strict, opts)
-        }
+        Cmd::Ingest { data, festival, strict, commit_ms, acks, input } => cmd::ingest::run(
+            cmd::ingest::Args {
+                data: &data,
+                festival: festival.as_deref(),
+                input: input.as_deref(),
+                strict,
+                commit_ms,
+                acks: acks.as_deref(),
+            },
+            opts,
+        ),
         Cmd::Show { data, kind, id, json } => cmd::show::run(&data, kind, &id, json, opts),
         Cmd::Quote { data, user, at, cart } => cmd::quote::run(&data, &user, &at, &cart, opts),
         Cmd::Leaderboard { data, race, top, around, owners, after, day, group, json } => cmd::leaderboard::run(

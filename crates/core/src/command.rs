@@ -97,7 +97,7 @@ macro_rules! commands {
         fn decode_typed(ty: &str, line: &str) -> Result<Command, Rejection> {
             match ty {
                 $($name => {
-                    let w: wire::$variant = serde_json::from_str(line).map_err(|e| field_error(ty, e))?;
+                    let w: wire::$variant = serde_json::from_str(line).map_err(|e| field_error(ty, line, e))?;
                     Ok(Command::$variant($variant { $($field: w.$field,)* }))
                 })*
                 other => Err(Rejection::new(
@@ -177,7 +177,8 @@ commands! {
     JoinGroup("join_group") { id: String, group: String, user: String, order: String, at: Ts }
     CreateRedPacket("create_red_packet") {
         id: String, packet: String, session: String, issuer: String, total: i64, count: i64, split: Method,
-        #[serde(default)] seed: Option<u64>, #[serde(default)] followers_only: bool,
+        #[serde(default)] seed: Option<u64>, #[serde(default)] secret: Option<String>,
+        #[serde(default)] followers_only: bool,
         #[serde(default)] passphrase: Option<String>, #[serde(default)] min_watch_s: i64,
         opens_at: Ts, expires_at: Ts, #[serde(default)] usable_merchant: Option<String>,
         #[serde(default)] use_until: Option<Ts>, at: Ts
@@ -252,9 +253,21 @@ pub struct PrizeSpec {
     pub coupon: Option<String>,
 }
 
-fn field_error(ty: &str, e: serde_json::Error) -> Rejection {
+fn field_error(ty: &str, line: &str, e: serde_json::Error) -> Rejection {
     let msg = e.to_string();
     if matches!(e.classify(), serde_json::error::Category::Syntax | serde_json::error::Category::Eof) {
+        // serde_json files a number beyond f64's range (`1e400`, a 400-digit integer)
+        // under syntax. In a well-formed object it is a field of the wrong range, not
+        // broken JSON; skipping values checks the syntax without converting numbers.
+        if msg.starts_with("number out of range") && well_formed_object(line) {
+            return Rejection::new(
+                Code::InvalidCommand,
+                format!(
+                    "{ty}: {msg}: integers must fit in signed 64 bits and numbers must be finite \
+                     (see docs/commands.md#{ty})"
+                ),
+            );
+        }
         return Rejection::new(
             Code::InvalidJson,
             format!("not a JSON object: {msg}; each line must be one JSON object with a `type`"),
@@ -263,6 +276,11 @@ fn field_error(ty: &str, e: serde_json::Error) -> Rejection {
     // The time parser's own message is the most useful one; give it its own code.
     let code = if msg.contains("RFC 3339") { Code::InvalidTime } else { Code::InvalidCommand };
     Rejection::new(code, format!("{ty}: {msg} (see docs/commands.md#{ty})"))
+}
+
+/// Whether `line` is one syntactically valid JSON object, whatever its numbers' sizes.
+fn well_formed_object(line: &str) -> bool {
+    line.trim_start().starts_with('{') && serde_json::from_str::<IgnoredAny>(line).is_ok()
 }
 
 #[derive(Deserialize)]
@@ -279,8 +297,38 @@ fn leading_type(line: &str) -> Option<&str> {
     (!ty.contains('\\')).then_some(ty)
 }
 
+/// The longest line of the command stream: 1 MiB, not counting its newline. A shell reads
+/// at most this much of a line before judging it, so one endless line cannot exhaust
+/// memory (docs/commands.md#limits).
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// The rejection of a line longer than [`MAX_LINE_BYTES`].
+pub fn line_too_long() -> Rejection {
+    Rejection::new(
+        Code::LineTooLong,
+        format!(
+            "the line is longer than {MAX_LINE_BYTES} bytes (1 MiB) and was skipped unread; \
+             send each command as one line of at most {MAX_LINE_BYTES} bytes"
+        ),
+    )
+}
+
+/// The rejection of a line that is not UTF-8; `valid_up_to` is the offset of the first bad byte.
+pub fn not_utf8(valid_up_to: usize) -> Rejection {
+    Rejection::new(
+        Code::InvalidJson,
+        format!(
+            "the line is not UTF-8 (invalid byte at offset {valid_up_to}); \
+             each line must be one JSON object in UTF-8 with a `type`"
+        ),
+    )
+}
+
 /// Decodes one line of the command stream.
 pub fn parse_line(line: &str) -> Result<Command, Rejection> {
+    if line.len() > MAX_LINE_BYTES {
+        return Err(line_too_long());
+    }
     if let Some(ty) = leading_type(line) {
         return decode_typed(ty, line);
     }
@@ -339,5 +387,35 @@ mod tests {
             parse_line(r#"{"type":"register_merchant","merchant":"m","name":"n","brand_tier":"gold","category":"c"}"#)
                 .unwrap_err();
         assert!(e.message.contains("ska"), "{}", e.message);
+    }
+
+    /// Regression: `1e400` and integers beyond 64 bits were `invalid_json` although the line
+    /// is a well-formed object; docs/commands.md says a number out of range is `invalid_command`.
+    #[test]
+    fn numbers_out_of_range_in_a_well_formed_object_are_invalid_command() {
+        let huge = "9".repeat(400);
+        let thirty = "123456789012345678901234567890";
+        for n in ["1e400", "-1e400", huge.as_str(), thirty, "9223372036854775808"] {
+            let typed_first = format!(r#"{{"type":"register_anchor","anchor":"a","name":"n","followers":{n}}}"#);
+            let typed_last = format!(r#"{{"anchor":"a","name":"n","followers":{n},"type":"register_anchor"}}"#);
+            for line in [typed_first, typed_last] {
+                let e = parse_line(&line).unwrap_err();
+                assert_eq!(e.code, Code::InvalidCommand, "{line}: {}", e.message);
+                assert!(e.message.contains("see docs/commands.md#register_anchor"), "{}", e.message);
+            }
+        }
+        // A float field takes 30 digits as a number; 1e400 is still out of its range.
+        let score = r#"{"type":"set_experience_score","id":"x","participant":"m","score":1e400,"at":"2021-11-05T20:00:00+08:00"}"#;
+        assert_eq!(parse_line(score).unwrap_err().code, Code::InvalidCommand);
+        // Broken JSON around a huge number stays invalid_json.
+        assert_eq!(parse_line(r#"{"type":"register_anchor","followers":1e400"#).unwrap_err().code, Code::InvalidJson);
+        assert_eq!(parse_line(r#"{"type":"register_anchor","followers":1e400}}"#).unwrap_err().code, Code::InvalidJson);
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_line_too_long() {
+        let pad = "x".repeat(MAX_LINE_BYTES);
+        let line = format!(r#"{{"type":"register_provider","provider":"p","name":"{pad}"}}"#);
+        assert_eq!(parse_line(&line).unwrap_err().code, Code::LineTooLong);
     }
 }

@@ -27,7 +27,8 @@ macro_rules! codes {
 }
 
 codes! {
-    InvalidJson => "invalid_json", "The line is not one JSON object.";
+    InvalidJson => "invalid_json", "The line is not one JSON object (or is not UTF-8).";
+    LineTooLong => "line_too_long", "The line is longer than 1 MiB (1,048,576 bytes before its newline); it was skipped unread.";
     UnknownCommand => "unknown_command", "`type` is missing or names no command.";
     InvalidCommand => "invalid_command", "A field is missing, unknown, or of the wrong type for this command.";
     InvalidId => "invalid_id", "An id is empty or longer than 128 bytes.";

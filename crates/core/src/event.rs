@@ -153,8 +153,10 @@ pub enum Event {
         refunded: i64,
         at: Ts,
     },
+    /// A packet split by a seed (given, or derived from its id by builds before
+    /// `red_packet_committed`).
     RedPacketCreated {
-        def: cmd::CreateRedPacket,
+        def: RedPacketDef,
         seed: u64,
     },
     RedPacketGrabbed {
@@ -254,4 +256,60 @@ pub enum Event {
         programs: Vec<String>,
         lines: Vec<crate::settle::Line>,
     },
+    // Red packets by commit and reveal.
+    /// A packet split by the seed derived from `secret` (lowercase hex), with `commitment`
+    /// = hex(SHA-256(secret)) published from the start; views reveal the secret only once
+    /// the packet is finished. `def.seed` is `None`. docs/red-packets.md.
+    RedPacketCommitted {
+        def: RedPacketDef,
+        seed: u64,
+        commitment: String,
+        secret: String,
+    },
+}
+
+/// A red packet as its creation events record it: the fields of `create_red_packet`
+/// before the command took `secret`, in that order — frozen, since event format 1 writes
+/// them by position (log.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RedPacketDef {
+    pub id: String,
+    pub packet: String,
+    pub session: String,
+    pub issuer: String,
+    pub total: i64,
+    pub count: i64,
+    pub split: crate::promo::redpacket::Method,
+    pub seed: Option<u64>,
+    pub followers_only: bool,
+    pub passphrase: Option<String>,
+    pub min_watch_s: i64,
+    pub opens_at: Ts,
+    pub expires_at: Ts,
+    pub usable_merchant: Option<String>,
+    pub use_until: Option<Ts>,
+    pub at: Ts,
+}
+
+impl From<&cmd::CreateRedPacket> for RedPacketDef {
+    fn from(k: &cmd::CreateRedPacket) -> RedPacketDef {
+        RedPacketDef {
+            id: k.id.clone(),
+            packet: k.packet.clone(),
+            session: k.session.clone(),
+            issuer: k.issuer.clone(),
+            total: k.total,
+            count: k.count,
+            split: k.split,
+            seed: k.seed,
+            followers_only: k.followers_only,
+            passphrase: k.passphrase.clone(),
+            min_watch_s: k.min_watch_s,
+            opens_at: k.opens_at,
+            expires_at: k.expires_at,
+            usable_merchant: k.usable_merchant.clone(),
+            use_until: k.use_until,
+            at: k.at,
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! Property test of the running totals' bounds (issue 13 item 4): random commands near the
+//! Property test of the running totals' bounds: random commands near the
 //! limits — orders and carts at the largest sizes, refunds, checkouts with the deepest
 //! discounts, lotteries worth the most, settlements — never leave a total negative,
 //! wrapped or past `limits::TOTAL`; a refused command leaves the state digest as it was;

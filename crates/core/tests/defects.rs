@@ -1,4 +1,4 @@
-//! Regression tests of issue 13 item 8: each smaller defect, named after what it caught.
+//! Regression tests of smaller defects: each, named after what it caught.
 
 use dacu_core::contest::view::Page;
 use dacu_core::digest::digest;

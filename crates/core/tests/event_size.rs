@@ -1,6 +1,6 @@
 //! Every event kind that carries a list or free text, built as large as the input limits
 //! allow, stays below `limits::EVENT_BYTES` in the log's encoding: the writer never writes
-//! what the reader refuses (issue 13 item 3). Settlement, the one event whose size grows
+//! what the reader refuses. Settlement, the one event whose size grows
 //! with the festival, is split into parts (tests/settle_parts.rs).
 
 use dacu_core::command::*;
@@ -106,7 +106,8 @@ fn creation_events_at_their_list_limits_fit() {
         total: BIG,
         count: BIG,
         split: Method::Even,
-        seed: Some(u64::MAX),
+        seed: None,
+        secret: Some("f".repeat(128)),
         followers_only: true,
         passphrase: Some(text(ml::TEXT_BYTES)),
         min_watch_s: BIG,
@@ -116,7 +117,12 @@ fn creation_events_at_their_list_limits_fit() {
         use_until: Some(T),
         at: T,
     };
-    check("red_packet_created", &Event::RedPacketCreated { def: packet, seed: u64::MAX });
+    let def = dacu_core::event::RedPacketDef::from(&packet);
+    check("red_packet_created", &Event::RedPacketCreated { def: def.clone(), seed: u64::MAX });
+    check(
+        "red_packet_committed",
+        &Event::RedPacketCommitted { def, seed: u64::MAX, commitment: "f".repeat(64), secret: "f".repeat(128) },
+    );
     let lottery = CreateLottery {
         id: id(0),
         lottery: id(1),

@@ -1,4 +1,4 @@
-//! Regression tests of issue 13 item 4, "money never wraps": each repro that once wrapped a
+//! Regression tests of "money never wraps": each repro that once wrapped a
 //! total (or let settlement pay past a budget) is refused with `limit_exceeded` now, and the
 //! refusal changes nothing.
 

@@ -292,7 +292,7 @@ fn red_packets_need_eligibility_and_always_add_up() {
     ok(
         &mut e,
         &[
-            r#"{"type":"create_red_packet","id":"p-1","packet":"RP1","session":"s1","issuer":"anchor:a1","total":1000,"count":3,"split":"double_mean","passphrase":"116快乐","opens_at":"2021-11-05T20:05:00+08:00","expires_at":"2021-11-05T21:00:00+08:00","at":"2021-11-05T20:02:00+08:00"}"#,
+            r#"{"type":"create_red_packet","id":"p-1","packet":"RP1","session":"s1","issuer":"anchor:a1","total":1000,"count":3,"split":"double_mean","seed":11273820869629918004,"passphrase":"116快乐","opens_at":"2021-11-05T20:05:00+08:00","expires_at":"2021-11-05T21:00:00+08:00","at":"2021-11-05T20:02:00+08:00"}"#,
         ],
     );
     rejected(
@@ -334,7 +334,7 @@ fn red_packets_need_eligibility_and_always_add_up() {
             dacu_core::Fen(1000),
             3,
             dacu_core::promo::redpacket::Method::DoubleMean,
-            dacu_core::engine::default_seed("RP1")
+            11273820869629918004
         )
         .unwrap()
         .iter()
@@ -345,7 +345,7 @@ fn red_packets_need_eligibility_and_always_add_up() {
     ok(
         &mut e,
         &[
-            r#"{"type":"create_red_packet","id":"p-2","packet":"RP2","session":"s1","issuer":"merchant:m1","total":500,"count":5,"split":"line_cut","min_watch_s":60,"usable_merchant":"m1","opens_at":"2021-11-05T20:05:00+08:00","expires_at":"2021-11-05T21:00:00+08:00","at":"2021-11-05T20:02:00+08:00"}"#,
+            r#"{"type":"create_red_packet","id":"p-2","packet":"RP2","session":"s1","issuer":"merchant:m1","total":500,"count":5,"split":"line_cut","secret":"000102030405060708090a0b0c0d0e0f","min_watch_s":60,"usable_merchant":"m1","opens_at":"2021-11-05T20:05:00+08:00","expires_at":"2021-11-05T21:00:00+08:00","at":"2021-11-05T20:02:00+08:00"}"#,
             r#"{"type":"grab_red_packet","id":"h-1","packet":"RP2","user":"u1","at":"2021-11-05T20:06:00+08:00"}"#,
             r#"{"type":"grab_red_packet","id":"h-2","packet":"RP2","user":"u2","at":"2021-11-05T20:06:00+08:00"}"#,
             r#"{"type":"tick","id":"t-1","at":"2021-11-05T21:00:00+08:00"}"#,
@@ -420,7 +420,7 @@ fn stream() -> impl Strategy<Value = Vec<String>> {
         let mut v: Vec<String> = SETUP.iter().map(|s| s.to_string()).collect();
         v.extend(CHECKOUT_SETUP.iter().map(|s| s.to_string()));
         v.push(r#"{"type":"create_coupon","id":"c-2","coupon":"m1c","issuer":"merchant:m1","scope":"store","merchant":"m1","threshold":0,"percent_bp":1500,"cap":3000,"stock":4,"per_user":2,"budget":5000,"claim_from":"2021-11-01T00:00:00+08:00","claim_until":"2021-11-08T00:00:00+08:00","valid_days":1,"return_on_refund":false,"at":"2021-11-01T00:00:00+08:00"}"#.into());
-        v.push(r#"{"type":"create_red_packet","id":"p-1","packet":"RP","session":"s1","issuer":"platform","total":3001,"count":4,"split":"double_mean","opens_at":"2021-11-05T20:00:00+08:00","expires_at":"2021-11-05T23:00:00+08:00","at":"2021-11-05T20:00:00+08:00"}"#.into());
+        v.push(r#"{"type":"create_red_packet","id":"p-1","packet":"RP","session":"s1","issuer":"platform","total":3001,"count":4,"split":"double_mean","seed":1,"opens_at":"2021-11-05T20:00:00+08:00","expires_at":"2021-11-05T23:00:00+08:00","at":"2021-11-05T20:00:00+08:00"}"#.into());
         for (n, (op, u, k, x)) in ops.into_iter().enumerate() {
             let at = format!("2021-11-05T{:02}:{:02}:00+08:00", 20 + n / 60, n % 60);
             let user = format!("u{u}");

@@ -1,4 +1,4 @@
-//! Regression test of issue 13 item 3 (the core side): a settlement of a large festival
+//! Regression test (the core side of the record limit): a settlement of a large festival
 //! once wrote one 24.6 MB `settled` record, over the log's 16 MiB limit, so the data
 //! directory could never be opened again. Now every event stays below
 //! `limits::EVENT_BYTES`, a board's frozen order continues across parts, and replaying the

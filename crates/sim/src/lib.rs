@@ -152,6 +152,8 @@ struct Gen<'a, W: Write> {
     users: u64,
     next_session: u64,
     next_order: u64,
+    /// The last room command id written (`v1`, `v2`, …).
+    next_vid: u64,
     refunds: VecDeque<PendingRefund>,
     /// A recent order id and amount, for the bad lines that need one.
     last_order: Option<(u64, i64)>,
@@ -596,6 +598,14 @@ impl<W: Write> Gen<'_, W> {
         Ok(())
     }
 
+    /// The next id of a room command (`viewer_enter`, `viewer_leave`, `interaction`): these
+    /// are not idempotent by themselves, so only an id makes re-ingesting the stream after
+    /// a crash apply each exactly once. Short, because they are most of the lines.
+    fn vid(&mut self) -> u64 {
+        self.next_vid += 1;
+        self.next_vid
+    }
+
     fn user(&mut self) -> u64 {
         self.rng.below(self.users)
     }
@@ -626,15 +636,17 @@ impl<W: Write> Gen<'_, W> {
             let enter = start + self.rng.range(0, duration - 60);
             let orders_only = self.mix == Mix::Orders;
             if !orders_only {
+                let id = self.vid();
                 self.line(&format!(
-                    r#"{{"type":"viewer_enter","session":"s{s}","user":"u{u}","at":"{}"}}"#,
+                    r#"{{"type":"viewer_enter","id":"v{id}","session":"s{s}","user":"u{u}","at":"{}"}}"#,
                     ts(day, enter)
                 ))?;
             }
             if !orders_only && self.rng.chance(3_000) {
                 let kind = ["comment", "like", "like", "share", "follow"][self.rng.below(5) as usize];
+                let id = self.vid();
                 self.line(&format!(
-                    r#"{{"type":"interaction","session":"s{s}","user":"u{u}","kind":"{kind}","at":"{}"}}"#,
+                    r#"{{"type":"interaction","id":"v{id}","session":"s{s}","user":"u{u}","kind":"{kind}","at":"{}"}}"#,
                     ts(day, enter + 30)
                 ))?;
             }
@@ -657,8 +669,9 @@ impl<W: Write> Gen<'_, W> {
             // Most viewers leave before the end; the rest leave when the stream ends.
             if !orders_only && self.rng.chance(9_000) {
                 let leave = (enter + 60 + self.rng.range(0, 1800)).min(end - 1);
+                let id = self.vid();
                 self.line(&format!(
-                    r#"{{"type":"viewer_leave","session":"s{s}","user":"u{u}","at":"{}"}}"#,
+                    r#"{{"type":"viewer_leave","id":"v{id}","session":"s{s}","user":"u{u}","at":"{}"}}"#,
                     ts(day, leave)
                 ))?;
             }
@@ -769,6 +782,7 @@ pub fn simulate_with_progress(
         users: 1,
         next_session: 0,
         next_order: 0,
+        next_vid: 0,
         refunds: VecDeque::new(),
         last_order: None,
         next_bad_at: BAD_EVERY,

@@ -94,8 +94,11 @@ impl<W: Write> Gen<'_, W> {
             let extra = if pass { r#","passphrase":"116快乐""#.to_string() } else { String::new() };
             let usable =
                 if self.rng.chance(3_000) { format!(r#","usable_merchant":"m{sells}""#) } else { String::new() };
+            // An explicit secret from the simulator's own stream, so a simulated run stays
+            // reproducible (dacu ingest would otherwise draw one from the OS).
+            let secret = format!("{:016x}{:016x}", self.rng.below(u64::MAX), self.rng.below(u64::MAX));
             let id = self.id();
-            self.line(&format!(r#"{{"type":"create_red_packet","id":"x{id}","packet":"rp{p}","session":"s{s}","issuer":"anchor:a{aid}","total":{total},"count":{count},"split":"{split}"{extra}{usable},"opens_at":"{}","expires_at":"{}","at":"{}"}}"#, ts(day, start + 60), ts(day, end), ts(day, start)))?;
+            self.line(&format!(r#"{{"type":"create_red_packet","id":"x{id}","packet":"rp{p}","session":"s{s}","issuer":"anchor:a{aid}","total":{total},"count":{count},"split":"{split}","secret":"{secret}"{extra}{usable},"opens_at":"{}","expires_at":"{}","at":"{}"}}"#, ts(day, start + 60), ts(day, end), ts(day, start)))?;
             self.mk.packet = Some((p, count, 0, pass));
             self.sum.red_packets += 1;
         }
@@ -146,7 +149,8 @@ impl<W: Write> Gen<'_, W> {
                 // The packet opens a minute into the stream: grab no earlier, and before it ends.
                 let at_s = (enter + 10).max(start + 60).min(end - 1);
                 if pass {
-                    self.line(&format!(r#"{{"type":"interaction","session":"s{s}","user":"u{u}","kind":"comment","text":"116快乐","at":"{}"}}"#, ts(day, at_s)))?;
+                    let v = self.vid();
+                    self.line(&format!(r#"{{"type":"interaction","id":"v{v}","session":"s{s}","user":"u{u}","kind":"comment","text":"116快乐","at":"{}"}}"#, ts(day, at_s)))?;
                 }
                 let id = self.id();
                 self.line(&format!(

@@ -166,9 +166,11 @@ fn ingest(
 
     let t0 = Instant::now();
     let (mut dir, _) = DataDir::open_or_create(&data, Some(festival), Options::default())?;
-    let reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&input)?);
+    let reader = std::fs::File::open(&input)?;
     let mut batch_us = Vec::new();
-    let s = super::ingest::ingest_timed(&mut dir, reader, &mut std::io::sink(), &mut batch_us).map_err(|(_, e)| e)?;
+    let cfg = super::ingest::Config::default();
+    let s =
+        super::ingest::ingest_with(&mut dir, reader, &mut std::io::sink(), &mut batch_us, cfg).map_err(|(_, e)| e)?;
     let ingest_s = t0.elapsed().as_secs_f64();
     let events = dir.engine().state().events;
     let t1 = Instant::now();
@@ -194,13 +196,14 @@ fn ingest(
         "data": data,
     });
     println!(
-        "durable ingest: {} commands ({:.0} MiB), {} events in {:.2} s = {:.0} events/s; batch of {} p50 {} µs, p99 {} µs; snapshot on close {:.2} s; peak RSS {:.0} MiB",
+        "durable ingest: {} commands ({:.0} MiB), {} events in {:.2} s = {:.0} events/s; batch (at most {} commands or {} ms) p50 {} µs, p99 {} µs; snapshot on close {:.2} s; peak RSS {:.0} MiB",
         sim.commands,
         bytes as f64 / 1048576.0,
         events,
         ingest_s,
         events as f64 / ingest_s,
         super::ingest::BATCH,
+        super::ingest::DEFAULT_COMMIT_MS,
         quantile(&batch_us, 0.5),
         quantile(&batch_us, 0.99),
         close_s,

@@ -132,7 +132,7 @@ fn quote_setup(e: &mut Engine) -> anyhow::Result<Vec<Vec<CartLine>>> {
         exec(
             e,
             &format!(
-                r#"{{"type":"create_red_packet","id":"b{}","packet":"{p}","session":"s1","issuer":"platform","total":800,"count":1,"split":"even"{usable},"opens_at":"2021-11-11T20:00:00+08:00","expires_at":"2021-11-11T23:00:00+08:00","at":"2021-11-11T20:00:00+08:00"}}"#,
+                r#"{{"type":"create_red_packet","id":"b{}","packet":"{p}","session":"s1","issuer":"platform","total":800,"count":1,"split":"even","seed":0{usable},"opens_at":"2021-11-11T20:00:00+08:00","expires_at":"2021-11-11T23:00:00+08:00","at":"2021-11-11T20:00:00+08:00"}}"#,
                 id()
             ),
         )?;
@@ -227,7 +227,7 @@ pub fn grabs(festival_file: &Path, count: u64, baselines: &str) -> anyhow::Resul
         exec(
             &mut e,
             &format!(
-                r#"{{"type":"create_red_packet","id":"c{p}","packet":"rp{p}","session":"s1","issuer":"platform","total":{},"count":{viewers},"split":"double_mean","opens_at":"2021-11-11T20:00:00+08:00","expires_at":"2021-11-11T23:00:00+08:00","at":"2021-11-11T20:00:00+08:00"}}"#,
+                r#"{{"type":"create_red_packet","id":"c{p}","packet":"rp{p}","session":"s1","issuer":"platform","total":{},"count":{viewers},"split":"double_mean","seed":{p},"opens_at":"2021-11-11T20:00:00+08:00","expires_at":"2021-11-11T23:00:00+08:00","at":"2021-11-11T20:00:00+08:00"}}"#,
                 viewers * 200
             ),
         )?;
@@ -297,7 +297,7 @@ fn redis_grabs(count: u64, viewers: u64, packets: u64) -> anyhow::Result<(f64, f
             dacu_core::Fen((viewers * 200) as i64),
             viewers as u32,
             dacu_core::promo::redpacket::Method::DoubleMean,
-            dacu_core::engine::default_seed(&format!("rp{p}")),
+            p, // the seed each packet was created with
         )?;
         for chunk in shares.chunks(10_000) {
             let v: Vec<i64> = chunk.iter().map(|f| f.0).collect();

@@ -6,7 +6,6 @@ use dacu_core::view::{Baseline, ReportOptions};
 use dacu_log::{DataDir, Options};
 use dacu_sim::Scale;
 use std::collections::BTreeMap;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -58,7 +57,7 @@ fn simulate_and_ingest(dir: &mut DataDir, scale: Scale, seed: u64, quiet: bool) 
     let sim_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let pb = progress_bar(std::fs::metadata(&workload)?.len(), "ingest", quiet);
-    let reader = BufReader::with_capacity(1 << 20, pb.wrap_read(std::fs::File::open(&workload)?));
+    let reader = pb.wrap_read(std::fs::File::open(&workload)?);
     let mut rejections = Vec::new();
     let ingest = super::ingest::ingest(dir, reader, &mut rejections).map_err(|(_, e)| e)?;
     pb.finish_and_clear();

@@ -35,27 +35,39 @@ pub const COLUMNS: [&str; 23] = [
     "settle_id",
 ];
 
+/// A text cell as a spreadsheet will not run it: one that starts like a formula (`=`, `+`,
+/// `-`, `@`, a tab or a carriage return) gets a leading `'`. Ids and names come from the
+/// command stream, so `=HYPERLINK(…)` must not become a live link in the ledger. Numeric
+/// cells never pass through here: a negative amount stays a number.
+pub fn text_cell(s: &str) -> String {
+    match s.bytes().next() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{s}"),
+        _ => s.to_string(),
+    }
+}
+
 /// Writes `lines` (the ledger from line number `first` + 1 on) as CSV.
 pub fn write_csv(runs: &[Run], lines: &[Line], first: usize, out: impl Write) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(COLUMNS)?;
     let opt = |x: Option<String>| x.unwrap_or_default();
+    let text = |x: Option<&str>| x.map(text_cell).unwrap_or_default();
     for (i, l) in lines.iter().enumerate() {
         let run = &runs[l.settlement as usize - 1];
         w.write_record([
             l.settlement.to_string(),
             run.at.to_string(),
             (first + i + 1).to_string(),
-            l.payout.clone(),
+            text_cell(&l.payout),
             l.kind.as_str().to_string(),
-            l.race.clone(),
+            text_cell(&l.race),
             opt(l.day.map(|d| d.to_string())),
-            opt(l.group.clone()),
-            l.participant.clone(),
+            text(l.group.as_deref()),
+            text_cell(&l.participant),
             l.role.as_str().to_string(),
-            l.track.clone(),
+            text_cell(&l.track),
             kind_str(l.item).to_string(),
-            opt(l.name.clone()),
+            text(l.name.as_deref()),
             Unit::of(l.item).as_str().to_string(),
             opt(l.rank.map(|r| r.to_string())),
             l.value.to_string(),
@@ -64,8 +76,8 @@ pub fn write_csv(runs: &[Run], lines: &[Line], first: usize, out: impl Write) ->
             l.amount.to_string(),
             opt(l.scale.map(|s| s.0.to_string())),
             opt(l.scale.map(|s| s.1.to_string())),
-            l.rule.clone(),
-            run.id.clone(),
+            text_cell(&l.rule),
+            text_cell(&run.id),
         ])?;
     }
     w.flush()?;

@@ -821,7 +821,7 @@ pub fn event_time(ev: &Event) -> Option<Ts> {
         Event::FullcutCreated(c) => Some(c.at),
         Event::PriceCutCreated(c) => Some(c.at),
         Event::GroupDealCreated(c) => Some(c.at),
-        Event::RedPacketCreated { def, .. } => Some(def.at),
+        Event::RedPacketCreated { def, .. } | Event::RedPacketCommitted { def, .. } => Some(def.at),
         Event::LotteryCreated { def, .. } => Some(def.at),
         _ => None,
     }

@@ -132,12 +132,16 @@ pub fn cursor_of(k: &Key) -> String {
     format!("{}.{}.{}", k.score, k.at_ms, hex)
 }
 
+/// A cursor exactly as [`cursor_of`] writes it: decimal numbers without a sign or
+/// leading zeros, the id in lowercase hex. Anything else (`+5`, `0A`) is refused rather
+/// than read as some other cursor.
 fn parse_cursor(s: &str) -> Option<Key> {
     let mut it = s.splitn(3, '.');
     let score = it.next()?.parse().ok()?;
     let at_ms = it.next()?.parse().ok()?;
     let bytes = crate::promo::lottery::unhex(it.next()?)?;
-    Some(Key { score, at_ms, id: String::from_utf8(bytes).ok()?.into() })
+    let key = Key { score, at_ms, id: String::from_utf8(bytes).ok()?.into() };
+    (cursor_of(&key) == s).then_some(key)
 }
 
 impl Contests {

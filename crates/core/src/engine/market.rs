@@ -12,7 +12,6 @@ use crate::money::Fen;
 use crate::promo::{lottery, redpacket};
 use crate::state::State;
 use crate::time::Ts;
-use sha2::{Digest, Sha256};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -47,13 +46,6 @@ fn window(start_field: &str, start: Ts, end_field: &str, end: Ts) -> Result<(), 
         return reject(Code::InvalidValue, format!("`{end_field}` ({end}) must be after `{start_field}` ({start})"));
     }
     Ok(())
-}
-
-/// The seed of a red packet when the command gives none: the first 8 bytes (big-endian)
-/// of SHA-256("dacu-red-packet:" ‖ packet id). docs/red-packets.md.
-pub fn default_seed(packet: &str) -> u64 {
-    let h = Sha256::digest(format!("dacu-red-packet:{packet}").as_bytes());
-    u64::from_be_bytes(h[..8].try_into().expect("8 bytes"))
 }
 
 impl Command {
@@ -126,13 +118,13 @@ pub(super) fn is_market_event(ev: &Event) -> bool {
     )
 }
 
-fn type_index(name: &str) -> u8 {
-    cmd::COMMAND_TYPES.iter().position(|t| *t == name).expect("a command type") as u8
+fn type_index(name: &str) -> Option<u8> {
+    cmd::COMMAND_TYPES.iter().position(|t| *t == name).map(|i| i as u8)
 }
 
-/// The command id an event records, with its command type.
-fn event_id(ev: &Event) -> Option<(&str, &'static str)> {
-    Some(match ev {
+/// The command id an event records, with the index of its command type.
+fn event_id(ev: &Event) -> Option<(&str, u8)> {
+    let (id, ty) = match ev {
         Event::Followed { id, .. } => (id, "follow"),
         Event::CouponCreated(c) => (&c.id, "create_coupon"),
         Event::CouponClaimed { id, .. } => (id, "claim_coupon"),
@@ -141,7 +133,7 @@ fn event_id(ev: &Event) -> Option<(&str, &'static str)> {
         Event::GroupDealCreated(c) => (&c.id, "create_group_deal"),
         Event::GroupOpened { id, .. } => (id, "open_group"),
         Event::GroupJoined { id, .. } => (id, "join_group"),
-        Event::RedPacketCreated { def, .. } => (&def.id, "create_red_packet"),
+        Event::RedPacketCreated { def, .. } | Event::RedPacketCommitted { def, .. } => (&def.id, "create_red_packet"),
         Event::RedPacketGrabbed { id, .. } => (id, "grab_red_packet"),
         Event::LotteryCreated { def, .. } => (&def.id, "create_lottery"),
         Event::CheckoutReserved { id, .. } => (id, "checkout"),
@@ -152,12 +144,10 @@ fn event_id(ev: &Event) -> Option<(&str, &'static str)> {
         Event::ViolationRecorded { id, .. } => (id, "record_violation"),
         Event::BaselineLoaded { id, .. } => (id, "load_baseline"),
         Event::Settled { id, .. } => (id, "settle"),
-        Event::Identified { id, command } => {
-            let ty = cmd::COMMAND_TYPES.iter().find(|t| **t == command.as_str())?;
-            (id, ty)
-        }
+        Event::Identified { id, command } => return Some((id, type_index(command)?)),
         _ => return None,
-    })
+    };
+    Some((id, type_index(ty).expect("a command type")))
 }
 
 /// "platform", "merchant:ID" or "anchor:ID".
@@ -169,7 +159,7 @@ pub fn party_name(st: &State, p: Party) -> String {
     }
 }
 
-fn parse_party(st: &State, field: &str, s: &str) -> Result<Party, Rejection> {
+pub(super) fn parse_party(st: &State, field: &str, s: &str) -> Result<Party, Rejection> {
     let bad = || {
         Rejection::new(
             Code::InvalidValue,
@@ -237,8 +227,8 @@ impl Engine {
         check_id("id", id)?;
         match self.state.market.command_ids.get(id) {
             None => Ok(false),
-            Some(&ty) if ty == c.type_index() => Ok(true),
-            Some(&ty) => reject(
+            Some(ty) if ty == c.type_index() => Ok(true),
+            Some(ty) => reject(
                 Code::IdConflict,
                 format!(
                     "command id `{id}` was used by a `{}` command; give each command its own id",
@@ -811,8 +801,7 @@ impl Engine {
         }
         let created = st.market.totals.packets_fen;
         within("the money of every red packet created", "fen", created, k.total as i128, limits::TOTAL)?;
-        let seed = k.seed.unwrap_or_else(|| default_seed(&k.packet));
-        out.push(Event::RedPacketCreated { def: k.clone(), seed });
+        out.push(self.packet_created(k)?);
         Ok(())
     }
 
@@ -905,7 +894,7 @@ impl Engine {
             _ => {
                 return reject(
                     Code::InvalidValue,
-                    "`secret` must be 16 to 64 random bytes as hex (32 to 128 hex digits)",
+                    "`secret` must be 16 to 64 random bytes as lowercase hex (32 to 128 digits 0-9, a-f)",
                 )
             }
         };
@@ -1448,7 +1437,7 @@ impl Engine {
         let festival = self.festival.clone();
         let st = &mut self.state;
         if let Some((id, ty)) = event_id(ev) {
-            st.market.command_ids.insert(id.into(), type_index(ty));
+            st.market.command_ids.insert(id, ty);
         }
         macro_rules! idx {
             ($($interner:ident).+, $id:expr, $what:literal) => {
@@ -1659,47 +1648,12 @@ impl Engine {
                     }
                 }
             }
-            Event::RedPacketCreated { def: k, seed } => {
-                let s = idx!(session_ids, &k.session, "session");
-                let issuer = party(st, &k.issuer)?;
-                let use_merchant = match &k.usable_merchant {
-                    Some(m) => Some(idx!(merchant_ids, m, "merchant")),
-                    None => None,
-                };
-                let shares = redpacket::split(Fen(k.total), k.count as u32, k.split, *seed)
-                    .map_err(|e| fail(e.to_string()))?
-                    .into_iter()
-                    .map(|f| f.0)
-                    .collect();
-                let p = st.market.packet_ids.intern(&k.packet);
-                st.market.packets.push(Packet {
-                    session: s,
-                    issuer,
-                    total: Fen(k.total),
-                    count: k.count as u32,
-                    method: k.split,
-                    seed: *seed,
-                    shares,
-                    grabbers: Default::default(),
-                    granted: Fen::ZERO,
-                    eligibility: Eligibility {
-                        in_room: true,
-                        followers_only: k.followers_only,
-                        passphrase: k.passphrase.clone(),
-                        min_watch_ms: k.min_watch_s * 1000,
-                    },
-                    opens_at: k.opens_at,
-                    expires_at: k.expires_at,
-                    use_merchant,
-                    use_until: k.use_until.unwrap_or(festival.end()),
-                    returned: None,
-                    said: Default::default(),
-                });
-                if let Some(text) = &k.passphrase {
-                    st.market.passphrases.entry(s).or_default().push((text.clone(), Target::Packet(p)));
-                }
-                st.market.timers.insert((k.expires_at, timer::PACKET, p));
-                st.market.totals.packets_fen += k.total;
+            Event::RedPacketCreated { def, seed } => {
+                super::packet::apply_created(st, &festival, def, *seed, None).map_err(fail)?;
+            }
+            Event::RedPacketCommitted { def, seed, commitment, secret } => {
+                let reveal = super::packet::Reveal { commitment, secret };
+                super::packet::apply_created(st, &festival, def, *seed, Some(reveal)).map_err(fail)?;
             }
             Event::RedPacketGrabbed { packet, user, amount, at, .. } => {
                 let p = idx!(market.packet_ids, packet, "red packet");
@@ -1745,7 +1699,11 @@ impl Engine {
                     },
                     draw_at: k.draw_at,
                     commitment: commitment.clone(),
-                    secret: k.secret.to_ascii_lowercase(),
+                    // Canonical lowercase hex of the bytes, however the recorded command
+                    // spelled them, so the draw and what `show lottery` publishes agree.
+                    secret: lottery::hex(
+                        &lottery::unhex_recorded(&k.secret).ok_or_else(|| fail("the secret is not hex".into()))?,
+                    ),
                     said: Default::default(),
                     drawn: None,
                 });

@@ -14,10 +14,11 @@ use std::sync::Arc;
 mod bounds;
 mod contest;
 mod market;
+mod packet;
 
 /// An order's attribution: (session, anchor, provider, self-broadcast).
 pub(crate) type Attribution = (Option<String>, Option<String>, Option<String>, bool);
-pub use market::{default_seed, market_limits, party_name};
+pub use market::{market_limits, party_name};
 
 /// Limits on inputs, so that sums can never overflow and nothing grows without bound.
 pub use crate::limits;

@@ -2,6 +2,7 @@
 //! deals, live-room red packets, lotteries, and checkouts. Built only by applying events
 //! (engine/market.rs); [`quote`] prices a cart.
 
+pub mod ids;
 pub mod quote;
 pub mod view;
 
@@ -228,6 +229,10 @@ pub struct Packet {
     pub count: u32,
     pub method: Method,
     pub seed: u64,
+    /// hex(SHA-256(secret)) for a packet created with a secret; `None` for one with a seed.
+    pub commitment: Option<String>,
+    /// The secret (lowercase hex), kept from views until the packet is finished.
+    pub secret: Option<String>,
     pub shares: Vec<i64>,
     pub grabbers: HashSet<u32>,
     pub granted: Fen,
@@ -379,7 +384,7 @@ pub enum Target {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Market {
     /// Command id → command type, so a repeated id is recognised (idempotency).
-    pub command_ids: HashMap<Box<str>, u8>,
+    pub command_ids: ids::CommandIds,
     pub coupon_ids: Interner,
     pub coupons: Vec<Coupon>,
     /// (coupon, user) → claims so far.
@@ -437,6 +442,14 @@ pub struct Totals {
     pub discounts_fen: i64,
     /// Σ spent and reserved of every group deal: the group-price subsidies held or given.
     pub subsidies_fen: i64,
+}
+
+impl Packet {
+    /// Every share is grabbed, or the packet expired at a tick: nothing is left to steer,
+    /// so its seed, secret and shares may be shown.
+    pub fn finished(&self) -> bool {
+        self.returned.is_some() || self.grabbers.len() >= self.count as usize
+    }
 }
 
 impl Market {

@@ -97,9 +97,15 @@ pub fn coupon(st: &State, id: &str) -> Option<Json> {
     }))
 }
 
+/// A red packet. Until it is finished (every share grabbed, or expired at a tick) only the
+/// shares already grabbed are shown, with the commitment: the seed, the secret and the
+/// shares to come would let anyone pick their moment to grab. Once finished, all of them,
+/// so that anyone can check the split (docs/red-packets.md#commit-and-reveal).
 pub fn packet(st: &State, id: &str) -> Option<Json> {
     let m = &st.market;
     let p = &m.packets[m.packet_ids.get(id)? as usize];
+    let done = p.finished();
+    let shown = if done { p.shares.len() } else { p.grabbers.len() };
     Some(json!({
         "red_packet": id,
         "session": st.session_ids.name(p.session),
@@ -107,7 +113,10 @@ pub fn packet(st: &State, id: &str) -> Option<Json> {
         "total": p.total.0,
         "count": p.count,
         "split": p.method,
-        "seed": p.seed,
+        "finished": done,
+        "commitment": p.commitment,
+        "seed": done.then_some(p.seed),
+        "secret": if done { p.secret.as_deref() } else { None },
         "grabbed": p.grabbers.len(),
         "granted": p.granted.0,
         "returned": p.returned.map(|r| r.0),
@@ -116,7 +125,7 @@ pub fn packet(st: &State, id: &str) -> Option<Json> {
         "followers_only": p.eligibility.followers_only,
         "passphrase": p.eligibility.passphrase,
         "min_watch_s": p.eligibility.min_watch_ms / 1000,
-        "shares": p.shares,
+        "shares": &p.shares[..shown],
     }))
 }
 

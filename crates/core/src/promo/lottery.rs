@@ -124,8 +124,27 @@ pub enum DrawMismatch {
     Winners { published: Vec<String>, expected: Vec<String> },
 }
 
-/// Bytes from hex (either case); `None` unless every pair is a hex byte.
+/// Bytes from lowercase hex: `None` unless the string is pairs of `[0-9a-f]` exactly —
+/// what the reference code in docs/lottery.md and docs/red-packets.md reads, so anything
+/// dacu accepts anyone can check. (`u8::from_str_radix` also took a sign and upper case,
+/// so `"+0+1…"` passed.)
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let b = s.as_bytes();
+    if !b.len().is_multiple_of(2) {
+        return None;
+    }
+    b.chunks_exact(2).map(|p| Some(digit(p[0])? << 4 | digit(p[1])?)).collect()
+}
+
+/// A secret as earlier builds accepted it into the log (`u8::from_str_radix` per pair:
+/// either case, and a `+` before a digit). Only for replaying recorded events, so an old
+/// lottery draws as it always would; new input goes through [`unhex`].
+pub fn unhex_recorded(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
@@ -137,7 +156,7 @@ pub fn unhex(s: &str) -> Option<Vec<u8>> {
 pub fn verify(r: &DrawRecord) -> Result<(), DrawMismatch> {
     let secret = unhex(&r.secret).ok_or(DrawMismatch::BadSecret)?;
     let actual = commitment(&secret);
-    if actual != r.commitment.to_ascii_lowercase() {
+    if actual != r.commitment {
         return Err(DrawMismatch::Commitment { published: r.commitment.clone(), actual });
     }
     let expected = draw(&secret, &r.eligible, r.winners_wanted);
@@ -209,6 +228,36 @@ mod tests {
         assert!(matches!(verify(&r), Err(DrawMismatch::Commitment { .. })));
         r.secret = "zz".into();
         assert_eq!(verify(&r), Err(DrawMismatch::BadSecret));
+    }
+
+    /// Regression: `u8::from_str_radix` read `"+0+1…+f"` as hex, so verify-draw said "ok" to
+    /// a record the documented reference code cannot check.
+    #[test]
+    fn only_lowercase_hex_digits_are_hex() {
+        assert_eq!(unhex("00ff7a"), Some(vec![0, 255, 0x7a]));
+        assert_eq!(unhex(""), Some(vec![]));
+        for bad in ["+0+1", "0+", "FF", "0A", "-1", " 1", "0x", "g0", "abc", "é0"] {
+            assert_eq!(unhex(bad), None, "{bad}");
+        }
+        let plus: String = (0..16).map(|i| format!("+{i:x}")).collect();
+        assert_eq!(unhex(&plus), None);
+        // Replaying a recorded secret still reads it the old way.
+        assert_eq!(unhex_recorded(&plus), Some((0..16).collect()));
+        assert_eq!(unhex_recorded("FF"), Some(vec![255]));
+        let secret: Vec<u8> = (0..16).collect();
+        let mut r = DrawRecord {
+            lottery: "l".into(),
+            commitment: commitment(&secret),
+            secret: plus,
+            winners_wanted: 1,
+            eligible: users(3),
+            winners: draw(&secret, &users(3), 1),
+        };
+        assert_eq!(verify(&r), Err(DrawMismatch::BadSecret));
+        r.secret = hex(&secret);
+        assert_eq!(verify(&r), Ok(()));
+        r.commitment = r.commitment.to_ascii_uppercase();
+        assert!(matches!(verify(&r), Err(DrawMismatch::Commitment { .. })), "the commitment is lowercase hex too");
     }
 
     proptest! {

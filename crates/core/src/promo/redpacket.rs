@@ -9,6 +9,21 @@ use serde::{Deserialize, Serialize};
 /// At most this many shares in one packet.
 pub const MAX_COUNT: u32 = 100_000;
 
+/// Separates the seed drawn from a packet's secret from any other use of it (the
+/// commitment is SHA-256 of the secret alone, so it reveals nothing of the seed).
+pub const SEED_DOMAIN: &[u8] = b"dacu-red-packet-v1";
+
+/// The split seed of a packet created with a secret: the first 8 bytes, big-endian, of
+/// SHA-256(secret ‖ "dacu-red-packet-v1"). docs/red-packets.md#commit-and-reveal.
+pub fn seed_of_secret(secret: &[u8]) -> u64 {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(secret);
+    h.update(SEED_DOMAIN);
+    let d = h.finalize();
+    u64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
@@ -115,6 +130,22 @@ mod tests {
                 left -= s.0;
             }
         }
+    }
+
+    /// The vector in docs/red-packets.md, computed by its Python reference code.
+    #[test]
+    fn the_commit_and_reveal_vector_matches_the_documented_reference() {
+        let secret = crate::promo::lottery::unhex("00112233445566778899aabbccddeeff").unwrap();
+        assert_eq!(
+            crate::promo::lottery::commitment(&secret),
+            "a8faed6abbf35c12a4b26e40f6feb19d736d90045c83b9f9a31f638d323e6811"
+        );
+        let seed = seed_of_secret(&secret);
+        assert_eq!(seed, 16802705080325286171);
+        let fen = |m| split(Fen(1000), 5, m, seed).unwrap().into_iter().map(|f| f.0).collect::<Vec<_>>();
+        assert_eq!(fen(Method::DoubleMean), [150, 41, 429, 177, 203]);
+        assert_eq!(fen(Method::LineCut), [379, 279, 104, 212, 26]);
+        assert_eq!(fen(Method::Even), [200; 5]);
     }
 
     #[test]
