@@ -261,3 +261,59 @@ fn outputs_never_overwrite_a_file_inside_a_data_directory() {
     assert!(std::fs::read_to_string(&html).unwrap().starts_with("<!doctype html>"));
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 2);
 }
+
+#[test]
+fn a_full_disk_at_the_closing_snapshot_keeps_the_data_and_says_so() {
+    // Regression: the closing snapshot failed on a full disk after everything was
+    // committed; ingest printed no summary, exited 2 like a failed write, and left a
+    // partial snapshot.tmp on the full disk.
+    let tmp = tempfile::tempdir().unwrap();
+    let fest = festival("example-mini.toml");
+    let work = tmp.path().join("w.jsonl");
+    let o = dacu(&["simulate", "--festival", p(&fest), "--scale", "20000", "--out", p(&work), "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A run on a roomy disk tells how big the log and the snapshot are.
+    let roomy = tmp.path().join("roomy");
+    let o = dacu(&["ingest", "--data", p(&roomy), "--festival", p(&fest), p(&work)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = stdout(&o);
+    let digest = stdout(&dacu(&["digest", "--data", p(&roomy)]));
+    let size = |p: &Path| std::fs::metadata(p).unwrap().len();
+    let log = size(&roomy.join("log/00000000000000000001.log"));
+    let (_, snap) = std::fs::read_dir(roomy.join("snapshots"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| (p.clone(), size(&p)))
+        .next()
+        .unwrap();
+    assert!(snap > 64 << 10, "the snapshot is too small to tell from the log's slack: {snap}");
+    let pages = |b: u64| b.div_ceil(4096);
+    // Room for the festival file and the log with a little slack, and half the snapshot.
+    let room = 4096 * (pages(size(&fest)) + pages(log) + 4 + pages(snap) / 2);
+    // A small tmpfs of its own, in a mount namespace of its own.
+    let mnt = tmp.path().join("full");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let script = r#"mount -t tmpfs -o size="$ROOM" tmpfs "$M" || exit 98
+"$DACU" ingest --data "$M/d" --festival "$F" "$W" >"$T/out" 2>"$T/err"; echo $? >"$T/code"
+ls -a "$M/d/snapshots" >"$T/snaps" 2>&1
+"$DACU" digest --data "$M/d" >"$T/digest" 2>&1"#;
+    let o = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", script])
+        .env("ROOM", room.to_string())
+        .env("M", &mnt)
+        .env("DACU", env!("CARGO_BIN_EXE_dacu"))
+        .env("F", &fest)
+        .env("W", &work)
+        .env("T", tmp.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let read = |n: &str| std::fs::read_to_string(tmp.path().join(n)).unwrap();
+    let err = read("err");
+    assert_eq!(read("code").trim(), "3", "{err}");
+    assert_eq!(read("out"), summary, "the summary of what is safe");
+    assert!(err.contains("everything was committed and is safe, but the closing snapshot could not be written"), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(!read("snaps").contains("snapshot.tmp"), "a partial snapshot.tmp was left: {}", read("snaps"));
+    assert_eq!(read("digest"), digest, "the data on the full disk is the same");
+}

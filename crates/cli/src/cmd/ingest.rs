@@ -84,9 +84,9 @@ pub fn run(a: Args<'_>, opts: Options) -> anyhow::Result<ExitCode> {
     for w in dir.take_warnings() {
         eprintln!("dacu: {w}");
     }
-    dir.close().context("closing the data directory")?;
+    let closed = super::close(dir)?;
     println!("{}", json!({ "accepted": s.accepted, "rejected": s.rejected }));
-    Ok(if a.strict && s.rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(closed.exit(if a.strict && s.rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }))
 }
 
 /// One rejection as printed on stderr, fields in this order.

@@ -58,6 +58,42 @@ pub fn open_write(data: &Path, opts: Options) -> anyhow::Result<DataDir> {
     Ok(dir)
 }
 
+/// How a writer's clean close went, once everything was committed.
+pub enum Closed {
+    Ok,
+    /// Everything is committed and safe, but the closing snapshot failed (a full disk):
+    /// the next open replays more of the log. Exit [`SNAPSHOT_FAILED`].
+    SnapshotFailed(String),
+}
+
+/// The exit code for "the data is safe, the closing snapshot failed".
+pub const SNAPSHOT_FAILED: u8 = 3;
+
+/// Closes a writer: a final commit (an error if it fails: data not written), then the
+/// snapshot (a [`Closed::SnapshotFailed`] if that fails).
+pub fn close(dir: DataDir) -> anyhow::Result<Closed> {
+    match dir.close() {
+        Ok(()) => Ok(Closed::Ok),
+        Err(dacu_log::StoreError::SnapshotFailed(why)) => Ok(Closed::SnapshotFailed(why)),
+        Err(e) => Err(e).context("closing the data directory"),
+    }
+}
+
+impl Closed {
+    /// Says a failed snapshot on stderr; the exit code to use instead of `code`.
+    pub fn exit(self, code: std::process::ExitCode) -> std::process::ExitCode {
+        match self {
+            Closed::Ok => code,
+            Closed::SnapshotFailed(why) => {
+                eprintln!(
+                    "dacu: everything was committed and is safe, but the closing snapshot could not be written ({why}); the next open replays the log instead"
+                );
+                std::process::ExitCode::from(SNAPSHOT_FAILED)
+            }
+        }
+    }
+}
+
 pub fn warn(rep: &dacu_log::OpenReport) {
     for w in &rep.warnings {
         eprintln!("dacu: {w}");

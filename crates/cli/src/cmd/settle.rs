@@ -106,11 +106,11 @@ pub fn run(
     };
     let mut dir = super::open_write(data, opts)?;
     let o = settle(&mut dir, at, id)?;
-    dir.close().context("closing the data directory")?;
+    let closed = super::close(dir)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&o)?);
     } else {
         print!("{}", render(&o));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(closed.exit(ExitCode::SUCCESS))
 }
