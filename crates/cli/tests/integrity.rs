@@ -312,7 +312,10 @@ ls -a "$M/d/snapshots" >"$T/snaps" 2>&1
     let err = read("err");
     assert_eq!(read("code").trim(), "3", "{err}");
     assert_eq!(read("out"), summary, "the summary of what is safe");
-    assert!(err.contains("everything was committed and is safe, but the closing snapshot could not be written"), "{err}");
+    assert!(
+        err.contains("everything was committed and is safe, but the closing snapshot could not be written"),
+        "{err}"
+    );
     assert!(err.contains("No space left on device"), "{err}");
     assert!(!read("snaps").contains("snapshot.tmp"), "a partial snapshot.tmp was left: {}", read("snaps"));
     assert_eq!(read("digest"), digest, "the data on the full disk is the same");
