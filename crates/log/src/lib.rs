@@ -7,6 +7,9 @@
 //! DIR/snapshots/{seq:020}.snap   state snapshots, bound to the log they came from
 //! ```
 //!
+//! - [`store`]: the [`EventLog`] and [`SnapshotStore`] traits a writer goes through.
+//! - [`batch`]: commit batches being built and sealed ([`Batcher`], [`SealedBatch`]).
+//! - [`file_log`]: the file log, the default [`EventLog`].
 //! - [`segment`]: record framing, segment scanning, torn-tail and corruption detection.
 //! - [`chain`]: the hash chain that names a log prefix, and the log's id.
 //! - [`codec`]: the versioned binary encoding of events.
@@ -22,18 +25,25 @@
 //! commands only after the commit that holds them returns. If a write or fsync fails,
 //! the directory stops accepting anything: restart recovers the committed batches.
 
+pub mod batch;
 pub mod chain;
 pub mod codec;
 pub mod dir;
+pub mod file_log;
 pub mod io;
 mod recover;
 pub mod segment;
 pub mod snapshot;
+pub mod store;
 
-use chain::{Chain, LogId};
+pub use batch::{Batcher, SealedBatch};
+pub use file_log::FileLog;
+pub use snapshot::FileSnapshots;
+pub use store::{Committed, EventLog, SnapshotStore};
+
 use dacu_core::festival::{self, Festival};
 use dacu_core::{Code, Command, Engine, Event, Rejection};
-use io::{Io, LogFile, RealIo};
+use io::{Io, RealIo};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -80,6 +90,8 @@ pub enum StoreError {
     Locked(PathBuf),
     #[error("everything was committed and is safe, but the snapshot could not be written ({0}); the next open replays more of the log")]
     SnapshotFailed(String),
+    #[error("refused an append at event {got}: the log ends at event {} (another writer has taken over the log)", expected - 1)]
+    Fenced { expected: u64, got: u64 },
 }
 
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -177,44 +189,34 @@ pub fn rebuild_from_log(path: &Path) -> Result<(Engine, OpenReport), StoreError>
     open_read(path, &Options { use_snapshots: false, recovery: Recovery::Strict, ..Options::default() })
 }
 
-/// The position range of one durable commit: events `first_seq..=last_seq`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Committed {
-    pub first_seq: u64,
-    pub last_seq: u64,
-}
-
-struct Writer {
-    file: Box<dyn LogFile>,
-    path: PathBuf,
-    /// Bytes of the segment that are committed and durable.
-    committed_len: u64,
-    /// The batch being built: framed records, not yet written.
-    buf: Vec<u8>,
-    /// Offset and payload CRC of the batch's last record.
-    last_record: Option<(usize, u32)>,
-    hasher: Option<chain::Hasher>,
-    next_seq: u64,
-    batch_first_seq: u64,
-    /// The chain value after the last committed batch.
-    chain: Chain,
-    log_id: LogId,
-}
-
-/// A data directory opened for writing, holding its exclusive lock.
+/// A data directory opened for writing, holding its exclusive lock: the engine, the batch
+/// being built, the file log and the snapshots, driven from one thread. The node runtime
+/// takes it apart ([`DataDir::into_parts`]) to run them on threads of their own.
 pub struct DataDir {
     path: PathBuf,
-    _lock: fs::File,
+    lock: fs::File,
     engine: Engine,
-    writer: Writer,
+    batcher: Batcher,
+    log: FileLog,
+    snapshots: FileSnapshots,
     opts: Options,
-    poisoned: Option<String>,
     events: Vec<Event>,
-    /// The encoded payloads of the command being executed, back to back.
-    payloads: Vec<u8>,
-    payload_ends: Vec<usize>,
     last_snapshot_seq: u64,
     warnings: Vec<String>,
+}
+
+/// A writer's data directory taken apart (see [`DataDir::into_parts`]).
+pub struct Parts {
+    pub path: PathBuf,
+    /// The exclusive lock: held as long as this file is open.
+    pub lock: fs::File,
+    pub engine: Engine,
+    pub batcher: Batcher,
+    pub log: FileLog,
+    pub snapshots: FileSnapshots,
+    pub opts: Options,
+    /// The seq of the newest snapshot (0 when there is none).
+    pub last_snapshot_seq: u64,
 }
 
 impl DataDir {
@@ -259,24 +261,41 @@ impl DataDir {
         let mut report = r.report;
         repair(path, &r.repairs, &opts, &mut report)?;
         dir::tidy_snapshots(path, &mut report)?;
-        let writer = open_tail(path, r.tail, r.log_id, &opts)?;
+        let log = FileLog::continue_at(path, r.tail, r.log_id, &opts)?;
+        let batcher = Batcher::new(log.durable_seq() + 1, log.chain(), opts.max_event_bytes);
+        let snapshots = FileSnapshots { io: opts.io.clone(), data: path.to_path_buf(), log_id: log.log_id() };
         let last_snapshot_seq = report.snapshot_seq.unwrap_or(0);
         Ok((
             DataDir {
                 path: path.to_path_buf(),
-                _lock: lock,
+                lock,
                 engine: r.engine,
-                writer,
+                batcher,
+                log,
+                snapshots,
                 opts,
-                poisoned: None,
                 events: Vec::new(),
-                payloads: Vec::new(),
-                payload_ends: Vec::new(),
                 last_snapshot_seq,
                 warnings: Vec::new(),
             },
             report,
         ))
+    }
+
+    /// Takes the directory apart, for a runtime that drives its pieces on threads of
+    /// their own. Nothing may be pending.
+    pub fn into_parts(self) -> Parts {
+        debug_assert_eq!(self.batcher.pending(), 0, "into_parts with events pending");
+        Parts {
+            path: self.path,
+            lock: self.lock,
+            engine: self.engine,
+            batcher: self.batcher,
+            log: self.log,
+            snapshots: self.snapshots,
+            opts: self.opts,
+            last_snapshot_seq: self.last_snapshot_seq,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -297,7 +316,7 @@ impl DataDir {
     }
 
     pub fn is_poisoned(&self) -> bool {
-        self.poisoned.is_some()
+        self.log.is_poisoned()
     }
 
     /// The events of the last command `execute` accepted.
@@ -310,66 +329,25 @@ impl DataDir {
     /// command whose events the log could not hold is rejected (`limit_exceeded`) before
     /// anything is applied.
     pub fn execute(&mut self, c: &Command) -> Result<(), Rejection> {
-        if let Some(why) = &self.poisoned {
+        if self.log.is_poisoned() {
             return Err(Rejection::new(
                 Code::Unavailable,
-                format!("the data directory failed a write ({why}); restart it"),
+                "the data directory failed a write and accepts nothing more; restart it",
             ));
         }
-        self.events.clear();
-        self.engine.decide(c, &mut self.events)?;
-        self.payloads.clear();
-        self.payload_ends.clear();
-        let limit = self.opts.max_event_bytes.min(segment::MAX_RECORD_BYTES as usize);
-        for ev in &self.events {
-            let start = self.payloads.len();
-            codec::encode(ev, &mut self.payloads);
-            let n = self.payloads.len() - start;
-            if n > limit {
-                self.events.clear();
-                return Err(Rejection::new(
-                    Code::LimitExceeded,
-                    format!(
-                        "the command's event would take {n} bytes in the log, above the limit of {limit} bytes per event; split it into smaller commands"
-                    ),
-                ));
-            }
-            self.payload_ends.push(self.payloads.len());
-        }
-        for ev in &self.events {
-            self.engine.apply(ev).expect("events from decide always apply");
-        }
-        let w = &mut self.writer;
-        let mut start = 0;
-        for &end in &self.payload_ends {
-            let (at, crc) = segment::push_record(&mut w.buf, w.next_seq, &self.payloads[start..end]);
-            w.hasher.get_or_insert_with(|| chain::Hasher::new(&w.chain)).add(w.next_seq, crc);
-            w.last_record = Some((at, crc));
-            w.next_seq += 1;
-            start = end;
-        }
-        Ok(())
+        execute(&mut self.engine, &mut self.batcher, c, &mut self.events)
     }
 
     /// Writes the buffered batch and fsyncs once; returns the events it made durable, or
     /// `None` when nothing was pending. On failure the directory is poisoned.
     pub fn commit(&mut self) -> Result<Option<Committed>, StoreError> {
-        if let Some(why) = &self.poisoned {
-            return Err(StoreError::Poisoned(why.clone()));
+        if self.log.is_poisoned() {
+            return Err(StoreError::Poisoned("an earlier write failed".into()));
         }
-        let Some(last) = self.writer.last_record.take() else {
+        let Some(batch) = self.batcher.seal() else {
             return Ok(None);
         };
-        let committed = Committed { first_seq: self.writer.batch_first_seq, last_seq: self.writer.next_seq - 1 };
-        if let Err(e) = self.write_batch(last) {
-            let why = e.to_string();
-            // Best effort: cut the partial batch so the file ends at a commit. Recovery
-            // drops an incomplete batch anyway.
-            let w = &mut self.writer;
-            let _ = w.file.truncate(w.committed_len);
-            self.poisoned = Some(why);
-            return Err(e);
-        }
+        let committed = self.log.append(&batch)?;
         if self.opts.snapshot_every > 0
             && self.engine.state().events - self.last_snapshot_seq >= self.opts.snapshot_every
         {
@@ -384,37 +362,12 @@ impl DataDir {
         Ok(Some(committed))
     }
 
-    fn write_batch(&mut self, last: (usize, u32)) -> Result<(), StoreError> {
-        let log_dir = self.path.join(LOG_DIR);
-        let w = &mut self.writer;
-        let chain = w.hasher.take().expect("a pending batch has a hasher").finish();
-        segment::seal(&mut w.buf, last.0, last.1, &chain);
-        if w.committed_len >= self.opts.segment_bytes {
-            // Rotate between batches: the new segment is named after the batch's first seq.
-            let path = log_dir.join(segment::name(w.batch_first_seq));
-            let file = new_segment(self.opts.io.as_ref(), &path, w.batch_first_seq, &w.log_id, &w.chain)?;
-            w.file = file;
-            w.path = path;
-            w.committed_len = segment::HEADER_LEN;
-        }
-        w.file.write_all(&w.buf).map_err(io_err(&w.path))?;
-        fail_point!("commit::before_sync", w.path);
-        w.file.sync().map_err(io_err(&w.path))?;
-        w.committed_len += w.buf.len() as u64;
-        w.buf.clear();
-        w.batch_first_seq = w.next_seq;
-        w.chain = chain;
-        Ok(())
-    }
-
     /// Writes a snapshot of the committed state. Call only with nothing pending.
-    pub fn snapshot(&mut self) -> Result<PathBuf, StoreError> {
-        debug_assert!(self.writer.buf.is_empty(), "snapshot with uncommitted events");
-        let w = &self.writer;
-        let p = snapshot::write(self.opts.io.as_ref(), &self.path, self.engine.state(), &w.log_id, &w.chain)
-            .map_err(io_err(&snapshot::dir(&self.path)))?;
+    pub fn snapshot(&mut self) -> Result<(), StoreError> {
+        debug_assert_eq!(self.batcher.pending(), 0, "snapshot with uncommitted events");
+        self.snapshots.save(self.engine.state(), &self.log.chain())?;
         self.last_snapshot_seq = self.engine.state().events;
-        Ok(p)
+        Ok(())
     }
 
     /// Commits what is pending and writes a snapshot: a clean shutdown. A failed snapshot
@@ -426,6 +379,26 @@ impl DataDir {
         }
         Ok(())
     }
+}
+
+/// Decides `c`, frames its events (refusing it whole if one is too large for the log),
+/// then applies them. `events` holds them afterwards.
+pub fn execute(
+    engine: &mut Engine,
+    batcher: &mut Batcher,
+    c: &Command,
+    events: &mut Vec<Event>,
+) -> Result<(), Rejection> {
+    events.clear();
+    engine.decide(c, events)?;
+    if let Err(r) = batcher.append(events) {
+        events.clear();
+        return Err(r);
+    }
+    for ev in events.iter() {
+        engine.apply(ev).expect("events from decide always apply");
+    }
+    Ok(())
 }
 
 /// Carries out recovery's repairs, each said in the report.
@@ -457,60 +430,4 @@ fn repair(path: &Path, repairs: &[recover::Repair], opts: &Options, report: &mut
         }
     }
     Ok(())
-}
-
-/// Creates a segment file holding only its header, durably.
-fn new_segment(
-    io: &dyn Io,
-    path: &Path,
-    first_seq: u64,
-    log_id: &LogId,
-    chain: &Chain,
-) -> Result<Box<dyn LogFile>, StoreError> {
-    let mut file = io.open_append(path).map_err(io_err(path))?;
-    file.truncate(0).map_err(io_err(path))?;
-    file.write_all(&segment::header(first_seq, log_id, chain)).map_err(io_err(path))?;
-    fail_point!("segment::before_sync", path);
-    file.sync().map_err(io_err(path))?;
-    let log_dir = path.parent().expect("a segment is in log/");
-    io.sync_dir(log_dir).map_err(io_err(log_dir))?;
-    Ok(file)
-}
-
-/// Opens the end of the log for appending: the last segment, or a new one when there is
-/// none, its header was never completed, or it is in format 1 (which is never appended to).
-fn open_tail(path: &Path, tail: recover::Tail, log_id: LogId, opts: &Options) -> Result<Writer, StoreError> {
-    let log_dir = path.join(LOG_DIR);
-    fs::create_dir_all(&log_dir).map_err(io_err(&log_dir))?;
-    let appendable = tail.segment.filter(|(s, _)| s.header.as_ref().is_some_and(|h| h.version == segment::VERSION));
-    let (file, seg_path, committed_len, log_id, chain) = match appendable {
-        Some((seg, len)) => {
-            let file = opts.io.open_append(&seg.path).map_err(io_err(&seg.path))?;
-            (file, seg.path, len, log_id, tail.chain)
-        }
-        None => {
-            let (log_id, chain) = if tail.next_seq == 1 {
-                // Nothing committed yet: a new log, with an identity of its own.
-                let id = chain::new_log_id().map_err(io_err(&log_dir))?;
-                (id, chain::genesis(&id))
-            } else {
-                (log_id, tail.chain)
-            };
-            let p = log_dir.join(segment::name(tail.next_seq));
-            let file = new_segment(opts.io.as_ref(), &p, tail.next_seq, &log_id, &chain)?;
-            (file, p, segment::HEADER_LEN, log_id, chain)
-        }
-    };
-    Ok(Writer {
-        file,
-        path: seg_path,
-        committed_len,
-        buf: Vec::new(),
-        last_record: None,
-        hasher: None,
-        next_seq: tail.next_seq,
-        batch_first_seq: tail.next_seq,
-        chain,
-        log_id,
-    })
 }

@@ -178,3 +178,18 @@ fn write_tmp(io: &dyn Io, tmp: &Path, state: &State, log_id: &LogId, chain: &Cha
     f.write_all(&payload)?;
     f.sync()
 }
+
+/// The snapshots of one data directory's log, as a [`crate::SnapshotStore`].
+pub struct FileSnapshots {
+    pub(crate) io: std::sync::Arc<dyn Io>,
+    pub(crate) data: PathBuf,
+    pub(crate) log_id: LogId,
+}
+
+impl crate::SnapshotStore for FileSnapshots {
+    fn save(&self, state: &State, chain: &Chain) -> Result<(), crate::StoreError> {
+        write(self.io.as_ref(), &self.data, state, &self.log_id, chain)
+            .map(|_| ())
+            .map_err(crate::io_err(&dir(&self.data)))
+    }
+}
