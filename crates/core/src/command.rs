@@ -122,7 +122,36 @@ macro_rules! commands {
             pub fn type_name(&self) -> &'static str {
                 match self { $(Command::$variant(_) => $name,)* }
             }
+            /// The command's recorded time, for a runtime that stamps it (`None` for the
+            /// registrations, which carry none).
+            pub fn at_mut(&mut self) -> Option<&mut Ts> {
+                match self { $(Command::$variant(c) => Stamped::at_mut(c),)* }
+            }
+            /// The command's recorded time (`None` for the registrations).
+            pub fn at(&self) -> Option<Ts> {
+                match self { $(Command::$variant(c) => Stamped::at(c),)* }
+            }
         }
+    };
+}
+
+/// Commands that carry a recorded time `at`, and those that do not. Every command type is
+/// in one of the two lists, or [`Command::at_mut`] does not compile.
+trait Stamped {
+    fn at_mut(&mut self) -> Option<&mut Ts>;
+    fn at(&self) -> Option<Ts>;
+}
+
+macro_rules! stamped {
+    (with $($t:ident),* ; without $($u:ident),*) => {
+        $(impl Stamped for $t {
+            fn at_mut(&mut self) -> Option<&mut Ts> { Some(&mut self.at) }
+            fn at(&self) -> Option<Ts> { Some(self.at) }
+        })*
+        $(impl Stamped for $u {
+            fn at_mut(&mut self) -> Option<&mut Ts> { None }
+            fn at(&self) -> Option<Ts> { None }
+        })*
     };
 }
 
@@ -206,6 +235,11 @@ commands! {
     }
     LoadBaseline("load_baseline") { id: String, contest: String, participant: String, baseline_fen: i64, at: Ts }
     Settle("settle") { id: String, at: Ts }
+}
+
+stamped! {
+    with CertifyProvider, BindProvider, UnbindProvider, Enroll, LiveStart, LiveEnd, ViewerEnter, ViewerLeave, Interaction, OrderPaid, Refund, Follow, CreateCoupon, ClaimCoupon, CreateFullcut, CreatePriceCut, CreateGroupDeal, OpenGroup, JoinGroup, CreateRedPacket, GrabRedPacket, CreateLottery, Checkout, Pay, Cancel, Tick, SetExperienceScore, RecordViolation, LoadBaseline, Settle;
+    without RegisterMerchant, RegisterAnchor, RegisterProvider
 }
 
 fn one() -> i64 {

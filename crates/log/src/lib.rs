@@ -10,6 +10,7 @@
 //! - [`store`]: the [`EventLog`] and [`SnapshotStore`] traits a writer goes through.
 //! - [`batch`]: commit batches being built and sealed ([`Batcher`], [`SealedBatch`]).
 //! - [`file_log`]: the file log, the default [`EventLog`].
+//! - [`follow`]: reading a file log's durable batches as a writer appends them.
 //! - [`segment`]: record framing, segment scanning, torn-tail and corruption detection.
 //! - [`chain`]: the hash chain that names a log prefix, and the log's id.
 //! - [`codec`]: the versioned binary encoding of events.
@@ -30,6 +31,7 @@ pub mod chain;
 pub mod codec;
 pub mod dir;
 pub mod file_log;
+pub mod follow;
 pub mod io;
 mod recover;
 pub mod segment;

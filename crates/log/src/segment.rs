@@ -309,18 +309,25 @@ fn commit_record_after(data: &[u8], from: usize, min_seq: u64, version: u32) -> 
 /// Scans a segment's bytes (its header already read as `header`), calling `batch` with
 /// each committed batch. `chain_in` is the chain value before the segment's first record.
 /// `batch` may fail, which stops the scan as corruption at that batch.
-pub fn scan(
+pub fn scan(data: &[u8], header: &Header, chain_in: Chain, batch: impl FnMut(Batch<'_>) -> Result<(), String>) -> Scan {
+    scan_from(data, header, header.size() as usize, header.first_seq, chain_in, batch)
+}
+
+/// As [`scan`], from byte offset `start` of the file (the end of a committed batch, or
+/// of the header), where the event `first_seq` begins after the chain value `chain_in`:
+/// how a follower reads what was appended since it last looked.
+pub fn scan_from(
     data: &[u8],
     header: &Header,
+    start: usize,
+    first_seq: u64,
     chain_in: Chain,
     mut batch: impl FnMut(Batch<'_>) -> Result<(), String>,
 ) -> Scan {
-    let start = header.size() as usize;
-    let mut scan =
-        Scan { committed_len: start as u64, last_seq: header.first_seq - 1, chain: chain_in, end: End::Clean };
+    let mut scan = Scan { committed_len: start as u64, last_seq: first_seq - 1, chain: chain_in, end: End::Clean };
     let read = if header.version == v1::VERSION { read_v1 } else { read_v2 };
     let mut pos = start;
-    let mut next_seq = header.first_seq;
+    let mut next_seq = first_seq;
     let mut pending: Vec<(u64, &[u8])> = Vec::new();
     let mut hasher = chain::Hasher::new(&scan.chain);
     while pos < data.len() {

@@ -472,4 +472,11 @@ impl Market {
     pub fn wallet(&self, user: u32) -> Option<&Wallet> {
         self.wallets.get(&user)
     }
+
+    /// The due time of the first timer after `after` (of every timer with `None`): when a
+    /// `tick` next has something to fire. A tick at `at` fires every timer due by `at`.
+    pub fn next_due_after(&self, after: Option<Ts>) -> Option<Ts> {
+        let from = after.map_or(i64::MIN, |t| t.0.saturating_add(1));
+        self.timers.range((Ts(from), 0, 0)..).next().map(|t| t.0)
+    }
 }

@@ -1,0 +1,30 @@
+//! The committer: makes each batch the writer hands over durable through the event log,
+//! publishes the durable position, then answers the batch's requests. It runs beside the
+//! writer, so the writer executes the next batch while an fsync is in flight.
+
+use crate::shared::Shared;
+use crate::writer::Work;
+use crossbeam_channel::Receiver;
+use dacu_log::EventLog;
+use std::sync::Arc;
+
+pub(crate) fn run<L: EventLog>(mut log: L, rx: Receiver<Work>, shared: Arc<Shared>) -> L {
+    for work in rx {
+        let result = match &work.batch {
+            Some(b) => log.append(b).map(|c| c.last_seq),
+            None => Ok(log.durable_seq()),
+        };
+        match result {
+            Ok(seq) => {
+                shared.durable.set(seq);
+                work.answer(seq, None);
+            }
+            Err(e) => {
+                let why = e.to_string();
+                shared.poison(why.clone());
+                work.answer(log.durable_seq(), Some(&why));
+            }
+        }
+    }
+    log
+}

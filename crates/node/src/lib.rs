@@ -1,0 +1,267 @@
+//! dacu-node: the long-running engine that the network service and a replicated log
+//! stand on.
+//!
+//! ```text
+//!  callers ──▶ bounded queue ──▶ writer ──batches──▶ committer ──▶ replies
+//!                                (engine)            (EventLog:      │
+//!                                                     write + fsync) └─▶ durable position
+//!                                                                          │
+//!  queries ──▶ read view (follower engine, applies the durable log) ◀──────┘ ──▶ snapshots
+//! ```
+//!
+//! - [`request`]: requests, replies, outcomes and errors.
+//! - [`config`]: every limit and default; where times come from.
+//! - [`clock`]: the node's clock — the only place in dacu that reads the time.
+//! - `writer`: the one thread that owns the engine; group commit by size or time.
+//! - `committer`: durability through the [`dacu_log::EventLog`], then the replies.
+//! - `follower`: the read view and the snapshots, off the writer.
+//! - `shared`: positions the threads wait on.
+//!
+//! A caller's reply arrives only after the commit holding its command's events is
+//! durable. Queries never run on the writer and never see state that is not durable; a
+//! query may ask for "at least position P" to read its own write. docs/node.md describes
+//! the runtime and its guarantees.
+
+pub mod clock;
+mod committer;
+pub mod config;
+mod follower;
+pub mod request;
+mod shared;
+mod writer;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{NodeConfig, Time};
+pub use request::{Outcome, ReadError, Reply, ReplyFn, Request, SubmitError};
+
+use crossbeam_channel::{Sender, TrySendError};
+use dacu_core::{Command, Engine};
+use dacu_log::{DataDir, FileLog, SnapshotStore, StoreError};
+use shared::{Position, Shared};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The exit code of a process whose writer, committer or read view panicked.
+pub const FATAL_EXIT: i32 = 70;
+
+/// How a node stopped.
+#[derive(Debug)]
+pub struct Shutdown {
+    /// The last durable event.
+    pub durable_seq: u64,
+    /// The final snapshot: `Err` says why it failed (everything committed is safe).
+    pub snapshot: Result<(), String>,
+}
+
+/// A running node over one data directory, holding its exclusive lock.
+pub struct Node {
+    tx: Option<Sender<Request>>,
+    shared: Arc<Shared>,
+    writer: Option<JoinHandle<(Engine, dacu_log::Batcher)>>,
+    committer: Option<JoinHandle<FileLog>>,
+    follower: Option<JoinHandle<Result<(), String>>>,
+    snapshots: Arc<dyn SnapshotStore>,
+    last_snapshot_seq: u64,
+    cfg: NodeConfig,
+    _lock: std::fs::File,
+}
+
+impl Node {
+    /// Starts the node's threads over a data directory opened for writing.
+    pub fn start(dir: DataDir, cfg: NodeConfig) -> Result<Node, StoreError> {
+        let parts = dir.into_parts();
+        let durable = dacu_log::EventLog::durable_seq(&parts.log);
+        let chain0 = parts.log.chain();
+        let view = cfg.read_view.then(|| {
+            let e = &parts.engine;
+            RwLock::new(Engine::with_state(e.festival_arc(), e.state().clone()).expect("the engine's own state"))
+        });
+        let follow = match cfg.read_view {
+            true => Some(dacu_log::follow::Follow::from_end(&parts.path, durable, parts.log.chain())?),
+            false => None,
+        };
+        let shared = Arc::new(Shared {
+            durable: Position::new(durable),
+            applied: Position::new(durable),
+            view,
+            poisoned: Mutex::new(None),
+            view_failed: Mutex::new(None),
+            stopping: false.into(),
+        });
+        let snapshots: Arc<dyn SnapshotStore> = Arc::new(parts.snapshots);
+        let (tx, rx) = crossbeam_channel::bounded(cfg.queue_requests);
+        // A rendezvous: the writer hands a batch over only when the committer is free.
+        let (work_tx, work_rx) = crossbeam_channel::bounded(0);
+        let mut w = writer::Writer::new(parts.engine, parts.batcher, cfg.clone(), shared.clone());
+        if !cfg.read_view {
+            w.snapshots = Some(snapshots.clone());
+            w.last_snapshot_seq = parts.last_snapshot_seq;
+        }
+        let spawn = |name: &str| std::thread::Builder::new().name(format!("dacu-{name}"));
+        let writer = spawn("writer")
+            .spawn(move || shared::fatal_on_panic("writer", move || w.run(rx, work_tx)))
+            .map_err(|e| io("the writer thread", e))?;
+        let (log, sh) = (parts.log, shared.clone());
+        let committer = spawn("commit")
+            .spawn(move || shared::fatal_on_panic("commit", move || committer::run(log, work_rx, sh)))
+            .map_err(|e| io("the commit thread", e))?;
+        let follower = match follow {
+            Some(follow) => {
+                let f = follower::Follower {
+                    shared: shared.clone(),
+                    follow,
+                    snapshots: snapshots.clone(),
+                    snapshot_every: cfg.snapshot_every,
+                    last_snapshot_seq: parts.last_snapshot_seq,
+                    chain: chain0,
+                };
+                Some(
+                    spawn("view")
+                        .spawn(move || shared::fatal_on_panic("read view", move || f.run()))
+                        .map_err(|e| io("the read-view thread", e))?,
+                )
+            }
+            None => None,
+        };
+        Ok(Node {
+            tx: Some(tx),
+            shared,
+            writer: Some(writer),
+            committer: Some(committer),
+            follower,
+            snapshots,
+            last_snapshot_seq: parts.last_snapshot_seq,
+            cfg,
+            _lock: parts.lock,
+        })
+    }
+}
+
+impl Node {
+    /// Queues a request without waiting; a full queue is [`SubmitError::Full`].
+    pub fn try_submit(&self, req: Request) -> Result<(), (SubmitError, Request)> {
+        let tx = match self.check(&req) {
+            Ok(tx) => tx,
+            Err(e) => return Err((e, req)),
+        };
+        let req = match tx.try_send(req) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Full(r)) => return Err((SubmitError::Full { capacity: self.cfg.queue_requests }, r)),
+            Err(TrySendError::Disconnected(r)) => r,
+        };
+        Err((SubmitError::Stopped, req))
+    }
+
+    /// Queues a request, waiting for room in the queue.
+    pub fn submit(&self, req: Request) -> Result<(), (SubmitError, Request)> {
+        match self.check(&req) {
+            Ok(tx) => tx.send(req).map_err(|e| (SubmitError::Stopped, e.0)),
+            Err(e) => Err((e, req)),
+        }
+    }
+
+    fn check(&self, req: &Request) -> Result<&Sender<Request>, SubmitError> {
+        let tx = self.tx.as_ref().ok_or(SubmitError::Stopped)?;
+        if req.commands.len() > self.cfg.max_request_commands {
+            return Err(SubmitError::TooLarge { commands: req.commands.len(), limit: self.cfg.max_request_commands });
+        }
+        if req.stamp && matches!(self.cfg.time, Time::Recorded) {
+            return Err(SubmitError::NoClock);
+        }
+        Ok(tx)
+    }
+
+    /// Executes one command and waits until it is durable (or rejected).
+    pub fn execute(&self, c: Command) -> Result<Outcome, SubmitError> {
+        self.run(c, false)
+    }
+
+    /// As [`Node::execute`], the command's `at` stamped by the node's clock.
+    pub fn execute_stamped(&self, c: Command) -> Result<Outcome, SubmitError> {
+        self.run(c, true)
+    }
+
+    fn run(&self, c: Command, stamp: bool) -> Result<Outcome, SubmitError> {
+        let (mut req, rx) = Request::with_channel(vec![c]);
+        req.stamp = stamp;
+        req.want_events = true;
+        self.submit(req).map_err(|(e, _)| e)?;
+        let reply = rx.recv().map_err(|_| SubmitError::Stopped)?;
+        Ok(reply.outcomes.into_iter().next().expect("one outcome per command"))
+    }
+
+    /// Runs `f` on the read view once it holds at least the events up to `at_least`,
+    /// waiting at most `wait` for it to get there.
+    pub fn read<T>(&self, at_least: u64, wait: Duration, f: impl FnOnce(&Engine) -> T) -> Result<T, ReadError> {
+        let view = self.shared.view.as_ref().ok_or(ReadError::NoView)?;
+        let failed = || self.shared.view_failed.lock().expect("view lock").clone();
+        let applied = self.shared.applied.wait_for(at_least, Some(Instant::now() + wait), || failed().is_some());
+        if let Some(why) = failed() {
+            return Err(ReadError::Failed(why));
+        }
+        if applied < at_least {
+            return Err(ReadError::NotYet { applied, wanted: at_least });
+        }
+        let engine = view.read().expect("view lock");
+        Ok(f(&engine))
+    }
+
+    /// The last durable event.
+    pub fn durable_seq(&self) -> u64 {
+        self.shared.durable.get()
+    }
+
+    /// The last event the read view holds.
+    pub fn applied_seq(&self) -> u64 {
+        self.shared.applied.get()
+    }
+
+    /// Requests waiting in the queue.
+    pub fn queued(&self) -> usize {
+        self.tx.as_ref().map_or(0, |t| t.len())
+    }
+
+    /// Why the node accepts nothing more (a failed write), if it does not.
+    pub fn poisoned(&self) -> Option<String> {
+        self.shared.poisoned()
+    }
+
+    /// Stops taking requests, answers those queued, makes the last batch durable, lets the
+    /// read view catch up, writes the final snapshot and releases the directory.
+    pub fn shutdown(mut self) -> Result<Shutdown, StoreError> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> Result<Shutdown, StoreError> {
+        drop(self.tx.take());
+        let (engine, _) = self.writer.take().expect("running").join().expect("the writer exits or ends the process");
+        let log = self.committer.take().expect("running").join().expect("the committer exits or ends the process");
+        self.shared.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.shared.durable.nudge();
+        let durable_seq = dacu_log::EventLog::durable_seq(&log);
+        let snapshot = match self.follower.take() {
+            Some(h) => h.join().expect("the read view exits or ends the process"),
+            None if engine.state().events > self.last_snapshot_seq && engine.state().events == durable_seq => {
+                self.snapshots.save(engine.state(), &log.chain()).map_err(|e| e.to_string())
+            }
+            None => Ok(()),
+        };
+        if let Some(why) = self.shared.poisoned() {
+            return Err(StoreError::Poisoned(why));
+        }
+        Ok(Shutdown { durable_seq, snapshot })
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if self.tx.is_some() {
+            let _ = self.stop();
+        }
+    }
+}
+
+fn io(what: &str, e: std::io::Error) -> StoreError {
+    StoreError::Io { path: what.into(), source: e }
+}

@@ -1,0 +1,117 @@
+//! What callers send the writer and what they get back.
+
+use dacu_core::{Command, Event, Rejection};
+use std::fmt;
+
+/// What the writer decided for one command. A caller receives it only once the commit
+/// that holds the command's events is durable.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Accepted: its events are the log positions `first_seq..=last_seq` (none when
+    /// `first_seq == last_seq + 1`: a repeat, recognised by its id, records nothing).
+    /// `events` holds them when the request asked for them.
+    Accepted { first_seq: u64, last_seq: u64, events: Vec<Event> },
+    /// Rejected, with its stable code; nothing of it was applied.
+    Rejected(Rejection),
+}
+
+impl Outcome {
+    pub fn is_accepted(&self) -> bool {
+        matches!(self, Outcome::Accepted { .. })
+    }
+}
+
+/// The answer to one [`Request`].
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// One outcome per command, in order.
+    pub outcomes: Vec<Outcome>,
+    /// Every event up to this position is durable.
+    pub durable_seq: u64,
+}
+
+/// Called once with the request's reply, on the node's commit thread: it must be quick
+/// (send the reply on a channel; do not block).
+pub type ReplyFn = Box<dyn FnOnce(Reply) + Send>;
+
+/// Commands to execute in order, as one unit: they go into one commit batch.
+pub struct Request {
+    pub commands: Vec<Command>,
+    /// Stamp each command's `at` with the node's clock, never earlier than the latest time
+    /// recorded (for callers that send no time). Needs a node whose time is a clock.
+    pub stamp: bool,
+    /// Return each accepted command's events in its outcome.
+    pub want_events: bool,
+    pub reply: ReplyFn,
+}
+
+impl Request {
+    /// A request whose reply is sent on the returned channel.
+    pub fn with_channel(commands: Vec<Command>) -> (Request, crossbeam_channel::Receiver<Reply>) {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let req = Request {
+            commands,
+            stamp: false,
+            want_events: false,
+            reply: Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        };
+        (req, rx)
+    }
+}
+
+/// Why a request was not taken. The request comes back with the error, unreplied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubmitError {
+    /// The queue is full: back off and retry (backpressure).
+    Full { capacity: usize },
+    /// The node is stopping or stopped.
+    Stopped,
+    /// More commands than one request may hold.
+    TooLarge { commands: usize, limit: usize },
+    /// `stamp` on a node that takes its times from the commands.
+    NoClock,
+}
+
+impl fmt::Display for SubmitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubmitError::Full { capacity } => {
+                write!(f, "the writer's queue is full ({capacity} requests waiting); retry shortly")
+            }
+            SubmitError::Stopped => f.write_str("the node is stopping and takes no more commands"),
+            SubmitError::TooLarge { commands, limit } => {
+                write!(f, "a request of {commands} commands is over the limit of {limit}; split it")
+            }
+            SubmitError::NoClock => f.write_str("this node takes times from the commands and stamps none"),
+        }
+    }
+}
+
+impl std::error::Error for SubmitError {}
+
+/// Why a read could not be served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// The read view had not reached the position asked for within the wait.
+    NotYet { applied: u64, wanted: u64 },
+    /// The node runs without a read view.
+    NoView,
+    /// The read view stopped following the log (its error).
+    Failed(String),
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::NotYet { applied, wanted } => {
+                write!(f, "the read view is at event {applied}, not yet at {wanted}; retry shortly")
+            }
+            ReadError::NoView => f.write_str("this node keeps no read view"),
+            ReadError::Failed(why) => write!(f, "the read view stopped: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
