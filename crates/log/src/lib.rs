@@ -300,6 +300,22 @@ impl DataDir {
         }
     }
 
+    /// Puts a directory taken apart back together (the node hands it back this way).
+    pub fn from_parts(p: Parts) -> DataDir {
+        DataDir {
+            path: p.path,
+            lock: p.lock,
+            engine: p.engine,
+            batcher: p.batcher,
+            log: p.log,
+            snapshots: p.snapshots,
+            opts: p.opts,
+            events: Vec::new(),
+            last_snapshot_seq: p.last_snapshot_seq,
+            warnings: Vec::new(),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -23,9 +23,9 @@ pub(crate) struct Follower {
 }
 
 impl Follower {
-    /// Follows the log until the node stops and the view has caught up; the result of
-    /// the final snapshot.
-    pub fn run(mut self) -> Result<(), String> {
+    /// Follows the log until the node stops and the view has caught up; then, if `final`
+    /// says so, snapshots. Returns that snapshot's result and the seq of the last one.
+    pub fn run(mut self) -> (Result<(), String>, u64) {
         loop {
             let applied = self.shared.applied.get();
             let durable = self
@@ -41,11 +41,12 @@ impl Follower {
             if let Err(e) = self.catch_up(durable) {
                 *self.shared.view_failed.lock().expect("view lock") = Some(e.clone());
                 self.shared.applied.nudge();
-                return Err(e);
+                return (Err(e), self.last_snapshot_seq);
             }
             let _ = self.snapshot_if_due(false);
         }
-        self.snapshot_if_due(true)
+        let r = if self.shared.final_snapshot() { self.snapshot_if_due(true) } else { Ok(()) };
+        (r, self.last_snapshot_seq)
     }
 
     /// Applies every durable batch up to `through`, a bounded number of events per lock.

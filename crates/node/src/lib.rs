@@ -36,7 +36,7 @@ pub use request::{Outcome, ReadError, Reply, ReplyFn, Request, SubmitError};
 
 use crossbeam_channel::{Sender, TrySendError};
 use dacu_core::{Command, Engine};
-use dacu_log::{DataDir, FileLog, SnapshotStore, StoreError};
+use dacu_log::{DataDir, FileLog, FileSnapshots, SnapshotStore, StoreError};
 use shared::{Position, Shared};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -58,13 +58,15 @@ pub struct Shutdown {
 pub struct Node {
     tx: Option<Sender<Request>>,
     shared: Arc<Shared>,
-    writer: Option<JoinHandle<(Engine, dacu_log::Batcher)>>,
+    writer: Option<JoinHandle<(Engine, dacu_log::Batcher, u64)>>,
     committer: Option<JoinHandle<FileLog>>,
-    follower: Option<JoinHandle<Result<(), String>>>,
-    snapshots: Arc<dyn SnapshotStore>,
-    last_snapshot_seq: u64,
+    follower: Option<JoinHandle<(Result<(), String>, u64)>>,
+    snapshots: Option<Arc<FileSnapshots>>,
     cfg: NodeConfig,
-    _lock: std::fs::File,
+    /// What the directory is put back together with ([`Node::into_dir`]).
+    path: std::path::PathBuf,
+    opts: dacu_log::Options,
+    lock: Option<std::fs::File>,
 }
 
 impl Node {
@@ -88,15 +90,16 @@ impl Node {
             poisoned: Mutex::new(None),
             view_failed: Mutex::new(None),
             stopping: false.into(),
+            final_snapshot: true.into(),
         });
-        let snapshots: Arc<dyn SnapshotStore> = Arc::new(parts.snapshots);
+        let snapshots = Arc::new(parts.snapshots);
         let (tx, rx) = crossbeam_channel::bounded(cfg.queue_requests);
         // A rendezvous: the writer hands a batch over only when the committer is free.
         let (work_tx, work_rx) = crossbeam_channel::bounded(0);
         let mut w = writer::Writer::new(parts.engine, parts.batcher, cfg.clone(), shared.clone());
+        w.last_snapshot_seq = parts.last_snapshot_seq;
         if !cfg.read_view {
-            w.snapshots = Some(snapshots.clone());
-            w.last_snapshot_seq = parts.last_snapshot_seq;
+            w.snapshots = Some(snapshots.clone() as Arc<dyn SnapshotStore>);
         }
         let spawn = |name: &str| std::thread::Builder::new().name(format!("dacu-{name}"));
         let writer = spawn("writer")
@@ -111,7 +114,7 @@ impl Node {
                 let f = follower::Follower {
                     shared: shared.clone(),
                     follow,
-                    snapshots: snapshots.clone(),
+                    snapshots: snapshots.clone() as Arc<dyn SnapshotStore>,
                     snapshot_every: cfg.snapshot_every,
                     last_snapshot_seq: parts.last_snapshot_seq,
                     chain: chain0,
@@ -130,10 +133,11 @@ impl Node {
             writer: Some(writer),
             committer: Some(committer),
             follower,
-            snapshots,
-            last_snapshot_seq: parts.last_snapshot_seq,
+            snapshots: Some(snapshots),
             cfg,
-            _lock: parts.lock,
+            path: parts.path,
+            opts: parts.opts,
+            lock: Some(parts.lock),
         })
     }
 }
@@ -230,34 +234,66 @@ impl Node {
     /// Stops taking requests, answers those queued, makes the last batch durable, lets the
     /// read view catch up, writes the final snapshot and releases the directory.
     pub fn shutdown(mut self) -> Result<Shutdown, StoreError> {
-        self.stop()
+        let (stopped, log) = self.stop(true)?;
+        Ok(Shutdown { durable_seq: dacu_log::EventLog::durable_seq(&log), snapshot: stopped.snapshot })
     }
 
-    fn stop(&mut self) -> Result<Shutdown, StoreError> {
+    /// Stops as [`Node::shutdown`] does, without the final snapshot, and hands the data
+    /// directory back to be driven from this thread (it snapshots when it is closed).
+    pub fn into_dir(mut self) -> Result<DataDir, StoreError> {
+        let (stopped, log) = self.stop(false)?;
+        let snapshots = Arc::try_unwrap(self.snapshots.take().expect("running")).ok().expect("threads joined");
+        Ok(DataDir::from_parts(dacu_log::Parts {
+            path: std::mem::take(&mut self.path),
+            lock: self.lock.take().expect("running"),
+            engine: stopped.engine,
+            batcher: stopped.batcher,
+            log,
+            snapshots,
+            opts: self.opts.clone(),
+            last_snapshot_seq: stopped.last_snapshot_seq,
+        }))
+    }
+
+    fn stop(&mut self, final_snapshot: bool) -> Result<(Stopped, FileLog), StoreError> {
         drop(self.tx.take());
-        let (engine, _) = self.writer.take().expect("running").join().expect("the writer exits or ends the process");
-        let log = self.committer.take().expect("running").join().expect("the committer exits or ends the process");
+        let joined = "a node thread exits or ends the process";
+        let (engine, batcher, writer_snap) = self.writer.take().expect("running").join().expect(joined);
+        let log = self.committer.take().expect("running").join().expect(joined);
+        self.shared.final_snapshot.store(final_snapshot, std::sync::atomic::Ordering::SeqCst);
         self.shared.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
         self.shared.durable.nudge();
         let durable_seq = dacu_log::EventLog::durable_seq(&log);
-        let snapshot = match self.follower.take() {
-            Some(h) => h.join().expect("the read view exits or ends the process"),
-            None if engine.state().events > self.last_snapshot_seq && engine.state().events == durable_seq => {
-                self.snapshots.save(engine.state(), &log.chain()).map_err(|e| e.to_string())
+        let (snapshot, last_snapshot_seq) = match self.follower.take() {
+            Some(h) => h.join().expect(joined),
+            None if final_snapshot && engine.state().events > writer_snap && engine.state().events == durable_seq => {
+                let store = self.snapshots.as_ref().expect("running");
+                match store.save(engine.state(), &log.chain()) {
+                    Ok(()) => (Ok(()), durable_seq),
+                    Err(e) => (Err(e.to_string()), writer_snap),
+                }
             }
-            None => Ok(()),
+            None => (Ok(()), writer_snap),
         };
         if let Some(why) = self.shared.poisoned() {
             return Err(StoreError::Poisoned(why));
         }
-        Ok(Shutdown { durable_seq, snapshot })
+        Ok((Stopped { engine, batcher, snapshot, last_snapshot_seq }, log))
     }
+}
+
+/// What the threads leave when they stop.
+struct Stopped {
+    engine: Engine,
+    batcher: dacu_log::Batcher,
+    snapshot: Result<(), String>,
+    last_snapshot_seq: u64,
 }
 
 impl Drop for Node {
     fn drop(&mut self) {
-        if self.tx.is_some() {
-            let _ = self.stop();
+        if self.writer.is_some() {
+            let _ = self.stop(true);
         }
     }
 }

@@ -67,6 +67,8 @@ pub(crate) struct Shared {
     pub view_failed: Mutex<Option<String>>,
     /// Set at shutdown: the read view catches up and stops.
     pub stopping: std::sync::atomic::AtomicBool,
+    /// Whether the read view takes a final snapshot when it stops.
+    pub final_snapshot: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -81,6 +83,10 @@ impl Shared {
 
     pub fn stopping(&self) -> bool {
         self.stopping.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn final_snapshot(&self) -> bool {
+        self.final_snapshot.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 

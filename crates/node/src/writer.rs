@@ -80,8 +80,9 @@ impl Writer {
         }
     }
 
-    /// Runs until the queue is closed and drained; returns the engine and the batcher.
-    pub fn run(mut self, rx: Receiver<Request>, work_tx: Sender<Work>) -> (Engine, Batcher) {
+    /// Runs until the queue is closed and drained; returns the engine, the batcher and
+    /// the seq of the last snapshot it took.
+    pub fn run(mut self, rx: Receiver<Request>, work_tx: Sender<Work>) -> (Engine, Batcher, u64) {
         let mut open = Open::default();
         loop {
             let ready = self.is_ready(&open);
@@ -118,7 +119,7 @@ impl Writer {
         if !open.replies.is_empty() || self.batcher.pending() > 0 {
             let _ = work_tx.send(self.seal(&mut open));
         }
-        (self.engine, self.batcher)
+        (self.engine, self.batcher, self.last_snapshot_seq)
     }
 
     fn is_ready(&self, open: &Open) -> bool {

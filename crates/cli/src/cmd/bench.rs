@@ -165,12 +165,13 @@ fn ingest(
     }
 
     let t0 = Instant::now();
-    let (mut dir, _) = DataDir::open_or_create(&data, Some(festival), Options::default())?;
+    let (dir, _) = DataDir::open_or_create(&data, Some(festival), Options::default())?;
     let reader = std::fs::File::open(&input)?;
     let mut batch_us = Vec::new();
     let cfg = super::ingest::Config::default();
-    let s =
-        super::ingest::ingest_with(&mut dir, reader, &mut std::io::sink(), &mut batch_us, cfg).map_err(|(_, e)| e)?;
+    let node = dacu_node::Node::start(dir, super::ingest::node_config(&cfg, Options::default().snapshot_every))?;
+    let s = super::ingest::feed(&node, reader, &mut std::io::sink(), &mut batch_us, cfg).map_err(|(_, e)| e)?;
+    let dir = node.into_dir()?;
     let ingest_s = t0.elapsed().as_secs_f64();
     let events = dir.engine().state().events;
     let t1 = Instant::now();

@@ -41,7 +41,7 @@ struct Run {
 
 /// Simulates the festival's activity into a workload file beside the data, then ingests
 /// it durably (group commits, fsync per batch).
-fn simulate_and_ingest(dir: &mut DataDir, scale: Scale, seed: u64, quiet: bool) -> anyhow::Result<Run> {
+fn simulate_and_ingest(dir: DataDir, scale: Scale, seed: u64, quiet: bool) -> anyhow::Result<(DataDir, Run)> {
     let workload = dir.path().join("workload.jsonl");
     let t0 = Instant::now();
     let pb = progress_bar(scale.commands(), "simulate", quiet);
@@ -59,10 +59,10 @@ fn simulate_and_ingest(dir: &mut DataDir, scale: Scale, seed: u64, quiet: bool) 
     let pb = progress_bar(std::fs::metadata(&workload)?.len(), "ingest", quiet);
     let reader = pb.wrap_read(std::fs::File::open(&workload)?);
     let mut rejections = Vec::new();
-    let ingest = super::ingest::ingest(dir, reader, &mut rejections).map_err(|(_, e)| e)?;
+    let (dir, ingest) = super::ingest::ingest(dir, reader, &mut rejections).map_err(|(_, e)| e)?;
     pb.finish_and_clear();
     std::fs::remove_file(&workload)?;
-    Ok(Run { sim, sim_s, ingest, ingest_s: t1.elapsed().as_secs_f64(), rejections })
+    Ok((dir, Run { sim, sim_s, ingest, ingest_s: t1.elapsed().as_secs_f64(), rejections }))
 }
 
 pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow::Result<ExitCode> {
@@ -71,15 +71,15 @@ pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow
 
     // 0. The previous festival, for the year-on-year figures: a third of the activity
     //    under another seed, settled at its end. It lives inside the demo's directory.
-    let mut dir = fresh(&data)?;
+    let dir = fresh(&data)?;
     if !quiet {
         print!("{}", super::check::summary(dir.festival()));
         println!();
         println!("The previous festival (the year-on-year baseline): a third of the activity, seed {}", seed + 1);
     }
     let prev_path = data.join(PREVIOUS);
-    let (mut prev, _) = DataDir::create_with(&prev_path, FESTIVAL, Options::default())?;
-    simulate_and_ingest(&mut prev, Scale::Commands((scale.commands() / 3).max(1_000)), seed + 1, quiet)?;
+    let (prev, _) = DataDir::create_with(&prev_path, FESTIVAL, Options::default())?;
+    let (mut prev, _) = simulate_and_ingest(prev, Scale::Commands((scale.commands() / 3).max(1_000)), seed + 1, quiet)?;
     let end = Some(prev.festival().end());
     super::settle::settle(&mut prev, end, Some("demo-final".into()))?;
     let mut baseline = Baseline::of(&dacu_core::view::report(prev.festival(), prev.engine().state()));
@@ -87,7 +87,7 @@ pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow
     prev.close()?;
 
     // 1–2. This festival: simulate, ingest durably.
-    let run = simulate_and_ingest(&mut dir, scale, seed, quiet)?;
+    let (mut dir, run) = simulate_and_ingest(dir, scale, seed, quiet)?;
     let events = dir.engine().state().events;
 
     // 3. Settle at the festival's end: the boards the stream's own settlement left open,

@@ -1,18 +1,24 @@
-//! `dacu ingest`: applies a command stream to a data directory, committing on size or
-//! time and optionally acknowledging each commit (docs/cli.md#ingest).
+//! `dacu ingest`: applies a command stream to a data directory through the node runtime,
+//! committing on size or time and optionally acknowledging each commit
+//! (docs/cli.md#ingest).
+//!
+//! Two threads of its own beside the node's: one reads and parses the lines and submits
+//! them in chunks; the calling thread reports each chunk's outcomes, in input order, once
+//! the node says they are durable.
 
 mod read;
 mod secrets;
 
 use anyhow::Context;
-use dacu_core::parse_line;
+use dacu_core::{parse_line, Code};
 use dacu_log::{DataDir, Options};
+use dacu_node::{Node, NodeConfig, Outcome, Reply, Request};
 use read::{Lines, Raw};
 use serde_json::json;
 use std::io::{self, Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The most commands applied between two commits. Each commit is one write and one
@@ -52,7 +58,8 @@ pub struct Args<'a> {
 }
 
 pub fn run(a: Args<'_>, opts: Options) -> anyhow::Result<ExitCode> {
-    let (mut dir, rep) = DataDir::open_or_create(a.data, a.festival, opts)
+    let snapshot_every = opts.snapshot_every;
+    let (dir, rep) = DataDir::open_or_create(a.data, a.festival, opts)
         .with_context(|| format!("cannot open data directory {}", a.data.display()))?;
     super::warn(&rep);
     let reader: Box<dyn Read + Send> = match a.input {
@@ -72,21 +79,36 @@ pub fn run(a: Args<'_>, opts: Options) -> anyhow::Result<ExitCode> {
         )),
     };
     let cfg = Config { commit_ms: a.commit_ms, acks };
-    let summary = ingest_with(&mut dir, reader, &mut io::stderr().lock(), &mut Vec::new(), cfg);
-    let s = match summary {
-        Ok(s) => s,
-        Err((s, e)) => {
-            // Print what was durably accepted before the failure, then fail.
+    let node = Node::start(dir, node_config(&cfg, snapshot_every)).context("starting the node")?;
+    let fed = feed(&node, reader, &mut io::stderr().lock(), &mut Vec::new(), cfg);
+    let shut = node.shutdown();
+    let s = match (fed, shut) {
+        (Ok(s), Ok(down)) => {
+            let closed = match down.snapshot {
+                Ok(()) => super::Closed::Ok,
+                Err(why) => super::Closed::SnapshotFailed(why),
+            };
             println!("{}", json!({ "accepted": s.accepted, "rejected": s.rejected }));
-            return Err(e);
+            return Ok(closed.exit(if a.strict && s.rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }));
         }
+        (Ok(s), Err(e)) => (s, anyhow::Error::from(e)),
+        (Err((s, e)), _) => (s, e),
     };
-    for w in dir.take_warnings() {
-        eprintln!("dacu: {w}");
+    // Print what was durably accepted before the failure, then fail.
+    println!("{}", json!({ "accepted": s.0.accepted, "rejected": s.0.rejected }));
+    Err(s.1)
+}
+
+/// The node's settings for an ingest: batches by size or `--commit-ms`, no read view
+/// (nothing reads during an ingest, and both cores go to parsing and the writer).
+pub fn node_config(cfg: &Config<'_>, snapshot_every: u64) -> NodeConfig {
+    NodeConfig {
+        batch_commands: BATCH as usize,
+        batch_wait: Duration::from_millis(cfg.commit_ms),
+        read_view: false,
+        snapshot_every,
+        ..NodeConfig::default()
     }
-    let closed = super::close(dir)?;
-    println!("{}", json!({ "accepted": s.accepted, "rejected": s.rejected }));
-    Ok(closed.exit(if a.strict && s.rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }))
 }
 
 /// One rejection as printed on stderr, fields in this order.
@@ -112,74 +134,94 @@ pub struct Summary {
     pub rejected: u64,
 }
 
-/// Lines parsed per message from the parse thread to the engine thread, at most.
+/// Lines parsed into one request, at most.
 const CHUNK_LINES: usize = 4096;
 
 type Parsed = Result<dacu_core::Command, dacu_core::Rejection>;
 
-/// Parsed lines: each line number with its command or why it could not be parsed, and
-/// the last line number read (blank lines included).
-#[derive(Default)]
-struct Chunk {
-    lines: Vec<(u64, Parsed)>,
+/// What the reporter needs to know of a chunk besides its outcomes: each line's number
+/// and, for a line that did not parse, why (the others have an outcome each, in order).
+struct Record {
+    lines: Vec<(u64, Option<dacu_core::Rejection>)>,
+    /// Every line up to this one (blank lines included) was read into this chunk or an
+    /// earlier one.
     through_line: u64,
+    /// When the chunk's first line was read.
+    started: Instant,
+    /// A read error after the chunk's lines: the input stops there.
+    error: Option<io::Error>,
 }
 
-/// Applies every line of `reader` with the default commit policy and no acknowledgements.
-/// Rejections go to `errors` as JSON lines. Commands count as accepted only once the
-/// commit holding their events has returned. On a storage or read failure, returns what
-/// was durably accepted so far with the error.
+/// Applies every line of `reader` through a node over `dir` with the default commit
+/// policy, then hands the directory back. Rejections go to `errors` as JSON lines.
+/// Commands count as accepted only once the commit holding their events is durable. On
+/// a storage or read failure, returns what was durably accepted so far with the error.
 pub fn ingest(
-    dir: &mut DataDir,
+    dir: DataDir,
     reader: impl Read + Send,
     errors: &mut impl Write,
-) -> Result<Summary, (Summary, anyhow::Error)> {
-    ingest_with(dir, reader, errors, &mut Vec::new(), Config::default())
+) -> Result<(DataDir, Summary), (Summary, anyhow::Error)> {
+    let snapshot_every = dacu_log::Options::default().snapshot_every;
+    let cfg = Config::default();
+    let node = Node::start(dir, node_config(&cfg, snapshot_every)).map_err(|e| (Summary::default(), e.into()))?;
+    let s = feed(&node, reader, errors, &mut Vec::new(), cfg);
+    let dir = node.into_dir();
+    match (s, dir) {
+        (Ok(s), Ok(dir)) => Ok((dir, s)),
+        (Ok(s), Err(e)) => Err((s, e.into())),
+        (Err(e), _) => Err(e),
+    }
 }
 
-/// As [`ingest`], with a commit policy and acknowledgements, also recording how long each
-/// batch that accepted anything took from its first line arriving to its fsync returning
-/// (the latency a caller of that batch waits), in microseconds.
-///
-/// Two stages on two threads: one reads and parses JSON, the other decides, applies,
-/// appends and commits, in input order. The channel between them is bounded, so memory
-/// stays flat however long the input.
-pub fn ingest_with(
-    dir: &mut DataDir,
+/// Feeds every line of `reader` to `node`, reporting as [`ingest`] does, also recording
+/// for each chunk of input how long it took from its first line being read to its
+/// acknowledgement (the latency a producer of those lines waits), in microseconds.
+pub fn feed(
+    node: &Node,
     reader: impl Read + Send,
     errors: &mut impl Write,
-    batch_us: &mut Vec<u64>,
+    latency_us: &mut Vec<u64>,
     cfg: Config<'_>,
 ) -> Result<Summary, (Summary, anyhow::Error)> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Chunk>>(8);
+    // The reporter's queue is bounded by the node's: one entry per request in flight.
+    let (tx, rx) = crossbeam_channel::unbounded::<(Record, Reply)>();
+    let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        scope.spawn(move || parse_lines(Lines::new(reader), tx));
-        let mut w = Committer {
-            dir,
+        let stop = &stop;
+        let reading = scope.spawn(move || parse_lines(Lines::new(reader), node, tx, stop));
+        let mut r = Reporter {
             errors: io::BufWriter::new(errors),
             acks: cfg.acks,
-            commit_after: Duration::from_millis(cfg.commit_ms),
-            batch_us,
+            latency_us,
             s: Summary::default(),
-            pending: 0,
-            decided_line: 0,
             acked_line: 0,
-            batch_start: None,
+            failed: None,
         };
-        let r = w.apply_all(rx);
-        let _ = w.errors.flush();
-        r.map(|()| w.s).map_err(|e| (w.s, e))
+        r.report(rx);
+        stop.store(true, Ordering::SeqCst);
+        let _ = reading.join();
+        let _ = r.errors.flush();
+        match r.failed.take() {
+            None => Ok(r.s),
+            Some(e) => Err((r.s, e)),
+        }
     })
 }
 
-/// The parse stage. A chunk goes to the engine when it is full or when the input has
+/// The parse stage. A chunk goes to the node when it is full or when the input has
 /// nothing more buffered, so lines from a slow producer never wait for later ones.
-fn parse_lines<R: Read>(mut lines: Lines<R>, tx: SyncSender<io::Result<Chunk>>) {
+fn parse_lines<R: Read>(
+    mut lines: Lines<R>,
+    node: &Node,
+    tx: crossbeam_channel::Sender<(Record, Reply)>,
+    stop: &AtomicBool,
+) {
     let mut line_no = 0u64;
-    loop {
-        let mut chunk = Chunk { lines: Vec::with_capacity(CHUNK_LINES), through_line: line_no };
+    while !stop.load(Ordering::SeqCst) {
+        let mut rec = Record { lines: Vec::new(), through_line: line_no, started: Instant::now(), error: None };
+        let mut commands = Vec::with_capacity(CHUNK_LINES);
         let mut done = false;
-        while chunk.lines.len() < CHUNK_LINES {
+        while rec.lines.len() < CHUNK_LINES {
             let raw = match lines.next_line() {
                 Ok(Some(raw)) => raw,
                 Ok(None) => {
@@ -187,36 +229,48 @@ fn parse_lines<R: Read>(mut lines: Lines<R>, tx: SyncSender<io::Result<Chunk>>) 
                     break;
                 }
                 Err(e) => {
-                    let _ = tx.send(Ok(chunk));
-                    let _ = tx.send(Err(io::Error::new(e.kind(), format!("reading line {}: {e}", line_no + 1))));
-                    return;
+                    rec.error = Some(io::Error::new(e.kind(), format!("reading line {}: {e}", line_no + 1)));
+                    break;
                 }
             };
             line_no += 1;
-            chunk.through_line = line_no;
+            rec.through_line = line_no;
             match decode(raw) {
                 Ok(None) => {}
-                Ok(Some(p)) => chunk.lines.push((line_no, p)),
+                Ok(Some(Ok(c))) => {
+                    commands.push(c);
+                    rec.lines.push((line_no, None));
+                }
+                Ok(Some(Err(r))) => rec.lines.push((line_no, Some(r))),
                 Err(e) => {
-                    let _ = tx.send(Ok(chunk));
-                    let _ = tx.send(Err(io::Error::new(e.kind(), format!("line {line_no}: {e}"))));
-                    return;
+                    rec.error = Some(io::Error::new(e.kind(), format!("line {line_no}: {e}")));
+                    break;
                 }
             }
             if !lines.has_buffered() {
                 break;
             }
         }
-        // A closed channel means the engine stopped (a failed commit): stop reading.
-        if tx.send(Ok(chunk)).is_err() || done {
+        let stops = rec.error.is_some();
+        let tx = tx.clone();
+        let req = Request {
+            commands,
+            stamp: false,
+            want_events: false,
+            reply: Box::new(move |reply| {
+                let _ = tx.send((rec, reply));
+            }),
+        };
+        // A node that stopped takes nothing more: the reporter says why.
+        if node.submit(req).is_err() || done || stops {
             return;
         }
     }
 }
 
-/// One line as the engine stage gets it: `None` for a blank line, else the command with
-/// what the shell fills in, or why the line is rejected. Fails only if the OS random
-/// source does.
+/// One line as the node gets it: `None` for a blank line, else the command with what
+/// the shell fills in, or why the line is rejected. Fails only if the OS random source
+/// does.
 fn decode(raw: Raw<'_>) -> io::Result<Option<Parsed>> {
     Ok(Some(match raw {
         Raw::Text(text) if text.trim().is_empty() => return Ok(None),
@@ -232,102 +286,83 @@ fn decode(raw: Raw<'_>) -> io::Result<Option<Parsed>> {
     }))
 }
 
-/// The engine stage: decides and applies lines in order, and commits a batch when it
-/// holds `BATCH` accepted commands or `commit_after` has passed since its first line.
-struct Committer<'d, 'a, E: Write> {
-    dir: &'d mut DataDir,
+/// The report stage: each chunk's rejections on stderr and its counts, in input order,
+/// and an acknowledgement once a commit has made lines durable.
+struct Reporter<'d, 'a, E: Write> {
     errors: io::BufWriter<E>,
     acks: Option<Box<dyn Write + 'a>>,
-    commit_after: Duration,
-    batch_us: &'d mut Vec<u64>,
+    latency_us: &'d mut Vec<u64>,
     /// Durably accepted and rejected so far.
     s: Summary,
-    /// Accepted into the open batch, not yet durable.
-    pending: u64,
-    /// Every line up to this one is decided.
-    decided_line: u64,
     /// The last `durable_through_line` acknowledged.
     acked_line: u64,
-    /// When the open batch's first line arrived; none while no line awaits a commit.
-    batch_start: Option<Instant>,
+    /// Why ingest stops early (a failed write, a read error).
+    failed: Option<anyhow::Error>,
 }
 
-impl<E: Write> Committer<'_, '_, E> {
-    fn apply_all(&mut self, rx: Receiver<io::Result<Chunk>>) -> anyhow::Result<()> {
-        loop {
-            let next = match self.batch_start {
-                None => rx.recv().ok(),
-                Some(t0) => match rx.recv_timeout((t0 + self.commit_after).saturating_duration_since(Instant::now())) {
-                    Ok(m) => Some(m),
-                    Err(RecvTimeoutError::Timeout) => {
-                        self.commit()?;
-                        continue;
-                    }
-                    Err(RecvTimeoutError::Disconnected) => None,
-                },
-            };
-            let Some(chunk) = next else { break };
-            let chunk = chunk?;
-            self.batch_start.get_or_insert_with(Instant::now);
-            self.apply_chunk(chunk)?;
-            if self.batch_start.is_some_and(|t0| t0.elapsed() >= self.commit_after) {
-                self.commit()?;
+impl<E: Write> Reporter<'_, '_, E> {
+    fn report(&mut self, rx: crossbeam_channel::Receiver<(Record, Reply)>) {
+        while let Ok(first) = rx.recv() {
+            // Everything already answered goes under one acknowledgement.
+            let mut last = self.chunk(first);
+            while let Ok(next) = rx.try_recv() {
+                last = self.chunk(next).or(last);
             }
-        }
-        self.commit()
-    }
-
-    fn apply_chunk(&mut self, chunk: Chunk) -> anyhow::Result<()> {
-        for (line_no, parsed) in chunk.lines {
-            match parsed.and_then(|c| self.dir.execute(&c)) {
-                Ok(()) => self.pending += 1,
-                Err(r) => {
-                    self.s.rejected += 1;
-                    let _ = serde_json::to_writer(
-                        &mut self.errors,
-                        &RejectedLine { line: line_no, code: r.code, message: &r.message },
-                    );
-                    let _ = self.errors.write_all(b"\n");
+            if let (Some((line, events)), None) = (last, &self.failed) {
+                if let Err(e) = self.ack(line, events) {
+                    self.failed = Some(e);
                 }
             }
-            if self.pending == BATCH {
-                self.decided_line = line_no;
-                self.commit()?;
-                self.batch_start = Some(Instant::now());
-            }
+            // After a failure, the rest is drained unreported so the node can stop.
         }
-        self.decided_line = self.decided_line.max(chunk.through_line);
-        Ok(())
     }
 
-    /// Makes the open batch durable (one fsync, skipped when it accepted nothing), counts
-    /// it, and acknowledges every line decided so far.
-    fn commit(&mut self) -> anyhow::Result<()> {
-        let started = self.batch_start.take();
-        if self.pending > 0 {
-            self.dir.commit()?;
-            self.s.accepted += self.pending;
-            self.pending = 0;
-            if let Some(t0) = started {
-                self.batch_us.push(t0.elapsed().as_micros() as u64);
-            }
+    /// Counts one chunk; returns its last line and the durable position to acknowledge.
+    fn chunk(&mut self, (rec, reply): (Record, Reply)) -> Option<(u64, u64)> {
+        if self.failed.is_some() {
+            return None;
         }
+        let mut outcomes = reply.outcomes.into_iter();
+        for (line, parse_error) in rec.lines {
+            let rejection = match parse_error {
+                Some(r) => r,
+                None => match outcomes.next().expect("one outcome per command") {
+                    Outcome::Accepted { .. } => {
+                        self.s.accepted += 1;
+                        continue;
+                    }
+                    Outcome::Rejected(r) if r.code == Code::Unavailable => {
+                        self.failed = Some(anyhow::anyhow!("{}", r.message));
+                        return None;
+                    }
+                    Outcome::Rejected(r) => r,
+                },
+            };
+            self.s.rejected += 1;
+            let _ = serde_json::to_writer(
+                &mut self.errors,
+                &RejectedLine { line, code: rejection.code, message: &rejection.message },
+            );
+            let _ = self.errors.write_all(b"\n");
+        }
+        self.latency_us.push(rec.started.elapsed().as_micros() as u64);
+        if let Some(e) = rec.error {
+            self.failed = Some(e.into());
+            return None;
+        }
+        Some((rec.through_line, reply.durable_seq))
+    }
+
+    fn ack(&mut self, line: u64, events: u64) -> anyhow::Result<()> {
         let _ = self.errors.flush();
-        if self.decided_line <= self.acked_line {
+        if line <= self.acked_line {
             return Ok(());
         }
-        self.acked_line = self.decided_line;
-        if let Some(out) = self.acks.as_mut() {
-            let ack = Ack {
-                durable_through_line: self.decided_line,
-                accepted: self.s.accepted,
-                rejected: self.s.rejected,
-                events: self.dir.engine().state().events,
-            };
-            let mut line = serde_json::to_vec(&ack).expect("an ack serialises");
-            line.push(b'\n');
-            out.write_all(&line).and_then(|()| out.flush()).context("writing an acknowledgement")?;
-        }
-        Ok(())
+        self.acked_line = line;
+        let Some(out) = self.acks.as_mut() else { return Ok(()) };
+        let ack = Ack { durable_through_line: line, accepted: self.s.accepted, rejected: self.s.rejected, events };
+        let mut text = serde_json::to_vec(&ack).expect("an ack serialises");
+        text.push(b'\n');
+        out.write_all(&text).and_then(|()| out.flush()).context("writing an acknowledgement")
     }
 }
