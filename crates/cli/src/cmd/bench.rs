@@ -83,6 +83,34 @@ pub enum What {
         #[arg(long, default_value = "none")]
         baselines: String,
     },
+    /// The node: how long a command waits for its durable reply, quiet, while a reader
+    /// runs the festival report in a loop, and while snapshots are taken off the writer
+    /// and on it. Appends bench orders to DIR (a `bench ingest` directory).
+    Node {
+        #[arg(long)]
+        data: PathBuf,
+        /// Seconds per phase.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// Clients submitting one command at a time each.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+    },
+    /// A slow producer: one command every --interval-ms into `dacu ingest --acks -`, each
+    /// timed from being written to being acknowledged as durable.
+    Acks {
+        #[arg(long, default_value = "festivals/example-mini.toml")]
+        festival: PathBuf,
+        #[arg(long, default_value_t = 100)]
+        interval_ms: u64,
+        #[arg(long, default_value_t = 100)]
+        count: u64,
+        #[arg(long, default_value_t = super::ingest::DEFAULT_COMMIT_MS)]
+        commit_ms: u64,
+        /// The bench's own directory (default: `dacu-bench` in the temp dir).
+        #[arg(long)]
+        work: Option<PathBuf>,
+    },
     /// Coupon claims in-engine (parsed commands, no log); `--baselines redis` runs the
     /// Redis Lua design on the same claims.
     Claims {
@@ -120,6 +148,11 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
             ingest(&festival, &scale, mix, seed, work, &baselines)
         }
         What::Replay { data } => replay(&data),
+        What::Node { data, seconds, clients } => super::bench_node::node(&data, seconds, clients.max(1)),
+        What::Acks { festival, interval_ms, count, commit_ms, work } => {
+            let work = work.unwrap_or_else(|| std::env::temp_dir().join("dacu-bench"));
+            super::bench_node::acks(&festival, &work, interval_ms, count, commit_ms)
+        }
         What::Restart { data } => restart(&data),
         What::Quote { festival, iterations } => super::bench_market::quote(&festival, iterations),
         What::Grabs { festival, count, baselines } => super::bench_market::grabs(&festival, count, &baselines),

@@ -99,10 +99,15 @@ pub fn run(a: Args<'_>, opts: Options) -> anyhow::Result<ExitCode> {
     Err(s.1)
 }
 
+/// Chunks of input queued for the writer at most: enough to keep it busy, few enough
+/// that memory stays flat and a chunk waits little.
+const QUEUED_CHUNKS: usize = 4;
+
 /// The node's settings for an ingest: batches by size or `--commit-ms`, no read view
 /// (nothing reads during an ingest, and both cores go to parsing and the writer).
 pub fn node_config(cfg: &Config<'_>, snapshot_every: u64) -> NodeConfig {
     NodeConfig {
+        queue_requests: QUEUED_CHUNKS,
         batch_commands: BATCH as usize,
         batch_wait: Duration::from_millis(cfg.commit_ms),
         read_view: false,

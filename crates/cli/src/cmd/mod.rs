@@ -2,6 +2,7 @@ pub mod baseline;
 pub mod bench;
 pub mod bench_boards;
 pub mod bench_market;
+pub mod bench_node;
 pub mod bench_settle;
 pub mod check;
 pub mod codes;
