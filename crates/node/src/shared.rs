@@ -101,9 +101,15 @@ pub(crate) fn fatal_on_panic<T>(what: &'static str, f: impl FnOnce() -> T) -> T 
                 .map(|s| s.to_string())
                 .or_else(|| p.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a panic".into());
-            eprintln!(
-                "dacu: fatal: the {what} thread panicked ({msg}); nothing that was not acknowledged as durable is kept; exiting"
+            let text = format!(
+                "dacu: fatal: the {what} thread panicked ({msg}); nothing that was not acknowledged as durable is kept; exiting\n"
             );
+            // Not through `eprintln!`: another thread may hold the stderr lock for good.
+            use std::io::Write;
+            match std::fs::OpenOptions::new().append(true).open("/dev/stderr") {
+                Ok(mut f) => drop(f.write_all(text.as_bytes())),
+                Err(_) => eprint!("{text}"),
+            }
             std::process::exit(crate::FATAL_EXIT);
         }
     }

@@ -80,7 +80,7 @@ pub fn run(a: Args<'_>, opts: Options) -> anyhow::Result<ExitCode> {
     };
     let cfg = Config { commit_ms: a.commit_ms, acks };
     let node = Node::start(dir, node_config(&cfg, snapshot_every)).context("starting the node")?;
-    let fed = feed(&node, reader, &mut io::stderr().lock(), &mut Vec::new(), cfg);
+    let fed = feed(&node, reader, &mut io::stderr(), &mut Vec::new(), cfg);
     let shut = node.shutdown();
     let s = match (fed, shut) {
         (Ok(s), Ok(down)) => {
