@@ -314,6 +314,12 @@ impl Curve {
         c.left = c.left.saturating_add(1);
     }
 
+    /// The minutes the curve has room for: whole hours, up to the hour of the last minute
+    /// it recorded (crate::check bounds it by the session's length).
+    pub(crate) fn room_minutes(&self) -> usize {
+        self.blocks.len() * BLOCK_MINUTES
+    }
+
     /// The minutes with an entry or a leave, ascending.
     pub fn nonzero(&self) -> impl Iterator<Item = (u32, MinuteCounts)> + '_ {
         self.blocks.iter().enumerate().flat_map(|(b, block)| {

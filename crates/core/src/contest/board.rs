@@ -229,6 +229,36 @@ impl Board {
     pub fn iter(&self) -> impl Iterator<Item = &Key> {
         self.blocks.iter().flatten()
     }
+
+    /// The structure every operation relies on (crate::check): blocks of 1 to
+    /// `MAX_BLOCK` keys, the keys strictly ascending across the whole board, `maxes[i]`
+    /// the last key of block `i`, and `len` the number of keys.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if self.maxes.len() != self.blocks.len() {
+            return Err(format!("{} block maxima for {} blocks", self.maxes.len(), self.blocks.len()));
+        }
+        let mut len = 0;
+        let mut prev: Option<&Key> = None;
+        for (b, m) in self.blocks.iter().zip(&self.maxes) {
+            if b.is_empty() || b.len() > MAX_BLOCK {
+                return Err(format!("a block of {} keys (1 to {MAX_BLOCK})", b.len()));
+            }
+            for k in b {
+                if prev.is_some_and(|p| p >= k) {
+                    return Err(format!("the key of `{}` is out of order", k.id));
+                }
+                prev = Some(k);
+            }
+            if b.last() != Some(m) {
+                return Err("a block's maximum is not its last key".into());
+            }
+            len += b.len();
+        }
+        if len != self.len {
+            return Err(format!("{len} keys, recorded as {}", self.len));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

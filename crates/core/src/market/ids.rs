@@ -113,6 +113,36 @@ impl CommandIds {
         }
     }
 
+    /// What `insert` keeps, for a store read from a snapshot (crate::check): every type
+    /// below `types`; each dense table's `used` equal to its entries and its length
+    /// within `2 × used + DENSE_SLACK`; no dense prefix ending in a digit (`split` never
+    /// gives one).
+    pub(crate) fn check(&self, types: usize) -> Result<(), String> {
+        for (prefix, d) in &self.dense {
+            if prefix.ends_with(|c: char| c.is_ascii_digit()) {
+                return Err(format!("dense prefix `{prefix}` ends in a digit"));
+            }
+            let mut used = 0u64;
+            for &t in &d.types {
+                if t != 0 && t as usize > types {
+                    return Err(format!("prefix `{prefix}`: command type {} of {types}", t - 1));
+                }
+                used += u64::from(t != 0);
+            }
+            if used != d.used || d.types.len() as u64 > 2 * used + DENSE_SLACK {
+                return Err(format!(
+                    "prefix `{prefix}`: {used} ids in {} slots, recorded as {}",
+                    d.types.len(),
+                    d.used
+                ));
+            }
+        }
+        match self.other.iter().find(|(_, &t)| t as usize >= types) {
+            Some((id, t)) => Err(format!("id `{id}`: command type {t} of {types}")),
+            None => Ok(()),
+        }
+    }
+
     /// An order-independent fingerprint of the (id, type) pairs, the same however they
     /// are stored: (count, wrapping sum of each pair's FxHash).
     pub fn fingerprint(&self) -> (u64, u64) {
