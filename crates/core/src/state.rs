@@ -340,11 +340,21 @@ impl Serialize for Curve {
     }
 }
 
+/// The latest minute a session's curve may hold when read back: decoding allocates a
+/// pointer per hour up to it, so a damaged snapshot must not name a minute years away
+/// (the state's checks then hold the curve to the festival).
+pub const CURVE_MAX_MINUTE: u32 = 1 << 22;
+
 impl<'de> Deserialize<'de> for Curve {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Curve, D::Error> {
         let cells: Vec<(u32, u32, u32)> = Vec::deserialize(d)?;
         let mut c = Curve::default();
         for (m, entries, left) in cells {
+            if m > CURVE_MAX_MINUTE {
+                return Err(serde::de::Error::custom(format!(
+                    "a session curve minute {m} past the limit {CURVE_MAX_MINUTE}"
+                )));
+            }
             *c.cell(m) = MinuteCounts { entries, left };
         }
         Ok(c)

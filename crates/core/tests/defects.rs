@@ -255,3 +255,70 @@ fn a_provider_whose_merchants_sold_nothing_is_not_ranked_at_minus_100_percent() 
     ok(&mut e, &[r#"{"type":"settle","id":"s","at":"2021-11-08T00:00:00+08:00"}"#]);
     assert!(e.state().settlement.lines.iter().all(|l| l.participant != "p3"));
 }
+
+#[test]
+fn growth_contests_are_refused_on_a_track_that_is_not_providers_or_by_category() {
+    // A growth race on a merchant track indexed merchants with provider indexes (a
+    // panic); grouped by category it was scored on another board than its GMV.
+    let src = include_str!("../../../festivals/example-mini.toml");
+    let merchant = src.replacen(
+        "track = \"provider\"\nprogram = \"provider_race\"",
+        "track = \"brand\"\nprogram = \"provider_race\"",
+        1,
+    );
+    assert_ne!(merchant, src);
+    let problems = festival::parse(&merchant).expect_err("a growth race on a brand track");
+    assert!(problems.iter().any(|p| p.message.contains("needs a provider track")), "{problems:?}");
+    let grouped = src.replacen("metric = \"gmv_growth\"", "metric = \"gmv_growth\"\ngroup_by = \"category\"", 1);
+    let problems = festival::parse(&grouped).expect_err("a growth race by category");
+    assert!(problems.iter().any(|p| p.message.contains("not by category")), "{problems:?}");
+}
+
+#[test]
+fn the_gap_to_the_next_band_saturates_at_the_largest_score() {
+    // A growth score reaches i64::MAX: a floor of 1 fen, no baseline, and some ¥9.2
+    // trillion of window GMV. The gap to the next band was `score - mine + 1`, which
+    // wrapped (a panic in debug builds, a gap of 0 in release).
+    let src = include_str!("../../../festivals/example-mini.toml").replacen("floor_fen = 100_000", "floor_fen = 1", 1);
+    let mut e = Engine::new(Arc::new(festival::parse(&src).expect("valid")));
+    // The example's registrations and enrolments, and m2's baseline order (not m1's: p1's
+    // merchants have no baseline, so p1 grows from the 1-fen floor).
+    let example: Vec<&str> = include_str!("../../../examples/contests-mini.jsonl").lines().collect();
+    let mut lines: Vec<String> = example[..17].iter().chain(&example[18..19]).map(|l| l.to_string()).collect();
+    // m1 (p1's) sells the most one order may come to, again and again, after the baseline.
+    for i in 0..93 {
+        lines.push(format!(
+            r#"{{"type":"order_paid","order":"big{i}","user":"u{i}","merchant":"m1","channel":"shelf","lines":[{{"sku":"k","qty":1000,"price":10000000000,"paid":10000000000000}}],"at":"2021-11-05T10:00:00+08:00"}}"#
+        ));
+    }
+    lines.push(r#"{"type":"order_paid","order":"small","user":"u","merchant":"m2","channel":"shelf","lines":[{"sku":"k","qty":1,"price":500,"paid":500}],"at":"2021-11-05T10:00:00+08:00"}"#.into());
+    for l in &lines {
+        if let Ok(c) = parse_line(l) {
+            let _ = e.execute(&c, &mut Vec::new());
+        }
+    }
+    let (f, st) = (e.festival(), e.state());
+    let c = &st.contests;
+    let ri = c.race_index("provider_race").unwrap();
+    let key = c.find_board(ri, None, None).unwrap();
+    let page = serde_json::to_value(c.page(f, st, ri, key, &Page::Top(10)).unwrap()).unwrap();
+    let rows = page["rows"].as_array().unwrap();
+    assert_eq!(rows[0]["score"].as_i64(), Some(i64::MAX), "{page}");
+    assert_eq!(rows.len(), 2, "{page}");
+    // The runner-up, below its baseline, needs more than any score can hold: the gap
+    // saturates at the largest score instead of wrapping.
+    assert!(rows[1]["score"].as_i64().unwrap() < 0, "{page}");
+    assert_eq!(rows[1]["next_band"]["points"].as_i64(), Some(i64::MAX), "{page}");
+}
+
+#[test]
+fn a_snapshot_curve_minute_years_away_is_refused_while_decoding() {
+    // Decoding a session's curve allocates a pointer per hour up to its last minute: one
+    // crafted minute near 2^32 used to allocate some 570 MB before any check ran.
+    let curve: Result<dacu_core::state::Curve, _> =
+        postcard::from_bytes(&postcard::to_stdvec(&vec![(u32::MAX - 1, 1u32, 0u32)]).unwrap());
+    assert!(curve.is_err());
+    let ok: dacu_core::state::Curve =
+        postcard::from_bytes(&postcard::to_stdvec(&vec![(600u32, 2u32, 1u32)]).unwrap()).unwrap();
+    assert_eq!(ok.get(600).entries, 2);
+}

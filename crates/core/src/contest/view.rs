@@ -622,10 +622,11 @@ fn next_gap(bands: &[Band], current: Option<usize>, score: i64, board: &super::b
     let b = &bands[next];
     let points = match (b.rank_to, b.min_value) {
         (Some(to), _) => match board.nth(to as usize - 1) {
-            Some(k) => (k.score - score + 1).max(0),
+            // Scores reach i64::MAX (growth on a zero baseline): saturate, never wrap.
+            Some(k) => k.score.saturating_sub(score).saturating_add(1).max(0),
             None => 0,
         },
-        (_, Some(min)) => (min - score).max(0),
+        (_, Some(min)) => min.saturating_sub(score).max(0),
         _ => return None,
     };
     Some((next, points))

@@ -603,6 +603,16 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
         if c.metric == Metric::GmvGrowth && c.period == Period::Daily {
             v.err(at("period"), "metric \"gmv_growth\" ranks the whole window; use period \"whole\"");
         }
+        // Growth is of the GMV of the merchants a provider serves: only providers have it.
+        if c.metric == Metric::GmvGrowth && track_role(&c.track).is_some_and(|r| r != Role::Provider) {
+            v.err(
+                at("metric"),
+                "metric \"gmv_growth\" ranks providers by their merchants' growth: it needs a provider track",
+            );
+        }
+        if c.metric == Metric::GmvGrowth && c.group_by.is_some() {
+            v.err(at("group_by"), "metric \"gmv_growth\" ranks the whole window, not by category");
+        }
         if let Some(score) = c.gates.min_experience_score {
             if crate::contest::score_hundredths(score).is_none() {
                 v.err(
