@@ -4,9 +4,9 @@
 
 use crate::command::Channel;
 use crate::festival::{BrandTier, Role};
+use crate::hash::{Map as HashMap, Set as HashSet};
 use crate::money::Fen;
 use crate::time::{Day, Ts};
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 

@@ -15,10 +15,10 @@ pub mod view;
 
 use crate::event::Event;
 use crate::festival::{Festival, Heat, Metric, Period, Role};
+use crate::hash::{Map as HashMap, Set as HashSet};
 use crate::state::{Interner, State};
 use crate::time::{Day, Ts};
 use board::{Board, Key};
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

@@ -588,7 +588,7 @@ impl Engine {
                 format!("an order needs 1 to {} lines, got {}", limits::ORDER_LINES, o.lines.len()),
             );
         }
-        let mut skus: rustc_hash::FxHashMap<&str, usize> = Default::default();
+        let mut skus: crate::hash::Map<&str, usize> = Default::default();
         for (n, l) in o.lines.iter().enumerate() {
             check_id("sku", &l.sku).map_err(|r| Rejection::new(r.code, format!("line {n}: {}", r.message)))?;
             if !(1..=limits::LINE_QTY).contains(&l.qty) {
