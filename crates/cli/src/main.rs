@@ -285,6 +285,7 @@ fn main() -> ExitCode {
     // Die quietly on a closed pipe (`dacu report | head`) like other Unix tools, rather
     // than panicking inside println!.
     #[cfg(unix)]
+    #[allow(unsafe_code, reason = "FFI: signal(2); the workspace denies unsafe code elsewhere")]
     // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);

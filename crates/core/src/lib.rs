@@ -47,7 +47,7 @@ pub mod view;
 
 pub use command::{parse_line, Command};
 pub use engine::Engine;
-pub use error::{Code, Rejection};
+pub use error::{Code, Kind, Rejection};
 pub use event::Event;
 pub use festival::Festival;
 pub use money::Fen;

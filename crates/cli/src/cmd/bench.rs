@@ -159,6 +159,7 @@ fn ingest(
     // Flush every dirty page on the machine (the workload just written, earlier runs'
     // files) so that background writeback does not slow this run's fsyncs.
     #[cfg(unix)]
+    #[allow(unsafe_code, reason = "FFI: sync(2); the workspace denies unsafe code elsewhere")]
     // SAFETY: sync(2) takes no arguments and cannot fail.
     unsafe {
         libc::sync();
