@@ -1,11 +1,16 @@
-//! The hash maps and sets of the engine's state, keyed with a per-process random seed.
+//! The hash maps and sets of the engine's state, each with its own random seed.
 //!
 //! Their keys come from the command stream: ids the client chose (order, refund, SKU and
 //! command ids, every interned name) or pairs of the dense indexes those ids were given
 //! (coupon × user, session × user…), whose combinations the client also chooses. With an
 //! unseeded hash (FxHash) anyone can compute which keys collide and send only those,
 //! turning each insert into a scan of the colliding run (hash flooding). A random seed
-//! makes the collisions unknowable.
+//! makes the collisions unknowable. foldhash draws it from per-process entropy (the
+//! address-space layout and the time at first use, mixed with a per-thread counter for
+//! each map), not from the OS random source: enough that nobody can compute colliding
+//! keys in advance, since nothing the engine outputs reveals a map's order. (foldhash does
+//! not claim to resist an attacker who studies a long-running process's timing.)
+//! BENCHMARKS.md measures the cost against FxHash and std's SipHash.
 //!
 //! The seed is the one exception to "no unseeded randomness in the core", and it is safe
 //! for determinism: it only decides where entries sit in memory, never what the engine
