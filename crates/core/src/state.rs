@@ -1,6 +1,6 @@
 //! The engine's state: entities and their running totals. Built only by applying events.
-//! Lookups use hash maps (FxHash: fast, and deterministic too); anything that reaches
-//! output is ordered by id first.
+//! Lookups use hash maps with a random seed per map (crate::hash); anything that reaches
+//! output is ordered by id first, so the seed never shows.
 
 use crate::command::Channel;
 use crate::festival::{BrandTier, Role};
