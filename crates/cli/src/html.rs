@@ -247,7 +247,7 @@ type Mark<'a> = (i64, &'a str, String);
 /// One horizontal bar `scale` wide: `segments` (value, colour, tooltip) stacked from the
 /// left, negative values counting as zero, then `marks` as vertical lines. Drawn in a box
 /// 1000 units wide stretched to its cell, so every position is an integer per mille.
-fn hbar(class: &str, segments: &[(i64, &str, String)], scale: i64, marks: &[Mark]) -> String {
+fn hbar(class: &str, segments: &[(i64, &str, String)], scale: i64, marks: &[Mark<'_>]) -> String {
     const H: i64 = 10;
     let mut s = format!(
         "<svg class=\"{class}\" viewBox=\"0 0 1000 {H}\" preserveAspectRatio=\"none\" role=\"img\">\
@@ -475,7 +475,7 @@ fn incentives(r: &Report) -> String {
             (b.paid_fen, PALETTE[0], format!("paid {}", money(b.paid_fen))),
             (b.remaining_fen, REMAINING, format!("remaining {}", money(b.remaining_fen))),
         ];
-        let marks: Vec<Mark> = if b.claimed_fen > 0 {
+        let marks: Vec<Mark<'_>> = if b.claimed_fen > 0 {
             vec![(b.claimed_fen, "mark-claimed", format!("claimed {}", money(b.claimed_fen)))]
         } else {
             Vec::new()
@@ -556,7 +556,7 @@ fn year_on_year(r: &Report) -> String {
     let rows = r.year_on_year.iter().map(|m| {
         let money_figure = m.figure.ends_with("_fen");
         let v = |x: i64| if money_figure { money(x) } else { count(x) };
-        let mut marks: Vec<Mark> = vec![(100, "mark-ref", "1.00× = the baseline".into())];
+        let mut marks: Vec<Mark<'_>> = vec![(100, "mark-ref", "1.00× = the baseline".into())];
         if let Some(x) = m.announced_x {
             marks.push((x.saturating_mul(100), "mark-announced", format!("announced {x}×")));
         }

@@ -1,8 +1,16 @@
-//! `dacu`: a thin binary over dacu-core and dacu-log. One file per command in `cmd/`.
+//! `dacu`: a thin binary over dacu-core, dacu-log and dacu-sim.
 //!
-//! Exit codes: 0 success; 1 the command ran but found what it was asked to flag (an
-//! unknown id for `show` or `review`, rejections under `ingest --strict`); 2 bad input or usage (an
-//! invalid festival file, an unreadable data directory, a bad flag).
+//! - `cmd`: one file per command (`cmd/ingest/`: the ingest pipeline's reader and
+//!   secrets; `cmd/baseline/`: the Redis and PostgreSQL designs of `dacu bench`, built only
+//!   with the `baselines` feature).
+//! - `files`: the files the command line writes and the directories it may replace.
+//! - `html`: the festival report as one self-contained HTML page.
+//! - `table`: plain-text tables padded to display width.
+//!
+//! Exit codes (docs/cli.md, Exit codes): 0 success; 1 the command ran but found what it was
+//! asked to flag (an unknown id for `show` or `review`, rejections under `ingest --strict`);
+//! 2 bad input, usage or storage (an invalid festival file, an unreadable data directory,
+//! a bad flag); 3 a writer committed everything but could not write its closing snapshot.
 
 mod cmd;
 mod files;
@@ -285,6 +293,7 @@ fn main() -> ExitCode {
     // Die quietly on a closed pipe (`dacu report | head`) like other Unix tools, rather
     // than panicking inside println!.
     #[cfg(unix)]
+    #[allow(unsafe_code, reason = "FFI: signal(2); the workspace denies unsafe code elsewhere")]
     // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);

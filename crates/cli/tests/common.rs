@@ -1,6 +1,6 @@
 //! Helpers shared by the end-to-end tests: run the real `dacu` binary.
 
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test file uses some of the helpers")]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -85,7 +85,7 @@ macro_rules! commands {
             $(
                 #[derive(Deserialize)]
                 #[serde(deny_unknown_fields)]
-                #[allow(dead_code)]
+                #[allow(dead_code, reason = "`ty` only lets serde accept the `type` member; nothing reads it")]
                 pub struct $variant {
                     #[serde(rename = "type")]
                     pub ty: IgnoredAny,

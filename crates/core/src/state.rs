@@ -1,12 +1,12 @@
 //! The engine's state: entities and their running totals. Built only by applying events.
-//! Lookups use hash maps (FxHash: fast, and deterministic too); anything that reaches
-//! output is ordered by id first.
+//! Lookups use hash maps with a random seed per map (crate::hash); anything that reaches
+//! output is ordered by id first, so the seed never shows.
 
 use crate::command::Channel;
 use crate::festival::{BrandTier, Role};
+use crate::hash::{Map as HashMap, Set as HashSet};
 use crate::money::Fen;
 use crate::time::{Day, Ts};
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 

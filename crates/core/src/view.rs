@@ -500,7 +500,7 @@ fn year_on_year(f: &Festival, r: &Report, b: &Baseline) -> Vec<Multiple> {
     let announced = |x: Option<i64>| x.filter(|v| *v > 0);
     // (figure, this festival, baseline, announced multiple)
     type Row<'a> = (&'a str, Option<i64>, Option<i64>, Option<i64>);
-    let rows: [Row; 8] = [
+    let rows: [Row<'_>; 8] = [
         ("gmv_fen", this.gmv_fen, b.gmv_fen, None),
         ("orders", this.orders.map(|x| x as i64), b.orders.map(|x| x as i64), None),
         ("buyers", this.buyers.map(|x| x as i64), b.buyers.map(|x| x as i64), None),

@@ -50,6 +50,7 @@ impl Follow {
         Ok(f)
     }
 
+    #[allow(clippy::verbose_file_reads, reason = "the file stays open: later reads go on from where this one ends")]
     fn open(log_dir: &Path, first: u64, path: &Path) -> Result<Follow, StoreError> {
         let mut file = File::open(path).map_err(io_err(path))?;
         let mut buf = Vec::new();

@@ -320,8 +320,9 @@ fn inconsistent_snapshot_is_skipped(cmds: &[Command], why: &str, spoil: impl FnO
     let tmp = tempfile::tempdir().unwrap();
     let digests = build(tmp.path(), cmds, 10, no_snapshots());
     let (mut dir, _) = DataDir::open(tmp.path(), no_snapshots()).unwrap();
-    let path = dir.snapshot().unwrap();
+    dir.snapshot().unwrap();
     drop(dir);
+    let (_, path) = snapshot::list(tmp.path()).unwrap()[0].clone();
     let meta = snapshot::read_meta(&path).unwrap();
     let mut st = snapshot::read_state(&meta).unwrap();
     spoil(&mut st);

@@ -110,6 +110,7 @@ pub(crate) fn fatal_on_panic<T>(what: &'static str, f: impl FnOnce() -> T) -> T 
                 Ok(mut f) => drop(f.write_all(text.as_bytes())),
                 Err(_) => eprint!("{text}"),
             }
+            #[allow(clippy::exit, reason = "a panicked engine must never serve again: the process ends here")]
             std::process::exit(crate::FATAL_EXIT);
         }
     }

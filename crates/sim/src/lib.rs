@@ -13,6 +13,10 @@
 //! - activity follows the calendar: quiet preparation, a rising warm-up, a burst peaking
 //!   on 11-11 (or the festival's peak day), a tail after;
 //! - about one line in 500 is bad, 36 kinds in turn, each meeting a different rejection code.
+//!
+//! Modules: [`rng`], the seeded generator every draw comes from; `market`, the marketing
+//! tools' commands (coupons, 满减, price cuts, checkouts, group deals, red packets,
+//! lotteries) of the festival mix.
 
 mod market;
 pub mod rng;

@@ -2,7 +2,6 @@
 //! and the Redis sorted-set design on the same updates.
 
 use super::bench::quantile;
-use super::bench_market::pipelined;
 use dacu_core::contest::view::Page;
 use dacu_core::contest::Tally;
 use dacu_core::Ts;
@@ -36,6 +35,7 @@ fn updates(entrants: u64, count: u64) -> Vec<(u32, i64)> {
 }
 
 pub fn boards(entrants: u64, count: u64, queries: u64, baselines: &str) -> anyhow::Result<ExitCode> {
+    let baselines = super::baseline::wanted(baselines, &["redis"], "boards")?;
     anyhow::ensure!(entrants >= 100, "--entrants must be at least 100");
     let ups = updates(entrants, count);
     let mut start_scores = Vec::new();
@@ -105,8 +105,8 @@ pub fn boards(entrants: u64, count: u64, queries: u64, baselines: &str) -> anyho
     );
     out["page100_p50_us"] = json!(page_ns.0);
     out["page100_p99_us"] = json!(page_ns.1);
-    if baselines.split(',').any(|b| b.trim() == "redis") {
-        let (rrate, q50, q99) = redis_boards(&start_scores, &ups, queries.min(20_000))?;
+    if baselines.contains(&"redis") {
+        let (rrate, q50, q99) = super::baseline::redis_boards(&start_scores, &ups, queries.min(20_000))?;
         println!(
             "  redis sorted set (ZINCRBY pipelined 1,000; ZREVRANGE 0 99 WITHSCORES per query): {rrate:.0} updates/s; top-100 p50 {q50:.2} µs, p99 {q99:.2} µs; dacu ÷ redis: updates {:.1}×, top-100 p99 {:.1}× faster",
             rate / rrate,
@@ -157,36 +157,4 @@ fn page_latency(entrants: u64, queries: u64) -> anyhow::Result<(f64, f64)> {
     }
     ns.sort_unstable();
     Ok((quantile(&ns, 0.5) as f64 / 1e3, quantile(&ns, 0.99) as f64 / 1e3))
-}
-
-/// The same updates as ZINCRBY on one sorted set, pipelined 1,000 at a time; then
-/// ZREVRANGE 0 99 WITHSCORES round trips. Returns (updates/s, top-100 p50 µs, p99 µs).
-fn redis_boards(start: &[i64], ups: &[(u32, i64)], queries: u64) -> anyhow::Result<(f64, f64, f64)> {
-    let entrants = start.len() as u64;
-    let client = redis::Client::open("redis://127.0.0.1:6379/")?;
-    let mut con = client.get_connection()?;
-    redis::cmd("DEL").arg("board").exec(&mut con)?;
-    for chunk in (0..entrants).collect::<Vec<_>>().chunks(10_000) {
-        let mut c = redis::cmd("ZADD");
-        c.arg("board");
-        for &e in chunk {
-            c.arg(start[e as usize]).arg(format!("a{e}"));
-        }
-        c.exec(&mut con)?;
-    }
-    let secs = pipelined(&mut con, ups.len() as u64, |pipe, i| {
-        let (e, d) = ups[i as usize];
-        pipe.cmd("ZINCRBY").arg("board").arg(d).arg(format!("a{e}")).ignore();
-    })?;
-    let mut ns = Vec::with_capacity(queries as usize);
-    for _ in 0..queries {
-        let q = Instant::now();
-        let top: Vec<(String, f64)> =
-            redis::cmd("ZREVRANGE").arg("board").arg(0).arg(99).arg("WITHSCORES").query(&mut con)?;
-        ns.push(q.elapsed().as_nanos() as u64);
-        anyhow::ensure!(top.len() == 100, "redis returned {} rows", top.len());
-    }
-    ns.sort_unstable();
-    redis::cmd("DEL").arg("board").exec(&mut con)?;
-    Ok((ups.len() as f64 / secs, quantile(&ns, 0.5) as f64 / 1e3, quantile(&ns, 0.99) as f64 / 1e3))
 }

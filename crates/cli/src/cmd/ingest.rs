@@ -120,7 +120,7 @@ pub fn node_config(cfg: &Config<'_>, snapshot_every: u64) -> NodeConfig {
 #[derive(serde::Serialize)]
 struct RejectedLine<'a> {
     line: u64,
-    code: dacu_core::Code,
+    code: Code,
     message: &'a str,
 }
 
@@ -166,7 +166,7 @@ pub fn ingest(
     reader: impl Read + Send,
     errors: &mut impl Write,
 ) -> Result<(DataDir, Summary), (Summary, anyhow::Error)> {
-    let snapshot_every = dacu_log::Options::default().snapshot_every;
+    let snapshot_every = Options::default().snapshot_every;
     let cfg = Config::default();
     let node = Node::start(dir, node_config(&cfg, snapshot_every)).map_err(|e| (Summary::default(), e.into()))?;
     let s = feed(&node, reader, errors, &mut Vec::new(), cfg);

@@ -280,7 +280,7 @@ impl Contests {
         Ok(self.page_of(f, st, ri, key, t, rows, unranked, next))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, reason = "the inputs of one decision, passed as they are")]
     fn page_of(
         &self,
         f: &Festival,
@@ -326,7 +326,7 @@ impl Contests {
         Unranked { id: pid_name(st, (d.role, p)).to_string(), score: t.recs.get(&p).map_or(0, |r| r.score), reason }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, reason = "the inputs of one decision, passed as they are")]
     fn row(&self, f: &Festival, st: &State, ri: usize, t: &Tally, rank0: usize, k: &Key) -> Row {
         let d = &self.defs[ri];
         let p = super::lookup(st, d.role, &k.id).map(|p| p.1).expect("board ids are registered");

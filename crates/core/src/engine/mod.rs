@@ -34,6 +34,10 @@ pub struct ApplyError {
 pub struct Engine {
     festival: Arc<Festival>,
     state: State,
+    /// An empty `Contests` that stands in for the state's while the contests observe an
+    /// event (they read the rest of the state): swapping it is free, whereas making a new
+    /// one per event would draw a hash seed for each of its maps (crate::hash).
+    spare: crate::contest::Contests,
 }
 
 fn reject<T>(code: Code, msg: impl Into<String>) -> Result<T, Rejection> {
@@ -60,7 +64,7 @@ fn check_name(field: &str, s: &str) -> Result<(), Rejection> {
 impl Engine {
     pub fn new(festival: Arc<Festival>) -> Engine {
         let tiers = festival.anchor_tiers.len();
-        let mut e = Engine { festival, state: State::new(tiers) };
+        let mut e = Engine { festival, state: State::new(tiers), spare: Default::default() };
         e.init_contests();
         e
     }
@@ -84,7 +88,7 @@ impl Engine {
                 ),
             });
         }
-        let mut e = Engine { festival, state };
+        let mut e = Engine { festival, state, spare: Default::default() };
         e.state.market.rebuild_totals();
         e.init_contests();
         Ok(e)
@@ -588,7 +592,7 @@ impl Engine {
                 format!("an order needs 1 to {} lines, got {}", limits::ORDER_LINES, o.lines.len()),
             );
         }
-        let mut skus: rustc_hash::FxHashMap<&str, usize> = Default::default();
+        let mut skus: crate::hash::Map<&str, usize> = Default::default();
         for (n, l) in o.lines.iter().enumerate() {
             check_id("sku", &l.sku).map_err(|r| Rejection::new(r.code, format!("line {n}: {}", r.message)))?;
             if !(1..=limits::LINE_QTY).contains(&l.qty) {
@@ -652,9 +656,9 @@ impl Engine {
             _ => false,
         };
         self.apply_state(ev)?;
-        let mut c = std::mem::take(&mut self.state.contests);
-        c.observe(&self.festival, &self.state, ev, new_viewer);
-        self.state.contests = c;
+        std::mem::swap(&mut self.state.contests, &mut self.spare);
+        self.spare.observe(&self.festival, &self.state, ev, new_viewer);
+        std::mem::swap(&mut self.state.contests, &mut self.spare);
         Ok(())
     }
 

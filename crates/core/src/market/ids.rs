@@ -8,7 +8,8 @@
 //! its prefix has used so far — goes to the general map. Both are consulted on every
 //! lookup, so where an id was put never changes the answer.
 
-use rustc_hash::{FxHashMap as HashMap, FxHasher};
+use crate::hash::Map as HashMap;
+use rustc_hash::FxHasher;
 use serde::{Deserialize, Serialize};
 use std::hash::{BuildHasher, BuildHasherDefault};
 

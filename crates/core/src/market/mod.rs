@@ -7,12 +7,12 @@ pub mod quote;
 pub mod view;
 
 use crate::command::Channel;
+use crate::hash::{Map as HashMap, Set as HashSet};
 use crate::money::Fen;
 use crate::promo::redpacket::Method;
 use crate::state::Interner;
 use crate::time::Ts;
 use quote::{Layer, Rule, Value};
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 

@@ -323,7 +323,8 @@ impl Problem {
                     }
                 }
                 Layer::StoreFullcut | Layer::StoreCoupon => {
-                    #[allow(clippy::needless_range_loop)] // s is a slot, used beyond indexing
+                    // `s` names a slot in the keys below as well as indexing the picks.
+                    #[allow(clippy::needless_range_loop, reason = "s is a slot, not only an index")]
                     for s in 0..self.slots {
                         let pick = if layer == Layer::StoreFullcut { c.fullcut.get(s) } else { c.coupon.get(s) };
                         let Some(&Some(i)) = pick else {

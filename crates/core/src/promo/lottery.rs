@@ -281,7 +281,7 @@ mod tests {
             let mut shuffled = eligible.clone();
             let mut rng = super::super::SplitMix64(seed);
             for i in (1..shuffled.len()).rev() {
-                let j = super::super::uniform_below(i as u64 + 1, || rng.next_u64()) as usize;
+                let j = uniform_below(i as u64 + 1, || rng.next_u64()) as usize;
                 shuffled.swap(i, j);
             }
             shuffled.push(eligible[3].clone()); // a duplicate entry changes nothing either

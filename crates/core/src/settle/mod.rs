@@ -322,7 +322,7 @@ struct Planner<'a> {
 }
 
 impl Planner<'_> {
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, reason = "the inputs of one decision, passed as they are")]
     fn award(
         &mut self,
         d: &RaceDef,
