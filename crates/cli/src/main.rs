@@ -4,7 +4,6 @@
 //!   secrets; `cmd/baseline/`: the Redis and PostgreSQL designs of `dacu bench`, built only
 //!   with the `baselines` feature).
 //! - `files`: the files the command line writes and the directories it may replace.
-//! - `html`: the festival report as one self-contained HTML page.
 //! - `table`: plain-text tables padded to display width.
 //!
 //! Exit codes (docs/cli.md, Exit codes): 0 success; 1 the command ran but found what it was
@@ -14,7 +13,6 @@
 
 mod cmd;
 mod files;
-mod html;
 mod table;
 
 // The engine allocates many small strings per command; mimalloc handles that pattern
@@ -262,6 +260,29 @@ enum Cmd {
         #[arg(long)]
         quiet: bool,
     },
+    /// Serve the festival engine over HTTP/JSON (docs/api.md): commands, resource
+    /// endpoints, reads, tokens, metrics. SIGTERM stops it cleanly.
+    Serve {
+        /// The data directory; created from --festival on first use.
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        festival: Option<PathBuf>,
+        /// Where to listen (default 127.0.0.1:7116; port 0 picks a free one).
+        #[arg(long)]
+        listen: Option<String>,
+        /// The settings file (TOML; docs/api.md lists every key and its default).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Override one setting: section.key=VALUE (repeatable; applied last).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+    /// API tokens for `dacu serve`.
+    Token {
+        #[command(subcommand)]
+        what: cmd::token::What,
+    },
     /// Measure dacu on simulated workloads (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -345,6 +366,10 @@ fn main() -> ExitCode {
         Cmd::Simulate { festival, scale, seed, mix, out, quiet } => {
             cmd::simulate::run(&festival, &scale, seed, mix.into(), out.as_deref(), quiet)
         }
+        Cmd::Serve { data, festival, listen, config, set } => {
+            cmd::serve::run(cmd::serve::Args { data, festival, listen, config, set }, opts)
+        }
+        Cmd::Token { what } => cmd::token::run(what),
         Cmd::Bench { what } => cmd::bench::run(what),
         Cmd::Codes { json } => cmd::codes::run(json),
         Cmd::Demo { data, scale, seed, quiet } => cmd::demo::run(data, &scale, seed, quiet),

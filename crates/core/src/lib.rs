@@ -10,6 +10,7 @@
 //! - [`engine`]: `decide` (validate → events) and `apply` (events → state).
 //! - [`state`]: entities and running totals.
 //! - [`view`]: read models for `show` and `report`.
+//! - [`html`]: the festival report as one self-contained HTML page.
 //! - [`review`]: the live-session review (复盘) for `dacu review`.
 //! - [`digest`]: the canonical state digest that proves replay equals live state.
 //! - [`error`]: the one table of rejection codes and their kinds.
@@ -35,6 +36,7 @@ pub mod error;
 pub mod event;
 pub mod festival;
 pub mod hash;
+pub mod html;
 pub mod limits;
 pub mod market;
 pub mod money;

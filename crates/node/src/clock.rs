@@ -63,3 +63,30 @@ impl Clock for ManualClock {
         }
     }
 }
+
+/// A festival clock for a rehearsal: it reads `start` when created and runs at `speed`
+/// festival seconds per real second.
+#[derive(Debug)]
+pub struct ScaledClock {
+    start: Ts,
+    since: std::time::Instant,
+    speed: f64,
+}
+
+impl ScaledClock {
+    pub fn new(start: Ts, speed: f64) -> ScaledClock {
+        ScaledClock { start, since: std::time::Instant::now(), speed: speed.max(f64::MIN_POSITIVE) }
+    }
+}
+
+impl Clock for ScaledClock {
+    fn now(&self) -> Ts {
+        let ms = self.since.elapsed().as_secs_f64() * 1000.0 * self.speed;
+        Ts(self.start.0.saturating_add(ms.min(i64::MAX as f64) as i64))
+    }
+
+    fn until(&self, t: Ts) -> Duration {
+        let festival_ms = t.0.saturating_sub(self.now().0).max(0) as f64;
+        Duration::from_secs_f64(festival_ms / 1000.0 / self.speed)
+    }
+}

@@ -30,9 +30,9 @@ pub mod request;
 mod shared;
 mod writer;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, ScaledClock, SystemClock};
 pub use config::{NodeConfig, Time};
-pub use request::{Outcome, ReadError, Reply, ReplyFn, Request, SubmitError};
+pub use request::{Outcome, ReadError, Reply, ReplyFn, Request, Stamp, SubmitError};
 
 use crossbeam_channel::{Sender, TrySendError};
 use dacu_core::{Command, Engine};
@@ -170,7 +170,7 @@ impl Node {
         if req.commands.len() > self.cfg.max_request_commands {
             return Err(SubmitError::TooLarge { commands: req.commands.len(), limit: self.cfg.max_request_commands });
         }
-        if req.stamp && matches!(self.cfg.time, Time::Recorded) {
+        if req.stamp.any() && matches!(self.cfg.time, Time::Recorded) {
             return Err(SubmitError::NoClock);
         }
         Ok(tx)
@@ -188,7 +188,7 @@ impl Node {
 
     fn run(&self, c: Command, stamp: bool) -> Result<Outcome, SubmitError> {
         let (mut req, rx) = Request::with_channel(vec![c]);
-        req.stamp = stamp;
+        req.stamp = if stamp { Stamp::All } else { Stamp::None };
         req.want_events = true;
         self.submit(req).map_err(|(e, _)| e)?;
         let reply = rx.recv().map_err(|_| SubmitError::Stopped)?;

@@ -34,12 +34,44 @@ pub struct Reply {
 /// (send the reply on a channel; do not block).
 pub type ReplyFn = Box<dyn FnOnce(Reply) + Send>;
 
+/// Which commands of a request get the node's time as their `at`: the clock's, never
+/// earlier than the latest time recorded (for callers that send no time). Stamping needs a
+/// node whose time is a clock.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Stamp {
+    /// None: every command keeps the time it carries.
+    #[default]
+    None,
+    /// Every command.
+    All,
+    /// The commands whose flag is set (one flag per command).
+    Some(Vec<bool>),
+}
+
+impl Stamp {
+    /// Whether command `i` is stamped.
+    pub fn applies(&self, i: usize) -> bool {
+        match self {
+            Stamp::None => false,
+            Stamp::All => true,
+            Stamp::Some(v) => v.get(i).copied().unwrap_or(false),
+        }
+    }
+
+    /// Whether any command is stamped.
+    pub fn any(&self) -> bool {
+        match self {
+            Stamp::None => false,
+            Stamp::All => true,
+            Stamp::Some(v) => v.iter().any(|b| *b),
+        }
+    }
+}
+
 /// Commands to execute in order, as one unit: they go into one commit batch.
 pub struct Request {
     pub commands: Vec<Command>,
-    /// Stamp each command's `at` with the node's clock, never earlier than the latest time
-    /// recorded (for callers that send no time). Needs a node whose time is a clock.
-    pub stamp: bool,
+    pub stamp: Stamp,
     /// Return each accepted command's events in its outcome.
     pub want_events: bool,
     pub reply: ReplyFn,
@@ -51,7 +83,7 @@ impl Request {
         let (tx, rx) = crossbeam_channel::bounded(1);
         let req = Request {
             commands,
-            stamp: false,
+            stamp: Stamp::None,
             want_events: false,
             reply: Box::new(move |r| {
                 let _ = tx.send(r);

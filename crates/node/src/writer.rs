@@ -150,11 +150,11 @@ impl Writer {
     fn take(&mut self, req: Request, open: &mut Open) {
         let mut outcomes = Vec::with_capacity(req.commands.len());
         let clock = match &self.cfg.time {
-            Time::Clock(c) if req.stamp => Some(c.clone()),
+            Time::Clock(c) if req.stamp.any() => Some(c.clone()),
             _ => None,
         };
-        for mut c in req.commands {
-            if let Some(clock) = &clock {
+        for (i, mut c) in req.commands.into_iter().enumerate() {
+            if let (Some(clock), true) = (&clock, req.stamp.applies(i)) {
                 let now = self.stamp(clock.now());
                 if let Some(at) = c.at_mut() {
                     *at = now;

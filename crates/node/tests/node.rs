@@ -148,7 +148,7 @@ fn a_full_queue_is_backpressure_not_memory() {
     let (release_tx, release_rx) = crossbeam_channel::bounded::<()>(0);
     let first = Request {
         commands: thread_commands(0, 0),
-        stamp: false,
+        stamp: dacu_node::Stamp::None,
         want_events: false,
         reply: Box::new(move |_| {
             let _ = release_rx.recv();
@@ -238,7 +238,7 @@ fn shutdown_answers_everything_queued_and_snapshots() {
         let tx = tx.clone();
         let req = Request {
             commands: chunk.to_vec(),
-            stamp: false,
+            stamp: dacu_node::Stamp::None,
             want_events: false,
             reply: Box::new(move |r| tx.send(r).unwrap()),
         };

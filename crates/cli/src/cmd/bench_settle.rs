@@ -38,7 +38,7 @@ pub fn settle(data: &Path, runs: usize, baselines: &str) -> anyhow::Result<ExitC
     let n = st.settlement.runs.len() as u32 + 1;
     let (again_us, again) = timed(runs, || plan(f, st, at, n));
     let (report_us, r) = timed(runs, || dacu_core::view::report(f, st));
-    let (html_us, page) = timed(runs, || crate::html::render(f, &r));
+    let (html_us, page) = timed(runs, || dacu_core::html::render(f, &r));
     let (csv_us, _) =
         timed(runs, || super::ledger::write_csv(&st.settlement.runs, &st.settlement.lines, 0, std::io::sink()));
     let med = |v: &[u64]| quantile(v, 0.5);

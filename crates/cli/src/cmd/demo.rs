@@ -102,7 +102,7 @@ pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow
         dacu_core::view::report_with(&festival, st, &ReportOptions { baseline: Some(baseline), ..Default::default() });
     let html = data.join("report.html");
     // The demo's own directory: written whole, through a temporary file and a rename.
-    dacu_log::dir::write_atomic(&dacu_log::io::RealIo, &html, crate::html::render(&festival, &r).as_bytes())
+    dacu_log::dir::write_atomic(&dacu_log::io::RealIo, &html, dacu_core::html::render(&festival, &r).as_bytes())
         .with_context(|| format!("writing {}", html.display()))?;
     let review = best_session(st).and_then(|s| dacu_core::review::review(st, &s, 1));
     let boards = top_of_boards(&festival, st, 3);

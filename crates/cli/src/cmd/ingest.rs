@@ -260,7 +260,7 @@ fn parse_lines<R: Read>(
         let tx = tx.clone();
         let req = Request {
             commands,
-            stamp: false,
+            stamp: dacu_node::Stamp::None,
             want_events: false,
             reply: Box::new(move |reply| {
                 let _ = tx.send((rec, reply));

@@ -16,9 +16,11 @@ pub mod progress;
 pub mod quote;
 pub mod report;
 pub mod review;
+pub mod serve;
 pub mod settle;
 pub mod show;
 pub mod simulate;
+pub mod token;
 pub mod verify;
 pub mod verify_draw;
 

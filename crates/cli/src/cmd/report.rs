@@ -49,7 +49,7 @@ pub fn run(data: &Path, a: Args, opts: dacu_log::Options) -> anyhow::Result<Exit
     let dir = super::open(data, opts)?;
     let r = view::report_with(dir.festival(), dir.engine().state(), &ro);
     if let Some(path) = &a.html {
-        crate::files::write_file(path, crate::html::render(dir.festival(), &r).as_bytes())?;
+        crate::files::write_file(path, dacu_core::html::render(dir.festival(), &r).as_bytes())?;
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);

@@ -9,9 +9,9 @@
 //! divide by zero. Every collection read is a Vec or a BTreeMap, so the page is the same
 //! byte for byte for the same report.
 
-use dacu_core::money::{fmt_bp, share_bp, Fen};
-use dacu_core::view::{fmt_multiple, Report};
-use dacu_core::{Day, Festival};
+use crate::money::{fmt_bp, share_bp, Fen};
+use crate::view::{fmt_multiple, Report};
+use crate::{Day, Festival};
 use std::collections::BTreeMap;
 
 /// Series colours, in the order parts of a split are drawn.
@@ -577,7 +577,7 @@ fn year_on_year(r: &Report) -> String {
     ]) + &table(["figure", "this festival", "baseline", "", "multiple", "announced"], &[1, 2, 4, 5], rows.collect())
 }
 
-fn top(list: &[dacu_core::view::Ranked], total: i64) -> String {
+fn top(list: &[crate::view::Ranked], total: i64) -> String {
     // Bars against the leader, shares against the festival's whole GMV.
     let lead = list.first().map_or(0, |x| x.gmv);
     let rows = list.iter().enumerate().map(|(i, x)| {
@@ -637,8 +637,8 @@ fn marketing(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dacu_core::view::{self, Baseline, ReportOptions};
-    use dacu_core::{festival, parse_line, Engine};
+    use crate::view::{self, Baseline, ReportOptions};
+    use crate::{festival, parse_line, Engine};
     use std::sync::Arc;
 
     const MINI: &str = include_str!("../../../festivals/example-mini.toml");

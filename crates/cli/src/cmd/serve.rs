@@ -1,0 +1,71 @@
+//! `dacu serve`: the festival engine as an HTTP service (docs/api.md).
+
+use anyhow::Context;
+use dacu_server::{config, Service};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+pub struct Args {
+    pub data: PathBuf,
+    pub festival: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub config: Option<PathBuf>,
+    pub set: Vec<String>,
+}
+
+pub fn run(a: Args, opts: dacu_log::Options) -> anyhow::Result<ExitCode> {
+    let file = match &a.config {
+        Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?),
+        None => None,
+    };
+    let mut sets = a.set.clone();
+    if let Some(l) = &a.listen {
+        sets.push(format!("listen=\"{l}\""));
+    }
+    let cfg =
+        config::load(file.as_deref(), std::env::vars(), &sets).map_err(|e| anyhow::anyhow!("the settings: {e}"))?;
+    init_logs();
+    let (service, report) = Service::open(&a.data, a.festival.as_deref(), cfg.clone(), opts)
+        .map_err(|e| anyhow::anyhow!("cannot serve {}: {e}", a.data.display()))?;
+    super::warn(&report);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    rt.block_on(serve(&service, &cfg.listen, &a.data))?;
+    drop(rt);
+    let down = service.stop().context("stopping")?;
+    eprintln!("dacu: stopped at event {}", down.durable_seq);
+    let closed = match down.snapshot {
+        Ok(()) => super::Closed::Ok,
+        Err(why) => super::Closed::SnapshotFailed(why),
+    };
+    Ok(closed.exit(ExitCode::SUCCESS))
+}
+
+async fn serve(service: &Service, listen: &str, data: &Path) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    println!("listening on http://{addr} (data {})", data.display());
+    service.run(listener, stop_signal()).await.context("serving")
+}
+
+/// SIGTERM or SIGINT (Ctrl-C): stop accepting, answer what is in flight, then stop.
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    eprintln!("dacu: stopping: answering the requests in flight, then the last commit and snapshot");
+}
+
+/// Structured logs on stderr: `DACU_LOG` filters (default `info`), `DACU_LOG_FORMAT=json`
+/// for one JSON object per line.
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DACU_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("DACU_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        let _ = builder.json().try_init();
+    } else {
+        let _ = builder.try_init();
+    }
+}

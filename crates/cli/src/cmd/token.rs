@@ -1,0 +1,94 @@
+//! `dacu token`: API tokens for `dacu serve`, managed while the directory is not served.
+
+use anyhow::Context;
+use dacu_server::tokens::{self, Role, Tokens};
+use std::path::Path;
+use std::process::ExitCode;
+
+#[derive(clap::Subcommand)]
+pub enum What {
+    /// Create a token and print it (it is shown once; the directory keeps only its hash).
+    Create {
+        #[arg(long)]
+        data: std::path::PathBuf,
+        /// operator, integration or participant.
+        #[arg(long)]
+        role: String,
+        /// For a participant token: the participant's id.
+        #[arg(long)]
+        participant: Option<String>,
+        /// For a participant token: merchant (a brand too), anchor or provider.
+        #[arg(long)]
+        participant_role: Option<String>,
+        /// How long it lives: 90s, 30m, 12h, 7d (default: until revoked).
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// List the tokens (ids, roles, participants, times; never the tokens).
+    List {
+        #[arg(long)]
+        data: std::path::PathBuf,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        #[arg(long)]
+        data: std::path::PathBuf,
+        id: String,
+    },
+}
+
+pub fn run(what: What) -> anyhow::Result<ExitCode> {
+    match what {
+        What::Create { data, role, participant, participant_role, expires } => {
+            let role = Role::parse(&role)
+                .ok_or_else(|| anyhow::anyhow!("--role is operator, integration or participant, got `{role}`"))?;
+            let participant = match (participant, participant_role.as_deref()) {
+                (Some(p), Some(r)) => Some((
+                    tokens::participant_role(r).ok_or_else(|| {
+                        anyhow::anyhow!("--participant-role is merchant, anchor or provider, got `{r}`")
+                    })?,
+                    p,
+                )),
+                (None, None) => None,
+                _ => anyhow::bail!("a participant token needs both --participant and --participant-role"),
+            };
+            let lifetime = expires.as_deref().map(tokens::parse_duration_s).transpose().map_err(anyhow::Error::msg)?;
+            let (token, _) = change(&data, |ts| ts.create(role, participant, lifetime, usize::MAX))?;
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        What::List { data } => {
+            let _lock = lock(&data)?;
+            let ts = Tokens::load(&data).map_err(anyhow::Error::msg)?;
+            println!("{}", serde_json::to_string_pretty(&ts.tokens)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        What::Revoke { data, id } => {
+            let found = change(&data, |ts| Ok(ts.revoke(&id)))?;
+            if !found {
+                eprintln!("dacu: no live token `{id}` in {}", data.display());
+                return Ok(ExitCode::from(1));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The directory's lock: tokens change only while nothing serves it.
+fn lock(data: &Path) -> anyhow::Result<std::fs::File> {
+    anyhow::ensure!(data.join(dacu_log::FESTIVAL_FILE).exists(), "{} is not a dacu data directory", data.display());
+    dacu_log::dir::lock_exclusive(data).with_context(|| {
+        format!(
+            "cannot change the tokens of {}: stop `dacu serve` first, or use the API (POST /v1/tokens)",
+            data.display()
+        )
+    })
+}
+
+fn change<T>(data: &Path, f: impl FnOnce(&mut Tokens) -> Result<T, String>) -> anyhow::Result<T> {
+    let _lock = lock(data)?;
+    let mut ts = Tokens::load(data).map_err(anyhow::Error::msg)?;
+    let out = f(&mut ts).map_err(anyhow::Error::msg)?;
+    ts.save(data).map_err(anyhow::Error::msg)?;
+    Ok(out)
+}

@@ -1,0 +1,260 @@
+//! What every handler shares, and the two things that happen in one place for every
+//! request: who it is from (the [`Principal`] extractor: token, expiry, rate limit) and
+//! what it may touch (the [`Principal::require`] and [`Principal::may_see`] rules).
+
+use crate::config::Config;
+use crate::problem::{codes, Problem};
+use crate::tokens::{Principal, Role, Tokens};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use dacu_core::festival::Role as PRole;
+use dacu_core::{Engine, Festival};
+use dacu_node::{Node, Outcome, Reply, Request, Stamp, SubmitError};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+pub struct App {
+    pub node: Arc<Node>,
+    pub data: PathBuf,
+    pub cfg: Config,
+    pub festival: Arc<Festival>,
+    pub tokens: RwLock<Tokens>,
+    /// Serialises changes to the tokens file.
+    pub tokens_write: Mutex<()>,
+    pub limiter: Mutex<HashMap<String, Bucket>>,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Set once the node is up and accepting; cleared when shutdown starts.
+    pub ready: AtomicBool,
+    pub push: crate::push::Hub,
+}
+
+pub type Shared = Arc<App>;
+
+/// A token bucket: `burst` requests at once, refilled at `rate` per second.
+#[derive(Debug, Clone, Copy)]
+pub struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl App {
+    /// Takes one request from the token's bucket; the seconds to wait when it is empty.
+    fn take(&self, token: &str) -> Result<(), u64> {
+        let (rate, burst) = (self.cfg.limits.rate_per_token as f64, self.cfg.limits.rate_burst as f64);
+        if rate == 0.0 {
+            return Ok(());
+        }
+        let mut buckets = self.limiter.lock().expect("limiter");
+        let now = Instant::now();
+        let b = buckets.entry(token.to_string()).or_insert(Bucket { tokens: burst, at: now });
+        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(burst);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - b.tokens) / rate).ceil().max(1.0) as u64)
+        }
+    }
+
+    /// Submits commands and waits for the durable reply.
+    pub async fn submit(&self, commands: Vec<dacu_core::Command>, stamp: Stamp) -> Result<Reply, Problem> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let req = Request {
+            commands,
+            stamp,
+            want_events: true,
+            reply: Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        };
+        let t0 = Instant::now();
+        if let Err((e, _)) = self.node.try_submit(req) {
+            metrics::counter!("dacu_submit_refused_total", "why" => refusal(&e)).increment(1);
+            return Err(match e {
+                SubmitError::Full { .. } => Problem::busy(e.to_string()),
+                SubmitError::Stopped => {
+                    Problem::new(StatusCode::SERVICE_UNAVAILABLE, codes::STOPPING, e.to_string()).retry_after(5)
+                }
+                SubmitError::TooLarge { .. } => {
+                    Problem::new(StatusCode::PAYLOAD_TOO_LARGE, codes::TOO_LARGE, e.to_string())
+                }
+                SubmitError::NoClock => Problem::bad_request(e.to_string()),
+            });
+        }
+        let reply = match tokio::time::timeout(self.cfg.request_timeout(), rx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => return Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, codes::STOPPING, "the node stopped")),
+            Err(_) => {
+                return Err(Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    codes::TIMEOUT,
+                    "no durable reply within the request timeout; the commands may yet be applied: resend with the same Idempotency-Key to learn their outcome",
+                )
+                .retry_after(1))
+            }
+        };
+        metrics::histogram!("dacu_commit_wait_seconds").record(t0.elapsed().as_secs_f64());
+        Ok(reply)
+    }
+
+    /// Runs `f` on the read view at `at_least` or later, off the async threads.
+    pub async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        at_least: u64,
+        f: impl FnOnce(&Engine) -> T + Send + 'static,
+    ) -> Result<(T, u64), Problem> {
+        let app = self.clone();
+        let wait = self.cfg.read_wait();
+        tokio::task::spawn_blocking(move || {
+            app.node.read(at_least, wait, |e| (f(e), e.state().events)).map_err(|e| match e {
+                dacu_node::ReadError::NotYet { .. } => {
+                    Problem::new(StatusCode::SERVICE_UNAVAILABLE, codes::NOT_YET, e.to_string()).retry_after(1)
+                }
+                other => Problem::new(StatusCode::SERVICE_UNAVAILABLE, codes::STOPPING, other.to_string()),
+            })
+        })
+        .await
+        .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+    }
+}
+
+fn refusal(e: &SubmitError) -> &'static str {
+    match e {
+        SubmitError::Full { .. } => "full",
+        SubmitError::Stopped => "stopped",
+        SubmitError::TooLarge { .. } => "too_large",
+        SubmitError::NoClock => "no_clock",
+    }
+}
+
+impl FromRequestParts<Shared> for Principal {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Shared) -> Result<Principal, Problem> {
+        let unauthorized = |d: &str| {
+            Problem::new(
+                StatusCode::UNAUTHORIZED,
+                codes::UNAUTHORIZED,
+                format!("{d}; send `Authorization: Bearer TOKEN`"),
+            )
+        };
+        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or_else(|| unauthorized("no token"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .ok_or_else(|| unauthorized("the Authorization header is not `Bearer TOKEN`"))?;
+        let p = app
+            .tokens
+            .read()
+            .expect("tokens")
+            .check(token.trim(), crate::tokens::now_s())
+            .ok_or_else(|| unauthorized("the token is unknown, expired or revoked"))?;
+        if let Err(wait) = app.take(&p.token_id) {
+            return Err(Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                codes::RATE_LIMITED,
+                format!(
+                    "this token is over its {} requests per second (burst {}); retry in {wait} s",
+                    app.cfg.limits.rate_per_token, app.cfg.limits.rate_burst
+                ),
+            )
+            .retry_after(wait));
+        }
+        Ok(p)
+    }
+}
+
+impl Principal {
+    /// Refuses (403) a principal whose role is not among `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), Problem> {
+        if roles.contains(&self.role) {
+            return Ok(());
+        }
+        let names: Vec<&str> = roles.iter().map(|r| role_name(*r)).collect();
+        Err(Problem::forbidden(format!(
+            "this needs a token of role {}; yours is {}",
+            names.join(" or "),
+            role_name(self.role)
+        )))
+    }
+
+    /// Whether this principal may see what belongs to participant `(role, id)`: operators
+    /// and integrations see everything; a participant only itself.
+    pub fn may_see(&self, role: PRole, id: &str) -> bool {
+        match self.role {
+            Role::Operator | Role::Integration => true,
+            Role::Participant => self.participant.as_ref().is_some_and(|(r, p)| *r == role && p == id),
+        }
+    }
+
+    /// Refuses (403) a principal that may not see `(role, id)`'s own data.
+    pub fn require_owner(&self, role: PRole, id: &str) -> Result<(), Problem> {
+        if self.may_see(role, id) {
+            return Ok(());
+        }
+        Err(Problem::forbidden(format!(
+            "a participant token sees only its own {} data; this is {} `{id}`'s",
+            role.as_str(),
+            role.as_str()
+        )))
+    }
+}
+
+pub fn role_name(r: Role) -> &'static str {
+    match r {
+        Role::Operator => "operator",
+        Role::Integration => "integration",
+        Role::Participant => "participant",
+    }
+}
+
+/// The outcome of one command as the API answers it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct CommandResult {
+    /// `accepted` or `rejected`.
+    pub status: &'static str,
+    /// The first and last log positions of its events (accepted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seq: Option<u64>,
+    /// Its events (accepted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub events: Option<Vec<serde_json::Value>>,
+    /// Why not (rejected): the problem, as for a single command.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<Problem>,
+}
+
+impl CommandResult {
+    pub fn of(o: Outcome, body: Option<&serde_json::Value>, pointer_prefix: &str) -> CommandResult {
+        match o {
+            Outcome::Accepted { first_seq, last_seq, events } => CommandResult {
+                status: "accepted",
+                first_seq: Some(first_seq),
+                last_seq: Some(last_seq),
+                events: Some(events.iter().map(|e| serde_json::to_value(e).expect("events serialise")).collect()),
+                problem: None,
+            },
+            Outcome::Rejected(r) => {
+                let mut p = Problem::rejection(&r);
+                p.pointer = body
+                    .and_then(|b| crate::problem::pointer_in(b, &r.message))
+                    .map(|f| format!("{pointer_prefix}{f}"));
+                CommandResult { status: "rejected", first_seq: None, last_seq: None, events: None, problem: Some(p) }
+            }
+        }
+    }
+}
+
+/// How long a reader waits, at most, for the read view.
+pub fn read_wait(app: &App) -> Duration {
+    app.cfg.read_wait()
+}

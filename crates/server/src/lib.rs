@@ -1,0 +1,115 @@
+//! dacu-server: the festival engine as an HTTP/JSON service, on the node runtime.
+//!
+//! - [`config`]: the settings file, environment and flags.
+//! - [`app`]: what handlers share; who a request is from and what it may touch.
+//! - [`tokens`]: API tokens, stored hashed in the data directory.
+//! - [`problem`]: errors as RFC 9457 problem documents; the kind → status table.
+//! - [`routes`]: the endpoints (`commands`, `reads`, `tokens`, `ops`) and the layers every
+//!   request passes.
+//! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers.
+//! - [`push`]: live push over Server-Sent Events.
+//!
+//! [`Service::open`] opens the data directory and starts the node; [`Service::run`] serves
+//! a listener until the shutdown future resolves, then lets in-flight requests finish;
+//! [`Service::stop`] makes the last batch durable, snapshots and releases the directory.
+//! docs/api.md documents the API.
+
+// A problem document is a few strings; it travels only on the error path, where moving
+// 200 bytes costs nothing next to the response it becomes.
+#![allow(clippy::result_large_err, reason = "problems travel on the error path only")]
+
+pub mod app;
+pub mod config;
+pub mod openapi;
+pub mod problem;
+pub mod push;
+pub mod routes;
+pub mod tokens;
+
+use app::App;
+use config::Config;
+use dacu_log::{DataDir, Options, StoreError};
+use dacu_node::{Clock, Node, NodeConfig, ScaledClock, SystemClock, Time};
+use std::future::Future;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, RwLock};
+
+pub struct Service {
+    app: Arc<App>,
+}
+
+impl Service {
+    /// Opens (or, with `festival`, creates) the data directory and starts its node.
+    pub fn open(
+        data: &Path,
+        festival: Option<&Path>,
+        cfg: Config,
+        opts: Options,
+    ) -> Result<(Service, dacu_log::OpenReport), String> {
+        let tokens = tokens::Tokens::load(data)?;
+        let (dir, report) = DataDir::open_or_create(data, festival, opts).map_err(|e| e.to_string())?;
+        let festival = dir.engine().festival_arc();
+        let clock: Arc<dyn Clock> = if cfg.clock.start == "system" {
+            Arc::new(SystemClock)
+        } else {
+            let start = dacu_core::Ts::parse(&cfg.clock.start).map_err(|e| format!("clock.start: {e}"))?;
+            Arc::new(ScaledClock::new(start, cfg.clock.speed))
+        };
+        let node_cfg = NodeConfig {
+            queue_requests: cfg.limits.queue_requests,
+            max_request_commands: cfg.limits.batch_commands.max(1),
+            batch_commands: cfg.batch.commands,
+            batch_wait: std::time::Duration::from_micros(cfg.batch.wait_us),
+            read_view: true,
+            snapshot_every: cfg.snapshots.every,
+            time: Time::Clock(clock),
+        };
+        let node = Node::start(dir, node_cfg).map_err(|e| e.to_string())?;
+        let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .map_err(|e| format!("metrics: {e}"))?;
+        let app = Arc::new(App {
+            node: Arc::new(node),
+            data: data.to_path_buf(),
+            cfg,
+            festival,
+            tokens: RwLock::new(tokens),
+            tokens_write: Mutex::new(()),
+            limiter: Mutex::new(Default::default()),
+            metrics,
+            ready: true.into(),
+            push: Default::default(),
+        });
+        Ok((Service { app }, report))
+    }
+
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
+    /// Serves `listener` until `shutdown` resolves; requests in flight are answered.
+    pub async fn run(
+        &self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = self.app.clone();
+        let router = routes::router(app.clone());
+        let stopping = async move {
+            shutdown.await;
+            app.ready.store(false, Ordering::SeqCst);
+        };
+        axum::serve(listener, router).with_graceful_shutdown(stopping).await
+    }
+
+    /// After [`Service::run`] returned: the node's last commit, final snapshot, lock
+    /// released.
+    pub fn stop(self) -> Result<dacu_node::Shutdown, StoreError> {
+        let app =
+            Arc::try_unwrap(self.app).map_err(|_| StoreError::Poisoned("requests still hold the service".into()))?;
+        let node =
+            Arc::try_unwrap(app.node).map_err(|_| StoreError::Poisoned("requests still hold the node".into()))?;
+        node.shutdown()
+    }
+}

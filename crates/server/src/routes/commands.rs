@@ -1,0 +1,186 @@
+//! `POST /v1/commands`: every command the engine knows, exactly as `dacu ingest` reads
+//! it — one object, a JSON array of them, or NDJSON — answered after the commit.
+
+use crate::app::{CommandResult, Shared};
+use crate::problem::{codes, Problem};
+use crate::tokens::{Principal, Role};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use dacu_core::Command;
+use dacu_node::Stamp;
+use serde::Serialize;
+use serde_json::Value;
+
+/// The registrations carry no time; every other command does, and one sent without `at`
+/// is stamped with the service's clock.
+const UNTIMED: &[&str] = &["register_merchant", "register_anchor", "register_provider"];
+
+/// A placeholder the writer overwrites: commands sent without `at` parse with it.
+const PLACEHOLDER_AT: &str = "1970-01-01T00:00:00Z";
+
+/// The answer to a batch.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BatchResult {
+    /// One result per command, in order.
+    pub results: Vec<CommandResult>,
+    /// Every event up to this log position is durable.
+    pub durable_seq: u64,
+}
+
+/// The commands of a body, each with its JSON (for pointers) and whether it is stamped.
+pub struct Parsed {
+    pub commands: Vec<Command>,
+    pub bodies: Vec<Value>,
+    pub stamp: Vec<bool>,
+    /// Lines that did not parse: (index, problem).
+    pub bad: Vec<(usize, Problem)>,
+    /// A single object rather than a list.
+    pub single: bool,
+}
+
+/// Parses one command object, filling in `at` for the writer to stamp when it is missing.
+pub fn parse_command(mut v: Value) -> Result<(Command, Value, bool), (Value, Problem)> {
+    let mut stamp = false;
+    if let Value::Object(m) = &mut v {
+        let timed = m.get("type").and_then(Value::as_str).is_some_and(|t| !UNTIMED.contains(&t));
+        if timed && !m.contains_key("at") {
+            m.insert("at".into(), Value::String(PLACEHOLDER_AT.into()));
+            stamp = true;
+        }
+    }
+    let text = v.to_string();
+    match dacu_core::parse_line(&text) {
+        Ok(c) => Ok((c, v, stamp)),
+        Err(r) => {
+            let mut p = Problem::rejection(&r);
+            p.pointer = crate::problem::pointer_in(&v, &r.message);
+            Err((v, p))
+        }
+    }
+}
+
+fn parse_body(headers: &HeaderMap, body: &[u8], limit: usize) -> Result<Parsed, Problem> {
+    let text = std::str::from_utf8(body).map_err(|e| Problem::bad_request(format!("the body is not UTF-8: {e}")))?;
+    let ndjson = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/x-ndjson"));
+    let trimmed = text.trim_start();
+    let (values, single): (Vec<Result<Value, String>>, bool) = if ndjson {
+        (
+            text.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| serde_json::from_str(l).map_err(|e| e.to_string()))
+                .collect(),
+            false,
+        )
+    } else if trimmed.starts_with('[') {
+        let arr: Vec<Value> = serde_json::from_str(text)
+            .map_err(|e| Problem::bad_request(format!("the body is not a JSON array of commands: {e}")))?;
+        (arr.into_iter().map(Ok).collect(), false)
+    } else {
+        let v: Value = serde_json::from_str(text)
+            .map_err(|e| Problem::bad_request(format!("the body is not a JSON command object: {e}")))?;
+        (vec![Ok(v)], true)
+    };
+    if values.len() > limit {
+        return Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            codes::TOO_LARGE,
+            format!("{} commands in one request; at most {limit} (limits.batch_commands)", values.len()),
+        ));
+    }
+    let mut p = Parsed { commands: Vec::new(), bodies: Vec::new(), stamp: Vec::new(), bad: Vec::new(), single };
+    for (i, v) in values.into_iter().enumerate() {
+        match v {
+            Err(e) => p.bad.push((i, Problem::rejection(&dacu_core::Rejection::new(dacu_core::Code::InvalidJson, e)))),
+            Ok(v) => match parse_command(v) {
+                Ok((c, v, s)) => {
+                    p.commands.push(c);
+                    p.bodies.push(v);
+                    p.stamp.push(s);
+                }
+                Err((_, prob)) => p.bad.push((i, prob)),
+            },
+        }
+    }
+    Ok(p)
+}
+
+#[utoipa::path(post, path = "/v1/commands", tag = "commands",
+    request_body(content = Object, description = "One command object (as `dacu ingest` reads a line), a JSON array of them, or NDJSON (`Content-Type: application/x-ndjson`)."),
+    responses(
+        (status = 200, description = "One command, accepted: its result; or a batch: one result per command", body = BatchResult),
+        (status = 400, description = "A malformed body, or one command refused", body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem),
+        (status = 413, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem), (status = 503, body = Problem),
+    ),
+    security(("bearer" = [])))]
+pub async fn post(State(app): State<Shared>, who: Principal, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(p) = who.require(&[Role::Operator, Role::Integration]) {
+        return p.into_response();
+    }
+    let parsed = match parse_body(&headers, &body, app.cfg.limits.batch_commands) {
+        Ok(p) => p,
+        Err(p) => return p.into_response(),
+    };
+    run(&app, parsed).await
+}
+
+/// Executes parsed commands and answers: a single command as its result or its problem,
+/// a batch as a list.
+pub async fn run(app: &Shared, parsed: Parsed) -> Response {
+    let Parsed { commands, bodies, stamp, bad, single } = parsed;
+    if single {
+        if let Some((_, p)) = bad.into_iter().next() {
+            return p.into_response();
+        }
+        return execute(app, commands, bodies, stamp, Vec::new(), true).await;
+    }
+    execute(app, commands, bodies, stamp, bad, false).await
+}
+
+async fn execute(
+    app: &Shared,
+    commands: Vec<Command>,
+    bodies: Vec<Value>,
+    stamp: Vec<bool>,
+    bad: Vec<(usize, Problem)>,
+    single: bool,
+) -> Response {
+    let n = commands.len() + bad.len();
+    let reply = match app.submit(commands, Stamp::Some(stamp)).await {
+        Ok(r) => r,
+        Err(p) => return p.into_response(),
+    };
+    let mut outcomes = reply.outcomes.into_iter().zip(bodies);
+    let mut bad = bad.into_iter().peekable();
+    let mut results = Vec::with_capacity(n);
+    for i in 0..n {
+        if bad.peek().is_some_and(|(j, _)| *j == i) {
+            let (_, p) = bad.next().expect("peeked");
+            results.push(CommandResult {
+                status: "rejected",
+                first_seq: None,
+                last_seq: None,
+                events: None,
+                problem: Some(p),
+            });
+            continue;
+        }
+        let (o, body) = outcomes.next().expect("one outcome per command");
+        let prefix = if single { String::new() } else { format!("/{i}") };
+        results.push(CommandResult::of(o, Some(&body), &prefix));
+    }
+    if single {
+        let r = results.pop().expect("one result");
+        if let Some(p) = r.problem {
+            return p.into_response();
+        }
+        return (StatusCode::OK, Json(r)).into_response();
+    }
+    (StatusCode::OK, Json(BatchResult { results, durable_seq: reply.durable_seq })).into_response()
+}

@@ -1,0 +1,110 @@
+//! The routes, and the layers every request passes: a request id, metrics, the body
+//! limit, the timeout, the concurrency limit, and errors of any origin as problems.
+
+pub mod commands;
+pub mod ops;
+pub mod reads;
+pub mod tokens;
+
+use crate::app::Shared;
+use crate::problem::{codes, Problem};
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{delete, get, post};
+use axum::Router;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+pub fn router(app: Shared) -> Router {
+    let limits = &app.cfg.limits;
+    let api = Router::new()
+        .route("/v1/commands", post(commands::post))
+        .route("/v1/festival", get(reads::festival))
+        .route("/v1/merchants/{id}", get(reads::merchant))
+        .route("/v1/anchors/{id}", get(reads::anchor))
+        .route("/v1/providers/{id}", get(reads::provider))
+        .route("/v1/sessions/{id}", get(reads::session))
+        .route("/v1/sessions/{id}/review", get(reads::review))
+        .route("/v1/days/{day}", get(reads::day))
+        .route("/v1/wallets/{id}", get(reads::wallet))
+        .route("/v1/coupons/{id}", get(reads::coupon))
+        .route("/v1/red-packets/{id}", get(reads::red_packet))
+        .route("/v1/groups/{id}", get(reads::group))
+        .route("/v1/lotteries/{id}", get(reads::lottery))
+        .route("/v1/checkouts/{id}", get(reads::checkout))
+        .route("/v1/boards/{race}", get(reads::board))
+        .route("/v1/progress/{participant}", get(reads::progress))
+        .route("/v1/budgets", get(reads::budgets))
+        .route("/v1/payouts/{id}", get(reads::payout))
+        .route("/v1/report", get(reads::report))
+        .route("/v1/tokens", post(tokens::create).get(tokens::list))
+        .route("/v1/tokens/{id}", delete(tokens::revoke))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi));
+    api.fallback(|| async { Problem::not_found("no such endpoint; see /openapi.json") })
+        .layer(DefaultBodyLimit::max(limits.body_bytes))
+        .layer(tower::limit::ConcurrencyLimitLayer::new(limits.connections))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), around))
+        .with_state(app)
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Gives each request an id (`X-Request-Id`, in the logs and in error bodies), records its
+/// metrics, and turns any error response that is not a problem document into one.
+async fn around(State(_app): State<Shared>, req: Request, next: Next) -> Response {
+    let id = format!("{:x}-{:x}", std::process::id(), NEXT_ID.fetch_add(1, Ordering::Relaxed));
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_string();
+    let method = req.method().to_string();
+    let t0 = Instant::now();
+    let span = tracing::info_span!("request", id = %id, method = %method, route = %route);
+    let res = {
+        let _e = span.enter();
+        next.run(req)
+    }
+    .await;
+    let status = res.status();
+    let mut res = if status.is_client_error() || status.is_server_error() { problem_body(res, &id).await } else { res };
+    res.headers_mut().insert("x-request-id", HeaderValue::from_str(&id).expect("ascii id"));
+    let elapsed = t0.elapsed().as_secs_f64();
+    let labels = [("route", route.clone()), ("method", method.clone()), ("status", status.as_u16().to_string())];
+    metrics::counter!("dacu_http_requests_total", &labels).increment(1);
+    metrics::histogram!("dacu_http_request_duration_seconds", "route" => route.clone(), "method" => method.clone())
+        .record(elapsed);
+    tracing::info!(id = %id, method = %method, route = %route, status = status.as_u16(), elapsed_ms = elapsed * 1000.0, "served");
+    res
+}
+
+/// An error response as a problem document carrying the request id.
+async fn problem_body(res: Response, id: &str) -> Response {
+    let (parts, body) = res.into_parts();
+    let is_problem = parts.headers.get(header::CONTENT_TYPE).is_some_and(|v| v == "application/problem+json");
+    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let mut problem: serde_json::Value = if is_problem {
+        serde_json::from_slice(&bytes).unwrap_or_default()
+    } else {
+        let detail = String::from_utf8_lossy(&bytes).trim().to_string();
+        let code = match parts.status {
+            StatusCode::PAYLOAD_TOO_LARGE => codes::TOO_LARGE,
+            StatusCode::NOT_FOUND => codes::NOT_FOUND,
+            StatusCode::REQUEST_TIMEOUT => codes::TIMEOUT,
+            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            s if s.is_server_error() => "internal",
+            _ => codes::BAD_REQUEST,
+        };
+        let detail =
+            if detail.is_empty() { parts.status.canonical_reason().unwrap_or("error").to_string() } else { detail };
+        serde_json::to_value(Problem::new(parts.status, code, detail)).expect("problems serialise")
+    };
+    problem["request_id"] = serde_json::Value::String(id.to_string());
+    let mut res = Response::from_parts(parts, Body::from(problem.to_string()));
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    res.headers_mut().remove(header::CONTENT_LENGTH);
+    res
+}
