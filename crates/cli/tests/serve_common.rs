@@ -1,0 +1,117 @@
+//! A `dacu serve` child on a free local port, for the service's end-to-end tests.
+
+#![allow(dead_code, reason = "each test file uses part of the harness")]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const FESTIVAL: &str = "festivals/example-mini.toml";
+/// The service's clock starts here (inside the example festival) and runs at real speed.
+pub const CLOCK_START: &str = "2021-11-05T10:00:00+08:00";
+
+pub struct Server {
+    pub child: Option<Child>,
+    pub url: String,
+    pub data: PathBuf,
+    pub http: reqwest::blocking::Client,
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn dacu() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dacu"))
+}
+
+/// A token of `role` for the data directory (made while it is not served).
+pub fn token(data: &Path, role: &str, participant: Option<(&str, &str)>) -> String {
+    let mut c = dacu();
+    c.args(["token", "create", "--data"]).arg(data).args(["--role", role]);
+    if let Some((r, id)) = participant {
+        c.args(["--participant", id, "--participant-role", r]);
+    }
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Creates the data directory (ingesting `setup` lines) without serving it.
+pub fn prepare(data: &Path, setup: &str) {
+    let mut child = dacu()
+        .args(["ingest", "--data"])
+        .arg(data)
+        .arg("--festival")
+        .arg(root().join(FESTIVAL))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), setup.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "setup rejected lines: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+impl Server {
+    /// Serves `data` with extra `--set` settings.
+    pub fn start(data: &Path, sets: &[&str]) -> Server {
+        let mut c = dacu();
+        c.args(["serve", "--data"]).arg(data).args(["--listen", "127.0.0.1:0"]);
+        c.args(["--set", &format!("clock.start=\"{CLOCK_START}\"")]);
+        for s in sets {
+            c.args(["--set", s]);
+        }
+        let mut child = c.env("DACU_LOG", "warn").stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in `{line}`"))
+            .to_string();
+        let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        Server { child: Some(child), url, data: data.to_path_buf(), http }
+    }
+
+    pub fn get(&self, token: &str, path: &str) -> reqwest::blocking::Response {
+        self.http.get(format!("{}{path}", self.url)).bearer_auth(token).send().unwrap()
+    }
+
+    pub fn post(&self, token: &str, path: &str, body: &serde_json::Value) -> reqwest::blocking::Response {
+        self.http.post(format!("{}{path}", self.url)).bearer_auth(token).json(body).send().unwrap()
+    }
+
+    /// One command; the status and the JSON answer.
+    pub fn command(&self, token: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let r = self.post(token, "/v1/commands", &body);
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or_default())
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        child.wait().unwrap()
+    }
+
+    /// SIGKILL: a crash.
+    pub fn kill(mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
