@@ -239,3 +239,57 @@ fn after_a_kill_under_load_every_acknowledged_claim_is_there_and_no_refused_one(
     let v = dacu().args(["verify", "--data"]).arg(tmp.path().join("d")).output().unwrap();
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
 }
+
+#[test]
+fn resource_endpoints_are_the_commands_they_stand_for() {
+    let (_tmp, s, t) = served();
+    let coupon = json!({"type":"create_coupon","id":"c-r","coupon":"r10","issuer":"platform","scope":"platform","threshold":1000,"off":100,
+                        "stock":10,"claim_from":"2021-11-01T00:00:00+08:00","claim_until":"2021-11-08T00:00:00+08:00","valid_days":3});
+    assert_eq!(s.command(&t, coupon).0, 200);
+    // A claim with an Idempotency-Key, sent twice: the second records nothing.
+    let claim = || {
+        s.http
+            .post(format!("{}/v1/coupons/r10/claims", s.url))
+            .bearer_auth(&t)
+            .header("Idempotency-Key", "claim-u1")
+            .json(&json!({"user":"u1"}))
+            .send()
+            .unwrap()
+    };
+    let first: Value = claim().json().unwrap();
+    assert_eq!(first["status"], "accepted", "{first}");
+    assert!(first["last_seq"].as_u64() >= first["first_seq"].as_u64());
+    let again: Value = claim().json().unwrap();
+    assert_eq!(again["status"], "accepted", "{again}");
+    assert_eq!(again["events"].as_array().map(Vec::len), Some(0), "a resent claim recorded events again: {again}");
+    // A body that contradicts the path is refused.
+    let r = s.post(&t, "/v1/coupons/r10/claims", &json!({"user":"u2","coupon":"other"}));
+    assert_eq!(r.status(), 400);
+    // Quote, checkout, pay: the price the quote gave is the price paid.
+    let lines = json!([{"merchant":"m1","sku":"a","qty":2,"price":3000}]);
+    let q: Value = s.post(&t, "/v1/quote", &json!({"user":"u1","lines":lines})).json().unwrap();
+    assert_eq!(q["pay_total"], 5900, "{q}");
+    let ck: Value = s
+        .post(&t, "/v1/checkouts", &json!({"id":"x-r","checkout":"ckr","user":"u1","channel":"shelf","lines":lines}))
+        .json()
+        .unwrap();
+    assert_eq!(ck["status"], "accepted", "{ck}");
+    let paid: Value = s.post(&t, "/v1/checkouts/ckr/pay", &json!({"id":"pay-r"})).json().unwrap();
+    assert_eq!(paid["status"], "accepted", "{paid}");
+    let c: Value = s.get(&t, "/v1/checkouts/ckr").json().unwrap();
+    assert!(c.to_string().contains("5900"), "{c}");
+    // A viewer enters and leaves a room; a comment; an order and a refund fed in.
+    assert_eq!(s.post(&t, "/v1/sessions/s1/viewers", &json!({"user":"v9"})).status(), 200);
+    assert_eq!(
+        s.post(&t, "/v1/sessions/s1/interactions", &json!({"user":"v9","kind":"comment","text":"hi"})).status(),
+        200
+    );
+    let r = s.http.delete(format!("{}/v1/sessions/s1/viewers/v9", s.url)).bearer_auth(&t).send().unwrap();
+    assert_eq!(r.status(), 200);
+    let o = json!({"order":"o-r","user":"u3","merchant":"m2","channel":"shelf","lines":[{"sku":"k","qty":1,"price":1000,"paid":1000}]});
+    assert_eq!(s.post(&t, "/v1/orders", &o).status(), 200);
+    let r: Value = s.post(&t, "/v1/refunds", &json!({"order":"o-r","amount":400,"refund_id":"rf"})).json().unwrap();
+    assert_eq!(r["status"], "accepted", "{r}");
+    let m: Value = s.get(&t, "/v1/merchants/m2").json().unwrap();
+    assert!(m.to_string().contains("600"), "{m}");
+}

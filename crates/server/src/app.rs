@@ -15,10 +15,12 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 pub struct App {
     pub node: Arc<Node>,
+    /// The service's clock (the node's): the default time of a quote.
+    pub clock: Arc<dyn dacu_node::Clock>,
     pub data: PathBuf,
     pub cfg: Config,
     pub festival: Arc<Festival>,
@@ -252,9 +254,4 @@ impl CommandResult {
             }
         }
     }
-}
-
-/// How long a reader waits, at most, for the read view.
-pub fn read_wait(app: &App) -> Duration {
-    app.cfg.read_wait()
 }

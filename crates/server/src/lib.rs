@@ -63,7 +63,7 @@ impl Service {
             batch_wait: std::time::Duration::from_micros(cfg.batch.wait_us),
             read_view: true,
             snapshot_every: cfg.snapshots.every,
-            time: Time::Clock(clock),
+            time: Time::Clock(clock.clone()),
         };
         let node = Node::start(dir, node_cfg).map_err(|e| e.to_string())?;
         let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
@@ -71,6 +71,7 @@ impl Service {
             .map_err(|e| format!("metrics: {e}"))?;
         let app = Arc::new(App {
             node: Arc::new(node),
+            clock,
             data: data.to_path_buf(),
             cfg,
             festival,

@@ -47,8 +47,8 @@ fn with_position(mut r: Response, pos: u64) -> Response {
 }
 
 macro_rules! entity {
-    ($name:ident, $path:literal, $what:literal, $role:expr, $f:expr) => {
-        #[utoipa::path(get, path = $path, tag = "reads", params(("id" = String, Path), At),
+    ($name:ident, $path:literal, $param:literal, $what:literal, $role:expr, $f:expr) => {
+        #[utoipa::path(get, path = $path, tag = "reads", params(($param = String, Path), At),
             responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem)),
             security(("bearer" = [])))]
         pub async fn $name(State(app): State<Shared>, who: Principal, Path(id): Path<String>, Query(at): Query<At>) -> Response {
@@ -75,19 +75,21 @@ fn to_json<T: serde::Serialize>(v: Option<T>) -> Option<Value> {
     v.map(|x| serde_json::to_value(x).expect("views serialise"))
 }
 
-entity!(merchant, "/v1/merchants/{id}", "merchant", Some(PRole::Merchant), |f, st, id| to_json(view::merchant(
+entity!(merchant, "/v1/merchants/{merchant}", "merchant", "merchant", Some(PRole::Merchant), |f, st, id| to_json(
+    view::merchant(f, st, id)
+));
+entity!(anchor, "/v1/anchors/{anchor}", "anchor", "anchor", Some(PRole::Anchor), |f, st, id| to_json(view::anchor(
     f, st, id
 )));
-entity!(anchor, "/v1/anchors/{id}", "anchor", Some(PRole::Anchor), |f, st, id| to_json(view::anchor(f, st, id)));
-entity!(provider, "/v1/providers/{id}", "provider", Some(PRole::Provider), |f, st, id| to_json(view::provider(
-    f, st, id
-)));
-entity!(wallet, "/v1/wallets/{id}", "user", None, |_f, st, id| market::wallet(st, id));
-entity!(coupon, "/v1/coupons/{id}", "coupon", None, |_f, st, id| market::coupon(st, id));
-entity!(red_packet, "/v1/red-packets/{id}", "red packet", None, |_f, st, id| market::packet(st, id));
-entity!(group, "/v1/groups/{id}", "group", None, |_f, st, id| market::group(st, id));
-entity!(lottery, "/v1/lotteries/{id}", "lottery", None, |_f, st, id| market::lottery(st, id));
-entity!(checkout, "/v1/checkouts/{id}", "checkout", None, |_f, st, id| market::checkout(st, id));
+entity!(provider, "/v1/providers/{provider}", "provider", "provider", Some(PRole::Provider), |f, st, id| to_json(
+    view::provider(f, st, id)
+));
+entity!(wallet, "/v1/wallets/{user}", "user", "user", None, |_f, st, id| market::wallet(st, id));
+entity!(coupon, "/v1/coupons/{coupon}", "coupon", "coupon", None, |_f, st, id| market::coupon(st, id));
+entity!(red_packet, "/v1/red-packets/{packet}", "packet", "red packet", None, |_f, st, id| market::packet(st, id));
+entity!(group, "/v1/groups/{group}", "group", "group", None, |_f, st, id| market::group(st, id));
+entity!(lottery, "/v1/lotteries/{lottery}", "lottery", "lottery", None, |_f, st, id| market::lottery(st, id));
+entity!(checkout, "/v1/checkouts/{checkout}", "checkout", "checkout", None, |_f, st, id| market::checkout(st, id));
 
 /// The anchor of a session, to tell whether a participant token may see it.
 fn session_anchor(e: &Engine, id: &str) -> Option<String> {
@@ -117,7 +119,7 @@ async fn session_read(app: &Shared, who: &Principal, id: String, at: At, review_
     .await
 }
 
-#[utoipa::path(get, path = "/v1/sessions/{id}", tag = "reads", params(("id" = String, Path), At),
+#[utoipa::path(get, path = "/v1/sessions/{session}", tag = "reads", params(("session" = String, Path), At),
     responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn session(
     State(app): State<Shared>,
@@ -136,7 +138,7 @@ pub struct ReviewQuery {
     pub top: Option<usize>,
 }
 
-#[utoipa::path(get, path = "/v1/sessions/{id}/review", tag = "reads", params(("id" = String, Path), ReviewQuery),
+#[utoipa::path(get, path = "/v1/sessions/{session}/review", tag = "reads", params(("session" = String, Path), ReviewQuery),
     responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn review(
     State(app): State<Shared>,
@@ -307,7 +309,7 @@ pub struct ExplainQuery {
     pub orders: Option<usize>,
 }
 
-#[utoipa::path(get, path = "/v1/payouts/{id}", tag = "reads", params(("id" = String, Path, description = "RACE[@DAY][#GROUP]:PARTICIPANT"), ExplainQuery),
+#[utoipa::path(get, path = "/v1/payouts/{payout}", tag = "reads", params(("payout" = String, Path, description = "RACE[@DAY][#GROUP]:PARTICIPANT"), ExplainQuery),
     responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn payout(
     State(app): State<Shared>,
