@@ -10,10 +10,18 @@ use std::sync::Arc;
 
 pub(crate) fn run<L: EventLog>(mut log: L, rx: Receiver<Work>, shared: Arc<Shared>) -> L {
     for work in rx {
+        let t0 = std::time::Instant::now();
         let result = match &work.batch {
             Some(b) => log.append(b).map(|c| c.last_seq),
             None => Ok(log.durable_seq()),
         };
+        if let (Some(b), Ok(_)) = (&work.batch, &result) {
+            let events = b.last_seq + 1 - b.first_seq;
+            metrics::histogram!("dacu_commit_seconds").record(t0.elapsed().as_secs_f64());
+            metrics::histogram!("dacu_batch_events").record(events as f64);
+            metrics::histogram!("dacu_batch_requests").record(work.replies.len() as f64);
+            metrics::counter!("dacu_events_total").increment(events);
+        }
         match result {
             Ok(seq) => {
                 shared.durable.set(seq);

@@ -99,8 +99,10 @@ impl Follower {
         }
         let view = self.shared.view.as_ref().expect("a follower has a view");
         let engine = view.read().expect("view lock");
+        let t0 = std::time::Instant::now();
         let saved = self.snapshots.save(engine.state(), &chain).map_err(|e| e.to_string());
         drop(engine);
+        metrics::histogram!("dacu_snapshot_seconds").record(t0.elapsed().as_secs_f64());
         // A failed periodic snapshot is retried after the next interval; the log is intact.
         self.last_snapshot_seq = applied;
         if let (Err(e), false) = (&saved, last) {
