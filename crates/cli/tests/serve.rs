@@ -293,3 +293,83 @@ fn resource_endpoints_are_the_commands_they_stand_for() {
     let m: Value = s.get(&t, "/v1/merchants/m2").json().unwrap();
     assert!(m.to_string().contains("600"), "{m}");
 }
+
+/// Reads server-sent events from `r` until `n` events have arrived: (event, id, data).
+fn sse_events(r: reqwest::blocking::Response, n: usize) -> Vec<(String, u64, Value)> {
+    use std::io::BufRead;
+    let mut out = Vec::new();
+    let (mut ev, mut id, mut data) = (String::new(), 0u64, String::new());
+    for line in std::io::BufReader::new(r).lines() {
+        let line = line.unwrap();
+        if let Some(v) = line.strip_prefix("event:") {
+            ev = v.trim().to_string();
+        } else if let Some(v) = line.strip_prefix("id:") {
+            id = v.trim().parse().unwrap();
+        } else if let Some(v) = line.strip_prefix("data:") {
+            data.push_str(v.trim());
+        } else if line.is_empty() && !ev.is_empty() {
+            out.push((std::mem::take(&mut ev), id, serde_json::from_str(&std::mem::take(&mut data)).unwrap()));
+            if out.len() == n {
+                break;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn live_push_sends_each_topics_latest_value_with_its_log_position_and_resumes_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    prepare(&data, SETUP);
+    let t = token(&data, "integration", None);
+    let anchor = token(&data, "participant", Some(("anchor", "a1")));
+    let s = Server::start(&data, &[]);
+    let subscribe = |last: Option<u64>| {
+        let mut r = s.http.get(format!("{}/v1/events?topics=totals,session:s1", s.url)).bearer_auth(&t);
+        if let Some(p) = last {
+            r = r.header("Last-Event-ID", p.to_string());
+        }
+        r.send().unwrap()
+    };
+    let r = subscribe(None);
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    // First, the current value of each topic.
+    let first = sse_events(r, 2);
+    assert_eq!(first.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(), ["totals", "session:s1"]);
+    let p0 = first[0].1;
+    // Then an update after an order: a later position and the new totals.
+    let r = subscribe(Some(p0));
+    let o = json!({"order":"o-push","user":"u1","merchant":"m1","channel":"shelf","lines":[{"sku":"k","qty":1,"price":1000,"paid":800}]});
+    let (st, res) = s.command(
+        &t,
+        json!({"type":"order_paid","order":"o-push","user":"u1","merchant":"m1","channel":"shelf","lines":o["lines"]}),
+    );
+    assert_eq!(st, 200, "{res}");
+    let at = res["last_seq"].as_u64().unwrap();
+    let next = sse_events(r, 1);
+    assert_eq!(next[0].0, "totals", "{next:?}");
+    assert!(next[0].1 >= at, "{next:?}");
+    assert_eq!(next[0].2["gmv_fen"], 800);
+    // Resuming from the latest position sends nothing old: the next event is a new one.
+    let r = subscribe(Some(next[0].1));
+    let (st, _) = s.command(
+        &t,
+        json!({"type":"order_paid","order":"o-push2","user":"u1","merchant":"m1","channel":"shelf","lines":o["lines"]}),
+    );
+    assert_eq!(st, 200);
+    let again = sse_events(r, 1);
+    assert!(again[0].1 > next[0].1, "a repeat: {again:?}");
+    assert_eq!(again[0].2["gmv_fen"], 1600);
+    // A participant may not follow the festival's totals, but may follow its own session;
+    // a bad topic is a 400.
+    let r = s.http.get(format!("{}/v1/events?topics=totals", s.url)).bearer_auth(&anchor).send().unwrap();
+    assert_eq!(r.status(), 403);
+    let r = s.http.get(format!("{}/v1/events?topics=session:s1", s.url)).bearer_auth(&anchor).send().unwrap();
+    assert_eq!(r.status(), 200);
+    drop(r);
+    let r = s.http.get(format!("{}/v1/events?topics=nope", s.url)).bearer_auth(&t).send().unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(s.stop().success(), "stopping with live streams open");
+}

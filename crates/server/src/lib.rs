@@ -97,11 +97,17 @@ impl Service {
     ) -> std::io::Result<()> {
         let app = self.app.clone();
         let router = routes::router(app.clone());
+        let hub = tokio::spawn(push::run(app.clone()));
         let stopping = async move {
             shutdown.await;
             app.ready.store(false, Ordering::SeqCst);
+            // Live streams never end on their own: closing them lets the server finish.
+            app.push.close_all();
         };
-        axum::serve(listener, router).with_graceful_shutdown(stopping).await
+        let served = axum::serve(listener, router).with_graceful_shutdown(stopping).await;
+        hub.abort();
+        let _ = hub.await;
+        served
     }
 
     /// After [`Service::run`] returned: the node's last commit, final snapshot, lock

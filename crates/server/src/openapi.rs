@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
         reads::festival, reads::merchant, reads::anchor, reads::provider, reads::session, reads::review, reads::day,
         reads::wallet, reads::coupon, reads::red_packet, reads::group, reads::lottery, reads::checkout,
         reads::board, reads::progress, reads::budgets, reads::payout, reads::report,
+        crate::push::events,
         tokens::create, tokens::list, tokens::revoke,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),

@@ -55,6 +55,7 @@ pub fn router(app: Shared) -> Router {
         .route("/v1/budgets", get(reads::budgets))
         .route("/v1/payouts/{payout}", get(reads::payout))
         .route("/v1/report", get(reads::report))
+        .route("/v1/events", get(crate::push::events))
         .route("/v1/tokens", post(tokens::create).get(tokens::list))
         .route("/v1/tokens/{id}", delete(tokens::revoke))
         .route("/healthz", get(ops::healthz))
