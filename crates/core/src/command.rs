@@ -2,56 +2,11 @@
 //! docs/commands.md documents every command and field.
 
 use crate::error::{Code, Rejection};
-use crate::festival::{BrandTier, Role};
-pub use crate::market::{CartLine, PrizeKind};
-use crate::promo::redpacket::Method;
+pub use crate::kinds::{AudienceKind, Channel, CouponScopeKind, FullcutScopeKind, InteractionKind, PrizeKind};
+use crate::kinds::{BrandTier, Method, Role};
 use crate::time::Ts;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    Live,
-    Shelf,
-}
-
-impl Channel {
-    pub fn index(self) -> usize {
-        self as usize
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Live => "live",
-            Channel::Shelf => "shelf",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InteractionKind {
-    Comment,
-    Like,
-    Share,
-    Follow,
-}
-
-impl InteractionKind {
-    pub const ALL: [InteractionKind; 4] =
-        [InteractionKind::Comment, InteractionKind::Like, InteractionKind::Share, InteractionKind::Follow];
-    pub fn index(self) -> usize {
-        self as usize
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InteractionKind::Comment => "comment",
-            InteractionKind::Like => "like",
-            InteractionKind::Share => "share",
-            InteractionKind::Follow => "follow",
-        }
-    }
-}
 
 /// One order line: `price` is the list unit price, `paid` what was paid for the line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +16,16 @@ pub struct Line {
     pub qty: i64,
     pub price: i64,
     pub paid: i64,
+}
+
+/// One line of a cart, as `checkout` (and `dacu quote`) give it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CartLine {
+    pub merchant: String,
+    pub sku: String,
+    pub qty: i64,
+    pub price: i64,
 }
 
 macro_rules! commands {
@@ -247,32 +212,6 @@ fn one() -> i64 {
 }
 fn yes() -> bool {
     true
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CouponScopeKind {
-    Platform,
-    Store,
-    Skus,
-    Category,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AudienceKind {
-    #[default]
-    Everyone,
-    Followers,
-    NewFollowers,
-    Session,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FullcutScopeKind {
-    Store,
-    CrossStore,
 }
 
 /// A lottery's prize, as given on the wire.

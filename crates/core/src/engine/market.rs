@@ -15,24 +15,7 @@ use crate::time::Ts;
 
 const DAY_MS: i64 = 86_400_000;
 
-/// Limits of the marketing tools ("put a limit on everything").
-pub mod market_limits {
-    /// ¥100,000,000: the most any amount (off, total, budget, cap) may be.
-    pub const AMOUNT_FEN: i64 = 10_000_000_000;
-    pub const COUPON_STOCK: i64 = 1_000_000_000;
-    pub const PER_USER: i64 = 100;
-    pub const SCOPE_SKUS: usize = 1000;
-    pub const TIERS: usize = 20;
-    /// With ids of up to 128 bytes, the `fullcut_created` event stays below
-    /// `limits::EVENT_BYTES`.
-    pub const CROSS_MERCHANTS: usize = 50_000;
-    pub const GROUP_SIZE: i64 = 100;
-    pub const VALID_DAYS: i64 = 366;
-    pub const LOTTERY_WINNERS: i64 = 10_000;
-    pub const TEXT_BYTES: usize = 256;
-    pub const WATCH_S: i64 = 86_400;
-}
-use market_limits as ml;
+use crate::limits::market as ml;
 
 fn amount(field: &str, v: i64, min: i64) -> Result<(), Rejection> {
     if !(min..=ml::AMOUNT_FEN).contains(&v) {

@@ -18,7 +18,6 @@ mod packet;
 
 /// An order's attribution: (session, anchor, provider, self-broadcast).
 pub(crate) type Attribution = (Option<String>, Option<String>, Option<String>, bool);
-pub use market::{market_limits, party_name};
 
 /// Limits on inputs, so that sums can never overflow and nothing grows without bound.
 pub use crate::limits;
@@ -370,10 +369,10 @@ impl Engine {
                 check_id("user", &i.user)?;
                 self.live_session(&i.session, i.at)?;
                 if let Some(text) = &i.text {
-                    if i.kind != cmd::InteractionKind::Comment || text.len() > market_limits::TEXT_BYTES {
+                    if i.kind != cmd::InteractionKind::Comment || text.len() > limits::market::TEXT_BYTES {
                         return reject(
                             Code::InvalidValue,
-                            format!("`text` is for comments only, at most {} bytes", market_limits::TEXT_BYTES),
+                            format!("`text` is for comments only, at most {} bytes", limits::market::TEXT_BYTES),
                         );
                     }
                     out.push(Event::Commented {

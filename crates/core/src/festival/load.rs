@@ -614,7 +614,7 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
             v.err(at("group_by"), "metric \"gmv_growth\" ranks the whole window, not by category");
         }
         if let Some(score) = c.gates.min_experience_score {
-            if crate::contest::score_hundredths(score).is_none() {
+            if super::score_hundredths(score).is_none() {
                 v.err(
                     vec![key("contests"), Seg::Index(i), key("gates"), key("min_experience_score")],
                     format!("min_experience_score must be 0.00 to 5.00 with at most two decimals, got {score}"),

@@ -1,6 +1,7 @@
 //! The festival as declared in its TOML file. Field names here are the file's keys;
 //! docs/festival.md documents each one.
 
+pub use crate::kinds::{BrandTier, RewardKind, Role};
 use crate::time::{Day, Ts};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -32,46 +33,6 @@ impl<'de> Deserialize<'de> for When {
 impl Serialize for When {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.0.serialize(s)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Merchant,
-    Anchor,
-    Provider,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Merchant => "merchant",
-            Role::Anchor => "anchor",
-            Role::Provider => "provider",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BrandTier {
-    Ska,
-    Ka,
-    None,
-}
-
-impl BrandTier {
-    pub const ALL: [BrandTier; 3] = [BrandTier::Ska, BrandTier::Ka, BrandTier::None];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BrandTier::Ska => "ska",
-            BrandTier::Ka => "ka",
-            BrandTier::None => "none",
-        }
-    }
-    pub fn index(self) -> usize {
-        self as usize
     }
 }
 
@@ -239,28 +200,6 @@ pub struct Band {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_value: Option<i64>,
     pub items: Vec<RewardItem>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RewardKind {
-    /// Cash in fen: `amount_fen`.
-    Cash,
-    /// 粉条 promotion credit: fixed `amount_fen`, or `share_bp` of the entrant's sales in
-    /// the window capped at `cap_fen`.
-    FentiaoCredit,
-    /// Traffic pack: `impressions`.
-    TrafficPack,
-    /// A main-venue (主会场) slot: `name`.
-    MainVenueSlot,
-    /// An avatar pendant: `name`.
-    Pendant,
-    /// A badge: `name`.
-    Badge,
-    /// Ad spend rebate: `rebate_bp`.
-    AdRebate,
-    /// Custom live-room gameplay (直播间定制玩法): `name`.
-    CustomGameplay,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
