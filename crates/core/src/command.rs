@@ -207,6 +207,87 @@ stamped! {
     without RegisterMerchant, RegisterAnchor, RegisterProvider
 }
 
+impl Command {
+    /// The idempotency id of the commands that carry one: every command but the original
+    /// set, whose id is optional ([`Command::legacy_id`]).
+    pub fn command_id(&self) -> Option<&str> {
+        Some(match self {
+            Command::Follow(c) => &c.id,
+            Command::CreateCoupon(c) => &c.id,
+            Command::ClaimCoupon(c) => &c.id,
+            Command::CreateFullcut(c) => &c.id,
+            Command::CreatePriceCut(c) => &c.id,
+            Command::CreateGroupDeal(c) => &c.id,
+            Command::OpenGroup(c) => &c.id,
+            Command::JoinGroup(c) => &c.id,
+            Command::CreateRedPacket(c) => &c.id,
+            Command::GrabRedPacket(c) => &c.id,
+            Command::CreateLottery(c) => &c.id,
+            Command::Checkout(c) => &c.id,
+            Command::Pay(c) => &c.id,
+            Command::Cancel(c) => &c.id,
+            Command::Tick(c) => &c.id,
+            Command::SetExperienceScore(c) => &c.id,
+            Command::RecordViolation(c) => &c.id,
+            Command::LoadBaseline(c) => &c.id,
+            Command::Settle(c) => &c.id,
+            Command::RegisterMerchant(_)
+            | Command::RegisterAnchor(_)
+            | Command::RegisterProvider(_)
+            | Command::CertifyProvider(_)
+            | Command::BindProvider(_)
+            | Command::UnbindProvider(_)
+            | Command::Enroll(_)
+            | Command::LiveStart(_)
+            | Command::LiveEnd(_)
+            | Command::ViewerEnter(_)
+            | Command::ViewerLeave(_)
+            | Command::Interaction(_)
+            | Command::OrderPaid(_)
+            | Command::Refund(_) => return self.legacy_id(),
+        })
+    }
+
+    /// The optional `id` of the commands that had none before ids were introduced.
+    pub fn legacy_id(&self) -> Option<&str> {
+        match self {
+            Command::RegisterMerchant(c) => c.id.as_deref(),
+            Command::RegisterAnchor(c) => c.id.as_deref(),
+            Command::RegisterProvider(c) => c.id.as_deref(),
+            Command::CertifyProvider(c) => c.id.as_deref(),
+            Command::BindProvider(c) => c.id.as_deref(),
+            Command::UnbindProvider(c) => c.id.as_deref(),
+            Command::Enroll(c) => c.id.as_deref(),
+            Command::LiveStart(c) => c.id.as_deref(),
+            Command::LiveEnd(c) => c.id.as_deref(),
+            Command::ViewerEnter(c) => c.id.as_deref(),
+            Command::ViewerLeave(c) => c.id.as_deref(),
+            Command::Interaction(c) => c.id.as_deref(),
+            Command::OrderPaid(c) => c.id.as_deref(),
+            Command::Refund(c) => c.id.as_deref(),
+            Command::Follow(_)
+            | Command::CreateCoupon(_)
+            | Command::ClaimCoupon(_)
+            | Command::CreateFullcut(_)
+            | Command::CreatePriceCut(_)
+            | Command::CreateGroupDeal(_)
+            | Command::OpenGroup(_)
+            | Command::JoinGroup(_)
+            | Command::CreateRedPacket(_)
+            | Command::GrabRedPacket(_)
+            | Command::CreateLottery(_)
+            | Command::Checkout(_)
+            | Command::Pay(_)
+            | Command::Cancel(_)
+            | Command::Tick(_)
+            | Command::SetExperienceScore(_)
+            | Command::RecordViolation(_)
+            | Command::LoadBaseline(_)
+            | Command::Settle(_) => None,
+        }
+    }
+}
+
 fn one() -> i64 {
     1
 }
