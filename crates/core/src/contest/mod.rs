@@ -812,7 +812,7 @@ fn session_owners(st: &dyn Tables, anchor: u32) -> impl Iterator<Item = Pid> {
     [Some((Role::Anchor, anchor)), st.anchor_merchant(anchor).map(|m| (Role::Merchant, m))].into_iter().flatten()
 }
 
-/// The time an event records, if any.
+/// The time an event records, if any, that moves the races' "now".
 pub fn event_time(ev: &Event) -> Option<Ts> {
     match ev {
         Event::ProviderCertified { at, .. }
@@ -850,6 +850,12 @@ pub fn event_time(ev: &Event) -> Option<Ts> {
         Event::GroupDealCreated(c) => Some(c.at),
         Event::RedPacketCreated { def, .. } | Event::RedPacketCommitted { def, .. } => Some(def.at),
         Event::LotteryCreated { def, .. } => Some(def.at),
-        _ => None,
+        // Registrations carry no time; a settlement's time is when it was run, not when
+        // anything on the boards happened.
+        Event::MerchantRegistered { .. }
+        | Event::AnchorRegistered { .. }
+        | Event::ProviderRegistered { .. }
+        | Event::Identified { .. }
+        | Event::Settled { .. } => None,
     }
 }

@@ -69,7 +69,7 @@ pub struct Festival {
 pub struct CheckoutPolicy {
     /// The stacking order; a layer left out does not apply.
     #[serde(default = "default_layers")]
-    pub layers: Vec<crate::market::quote::Layer>,
+    pub layers: Vec<crate::kinds::Layer>,
     #[serde(default = "default_payment_timeout_s")]
     pub payment_timeout_s: i64,
     #[serde(default = "default_group_time_limit_s")]
@@ -86,8 +86,8 @@ impl Default for CheckoutPolicy {
     }
 }
 
-fn default_layers() -> Vec<crate::market::quote::Layer> {
-    crate::market::quote::Layer::ALL.to_vec()
+fn default_layers() -> Vec<crate::kinds::Layer> {
+    crate::kinds::Layer::ALL.to_vec()
 }
 fn default_payment_timeout_s() -> i64 {
     900
