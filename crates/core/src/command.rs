@@ -2,56 +2,11 @@
 //! docs/commands.md documents every command and field.
 
 use crate::error::{Code, Rejection};
-use crate::festival::{BrandTier, Role};
-pub use crate::market::{CartLine, PrizeKind};
-use crate::promo::redpacket::Method;
+pub use crate::kinds::{AudienceKind, Channel, CouponScopeKind, FullcutScopeKind, InteractionKind, PrizeKind};
+use crate::kinds::{BrandTier, Method, Role};
 use crate::time::Ts;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    Live,
-    Shelf,
-}
-
-impl Channel {
-    pub fn index(self) -> usize {
-        self as usize
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Live => "live",
-            Channel::Shelf => "shelf",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InteractionKind {
-    Comment,
-    Like,
-    Share,
-    Follow,
-}
-
-impl InteractionKind {
-    pub const ALL: [InteractionKind; 4] =
-        [InteractionKind::Comment, InteractionKind::Like, InteractionKind::Share, InteractionKind::Follow];
-    pub fn index(self) -> usize {
-        self as usize
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InteractionKind::Comment => "comment",
-            InteractionKind::Like => "like",
-            InteractionKind::Share => "share",
-            InteractionKind::Follow => "follow",
-        }
-    }
-}
 
 /// One order line: `price` is the list unit price, `paid` what was paid for the line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +16,16 @@ pub struct Line {
     pub qty: i64,
     pub price: i64,
     pub paid: i64,
+}
+
+/// One line of a cart, as `checkout` (and `dacu quote`) give it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CartLine {
+    pub merchant: String,
+    pub sku: String,
+    pub qty: i64,
+    pub price: i64,
 }
 
 macro_rules! commands {
@@ -242,37 +207,92 @@ stamped! {
     without RegisterMerchant, RegisterAnchor, RegisterProvider
 }
 
+impl Command {
+    /// The idempotency id of the commands that carry one: every command but the original
+    /// set, whose id is optional ([`Command::legacy_id`]).
+    pub fn command_id(&self) -> Option<&str> {
+        Some(match self {
+            Command::Follow(c) => &c.id,
+            Command::CreateCoupon(c) => &c.id,
+            Command::ClaimCoupon(c) => &c.id,
+            Command::CreateFullcut(c) => &c.id,
+            Command::CreatePriceCut(c) => &c.id,
+            Command::CreateGroupDeal(c) => &c.id,
+            Command::OpenGroup(c) => &c.id,
+            Command::JoinGroup(c) => &c.id,
+            Command::CreateRedPacket(c) => &c.id,
+            Command::GrabRedPacket(c) => &c.id,
+            Command::CreateLottery(c) => &c.id,
+            Command::Checkout(c) => &c.id,
+            Command::Pay(c) => &c.id,
+            Command::Cancel(c) => &c.id,
+            Command::Tick(c) => &c.id,
+            Command::SetExperienceScore(c) => &c.id,
+            Command::RecordViolation(c) => &c.id,
+            Command::LoadBaseline(c) => &c.id,
+            Command::Settle(c) => &c.id,
+            Command::RegisterMerchant(_)
+            | Command::RegisterAnchor(_)
+            | Command::RegisterProvider(_)
+            | Command::CertifyProvider(_)
+            | Command::BindProvider(_)
+            | Command::UnbindProvider(_)
+            | Command::Enroll(_)
+            | Command::LiveStart(_)
+            | Command::LiveEnd(_)
+            | Command::ViewerEnter(_)
+            | Command::ViewerLeave(_)
+            | Command::Interaction(_)
+            | Command::OrderPaid(_)
+            | Command::Refund(_) => return self.legacy_id(),
+        })
+    }
+
+    /// The optional `id` of the commands that had none before ids were introduced.
+    pub fn legacy_id(&self) -> Option<&str> {
+        match self {
+            Command::RegisterMerchant(c) => c.id.as_deref(),
+            Command::RegisterAnchor(c) => c.id.as_deref(),
+            Command::RegisterProvider(c) => c.id.as_deref(),
+            Command::CertifyProvider(c) => c.id.as_deref(),
+            Command::BindProvider(c) => c.id.as_deref(),
+            Command::UnbindProvider(c) => c.id.as_deref(),
+            Command::Enroll(c) => c.id.as_deref(),
+            Command::LiveStart(c) => c.id.as_deref(),
+            Command::LiveEnd(c) => c.id.as_deref(),
+            Command::ViewerEnter(c) => c.id.as_deref(),
+            Command::ViewerLeave(c) => c.id.as_deref(),
+            Command::Interaction(c) => c.id.as_deref(),
+            Command::OrderPaid(c) => c.id.as_deref(),
+            Command::Refund(c) => c.id.as_deref(),
+            Command::Follow(_)
+            | Command::CreateCoupon(_)
+            | Command::ClaimCoupon(_)
+            | Command::CreateFullcut(_)
+            | Command::CreatePriceCut(_)
+            | Command::CreateGroupDeal(_)
+            | Command::OpenGroup(_)
+            | Command::JoinGroup(_)
+            | Command::CreateRedPacket(_)
+            | Command::GrabRedPacket(_)
+            | Command::CreateLottery(_)
+            | Command::Checkout(_)
+            | Command::Pay(_)
+            | Command::Cancel(_)
+            | Command::Tick(_)
+            | Command::SetExperienceScore(_)
+            | Command::RecordViolation(_)
+            | Command::LoadBaseline(_)
+            | Command::Settle(_) => None,
+        }
+    }
+}
+
 fn one() -> i64 {
     1
 }
 fn yes() -> bool {
     true
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CouponScopeKind {
-    Platform,
-    Store,
-    Skus,
-    Category,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AudienceKind {
-    #[default]
-    Everyone,
-    Followers,
-    NewFollowers,
-    Session,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FullcutScopeKind {
-    Store,
-    CrossStore,
 }
 
 /// A lottery's prize, as given on the wire.

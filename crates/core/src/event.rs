@@ -313,3 +313,9 @@ impl From<&cmd::CreateRedPacket> for RedPacketDef {
         }
     }
 }
+
+/// An event's size in the log's encoding: one format byte, then the event in postcard
+/// ([`crate::limits::EVENT_BYTES`] bounds it).
+pub fn encoded_bytes(ev: &Event) -> usize {
+    1 + postcard::experimental::serialized_size(ev).expect("events serialise")
+}

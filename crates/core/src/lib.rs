@@ -4,24 +4,28 @@
 //! command (+ recorded time) ──decide──▶ events ──apply──▶ state ──▶ views
 //! ```
 //!
-//! - [`festival`]: the festival file — model, loader, positioned problems.
-//! - [`command`]: the wire commands, one JSON object per line.
-//! - [`event`]: the durable facts the engine records.
-//! - [`engine`]: `decide` (validate → events) and `apply` (events → state).
-//! - [`state`]: entities and running totals.
-//! - [`view`]: read models for `show` and `report`.
-//! - [`html`]: the festival report as one self-contained HTML page.
-//! - [`review`]: the live-session review (复盘) for `dacu review`.
-//! - [`digest`]: the canonical state digest that proves replay equals live state.
-//! - [`error`]: the one table of rejection codes and their kinds.
-//! - [`check`]: the consistency checks of a state read from a snapshot.
-//! - [`hash`]: the seeded hash maps of the state, and why their seed cannot reach output.
-//! - [`limits`]: the bounds on inputs, running totals and event sizes.
-//! - [`settle`]: settlement — payouts within budgets, clawbacks, the ledger, explanations.
-//! - [`contest`]: ranking contests, challenges and the heat value, kept live.
-//! - [`market`]: the marketing tools' state and the checkout price search.
-//! - [`promo`]: the marketing tools' checkable algorithms (red-packet splits, lottery draws).
-//! - [`money`], [`time`]: integer fen and recorded time.
+//! The modules, by layer (docs/architecture.md, "Layers"; `tests/layering.rs` checks it):
+//!
+//! - Leaves, which use only each other: [`time`] and [`money`] (recorded time, integer
+//!   fen), [`error`] (the one table of rejection codes and their kinds), [`hash`] (the
+//!   seeded hash maps, and why their seed cannot reach output), [`limits`] (the bounds on
+//!   inputs, running totals and event sizes), [`intern`] (ids to dense indexes),
+//!   [`kinds`] (the small enums everything shares), [`party`] (who issues or bears a
+//!   promotion), [`promo`] (the checkable algorithms: red-packet splits, lottery draws)
+//!   and `market::quote` (the checkout price search).
+//! - The domain: [`festival`] (the festival file — model, loader, positioned problems),
+//!   [`command`] (the wire commands, one JSON object per line), [`event`] (the durable
+//!   facts the engine records), [`market`] (the marketing tools' state), [`contest`]
+//!   (ranking contests, challenges and the heat value, kept live), [`settle`]
+//!   (settlement: payouts within budgets, clawbacks, the ledger) and [`state`] (entities
+//!   and running totals, holding the marketing tools, the races and the ledger).
+//! - The engine: [`engine`] — `decide` (validate → events) and `apply` (events → state).
+//! - Readers: [`view`] (read models for `show` and `report`), [`review`] (the live-session
+//!   review, 复盘), [`digest`] (the canonical state digest that proves replay equals live
+//!   state), [`check`] (the consistency checks of a state read from a snapshot), [`html`]
+//!   (the festival report as one self-contained HTML page), and the
+//!   views of the tools, races and ledger (`market::view`, `contest::view`,
+//!   `settle::view`).
 //!
 //! Nothing here reads a clock, does I/O, spawns threads or draws unseeded randomness. The
 //! one exception, the hash maps' random seed, only places entries in memory ([`hash`]).
@@ -37,9 +41,12 @@ pub mod event;
 pub mod festival;
 pub mod hash;
 pub mod html;
+pub mod intern;
+pub mod kinds;
 pub mod limits;
 pub mod market;
 pub mod money;
+pub mod party;
 pub mod promo;
 pub mod review;
 pub mod settle;

@@ -52,13 +52,26 @@ pub const SETTLED_PART_BYTES: usize = 4 << 20;
 /// Ledger lines per `settled` event, at most.
 pub const SETTLED_PART_LINES: usize = 10_000;
 
+/// Limits of the marketing tools ("put a limit on everything").
+pub mod market {
+    /// ¥100,000,000: the most any amount (off, total, budget, cap) may be.
+    pub const AMOUNT_FEN: i64 = 10_000_000_000;
+    pub const COUPON_STOCK: i64 = 1_000_000_000;
+    pub const PER_USER: i64 = 100;
+    pub const SCOPE_SKUS: usize = 1000;
+    pub const TIERS: usize = 20;
+    /// With ids of up to 128 bytes, the `fullcut_created` event stays below
+    /// [`super::EVENT_BYTES`].
+    pub const CROSS_MERCHANTS: usize = 50_000;
+    pub const GROUP_SIZE: i64 = 100;
+    pub const VALID_DAYS: i64 = 366;
+    pub const LOTTERY_WINNERS: i64 = 10_000;
+    pub const TEXT_BYTES: usize = 256;
+    pub const WATCH_S: i64 = 86_400;
+}
+
 /// Whether `current + add` stays within `bound`; computed in 128 bits so that neither
 /// operand can wrap.
 pub fn fits(current: i64, add: i128, bound: i64) -> bool {
     current as i128 + add <= bound as i128
-}
-
-/// An event's size in the log's encoding: one format byte, then the event in postcard.
-pub fn event_bytes(ev: &crate::event::Event) -> usize {
-    1 + postcard::experimental::serialized_size(ev).expect("events serialise")
 }

@@ -2,68 +2,14 @@
 //! Lookups use hash maps with a random seed per map (crate::hash); anything that reaches
 //! output is ordered by id first, so the seed never shows.
 
-use crate::command::Channel;
-use crate::festival::{BrandTier, Role};
 use crate::hash::{Map as HashMap, Set as HashSet};
+pub use crate::intern::Interner;
+use crate::kinds::{BrandTier, Channel, Role};
 use crate::money::Fen;
+use crate::party::Party;
 use crate::time::{Day, Ts};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
-
-/// Interns string ids to dense indexes, in first-seen order (so deterministic).
-/// Serialised as its list of names; the map is rebuilt on load.
-#[derive(Debug, Default, Clone)]
-pub struct Interner {
-    map: HashMap<Box<str>, u32>,
-    names: Vec<Box<str>>,
-}
-
-impl Interner {
-    pub fn get(&self, s: &str) -> Option<u32> {
-        self.map.get(s).copied()
-    }
-
-    pub fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.map.get(s) {
-            return i;
-        }
-        let i = self.names.len() as u32;
-        self.names.push(s.into());
-        self.map.insert(s.into(), i);
-        i
-    }
-
-    pub fn name(&self, i: u32) -> &str {
-        &self.names[i as usize]
-    }
-
-    pub fn len(&self) -> usize {
-        self.names.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-}
-
-impl Serialize for Interner {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.names.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Interner {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Interner, D::Error> {
-        let names: Vec<Box<str>> = Vec::deserialize(d)?;
-        let mut map = HashMap::with_capacity_and_hasher(names.len(), Default::default());
-        for (i, n) in names.iter().enumerate() {
-            if map.insert(n.clone(), i as u32).is_some() {
-                return Err(serde::de::Error::custom(format!("duplicate interned id `{n}`")));
-            }
-        }
-        Ok(Interner { map, names })
-    }
-}
 
 /// Gross paid and refunded money of one slice of sales.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -437,5 +383,76 @@ impl State {
 
     pub fn merchants_served(&self) -> usize {
         self.merchants.iter().filter(|m| m.current_provider().is_some()).count()
+    }
+}
+
+impl State {
+    /// "platform", "merchant:ID" or "anchor:ID".
+    pub fn party_name(&self, p: Party) -> String {
+        p.name(&self.merchant_ids, &self.anchor_ids)
+    }
+
+    /// The party a wire name gives (`field` names the command's field in the rejection).
+    pub fn parse_party(&self, field: &str, s: &str) -> Result<Party, crate::error::Rejection> {
+        Party::parse(&self.merchant_ids, &self.anchor_ids, field, s)
+    }
+}
+
+/// The races look participants, sessions, orders and bindings up here.
+impl crate::contest::Tables for State {
+    fn find(&self, role: Role, id: &str) -> Option<u32> {
+        match role {
+            Role::Merchant => self.merchant_ids.get(id),
+            Role::Anchor => self.anchor_ids.get(id),
+            Role::Provider => self.provider_ids.get(id),
+        }
+    }
+
+    fn id(&self, p: crate::contest::Pid) -> &str {
+        match p.0 {
+            Role::Merchant => self.merchant_ids.name(p.1),
+            Role::Anchor => self.anchor_ids.name(p.1),
+            Role::Provider => self.provider_ids.name(p.1),
+        }
+    }
+
+    fn anchor_tier(&self, anchor: u32) -> Option<u32> {
+        self.anchors.get(anchor as usize).and_then(|a| a.tier)
+    }
+
+    fn anchor_merchant(&self, anchor: u32) -> Option<u32> {
+        self.anchors[anchor as usize].merchant
+    }
+
+    fn session(&self, id: &str) -> Option<(u32, Ts)> {
+        let s = &self.sessions[self.session_ids.get(id)? as usize];
+        Some((s.anchor, s.start))
+    }
+
+    fn order(&self, id: &str) -> Option<crate::contest::Sold> {
+        let o = self.orders.get(id)?;
+        Some(crate::contest::Sold {
+            merchant: o.merchant,
+            anchor: o.anchor,
+            provider: o.provider,
+            session: o.session,
+            paid_at: o.at,
+            paid_fen: o.paid.0,
+        })
+    }
+
+    fn bindings(&self, merchant: u32) -> &[(Ts, Option<u32>)] {
+        &self.merchants[merchant as usize].bindings
+    }
+}
+
+/// A settlement reads the races and the ledger here.
+impl crate::settle::Books for State {
+    fn contests(&self) -> &crate::contest::Contests {
+        &self.contests
+    }
+
+    fn settlements(&self) -> &crate::settle::Settlements {
+        &self.settlement
     }
 }

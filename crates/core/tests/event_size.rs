@@ -4,10 +4,11 @@
 //! with the festival, is split into parts (tests/settle_parts.rs).
 
 use dacu_core::command::*;
-use dacu_core::engine::market_limits as ml;
+use dacu_core::event::encoded_bytes as event_bytes;
 use dacu_core::event::Event;
 use dacu_core::festival::Role;
-use dacu_core::limits::{event_bytes, EVENT_BYTES, ID_BYTES, NAME_BYTES, ORDER_LINES};
+use dacu_core::limits::market as ml;
+use dacu_core::limits::{EVENT_BYTES, ID_BYTES, NAME_BYTES, ORDER_LINES};
 use dacu_core::market::quote::{Layer, MAX_ALLOWANCES, MAX_LINES, MAX_MERCHANTS};
 use dacu_core::market::{Discount, Quote};
 use dacu_core::promo::lottery::MAX_POOL;

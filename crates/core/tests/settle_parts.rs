@@ -5,8 +5,9 @@
 //! parts gives the live state (the same ledger as one unsplit event would).
 
 use dacu_core::digest::digest;
+use dacu_core::event::encoded_bytes as event_bytes;
 use dacu_core::festival;
-use dacu_core::limits::{event_bytes, EVENT_BYTES, SETTLED_PART_BYTES};
+use dacu_core::limits::{EVENT_BYTES, SETTLED_PART_BYTES};
 use dacu_core::{parse_line, Engine, Event};
 use std::sync::Arc;
 

@@ -5,7 +5,7 @@
 //! the bounds `decide` keeps.
 
 use super::{count, ensure, index, opt_index, range, sum_within, table, time, At, Lens};
-use crate::engine::market_limits as ml;
+use crate::limits::market as ml;
 use crate::limits::{LINE_QTY, ORDER_FEN, TOTAL, UNIT_PRICE_FEN};
 use crate::market::quote::{Layer, Rule, Value, MAX_LINES};
 use crate::market::*;

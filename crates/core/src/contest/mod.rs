@@ -11,24 +11,20 @@
 //! each event, with the event's own time.
 
 pub mod board;
+pub mod rewards;
 pub mod view;
 
 use crate::event::Event;
 use crate::festival::{Festival, Heat, Metric, Period, Role};
 use crate::hash::{Map as HashMap, Set as HashSet};
-use crate::state::{Interner, State};
+use crate::intern::Interner;
 use crate::time::{Day, Ts};
 use board::{Board, Key};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-/// A shopping-experience score in hundredths (4.3 → 430), if it is 0.00 to 5.00 with at
-/// most two decimals: the festival file's gates and `set_experience_score` both take this.
-pub fn score_hundredths(score: f64) -> Option<i64> {
-    let c = (score * 100.0).round();
-    ((0.0..=5.0).contains(&score) && (score * 100.0 - c).abs() <= 1e-6).then_some(c as i64)
-}
+pub use crate::festival::score_hundredths;
 
 /// A participant: its role and its index in that role's table.
 pub type Pid = (Role, u32);
@@ -306,13 +302,41 @@ fn role_index(r: Role) -> usize {
     }
 }
 
+/// What the races read of the engine's tables, and all they see of them: participants,
+/// anchors' tiers and own merchants, sessions, paid orders and provider bindings. The
+/// races observe events and look up the rest here; [`crate::state::State`] answers.
+pub trait Tables {
+    /// A registered participant's index in its role's table.
+    fn find(&self, role: Role, id: &str) -> Option<u32>;
+    /// A participant's id.
+    fn id(&self, p: Pid) -> &str;
+    /// An anchor's tier: an index into the festival's anchor tiers.
+    fn anchor_tier(&self, anchor: u32) -> Option<u32>;
+    /// The merchant whose own account the anchor is (brand self-broadcast).
+    fn anchor_merchant(&self, anchor: u32) -> Option<u32>;
+    /// A session by id: its anchor and its start.
+    fn session(&self, id: &str) -> Option<(u32, Ts)>;
+    /// A paid order by id, as the races count it.
+    fn order(&self, id: &str) -> Option<Sold>;
+    /// A merchant's provider bindings: (from, provider or none), ordered by time.
+    fn bindings(&self, merchant: u32) -> &[(Ts, Option<u32>)];
+}
+
+/// A paid order as the races count it: who it is attributed to, when it was paid and
+/// what was paid (before refunds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sold {
+    pub merchant: u32,
+    pub anchor: Option<u32>,
+    pub provider: Option<u32>,
+    pub session: Option<u32>,
+    pub paid_at: Ts,
+    pub paid_fen: i64,
+}
+
 /// The participant's id string.
-pub fn pid_name(st: &State, p: Pid) -> &str {
-    match p.0 {
-        Role::Merchant => st.merchant_ids.name(p.1),
-        Role::Anchor => st.anchor_ids.name(p.1),
-        Role::Provider => st.provider_ids.name(p.1),
-    }
+pub fn pid_name(t: &dyn Tables, p: Pid) -> &str {
+    t.id(p)
 }
 
 /// Growth in basis points against a floored baseline: ⌊(W − B′) × 10000 / B′⌋ with
@@ -336,7 +360,7 @@ struct Sale {
 impl Contests {
     /// Resolves the festival's races and rebuilds what snapshots do not hold (the ordered
     /// boards and record ids). Called for a new state and after loading a snapshot.
-    pub fn init(&mut self, f: &Festival, names: &State) {
+    pub fn init(&mut self, f: &Festival, names: &dyn Tables) {
         self.defs = race_defs(f);
         self.races.resize_with(self.defs.len(), RaceState::default);
         self.by_role = Default::default();
@@ -366,12 +390,12 @@ impl Contests {
     }
 
     /// Whether `p` is an entrant of race `ri` that passes its gates: on the ordered board.
-    pub fn eligible(&self, st: &State, ri: usize, p: u32) -> bool {
+    pub fn eligible(&self, st: &dyn Tables, ri: usize, p: u32) -> bool {
         self.gate_failure(st, ri, p).is_none()
     }
 
     /// Why `p` is not ranked in race `ri`, or None if it is.
-    pub fn gate_failure(&self, st: &State, ri: usize, p: u32) -> Option<String> {
+    pub fn gate_failure(&self, st: &dyn Tables, ri: usize, p: u32) -> Option<String> {
         let d = &self.defs[ri];
         let r = &self.races[ri];
         let pid = (d.role, p);
@@ -416,7 +440,7 @@ impl Contests {
 
     /// Re-checks `p`'s place on every board of race `ri` after its eligibility may have
     /// changed.
-    fn refresh(&mut self, st: &State, ri: usize, p: u32) {
+    fn refresh(&mut self, st: &dyn Tables, ri: usize, p: u32) {
         let ok = self.eligible(st, ri, p);
         for t in self.races[ri].boards.values_mut() {
             if let Some(rec) = t.recs.get_mut(&p) {
@@ -433,7 +457,7 @@ impl Contests {
     }
 
     /// The record of `p` on board `key` of race `ri`, made if missing.
-    fn rec(&mut self, st: &State, ri: usize, key: BoardKey, p: u32, at: Ts) -> &mut Tally {
+    fn rec(&mut self, st: &dyn Tables, ri: usize, key: BoardKey, p: u32, at: Ts) -> &mut Tally {
         let ranked =
             !self.races[ri].boards.get(&key).is_some_and(|t| t.recs.contains_key(&p)) && self.eligible(st, ri, p);
         let d = &self.defs[ri];
@@ -462,7 +486,7 @@ impl Contests {
     }
 
     /// Sets a record's score, moving it on the board and keeping a challenge's reached time.
-    fn set_score(&mut self, st: &State, ri: usize, key: BoardKey, p: u32, score: i64, at: Ts) {
+    fn set_score(&mut self, st: &dyn Tables, ri: usize, key: BoardKey, p: u32, score: i64, at: Ts) {
         let d = &self.defs[ri];
         let target = if d.kind == RaceKind::Challenge { d.target(tier_of(st, (d.role, p))) } else { None };
         let t = self.races[ri].boards.get_mut(&key).expect("the record exists");
@@ -492,7 +516,7 @@ impl Contests {
         r.served.get(&p).map_or(0, |ms| ms.iter().map(|m| r.base_fen.get(m).copied().unwrap_or(0)).sum())
     }
 
-    fn rescore_growth(&mut self, st: &State, ri: usize, p: u32, at: Ts) {
+    fn rescore_growth(&mut self, st: &dyn Tables, ri: usize, p: u32, at: Ts) {
         let Some((_, _, floor)) = self.defs[ri].growth else { return };
         let key: BoardKey = (None, None);
         let base = self.baseline(ri, p);
@@ -501,7 +525,7 @@ impl Contests {
         self.set_score(st, ri, key, p, growth_bp(w, base, floor), at);
     }
 
-    fn sale(&mut self, st: &State, pid: Pid, s: &Sale) {
+    fn sale(&mut self, st: &dyn Tables, pid: Pid, s: &Sale) {
         for k in 0..self.by_role[role_index(pid.0)].len() {
             let ri = self.by_role[role_index(pid.0)][k];
             let d = &self.defs[ri];
@@ -546,7 +570,7 @@ impl Contests {
     }
 
     /// A merchant's sale as a growth race's baseline sees it.
-    fn base_sale(&mut self, st: &State, m: u32, s: &Sale) {
+    fn base_sale(&mut self, st: &dyn Tables, m: u32, s: &Sale) {
         for ri in 0..self.defs.len() {
             let Some((bs, be, _)) = self.defs[ri].growth else { continue };
             if !(bs <= s.paid_at && s.paid_at < be) {
@@ -563,7 +587,15 @@ impl Contests {
     }
 
     /// Adds to a participant's heat inputs on one day and passes the heat change on.
-    fn heat_input(&mut self, f: &Festival, st: &State, pid: Pid, day: Day, at: Ts, change: impl FnOnce(&mut HeatDay)) {
+    fn heat_input(
+        &mut self,
+        f: &Festival,
+        st: &dyn Tables,
+        pid: Pid,
+        day: Day,
+        at: Ts,
+        change: impl FnOnce(&mut HeatDay),
+    ) {
         let Some(h) = f.heat.as_ref() else { return };
         let hd = self.heat.entry((pid, day)).or_default();
         change(hd);
@@ -597,7 +629,7 @@ impl Contests {
 
     /// Folds one applied event into the races. `new_viewer`: the event is a viewer's first
     /// entry into its session.
-    pub fn observe(&mut self, f: &Festival, st: &State, ev: &Event, new_viewer: bool) {
+    pub fn observe(&mut self, f: &Festival, st: &dyn Tables, ev: &Event, new_viewer: bool) {
         if let Some(at) = event_time(ev) {
             self.now = Some(self.now.map_or(at, |n| n.max(at)));
         }
@@ -621,43 +653,42 @@ impl Contests {
                 }
             }
             Event::OrderPaid { order, at, .. } => {
-                if let Some(o) = st.orders.get(order.as_str()) {
-                    self.order_change(f, st, o, o.paid.0, *at);
+                if let Some(o) = st.order(order) {
+                    self.order_change(f, st, &o, o.paid_fen, *at);
                 }
             }
             Event::Refunded { order, amount, at, .. } => {
-                if let Some(o) = st.orders.get(order.as_str()) {
-                    self.order_change(f, st, o, -*amount, *at);
+                if let Some(o) = st.order(order) {
+                    self.order_change(f, st, &o, -*amount, *at);
                 }
             }
             Event::LiveEnded { session, at } => {
-                let Some(si) = st.session_ids.get(session) else { return };
-                let s = &st.sessions[si as usize];
-                let mut from = s.start;
+                let Some((anchor, start)) = st.session(session) else { return };
+                let mut from = start;
                 while from < *at {
                     let day = from.day();
                     let next = Ts::start_of(day.next()).min(*at);
                     let ms = next.0 - from.0;
-                    for pid in session_owners(st, si) {
+                    for pid in session_owners(st, anchor) {
                         self.heat_input(f, st, pid, day, *at, |h| h.live_ms += ms);
                     }
                     from = next;
                 }
             }
             Event::ViewerEntered { session, at, .. } if new_viewer => {
-                let Some(si) = st.session_ids.get(session) else { return };
-                for pid in session_owners(st, si) {
+                let Some((anchor, _)) = st.session(session) else { return };
+                for pid in session_owners(st, anchor) {
                     self.heat_input(f, st, pid, at.day(), *at, |h| h.viewers += 1);
                 }
             }
             Event::Interacted { session, at, .. } => {
-                let Some(si) = st.session_ids.get(session) else { return };
-                for pid in session_owners(st, si) {
+                let Some((anchor, _)) = st.session(session) else { return };
+                for pid in session_owners(st, anchor) {
                     self.heat_input(f, st, pid, at.day(), *at, |h| h.interactions += 1);
                 }
             }
             Event::ProviderBound { merchant, at, .. } | Event::ProviderUnbound { merchant, at, .. } => {
-                if let Some(m) = st.merchant_ids.get(merchant) {
+                if let Some(m) = st.find(Role::Merchant, merchant) {
                     self.rebind(st, m, *at);
                 }
             }
@@ -688,7 +719,7 @@ impl Contests {
         }
     }
 
-    fn refresh_all(&mut self, st: &State, pid: Pid) {
+    fn refresh_all(&mut self, st: &dyn Tables, pid: Pid) {
         for ri in 0..self.defs.len() {
             if self.defs[ri].role == pid.0 {
                 self.refresh(st, ri, pid.1);
@@ -698,9 +729,9 @@ impl Contests {
 
     /// An order paid (`amount` > 0) or refunded (`amount` < 0), for every participant it
     /// is attributed to.
-    fn order_change(&mut self, f: &Festival, st: &State, o: &crate::state::Order, amount: i64, at: Ts) {
+    fn order_change(&mut self, f: &Festival, st: &dyn Tables, o: &Sold, amount: i64, at: Ts) {
         let category = self.category(o.merchant);
-        let s = Sale { paid_at: o.at, at, amount, session: o.session, category };
+        let s = Sale { paid_at: o.paid_at, at, amount, session: o.session, category };
         let pids = [
             Some((Role::Merchant, o.merchant)),
             o.anchor.map(|a| (Role::Anchor, a)),
@@ -709,22 +740,24 @@ impl Contests {
         self.base_sale(st, o.merchant, &s);
         for pid in pids.into_iter().flatten() {
             self.sale(st, pid, &s);
-            self.heat_input(f, st, pid, o.at.day(), at, |h| match h.gmv.iter_mut().find(|(c, _)| *c == category) {
-                Some((_, g)) => *g += amount,
-                None => h.gmv.push((category, amount)),
+            self.heat_input(f, st, pid, o.paid_at.day(), at, |h| {
+                match h.gmv.iter_mut().find(|(c, _)| *c == category) {
+                    Some((_, g)) => *g += amount,
+                    None => h.gmv.push((category, amount)),
+                }
             });
         }
     }
 
     /// A merchant's provider bindings changed: growth races re-derive which providers
     /// serve it in their window.
-    fn rebind(&mut self, st: &State, m: u32, at: Ts) {
+    fn rebind(&mut self, st: &dyn Tables, m: u32, at: Ts) {
         for ri in 0..self.defs.len() {
             if self.defs[ri].growth.is_none() {
                 continue;
             }
             let (start, end) = (self.defs[ri].start, self.defs[ri].end);
-            let b = &st.merchants[m as usize].bindings;
+            let b = st.bindings(m);
             let mut now: BTreeSet<u32> = BTreeSet::new();
             for (i, (from, p)) in b.iter().enumerate() {
                 let until = b.get(i + 1).map_or(Ts(i64::MAX), |x| x.0);
@@ -761,31 +794,25 @@ fn hundredths(c: i64) -> String {
 }
 
 /// An anchor's tier; None for other roles.
-pub fn tier_of(st: &State, p: Pid) -> Option<u32> {
+pub fn tier_of(st: &dyn Tables, p: Pid) -> Option<u32> {
     match p.0 {
-        Role::Anchor => st.anchors.get(p.1 as usize).and_then(|a| a.tier),
+        Role::Anchor => st.anchor_tier(p.1),
         _ => None,
     }
 }
 
 /// A participant by role and id, if registered.
-pub fn lookup(st: &State, role: Role, id: &str) -> Option<Pid> {
-    let i = match role {
-        Role::Merchant => st.merchant_ids.get(id),
-        Role::Anchor => st.anchor_ids.get(id),
-        Role::Provider => st.provider_ids.get(id),
-    }?;
-    Some((role, i))
+pub fn lookup(st: &dyn Tables, role: Role, id: &str) -> Option<Pid> {
+    Some((role, st.find(role, id)?))
 }
 
 /// Who a live session's streaming counts for: its anchor, and the merchant whose own
 /// account the anchor is (brand self-broadcast).
-fn session_owners(st: &State, si: u32) -> impl Iterator<Item = Pid> {
-    let a = st.sessions[si as usize].anchor;
-    [Some((Role::Anchor, a)), st.anchors[a as usize].merchant.map(|m| (Role::Merchant, m))].into_iter().flatten()
+fn session_owners(st: &dyn Tables, anchor: u32) -> impl Iterator<Item = Pid> {
+    [Some((Role::Anchor, anchor)), st.anchor_merchant(anchor).map(|m| (Role::Merchant, m))].into_iter().flatten()
 }
 
-/// The time an event records, if any.
+/// The time an event records, if any, that moves the races' "now".
 pub fn event_time(ev: &Event) -> Option<Ts> {
     match ev {
         Event::ProviderCertified { at, .. }
@@ -823,6 +850,12 @@ pub fn event_time(ev: &Event) -> Option<Ts> {
         Event::GroupDealCreated(c) => Some(c.at),
         Event::RedPacketCreated { def, .. } | Event::RedPacketCommitted { def, .. } => Some(def.at),
         Event::LotteryCreated { def, .. } => Some(def.at),
-        _ => None,
+        // Registrations carry no time; a settlement's time is when it was run, not when
+        // anything on the boards happened.
+        Event::MerchantRegistered { .. }
+        | Event::AnchorRegistered { .. }
+        | Event::ProviderRegistered { .. }
+        | Event::Identified { .. }
+        | Event::Settled { .. } => None,
     }
 }

@@ -1,8 +1,10 @@
-//! Deciding the contest inputs: shopping-experience scores, violations and loaded
-//! baselines. Their effect on the boards is in crate::contest.
+//! Deciding the contest inputs — shopping-experience scores, violations and loaded
+//! baselines — and settlements. The inputs change nothing in the state itself: the races
+//! observe their events (crate::contest). A settlement's events are applied by
+//! `Settlements::apply`.
 
 use super::{check_id, check_name, limits, reject, Engine};
-use crate::command::{self as cmd, Command};
+use crate::command as cmd;
 use crate::error::{Code, Rejection};
 use crate::event::Event;
 use crate::festival::{Metric, Role};
@@ -11,127 +13,92 @@ use crate::festival::{Metric, Role};
 /// overflow.
 pub const MAX_BASELINE_FEN: i64 = 1_000_000_000_000_000;
 
+/// The roles a contest input may name.
+const ALL: [Role; 3] = [Role::Merchant, Role::Anchor, Role::Provider];
+
 impl Engine {
-    /// Resolves a participant id: in `role` if given, else in whichever of `roles` has it.
-    pub(super) fn participant(
+    pub(super) fn decide_experience_score(
         &self,
-        participant: &str,
-        role: Option<Role>,
-        roles: &[Role],
-        admits: &str,
-    ) -> Result<(Role, u32), Rejection> {
-        let st = &self.state;
-        let lookup = |r: Role| match r {
-            Role::Merchant => st.merchant_ids.get(participant),
-            Role::Anchor => st.anchor_ids.get(participant),
-            Role::Provider => st.provider_ids.get(participant),
+        k: &cmd::SetExperienceScore,
+        out: &mut Vec<Event>,
+    ) -> Result<(), Rejection> {
+        self.in_festival(k.at)?;
+        let (role, _) = self.participant(&k.participant, k.role, &ALL, "")?;
+        let Some(score_c) = crate::festival::score_hundredths(k.score) else {
+            return reject(
+                Code::InvalidValue,
+                format!("`score` must be 0.00 to 5.00 with at most two decimals, got {}", k.score),
+            );
         };
-        let roles: Vec<Role> = match role {
-            Some(r) => vec![r],
-            None => roles.to_vec(),
-        };
-        let found: Vec<(Role, u32)> = roles.iter().filter_map(|&r| lookup(r).map(|i| (r, i))).collect();
-        match found.as_slice() {
-            [] => reject(
-                Code::UnknownParticipant,
-                format!(
-                    "no {} `{participant}` is registered{admits}",
-                    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" or "),
-                ),
-            ),
-            [one] => Ok(*one),
-            _ => reject(
-                Code::AmbiguousParticipant,
-                format!(
-                    "`{participant}` is registered as {}; add \"role\" to say which",
-                    found.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>().join(" and ")
-                ),
-            ),
-        }
+        out.push(Event::ExperienceScoreSet {
+            id: k.id.clone(),
+            participant: k.participant.clone(),
+            role,
+            score_c,
+            at: k.at,
+        });
+        Ok(())
     }
 
-    pub(super) fn decide_contest(&self, c: &Command, out: &mut Vec<Event>) -> Result<(), Rejection> {
-        const ALL: [Role; 3] = [Role::Merchant, Role::Anchor, Role::Provider];
-        match c {
-            Command::SetExperienceScore(k) => {
-                self.in_festival(k.at)?;
-                let (role, _) = self.participant(&k.participant, k.role, &ALL, "")?;
-                let Some(score_c) = crate::contest::score_hundredths(k.score) else {
-                    return reject(
-                        Code::InvalidValue,
-                        format!("`score` must be 0.00 to 5.00 with at most two decimals, got {}", k.score),
-                    );
-                };
-                out.push(Event::ExperienceScoreSet {
+    pub(super) fn decide_violation(&self, k: &cmd::RecordViolation, out: &mut Vec<Event>) -> Result<(), Rejection> {
+        self.in_festival(k.at)?;
+        check_id("violation", &k.violation)?;
+        check_name("reason", &k.reason)?;
+        if k.reason.trim().is_empty() {
+            return reject(
+                Code::InvalidValue,
+                format!("`reason` must say what the violation was: 1 to {} bytes, not blank", limits::NAME_BYTES),
+            );
+        }
+        let (role, _) = self.participant(&k.participant, k.role, &ALL, "")?;
+        if self.state.contests.violations.contains_key(&k.violation) {
+            return reject(
+                Code::DuplicateViolation,
+                format!("violation `{}` is already recorded; use a new id", k.violation),
+            );
+        }
+        out.push(Event::ViolationRecorded {
+            id: k.id.clone(),
+            violation: k.violation.clone(),
+            participant: k.participant.clone(),
+            role,
+            reason: k.reason.clone(),
+            at: k.at,
+        });
+        Ok(())
+    }
+
+    /// A settlement, decided whole from the state ([`crate::settle::plan`]) and recorded
+    /// in one or more `settled` events, so that replay never recomputes a payout.
+    pub(super) fn decide_settle(&self, k: &cmd::Settle, out: &mut Vec<Event>) -> Result<(), Rejection> {
+        if let Some(last) = self.state.settlement.runs.last() {
+            if k.at < last.at {
+                return reject(
+                    Code::InvalidValue,
+                    format!(
+                        "`at` {} is before settlement {} at {}; settle at {} or later",
+                        k.at, last.n, last.at, last.at
+                    ),
+                );
+            }
+        }
+        let n = self.state.settlement.runs.len() as u32 + 1;
+        let plan = crate::settle::plan(&self.festival, &self.state, k.at, n);
+        self.check_ledger(&plan)?;
+        // Nothing closed, awarded or clawed back: nothing to record, so settling again
+        // changes nothing.
+        if !plan.is_empty() {
+            // Every event stays far below the log's record limit: a large settlement is
+            // recorded as several `Settled` events with the same id.
+            for part in crate::settle::parts::split(plan) {
+                out.push(Event::Settled {
                     id: k.id.clone(),
-                    participant: k.participant.clone(),
-                    role,
-                    score_c,
                     at: k.at,
+                    boards: part.boards,
+                    programs: part.programs,
+                    lines: part.lines,
                 });
             }
-            Command::RecordViolation(k) => {
-                self.in_festival(k.at)?;
-                check_id("violation", &k.violation)?;
-                check_name("reason", &k.reason)?;
-                if k.reason.trim().is_empty() {
-                    return reject(
-                        Code::InvalidValue,
-                        format!(
-                            "`reason` must say what the violation was: 1 to {} bytes, not blank",
-                            limits::NAME_BYTES
-                        ),
-                    );
-                }
-                let (role, _) = self.participant(&k.participant, k.role, &ALL, "")?;
-                if self.state.contests.violations.contains_key(&k.violation) {
-                    return reject(
-                        Code::DuplicateViolation,
-                        format!("violation `{}` is already recorded; use a new id", k.violation),
-                    );
-                }
-                out.push(Event::ViolationRecorded {
-                    id: k.id.clone(),
-                    violation: k.violation.clone(),
-                    participant: k.participant.clone(),
-                    role,
-                    reason: k.reason.clone(),
-                    at: k.at,
-                });
-            }
-            Command::LoadBaseline(k) => self.decide_load_baseline(k, out)?,
-            Command::Settle(k) => {
-                if let Some(last) = self.state.settlement.runs.last() {
-                    if k.at < last.at {
-                        return reject(
-                            Code::InvalidValue,
-                            format!(
-                                "`at` {} is before settlement {} at {}; settle at {} or later",
-                                k.at, last.n, last.at, last.at
-                            ),
-                        );
-                    }
-                }
-                let n = self.state.settlement.runs.len() as u32 + 1;
-                let plan = crate::settle::plan(&self.festival, &self.state, k.at, n);
-                self.check_ledger(&plan)?;
-                // Nothing closed, awarded or clawed back: nothing to record, so settling
-                // again changes nothing.
-                if !plan.is_empty() {
-                    // Every event stays far below the log's record limit: a large
-                    // settlement is recorded as several `Settled` events with the same id.
-                    for part in crate::settle::parts::split(plan) {
-                        out.push(Event::Settled {
-                            id: k.id.clone(),
-                            at: k.at,
-                            boards: part.boards,
-                            programs: part.programs,
-                            lines: part.lines,
-                        });
-                    }
-                }
-            }
-            other => unreachable!("{} is not a contest command", other.type_name()),
         }
         Ok(())
     }
@@ -174,7 +141,7 @@ impl Engine {
         Ok(())
     }
 
-    fn decide_load_baseline(&self, k: &cmd::LoadBaseline, out: &mut Vec<Event>) -> Result<(), Rejection> {
+    pub(super) fn decide_load_baseline(&self, k: &cmd::LoadBaseline, out: &mut Vec<Event>) -> Result<(), Rejection> {
         self.in_festival(k.at)?;
         let growth: Vec<&str> =
             self.festival.contests.iter().filter(|c| c.metric == Metric::GmvGrowth).map(|c| c.id.as_str()).collect();

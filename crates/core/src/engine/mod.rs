@@ -1,24 +1,43 @@
 //! The deterministic engine: `decide` validates a command against the state and returns
 //! the events it causes (or a rejection, changing nothing); `apply` folds an event into
 //! the state. No I/O, no clock, no randomness.
+//!
+//! This file holds the engine and its two dispatches: `decide` matches every [`Command`]
+//! and `apply` every [`Event`], with no catch-all arm, so a new variant that nothing
+//! decides or applies does not compile. Each family keeps its decide and its apply
+//! together:
+//!
+//! - `registry`: merchants, anchors and providers, certification, bindings, enrolment;
+//! - `live`: live sessions, viewers, interactions and comments, follows;
+//! - `order`: orders, refunds and their attribution;
+//! - `market/`: the marketing tools, one file each — `coupon` (coupons, claims, wallet
+//!   coupons), `fullcut` (满减), `price_cut`, `group` (group deals and groups), `packet`
+//!   (red packets), `lottery`, `checkout` (checkout, pay, cancel, refunds' returns) with
+//!   `candidates` (a cart's candidate promotions and its quote), and `timer` (ticks);
+//! - `contest`: the contest inputs and settlement;
+//! - `ids`: command ids, so that a resent command is recognised;
+//! - `bounds`: the running totals' bounds, checked before anything is recorded.
 
-use crate::command::{self as cmd, Channel, Command};
+use crate::command::Command;
 use crate::error::{Code, Rejection};
 use crate::event::Event;
-use crate::festival::{Festival, Role};
-use crate::money::Fen;
+use crate::festival::Festival;
+use crate::intern::Interner;
+use crate::market::CheckoutState;
 use crate::state::*;
 use crate::time::Ts;
 use std::sync::Arc;
 
 mod bounds;
 mod contest;
+mod ids;
+mod live;
 mod market;
-mod packet;
+mod order;
+mod registry;
 
 /// An order's attribution: (session, anchor, provider, self-broadcast).
 pub(crate) type Attribution = (Option<String>, Option<String>, Option<String>, bool);
-pub use market::{market_limits, party_name};
 
 /// Limits on inputs, so that sums can never overflow and nothing grows without bound.
 pub use crate::limits;
@@ -30,6 +49,10 @@ pub struct ApplyError {
     pub index: u64,
     pub reason: String,
 }
+
+/// What applying one event gives: nothing, or why the event cannot be applied (the
+/// reason of its [`ApplyError`]).
+type Applied = Result<(), String>;
 
 pub struct Engine {
     festival: Arc<Festival>,
@@ -59,6 +82,16 @@ fn check_name(field: &str, s: &str) -> Result<(), Rejection> {
         );
     }
     Ok(())
+}
+
+/// The index of `id` in an event being applied, or why the event cannot be applied.
+fn idx(ids: &Interner, id: &str, what: &str) -> Result<u32, String> {
+    ids.get(id).ok_or_else(|| format!("unknown {what} `{id}`"))
+}
+
+/// As [`idx`], for an optional id.
+fn opt_idx(ids: &Interner, id: Option<&str>, what: &str) -> Result<Option<u32>, String> {
+    id.map(|id| idx(ids, id, what)).transpose()
 }
 
 impl Engine {
@@ -196,449 +229,59 @@ impl Engine {
         r
     }
 
+    /// A repeated command id of the same command type is accepted and changes nothing
+    /// (the first result stands). A command of the original set sent with an `id` records
+    /// `identified` before its own events, so that a resend is recognised.
     fn decide_command(&self, c: &Command, out: &mut Vec<Event>) -> Result<(), Rejection> {
-        if let Some(id) = c.legacy_id() {
+        if let Some(id) = c.command_id() {
             if self.seen(c, id)? {
                 return Ok(());
             }
-            let start = out.len();
-            self.decide_inner(c, out)?;
-            out.insert(start, Event::Identified { id: id.to_string(), command: c.type_name().to_string() });
-            return Ok(());
         }
-        self.decide_inner(c, out)
+        let start = out.len();
+        self.decide_inner(c, out)?;
+        if let Some(id) = c.legacy_id() {
+            out.insert(start, Event::Identified { id: id.to_string(), command: c.type_name().to_string() });
+        }
+        Ok(())
     }
 
     fn decide_inner(&self, c: &Command, out: &mut Vec<Event>) -> Result<(), Rejection> {
-        let st = &self.state;
         match c {
-            Command::RegisterMerchant(m) => {
-                check_id("merchant", &m.merchant)?;
-                check_name("name", &m.name)?;
-                check_name("category", &m.category)?;
-                if st.merchant_ids.get(&m.merchant).is_some() {
-                    return reject(
-                        Code::DuplicateMerchant,
-                        format!("merchant `{}` is already registered; use a new id", m.merchant),
-                    );
-                }
-                out.push(Event::MerchantRegistered {
-                    merchant: m.merchant.clone(),
-                    name: m.name.clone(),
-                    brand_tier: m.brand_tier,
-                    category: m.category.clone(),
-                });
-            }
-            Command::RegisterAnchor(a) => {
-                check_id("anchor", &a.anchor)?;
-                check_name("name", &a.name)?;
-                if !(0..=limits::FOLLOWERS).contains(&a.followers) {
-                    return reject(
-                        Code::InvalidValue,
-                        format!("`followers` must be 0 to {}, got {}", limits::FOLLOWERS, a.followers),
-                    );
-                }
-                if st.anchor_ids.get(&a.anchor).is_some() {
-                    return reject(
-                        Code::DuplicateAnchor,
-                        format!("anchor `{}` is already registered; use a new id", a.anchor),
-                    );
-                }
-                if let Some(m) = &a.merchant {
-                    self.merchant_idx(m)?;
-                }
-                let tier = self.festival.anchor_tier_for(a.followers).map(|t| t.id.clone());
-                out.push(Event::AnchorRegistered {
-                    anchor: a.anchor.clone(),
-                    name: a.name.clone(),
-                    followers: a.followers,
-                    merchant: a.merchant.clone(),
-                    tier,
-                });
-            }
-            Command::RegisterProvider(p) => {
-                check_id("provider", &p.provider)?;
-                check_name("name", &p.name)?;
-                if st.provider_ids.get(&p.provider).is_some() {
-                    return reject(
-                        Code::DuplicateProvider,
-                        format!("provider `{}` is already registered; use a new id", p.provider),
-                    );
-                }
-                out.push(Event::ProviderRegistered { provider: p.provider.clone(), name: p.name.clone() });
-            }
-            Command::CertifyProvider(p) => {
-                let i = self.provider_idx(&p.provider)?;
-                if let Some(at) = st.providers[i as usize].certified_at {
-                    return reject(Code::AlreadyCertified, format!("provider `{}` was certified at {at}", p.provider));
-                }
-                out.push(Event::ProviderCertified { provider: p.provider.clone(), at: p.at });
-            }
-            Command::BindProvider(b) => {
-                let pi = self.provider_idx(&b.provider)?;
-                let mi = self.merchant_idx(&b.merchant)?;
-                if st.providers[pi as usize].certified_at.is_none_or(|c| c > b.at) {
-                    return reject(
-                        Code::ProviderNotCertified,
-                        format!(
-                            "provider `{}` is not certified at {}; certify it with certify_provider first",
-                            b.provider, b.at
-                        ),
-                    );
-                }
-                if st.merchants[mi as usize].provider_at(b.at) == Some(pi) {
-                    return reject(
-                        Code::AlreadyBound,
-                        format!("merchant `{}` is already served by provider `{}` at {}", b.merchant, b.provider, b.at),
-                    );
-                }
-                out.push(Event::ProviderBound { provider: b.provider.clone(), merchant: b.merchant.clone(), at: b.at });
-            }
-            Command::UnbindProvider(b) => {
-                let pi = self.provider_idx(&b.provider)?;
-                let mi = self.merchant_idx(&b.merchant)?;
-                if st.merchants[mi as usize].provider_at(b.at) != Some(pi) {
-                    return reject(
-                        Code::NotBound,
-                        format!("merchant `{}` is not served by provider `{}` at {}", b.merchant, b.provider, b.at),
-                    );
-                }
-                out.push(Event::ProviderUnbound {
-                    provider: b.provider.clone(),
-                    merchant: b.merchant.clone(),
-                    at: b.at,
-                });
-            }
-            Command::Enroll(e) => self.decide_enroll(e, out)?,
-            Command::LiveStart(l) => {
-                check_id("session", &l.session)?;
-                self.in_festival(l.at)?;
-                let ai = self.anchor_idx(&l.anchor)?;
-                if st.session_ids.get(&l.session).is_some() {
-                    return reject(
-                        Code::DuplicateSession,
-                        format!("session `{}` already exists; use a new id", l.session),
-                    );
-                }
-                if let Some(live) = st.anchors[ai as usize].live_session {
-                    return reject(
-                        Code::AnchorAlreadyLive,
-                        format!(
-                            "anchor `{}` is live in session `{}`; end it with live_end first",
-                            l.anchor,
-                            st.session_ids.name(live)
-                        ),
-                    );
-                }
-                out.push(Event::LiveStarted { session: l.session.clone(), anchor: l.anchor.clone(), at: l.at });
-            }
-            Command::LiveEnd(l) => {
-                self.live_session(&l.session, l.at)?;
-                let si = self.session_idx(&l.session)?;
-                self.check_watch(si, self.open_stays_ms(si, l.at))?;
-                out.push(Event::LiveEnded { session: l.session.clone(), at: l.at });
-            }
-            Command::ViewerEnter(v) => {
-                check_id("user", &v.user)?;
-                let s = self.live_session(&v.session, v.at)?;
-                if st.users.get(&v.user).is_some_and(|u| s.present.contains_key(&u)) {
-                    return reject(
-                        Code::ViewerAlreadyInSession,
-                        format!("user `{}` is already in session `{}`; send viewer_leave first", v.user, v.session),
-                    );
-                }
-                out.push(Event::ViewerEntered { session: v.session.clone(), user: v.user.clone(), at: v.at });
-            }
-            Command::ViewerLeave(v) => {
-                let s = self.live_session(&v.session, v.at)?;
-                let Some(entered) = st.users.get(&v.user).and_then(|u| s.present.get(&u)) else {
-                    return reject(
-                        Code::ViewerNotInSession,
-                        format!("user `{}` is not in session `{}`", v.user, v.session),
-                    );
-                };
-                if v.at < *entered {
-                    return reject(
-                        Code::InvalidValue,
-                        format!("`at` {} is before the user entered at {entered}", v.at),
-                    );
-                }
-                self.check_watch(self.session_idx(&v.session)?, (v.at.0 - entered.0) as i128)?;
-                out.push(Event::ViewerLeft { session: v.session.clone(), user: v.user.clone(), at: v.at });
-            }
-            Command::Interaction(i) => {
-                check_id("user", &i.user)?;
-                self.live_session(&i.session, i.at)?;
-                if let Some(text) = &i.text {
-                    if i.kind != cmd::InteractionKind::Comment || text.len() > market_limits::TEXT_BYTES {
-                        return reject(
-                            Code::InvalidValue,
-                            format!("`text` is for comments only, at most {} bytes", market_limits::TEXT_BYTES),
-                        );
-                    }
-                    out.push(Event::Commented {
-                        session: i.session.clone(),
-                        user: i.user.clone(),
-                        text: text.clone(),
-                        at: i.at,
-                    });
-                    return Ok(());
-                }
-                out.push(Event::Interacted {
-                    session: i.session.clone(),
-                    user: i.user.clone(),
-                    kind: i.kind,
-                    at: i.at,
-                });
-            }
-            Command::OrderPaid(o) => self.decide_order(o, out)?,
-            Command::Refund(r) => {
-                // A refund id is an idempotency key: a resent refund is recognised as such
-                // before anything else about it is judged.
-                if let Some(id) = &r.refund_id {
-                    check_id("refund_id", id)?;
-                    if st.refund_ids.contains(id.as_str()) {
-                        return reject(
-                            Code::DuplicateRefund,
-                            format!("refund `{id}` was already applied; refund ids are unique"),
-                        );
-                    }
-                }
-                let Some(o) = st.orders.get(r.order.as_str()) else {
-                    return reject(Code::UnknownOrder, format!("no order `{}` was paid", r.order));
-                };
-                let remaining = o.paid - o.refunded;
-                if r.amount <= 0 {
-                    return reject(
-                        Code::InvalidValue,
-                        format!(
-                            "`amount` must be above 0 fen and at most the {} fen not yet refunded, got {}",
-                            remaining.0, r.amount
-                        ),
-                    );
-                }
-                if r.amount > remaining.0 {
-                    return reject(
-                        Code::RefundExceedsRemaining,
-                        format!(
-                            "order `{}` has {} fen left to refund (paid {}, refunded {}); got {}",
-                            r.order, remaining.0, o.paid.0, o.refunded.0, r.amount
-                        ),
-                    );
-                }
-                if r.at < o.at {
-                    return reject(
-                        Code::RefundBeforeOrder,
-                        format!("`at` {} is before order `{}` was paid at {}", r.at, r.order, o.at),
-                    );
-                }
-                out.push(Event::Refunded {
-                    order: r.order.clone(),
-                    amount: r.amount,
-                    at: r.at,
-                    refund_id: r.refund_id.clone(),
-                });
-                self.decide_discount_returns(&r.order, r.amount, r.at, out);
-            }
-            _ => self.decide_market(c, out)?,
+            Command::RegisterMerchant(k) => self.decide_register_merchant(k, out),
+            Command::RegisterAnchor(k) => self.decide_register_anchor(k, out),
+            Command::RegisterProvider(k) => self.decide_register_provider(k, out),
+            Command::CertifyProvider(k) => self.decide_certify(k, out),
+            Command::BindProvider(k) => self.decide_bind(k, out),
+            Command::UnbindProvider(k) => self.decide_unbind(k, out),
+            Command::Enroll(k) => self.decide_enroll(k, out),
+            Command::LiveStart(k) => self.decide_live_start(k, out),
+            Command::LiveEnd(k) => self.decide_live_end(k, out),
+            Command::ViewerEnter(k) => self.decide_viewer_enter(k, out),
+            Command::ViewerLeave(k) => self.decide_viewer_leave(k, out),
+            Command::Interaction(k) => self.decide_interaction(k, out),
+            Command::OrderPaid(k) => self.decide_order(k, out),
+            Command::Refund(k) => self.decide_refund(k, out),
+            Command::Follow(k) => self.decide_follow(k, out),
+            Command::CreateCoupon(k) => self.decide_create_coupon(k, out),
+            Command::ClaimCoupon(k) => self.decide_claim(k, out),
+            Command::CreateFullcut(k) => self.decide_create_fullcut(k, out),
+            Command::CreatePriceCut(k) => self.decide_create_price_cut(k, out),
+            Command::CreateGroupDeal(k) => self.decide_create_group_deal(k, out),
+            Command::OpenGroup(k) => self.decide_open_group(k, out),
+            Command::JoinGroup(k) => self.decide_join_group(k, out),
+            Command::CreateRedPacket(k) => self.decide_create_packet(k, out),
+            Command::GrabRedPacket(k) => self.decide_grab(k, out),
+            Command::CreateLottery(k) => self.decide_create_lottery(k, out),
+            Command::Checkout(k) => self.decide_checkout(k, out),
+            Command::Pay(k) => self.decide_pay(k, out),
+            Command::Cancel(k) => self.decide_cancel(k, out),
+            Command::Tick(k) => self.decide_tick(k, out),
+            Command::SetExperienceScore(k) => self.decide_experience_score(k, out),
+            Command::RecordViolation(k) => self.decide_violation(k, out),
+            Command::LoadBaseline(k) => self.decide_load_baseline(k, out),
+            Command::Settle(k) => self.decide_settle(k, out),
         }
-        Ok(())
-    }
-
-    fn decide_enroll(&self, e: &cmd::Enroll, out: &mut Vec<Event>) -> Result<(), Rejection> {
-        let st = &self.state;
-        let f = &self.festival;
-        let Some(p) = f.program(&e.program) else {
-            let ids: Vec<&str> = f.programs.iter().map(|p| p.id.as_str()).collect();
-            return reject(
-                Code::UnknownProgram,
-                format!("no program `{}` in the festival file; programs: {}", e.program, ids.join(", ")),
-            );
-        };
-        let roles: Vec<Role> =
-            [Role::Merchant, Role::Anchor, Role::Provider].into_iter().filter(|r| p.roles.contains(r)).collect();
-        let admitted: Vec<&str> = p.roles.iter().map(|r| r.as_str()).collect();
-        let (role, idx) = self.participant(
-            &e.participant,
-            e.role,
-            &roles,
-            &format!(" (program `{}` admits: {})", p.id, admitted.join(", ")),
-        )?;
-        let (opens, closes) = f.enroll_window(p);
-        if e.at < opens {
-            return reject(
-                Code::RegistrationNotOpen,
-                format!("enrolment in `{}` opens at {opens}; `at` is {}", p.id, e.at),
-            );
-        }
-        if e.at >= closes {
-            return reject(
-                Code::RegistrationClosed,
-                format!("enrolment in `{}` closed at {closes}; `at` is {}", p.id, e.at),
-            );
-        }
-        if !p.roles.contains(&role) {
-            return reject(Code::NotEligible, format!("program `{}` does not admit {}s", p.id, role.as_str()));
-        }
-        match role {
-            Role::Merchant => {
-                let t = st.merchants[idx as usize].brand_tier;
-                if let Some(tiers) = &p.brand_tiers {
-                    if !tiers.contains(&t) {
-                        return reject(
-                            Code::NotEligible,
-                            format!(
-                                "program `{}` admits brand tiers {}; merchant `{}` is `{}`",
-                                p.id,
-                                tiers.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", "),
-                                e.participant,
-                                t.as_str()
-                            ),
-                        );
-                    }
-                }
-            }
-            Role::Anchor => {
-                if let Some(tiers) = &p.anchor_tiers {
-                    let tier =
-                        st.anchors[idx as usize].tier.map(|t| f.anchor_tiers[t as usize].id.as_str()).unwrap_or("");
-                    if !tiers.iter().any(|t| t == tier) {
-                        return reject(
-                            Code::NotEligible,
-                            format!(
-                                "program `{}` admits anchor tiers {}; anchor `{}` is `{tier}`",
-                                p.id,
-                                tiers.join(", "),
-                                e.participant
-                            ),
-                        );
-                    }
-                }
-            }
-            Role::Provider => {
-                if p.require_certified && st.providers[idx as usize].certified_at.is_none_or(|c| c > e.at) {
-                    return reject(
-                        Code::ProviderNotCertified,
-                        format!(
-                            "program `{}` admits certified providers only; certify `{}` first",
-                            p.id, e.participant
-                        ),
-                    );
-                }
-            }
-        }
-        if st.enrolments.get(&p.id).is_some_and(|m| m.contains_key(&(role, idx))) {
-            return reject(
-                Code::AlreadyEnrolled,
-                format!("{} `{}` is already enrolled in `{}`", role.as_str(), e.participant, p.id),
-            );
-        }
-        out.push(Event::Enrolled { program: p.id.clone(), participant: e.participant.clone(), role, at: e.at });
-        Ok(())
-    }
-
-    /// Who an order is attributed to, decided once when it is paid: session and anchor
-    /// (live), the provider serving the merchant then, and whether it is self-broadcast.
-    pub(crate) fn attribution(
-        &self,
-        mi: u32,
-        channel: Channel,
-        session: Option<&str>,
-        at: Ts,
-    ) -> Result<Attribution, Rejection> {
-        let st = &self.state;
-        let (session, anchor, self_broadcast) = match (channel, session) {
-            (Channel::Live, None) => {
-                return reject(
-                    Code::SessionRequired,
-                    "channel \"live\" needs `session`: the live session the order was placed in",
-                )
-            }
-            (Channel::Shelf, Some(_)) => {
-                return reject(
-                    Code::SessionNotAllowed,
-                    "channel \"shelf\" takes no `session`; use channel \"live\" for orders placed in a live room",
-                )
-            }
-            (Channel::Shelf, None) => (None, None, false),
-            (Channel::Live, Some(sid)) => {
-                let s = &st.sessions[self.session_idx(sid)? as usize];
-                if at < s.start {
-                    return reject(
-                        Code::SessionNotStarted,
-                        format!("`at` {at} is before session `{sid}` started at {}", s.start),
-                    );
-                }
-                let a = &st.anchors[s.anchor as usize];
-                (Some(sid.to_string()), Some(st.anchor_ids.name(s.anchor).to_string()), a.merchant == Some(mi))
-            }
-        };
-        let provider = st.merchants[mi as usize].provider_at(at).map(|p| st.provider_ids.name(p).to_string());
-        Ok((session, anchor, provider, self_broadcast))
-    }
-
-    fn decide_order(&self, o: &cmd::OrderPaid, out: &mut Vec<Event>) -> Result<(), Rejection> {
-        let st = &self.state;
-        check_id("order", &o.order)?;
-        check_id("user", &o.user)?;
-        self.in_festival(o.at)?;
-        if st.orders.contains_key(o.order.as_str()) || st.market.pending_orders.contains(o.order.as_str()) {
-            return reject(Code::DuplicateOrder, format!("order `{}` was already paid; order ids are unique", o.order));
-        }
-        let mi = self.merchant_idx(&o.merchant)?;
-        if o.lines.is_empty() || o.lines.len() > limits::ORDER_LINES {
-            return reject(
-                Code::EmptyOrder,
-                format!("an order needs 1 to {} lines, got {}", limits::ORDER_LINES, o.lines.len()),
-            );
-        }
-        let mut skus: crate::hash::Map<&str, usize> = Default::default();
-        for (n, l) in o.lines.iter().enumerate() {
-            check_id("sku", &l.sku).map_err(|r| Rejection::new(r.code, format!("line {n}: {}", r.message)))?;
-            if !(1..=limits::LINE_QTY).contains(&l.qty) {
-                return reject(
-                    Code::InvalidValue,
-                    format!("line {n}: `qty` must be 1 to {}, got {}", limits::LINE_QTY, l.qty),
-                );
-            }
-            if !(0..=limits::UNIT_PRICE_FEN).contains(&l.price) {
-                return reject(
-                    Code::InvalidValue,
-                    format!("line {n}: `price` must be 0 to {} fen, got {}", limits::UNIT_PRICE_FEN, l.price),
-                );
-            }
-            if l.paid < 0 {
-                return reject(Code::InvalidValue, format!("line {n}: `paid` must be 0 or more fen, got {}", l.paid));
-            }
-            let list = l.qty * l.price;
-            if l.paid > list {
-                return reject(
-                    Code::PaidExceedsList,
-                    format!("line {n}: `paid` {} exceeds qty × price = {} × {} = {list} fen", l.paid, l.qty, l.price),
-                );
-            }
-            if let Some(first) = skus.insert(&l.sku, n) {
-                return reject(
-                    Code::DuplicateSku,
-                    format!("lines {first} and {n} both have sku `{}`; merge them into one line", l.sku),
-                );
-            }
-        }
-        let (session, anchor, provider, self_broadcast) =
-            self.attribution(mi, o.channel, o.session.as_deref(), o.at)?;
-        out.push(Event::OrderPaid {
-            order: o.order.clone(),
-            user: o.user.clone(),
-            merchant: o.merchant.clone(),
-            channel: o.channel,
-            session,
-            anchor,
-            provider,
-            self_broadcast,
-            lines: o.lines.clone(),
-            at: o.at,
-        });
-        Ok(())
     }
 
     /// Folds one event into the state.
@@ -655,247 +298,85 @@ impl Engine {
             }
             _ => false,
         };
-        self.apply_state(ev)?;
+        let index = self.state.events;
+        ids::record(&mut self.state, ev);
+        apply_state(&mut self.state, &self.festival, ev).map_err(|reason| ApplyError { index, reason })?;
+        self.state.events += 1;
         std::mem::swap(&mut self.state.contests, &mut self.spare);
         self.spare.observe(&self.festival, &self.state, ev, new_viewer);
         std::mem::swap(&mut self.state.contests, &mut self.spare);
         Ok(())
     }
+}
 
-    fn apply_state(&mut self, ev: &Event) -> Result<(), ApplyError> {
-        if market::is_market_event(ev) {
-            self.apply_market(ev)?;
-            self.state.events += 1;
-            return Ok(());
+/// Applies one event to the state: every variant, each by its family's apply.
+fn apply_state(st: &mut State, f: &Festival, ev: &Event) -> Applied {
+    use market::{checkout, coupon, fullcut, group, lottery, packet, price_cut};
+    match ev {
+        Event::MerchantRegistered { merchant, name, brand_tier, category } => {
+            registry::merchant_registered(st, merchant, name, *brand_tier, category)
         }
-        let index = self.state.events;
-        let fail = |reason: String| ApplyError { index, reason };
-        let st = &mut self.state;
-        macro_rules! idx {
-            ($interner:ident, $id:expr, $what:literal) => {
-                st.$interner.get($id).ok_or_else(|| fail(format!("unknown {} `{}`", $what, $id)))?
-            };
+        Event::AnchorRegistered { anchor, name, followers, merchant, tier } => {
+            registry::anchor_registered(st, f, anchor, name, *followers, merchant.as_deref(), tier.as_deref())
         }
-        match ev {
-            Event::MerchantRegistered { merchant, name, brand_tier, category } => {
-                st.merchant_ids.intern(merchant);
-                st.merchants.push(Merchant {
-                    name: name.clone(),
-                    brand_tier: *brand_tier,
-                    category: category.clone(),
-                    bindings: Vec::new(),
-                    stats: Stats::default(),
-                });
-            }
-            Event::AnchorRegistered { anchor, name, followers, merchant, tier } => {
-                let merchant = match merchant {
-                    Some(m) => Some(idx!(merchant_ids, m, "merchant")),
-                    None => None,
-                };
-                let tier = match tier {
-                    Some(t) => Some(
-                        self.festival
-                            .anchor_tiers
-                            .iter()
-                            .position(|x| &x.id == t)
-                            .ok_or_else(|| fail(format!("unknown anchor tier `{t}`")))? as u32,
-                    ),
-                    None => None,
-                };
-                st.anchor_ids.intern(anchor);
-                st.anchors.push(Anchor {
-                    name: name.clone(),
-                    followers: *followers,
-                    merchant,
-                    tier,
-                    live_session: None,
-                    stats: Stats::default(),
-                });
-            }
-            Event::ProviderRegistered { provider, name } => {
-                st.provider_ids.intern(provider);
-                st.providers.push(Provider { name: name.clone(), certified_at: None, stats: Stats::default() });
-            }
-            Event::ProviderCertified { provider, at } => {
-                let p = idx!(provider_ids, provider, "provider");
-                st.providers[p as usize].certified_at = Some(*at);
-            }
-            Event::ProviderBound { provider, merchant, at } | Event::ProviderUnbound { provider, merchant, at } => {
-                let p = idx!(provider_ids, provider, "provider");
-                let m = idx!(merchant_ids, merchant, "merchant");
-                let to = matches!(ev, Event::ProviderBound { .. }).then_some(p);
-                let b = &mut st.merchants[m as usize].bindings;
-                // Insert after every binding at or before `at`, so equal times keep log order.
-                let pos = b.partition_point(|(t, _)| *t <= *at);
-                b.insert(pos, (*at, to));
-            }
-            Event::Enrolled { program, participant, role, at } => {
-                let i = match role {
-                    Role::Merchant => idx!(merchant_ids, participant, "merchant"),
-                    Role::Anchor => idx!(anchor_ids, participant, "anchor"),
-                    Role::Provider => idx!(provider_ids, participant, "provider"),
-                };
-                st.enrolments.entry(program.clone()).or_default().insert((*role, i), *at);
-            }
-            Event::LiveStarted { session, anchor, at } => {
-                let a = idx!(anchor_ids, anchor, "anchor");
-                let s = st.session_ids.intern(session);
-                st.anchors[a as usize].live_session = Some(s);
-                st.sessions.push(Session::new(a, *at));
-            }
-            Event::LiveEnded { session, at } => {
-                let si = idx!(session_ids, session, "session");
-                let s = &mut st.sessions[si as usize];
-                s.end = Some(*at);
-                s.touch(*at);
-                // Everyone still in the room leaves when the stream ends.
-                let mut stayed = 0;
-                let start = s.start;
-                for (u, entered) in s.present.drain() {
-                    let w = (at.0 - entered.0).max(0);
-                    stayed += w;
-                    *st.market.watch.entry((si, u)).or_insert(0) += w;
-                    // A stay never ends before it began (an end sent with an earlier time).
-                    s.curve.leave(minute_of(start, (*at).max(entered)));
-                }
-                s.watch_ms += stayed;
-                st.anchors[s.anchor as usize].live_session = None;
-            }
-            Event::ViewerEntered { session, user, at } => {
-                let si = idx!(session_ids, session, "session");
-                let u = st.users.intern(user);
-                let s = &mut st.sessions[si as usize];
-                s.present.insert(u, *at);
-                s.unique_viewers.insert(u);
-                s.entries += 1;
-                s.peak_concurrent = s.peak_concurrent.max(s.present.len() as u64);
-                s.touch(*at);
-                let m = s.minute_of(*at);
-                s.curve.enter(m);
-            }
-            Event::ViewerLeft { session, user, at } => {
-                let si = idx!(session_ids, session, "session");
-                let u = idx!(users, user, "user");
-                let s = &mut st.sessions[si as usize];
-                let entered =
-                    s.present.remove(&u).ok_or_else(|| fail(format!("user `{user}` is not in session `{session}`")))?;
-                s.watch_ms += (at.0 - entered.0).max(0);
-                s.touch(*at);
-                let m = s.minute_of((*at).max(entered));
-                s.curve.leave(m);
-                *st.market.watch.entry((si, u)).or_insert(0) += (at.0 - entered.0).max(0);
-            }
-            Event::Interacted { session, user, kind, at } => {
-                let si = idx!(session_ids, session, "session");
-                let u = st.users.intern(user);
-                st.sessions[si as usize].interactions[kind.index()] += 1;
-                st.sessions[si as usize].touch(*at);
-                if *kind == cmd::InteractionKind::Follow {
-                    let a = st.sessions[si as usize].anchor;
-                    st.market.follows.entry((a, u)).or_insert(*at);
-                }
-            }
-            Event::OrderPaid {
-                order,
-                user,
-                merchant,
-                channel,
-                session,
-                anchor,
-                provider,
-                self_broadcast,
-                lines,
-                at,
-            } => {
-                let m = idx!(merchant_ids, merchant, "merchant");
-                let a = match anchor {
-                    Some(x) => Some(idx!(anchor_ids, x, "anchor")),
-                    None => None,
-                };
-                let p = match provider {
-                    Some(x) => Some(idx!(provider_ids, x, "provider")),
-                    None => None,
-                };
-                let s = match session {
-                    Some(x) => Some(idx!(session_ids, x, "session")),
-                    None => None,
-                };
-                let u = st.users.intern(user);
-                let paid = Fen(lines.iter().map(|l| l.paid).sum());
-                let slices =
-                    Slices { channel: *channel, self_broadcast: *self_broadcast, provider_served: p.is_some() };
-                let anchor_tier = a.and_then(|a| st.anchors[a as usize].tier);
-                let rec = Order {
-                    user: u,
-                    merchant: m,
-                    anchor: a,
-                    provider: p,
-                    session: s,
-                    anchor_tier,
-                    slices,
-                    at: *at,
-                    paid,
-                    refunded: Fen::ZERO,
-                };
-                for stats in Self::stats_of(st, &rec) {
-                    stats.add_paid(slices, u, paid);
-                }
-                if let Some(si) = s {
-                    let sess = &mut st.sessions[si as usize];
-                    sess.touch(*at);
-                    for l in lines {
-                        let k = st.skus.intern(&l.sku);
-                        let p = sess.products.entry((m, k)).or_default();
-                        p.orders += 1;
-                        p.qty += l.qty;
-                        p.paid += Fen(l.paid);
-                    }
-                }
-                st.orders.insert(order.as_str().into(), rec);
-            }
-            Event::Refunded { order, amount, refund_id, .. } => {
-                let o = st.orders.get(order.as_str()).ok_or_else(|| fail(format!("unknown order `{order}`")))?.clone();
-                let amount = Fen(*amount);
-                if amount > o.paid - o.refunded {
-                    return Err(fail(format!("refund of {} fen exceeds what order `{order}` has left", amount.0)));
-                }
-                for stats in Self::stats_of(st, &o) {
-                    stats.add_refund(o.slices, amount);
-                }
-                if let Some(x) = st.orders.get_mut(order.as_str()) {
-                    x.refunded += amount;
-                }
-                if let Some(id) = refund_id {
-                    st.refund_ids.insert(id.as_str().into());
-                }
-            }
-            _ => unreachable!("marketing events are applied by apply_market"),
+        Event::ProviderRegistered { provider, name } => registry::provider_registered(st, provider, name),
+        Event::ProviderCertified { provider, at } => registry::provider_certified(st, provider, *at),
+        Event::ProviderBound { provider, merchant, at } => registry::binding(st, provider, merchant, *at, true),
+        Event::ProviderUnbound { provider, merchant, at } => registry::binding(st, provider, merchant, *at, false),
+        Event::Enrolled { program, participant, role, at } => registry::enrolled(st, program, participant, *role, *at),
+        Event::LiveStarted { session, anchor, at } => live::live_started(st, session, anchor, *at),
+        Event::LiveEnded { session, at } => live::live_ended(st, session, *at),
+        Event::ViewerEntered { session, user, at } => live::viewer_entered(st, session, user, *at),
+        Event::ViewerLeft { session, user, at } => live::viewer_left(st, session, user, *at),
+        Event::Interacted { session, user, kind, at } => live::interacted(st, session, user, *kind, *at),
+        Event::OrderPaid { order, user, merchant, channel, session, anchor, provider, self_broadcast, lines, at } => {
+            let who = (session.as_deref(), anchor.as_deref(), provider.as_deref(), *self_broadcast);
+            order::order_paid(st, order, user, merchant, *channel, who, lines, *at)
         }
-        st.events += 1;
-        Ok(())
-    }
-
-    /// Every running total an order counts toward. A refund reduces the same totals the
-    /// order increased, including the festival day the order was paid on.
-    fn stats_of<'s>(st: &'s mut State, o: &Order) -> Vec<&'s mut Stats> {
-        let tier = st.merchants[o.merchant as usize].brand_tier;
-        let mut v: Vec<&'s mut Stats> = Vec::with_capacity(8);
-        v.push(&mut st.total);
-        v.push(&mut st.merchants[o.merchant as usize].stats);
-        v.push(&mut st.by_brand_tier[tier.index()]);
-        v.push(st.by_day.entry(o.at.day()).or_default());
-        if let Some(a) = o.anchor {
-            v.push(&mut st.anchors[a as usize].stats);
+        Event::Refunded { order, amount, refund_id, .. } => order::refunded(st, order, *amount, refund_id.as_deref()),
+        Event::Followed { anchor, user, at, .. } => live::followed(st, anchor, user, *at),
+        Event::Commented { session, user, text, at } => live::commented(st, session, user, text, *at),
+        Event::CouponCreated(k) => coupon::created(st, k),
+        Event::CouponClaimed { coupon, user, from, until, at, .. } => {
+            coupon::claimed(st, coupon, user, *from, *until, *at)
         }
-        if let Some(t) = o.anchor_tier {
-            v.push(&mut st.by_anchor_tier[t as usize]);
+        Event::FullcutCreated(k) => fullcut::created(st, k),
+        Event::PriceCutCreated(k) => price_cut::created(st, k),
+        Event::GroupDealCreated(k) => group::deal_created(st, f, k),
+        Event::GroupOpened { group, deal, user, order, channel, session, deadline, at, .. } => {
+            group::opened(st, group, deal, (user, order), *channel, session.as_deref(), *deadline, *at)
         }
-        if let Some(p) = o.provider {
-            v.push(&mut st.providers[p as usize].stats);
+        Event::GroupJoined { group, user, order, at, .. } => group::joined(st, group, user, order, *at),
+        Event::GroupFormed { group, at } => group::closed(st, group, *at, true),
+        Event::GroupFailed { group, at, .. } => group::closed(st, group, *at, false),
+        Event::RedPacketCreated { def, seed } => packet::created(st, f, def, *seed, None),
+        Event::RedPacketCommitted { def, seed, commitment, secret } => {
+            packet::created(st, f, def, *seed, Some(packet::Reveal { commitment, secret }))
         }
-        if let Some(s) = o.session {
-            v.push(&mut st.sessions[s as usize].stats);
+        Event::RedPacketGrabbed { packet, user, amount, at, .. } => packet::grabbed(st, packet, user, *amount, *at),
+        Event::RedPacketExpired { packet, leftover, .. } => packet::expired(st, packet, *leftover),
+        Event::LotteryCreated { def, commitment } => lottery::created(st, def, commitment),
+        Event::LotteryDrawn { lottery, eligible, winners, at } => lottery::drawn(st, lottery, eligible, winners, *at),
+        Event::CheckoutReserved { checkout, user, channel, session, pay_by, quote, at, .. } => {
+            checkout::reserved(st, checkout, user, *channel, session.as_deref(), *pay_by, quote, *at)
         }
-        v
+        Event::CheckoutPaid { checkout, at, .. } => checkout::closed(st, checkout, CheckoutState::Paid(*at)),
+        Event::CheckoutReleased { checkout, reason, at, .. } => {
+            checkout::closed(st, checkout, CheckoutState::Released(*at, *reason))
+        }
+        Event::DiscountsReturned { order, returns, restored, .. } => {
+            checkout::discounts_returned(st, order, returns, restored)
+        }
+        // A tick's own record: what it fired was recorded before it.
+        Event::Ticked { .. } => Ok(()),
+        // Records only its id (crate::engine::ids).
+        Event::Identified { .. } => Ok(()),
+        // The contest inputs are kept by the contests (crate::contest), which see every
+        // event after it is applied.
+        Event::ExperienceScoreSet { .. } | Event::ViolationRecorded { .. } | Event::BaselineLoaded { .. } => Ok(()),
+        Event::Settled { id, at, boards, programs, lines } => {
+            st.settlement.apply(id, *at, boards, programs, lines);
+            Ok(())
+        }
     }
 }

@@ -273,9 +273,7 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
         let at = vec![key("checkout"), key("layers"), Seg::Index(i)];
         if layers[..i].contains(l) {
             v.err(at, format!("layer `{}` is listed twice; list each layer once", l.as_str()));
-        } else if *l != crate::market::quote::Layer::RedPacket
-            && layers[..i].contains(&crate::market::quote::Layer::RedPacket)
-        {
+        } else if *l != crate::kinds::Layer::RedPacket && layers[..i].contains(&crate::kinds::Layer::RedPacket) {
             v.err(at, format!("layer `{}` comes after red_packet; red_packet must be the last layer", l.as_str()));
         } else if l.is_store() && layers[..i].iter().any(|x| !x.is_store()) {
             v.err(
@@ -285,9 +283,7 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
                     l.as_str()
                 ),
             );
-        } else if *l != crate::market::quote::Layer::RedPacket
-            && layers[..i].contains(&crate::market::quote::Layer::RedPacket)
-        {
+        } else if *l != crate::kinds::Layer::RedPacket && layers[..i].contains(&crate::kinds::Layer::RedPacket) {
             v.err(at, format!("layer `{}` comes after red_packet; red_packet must be the last layer", l.as_str()));
         }
     }
@@ -614,7 +610,7 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
             v.err(at("group_by"), "metric \"gmv_growth\" ranks the whole window, not by category");
         }
         if let Some(score) = c.gates.min_experience_score {
-            if crate::contest::score_hundredths(score).is_none() {
+            if super::score_hundredths(score).is_none() {
                 v.err(
                     vec![key("contests"), Seg::Index(i), key("gates"), key("min_experience_score")],
                     format!("min_experience_score must be 0.00 to 5.00 with at most two decimals, got {score}"),

@@ -10,6 +10,13 @@ pub use model::*;
 
 use crate::time::{Day, Ts};
 
+/// A shopping-experience score in hundredths (4.3 → 430), if it is 0.00 to 5.00 with at
+/// most two decimals: the festival file's gates and `set_experience_score` both take this.
+pub fn score_hundredths(score: f64) -> Option<i64> {
+    let c = (score * 100.0).round();
+    ((0.0..=5.0).contains(&score) && (score * 100.0 - c).abs() <= 1e-6).then_some(c as i64)
+}
+
 impl Festival {
     pub fn start(&self) -> Ts {
         self.festival.start.0

@@ -1,6 +1,7 @@
 //! The festival as declared in its TOML file. Field names here are the file's keys;
 //! docs/festival.md documents each one.
 
+pub use crate::kinds::{BrandTier, RewardKind, Role};
 use crate::time::{Day, Ts};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -32,46 +33,6 @@ impl<'de> Deserialize<'de> for When {
 impl Serialize for When {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.0.serialize(s)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Merchant,
-    Anchor,
-    Provider,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Merchant => "merchant",
-            Role::Anchor => "anchor",
-            Role::Provider => "provider",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BrandTier {
-    Ska,
-    Ka,
-    None,
-}
-
-impl BrandTier {
-    pub const ALL: [BrandTier; 3] = [BrandTier::Ska, BrandTier::Ka, BrandTier::None];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BrandTier::Ska => "ska",
-            BrandTier::Ka => "ka",
-            BrandTier::None => "none",
-        }
-    }
-    pub fn index(self) -> usize {
-        self as usize
     }
 }
 
@@ -108,7 +69,7 @@ pub struct Festival {
 pub struct CheckoutPolicy {
     /// The stacking order; a layer left out does not apply.
     #[serde(default = "default_layers")]
-    pub layers: Vec<crate::market::quote::Layer>,
+    pub layers: Vec<crate::kinds::Layer>,
     #[serde(default = "default_payment_timeout_s")]
     pub payment_timeout_s: i64,
     #[serde(default = "default_group_time_limit_s")]
@@ -125,8 +86,8 @@ impl Default for CheckoutPolicy {
     }
 }
 
-fn default_layers() -> Vec<crate::market::quote::Layer> {
-    crate::market::quote::Layer::ALL.to_vec()
+fn default_layers() -> Vec<crate::kinds::Layer> {
+    crate::kinds::Layer::ALL.to_vec()
 }
 fn default_payment_timeout_s() -> i64 {
     900
@@ -239,28 +200,6 @@ pub struct Band {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_value: Option<i64>,
     pub items: Vec<RewardItem>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RewardKind {
-    /// Cash in fen: `amount_fen`.
-    Cash,
-    /// 粉条 promotion credit: fixed `amount_fen`, or `share_bp` of the entrant's sales in
-    /// the window capped at `cap_fen`.
-    FentiaoCredit,
-    /// Traffic pack: `impressions`.
-    TrafficPack,
-    /// A main-venue (主会场) slot: `name`.
-    MainVenueSlot,
-    /// An avatar pendant: `name`.
-    Pendant,
-    /// A badge: `name`.
-    Badge,
-    /// Ad spend rebate: `rebate_bp`.
-    AdRebate,
-    /// Custom live-room gameplay (直播间定制玩法): `name`.
-    CustomGameplay,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

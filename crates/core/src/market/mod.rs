@@ -6,23 +6,17 @@ pub mod ids;
 pub mod quote;
 pub mod view;
 
-use crate::command::Channel;
+pub use crate::command::CartLine;
 use crate::hash::{Map as HashMap, Set as HashSet};
+use crate::intern::Interner;
+use crate::kinds::{Channel, Method};
+pub use crate::kinds::{PrizeKind, ReleaseReason};
 use crate::money::Fen;
-use crate::promo::redpacket::Method;
-use crate::state::Interner;
+pub use crate::party::Party;
 use crate::time::Ts;
 use quote::{Layer, Rule, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-
-/// Who issues a promotion or bears its cost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Party {
-    Platform,
-    Merchant(u32),
-    Anchor(u32),
-}
 
 /// A running subsidy account: what was spent (redeemed, net of refunds) and what is held
 /// by open checkouts, against an optional cap.
@@ -247,14 +241,6 @@ pub struct Packet {
     pub said: HashSet<u32>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PrizeKind {
-    Goods,
-    Coupon,
-    Cash,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Prize {
     pub kind: PrizeKind,
@@ -300,15 +286,6 @@ pub struct Discount {
     pub bearers: Vec<(String, i64)>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CartLine {
-    pub merchant: String,
-    pub sku: String,
-    pub qty: i64,
-    pub price: i64,
-}
-
 /// A priced cart: the lines, what each pays, and every discount.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quote {
@@ -329,13 +306,6 @@ impl Quote {
         v.dedup();
         v
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReleaseReason {
-    Cancelled,
-    Timeout,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

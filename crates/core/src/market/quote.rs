@@ -8,6 +8,7 @@
 //! and red-packet allowances are not choices: every line takes its price cut and the
 //! allowances are spent in the given order.
 
+pub use crate::kinds::Layer;
 use crate::money::apportion;
 use serde::{Deserialize, Serialize};
 
@@ -18,42 +19,6 @@ pub const MAX_LINES: usize = 100;
 /// At most this many red-packet amounts are spent on one cart (the first in the wallet's
 /// order): each is a discount the checkout records, so this bounds its event.
 pub const MAX_ALLOWANCES: usize = 100;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Layer {
-    PriceCut,
-    StoreFullcut,
-    StoreCoupon,
-    CrossStoreFullcut,
-    PlatformCoupon,
-    RedPacket,
-}
-
-impl Layer {
-    pub const ALL: [Layer; 6] = [
-        Layer::PriceCut,
-        Layer::StoreFullcut,
-        Layer::StoreCoupon,
-        Layer::CrossStoreFullcut,
-        Layer::PlatformCoupon,
-        Layer::RedPacket,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Layer::PriceCut => "price_cut",
-            Layer::StoreFullcut => "store_fullcut",
-            Layer::StoreCoupon => "store_coupon",
-            Layer::CrossStoreFullcut => "cross_store_fullcut",
-            Layer::PlatformCoupon => "platform_coupon",
-            Layer::RedPacket => "red_packet",
-        }
-    }
-    /// Store layers act within one merchant; they must all come before the others.
-    pub fn is_store(self) -> bool {
-        matches!(self, Layer::PriceCut | Layer::StoreFullcut | Layer::StoreCoupon)
-    }
-}
 
 /// The stacking policy: which layers stack, in which order. Store layers first, red
 /// packets (if present) last; the festival loader checks this.

@@ -1,7 +1,6 @@
 //! JSON read models of the marketing tools for `dacu show` (money in fen, times RFC 3339).
 
 use super::*;
-use crate::engine::party_name;
 use crate::state::State;
 use serde_json::{json, Value as Json};
 
@@ -80,8 +79,8 @@ pub fn coupon(st: &State, id: &str) -> Option<Json> {
     };
     Some(json!({
         "coupon": id,
-        "issuer": party_name(st, c.issuer),
-        "bearer": party_name(st, c.bearer),
+        "issuer": st.party_name(c.issuer),
+        "bearer": st.party_name(c.bearer),
         "scope": scope,
         "value": c.value,
         "stock": c.stock,
@@ -109,7 +108,7 @@ pub fn packet(st: &State, id: &str) -> Option<Json> {
     Some(json!({
         "red_packet": id,
         "session": st.session_ids.name(p.session),
-        "issuer": party_name(st, p.issuer),
+        "issuer": st.party_name(p.issuer),
         "total": p.total.0,
         "count": p.count,
         "split": p.method,
@@ -161,7 +160,7 @@ pub fn lottery(st: &State, id: &str) -> Option<Json> {
     let mut v = json!({
         "lottery": id,
         "session": st.session_ids.name(l.session),
-        "issuer": party_name(st, l.issuer),
+        "issuer": st.party_name(l.issuer),
         "prize": {"kind": l.prize.kind, "name": l.prize.name, "value": l.prize.value.0,
                   "coupon": l.prize.coupon.map(|c| m.coupon_ids.name(c))},
         "winners_wanted": l.winners,

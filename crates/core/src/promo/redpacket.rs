@@ -3,8 +3,8 @@
 //! docs/red-packets.md is the specification.
 
 use super::{uniform_below, SplitMix64};
+pub use crate::kinds::Method;
 use crate::money::Fen;
-use serde::{Deserialize, Serialize};
 
 /// At most this many shares in one packet.
 pub const MAX_COUNT: u32 = 100_000;
@@ -22,19 +22,6 @@ pub fn seed_of_secret(secret: &[u8]) -> u64 {
     h.update(SEED_DOMAIN);
     let d = h.finalize();
     u64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    /// Equal shares; the remainder goes one fen each to the first shares.
-    Even,
-    /// 二倍均值: each share is uniform in [1, 2 × the mean of what is left], capped so
-    /// that every later share can still get 1 fen; the last share takes the rest.
-    DoubleMean,
-    /// 线段切割: `count − 1` distinct cut points uniform in [1, total − 1]; the shares are
-    /// the lengths between consecutive cuts.
-    LineCut,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

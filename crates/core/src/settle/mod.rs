@@ -11,10 +11,10 @@
 pub mod parts;
 pub mod view;
 
-use crate::contest::view::{band_of, resolve_item};
-use crate::contest::{lookup, pid_name, tier_of, BoardKey, RaceDef, RaceKind};
+use crate::contest::rewards::{band_of, resolve_item};
+use crate::contest::{lookup, pid_name, tier_of, BoardKey, Contests, RaceDef, RaceKind, Tables};
 use crate::festival::{Band, Festival, RewardKind, Role};
-use crate::state::State;
+pub use crate::kinds::LineKind;
 use crate::time::{Day, Ts};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -69,24 +69,6 @@ pub fn kind_str(k: RewardKind) -> &'static str {
         RewardKind::Badge => "badge",
         RewardKind::AdRebate => "ad_rebate",
         RewardKind::CustomGameplay => "custom_gameplay",
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LineKind {
-    /// A board or challenge settled for the first time.
-    Award,
-    /// A later settlement found the entrant entitled to less.
-    Clawback,
-}
-
-impl LineKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LineKind::Award => "award",
-            LineKind::Clawback => "clawback",
-        }
     }
 }
 
@@ -199,6 +181,13 @@ pub struct Settlements {
     pub paid_fen: BTreeMap<String, i64>,
 }
 
+/// What a settlement reads: the races, the ledger so far, and the tables the races look
+/// participants up in. [`crate::state::State`] answers it.
+pub trait Books: Tables {
+    fn contests(&self) -> &Contests;
+    fn settlements(&self) -> &Settlements;
+}
+
 /// A payout's id: `RACE[@DAY][#GROUP]:PARTICIPANT`.
 pub fn payout_id(race: &str, day: Option<Day>, group: Option<&str>, participant: &str) -> String {
     let mut s = race.to_string();
@@ -296,9 +285,9 @@ struct ChallengeRec {
     sales: i64,
 }
 
-fn challenge_recs(st: &State, ri: usize) -> BTreeMap<u32, ChallengeRec> {
+fn challenge_recs(st: &dyn Books, ri: usize) -> BTreeMap<u32, ChallengeRec> {
     let mut out: BTreeMap<u32, ChallengeRec> = BTreeMap::new();
-    for t in st.contests.races[ri].boards.values() {
+    for t in st.contests().races[ri].boards.values() {
         for (p, rec) in &t.recs {
             let c = out.entry(*p).or_default();
             c.best = c.best.max(rec.score);
@@ -314,7 +303,7 @@ fn challenge_recs(st: &State, ri: usize) -> BTreeMap<u32, ChallengeRec> {
 
 struct Planner<'a> {
     f: &'a Festival,
-    st: &'a State,
+    st: &'a dyn Books,
     n: u32,
     plan: Plan,
     /// Challenge standings by race, computed once per settlement.
@@ -364,7 +353,7 @@ impl Planner<'_> {
     /// Contest boards whose window has ended by `at` and that no settlement closed yet.
     fn close_contest(&mut self, ri: usize, at: Ts) {
         let (f, st) = (self.f, self.st);
-        let c = &st.contests;
+        let c = st.contests();
         let d = &c.defs[ri];
         let bands = &f.reward_tables[d.reward_table].bands;
         let (last_rank, thresholds) = table_reach(bands);
@@ -375,7 +364,7 @@ impl Planner<'_> {
         for (key, t) in boards {
             let (_, end) = c.board_window(ri, *key);
             let group = key.1.map(|g| c.categories.name(g).to_string());
-            if end > at || st.settlement.boards.contains_key(&(d.id.clone(), key.0, group.clone())) {
+            if end > at || st.settlements().boards.contains_key(&(d.id.clone(), key.0, group.clone())) {
                 continue;
             }
             let n = t.board.len() as u64;
@@ -404,9 +393,9 @@ impl Planner<'_> {
     /// A challenge whose window has ended by `at`, if no settlement closed it yet.
     fn close_challenge(&mut self, ri: usize, at: Ts) {
         let (f, st) = (self.f, self.st);
-        let c = &st.contests;
+        let c = st.contests();
         let d = &c.defs[ri];
-        if d.end > at || st.settlement.boards.contains_key(&(d.id.clone(), None, None)) {
+        if d.end > at || st.settlements().boards.contains_key(&(d.id.clone(), None, None)) {
             return;
         }
         let bands = &f.reward_tables[d.reward_table].bands;
@@ -446,7 +435,7 @@ impl Planner<'_> {
     /// "Clawbacks").
     fn entitlement_now(&mut self, po: &Payout) -> (Option<u64>, i64, Option<usize>, Vec<Item>, String) {
         let (f, st) = (self.f, self.st);
-        let c = &st.contests;
+        let c = st.contests();
         let none = (None, 0, None, Vec::new(), String::new());
         let Some(ri) = c.race_index(&po.race) else { return none };
         let d = &c.defs[ri];
@@ -466,7 +455,7 @@ impl Planner<'_> {
                 };
                 let key: BoardKey = (po.day, cat);
                 let Some(rec) = c.races[ri].boards.get(&key).and_then(|t| t.recs.get(&p)) else { return none };
-                let closed = &st.settlement.boards[&(po.race.clone(), po.day, po.group.clone())];
+                let closed = &st.settlements().boards[&(po.race.clone(), po.day, po.group.clone())];
                 let mine = rec.key();
                 let ahead = closed
                     .frozen
@@ -504,7 +493,7 @@ impl Planner<'_> {
 
     fn clawbacks(&mut self) {
         let st = self.st;
-        for (id, po) in &st.settlement.payouts {
+        for (id, po) in &st.settlements().payouts {
             let (rank, value, band, now, why) = self.entitlement_now(po);
             for g in &po.grants {
                 if g.claim <= 0 {
@@ -548,7 +537,7 @@ impl Planner<'_> {
     fn scale(&mut self) {
         let st = self.st;
         for t in &self.f.tracks {
-            let paid = st.settlement.paid_fen.get(&t.id).copied().unwrap_or(0);
+            let paid = st.settlements().paid_fen.get(&t.id).copied().unwrap_or(0);
             let clawed: i64 = self
                 .plan
                 .lines
@@ -588,18 +577,18 @@ impl Planner<'_> {
 /// Decides settlement number `n` at `at` from the state: clawbacks on what earlier
 /// settlements paid, then the boards, challenges and programs whose windows ended by
 /// `at`, with new money scaled to each track's remaining budget.
-pub fn plan(f: &Festival, st: &State, at: Ts, n: u32) -> Plan {
+pub fn plan(f: &Festival, st: &dyn Books, at: Ts, n: u32) -> Plan {
     let mut pl = Planner { f, st, n, plan: Plan::default(), challenges: BTreeMap::new() };
     pl.clawbacks();
-    for ri in 0..st.contests.defs.len() {
-        match st.contests.defs[ri].kind {
+    for ri in 0..st.contests().defs.len() {
+        match st.contests().defs[ri].kind {
             RaceKind::Contest => pl.close_contest(ri, at),
             RaceKind::Challenge => pl.close_challenge(ri, at),
         }
     }
     pl.scale();
     for p in &f.programs {
-        if !st.settlement.programs.contains_key(&p.id) && program_end(f, &st.contests.defs, &p.id) <= at {
+        if !st.settlements().programs.contains_key(&p.id) && program_end(f, &st.contests().defs, &p.id) <= at {
             pl.plan.programs.push(p.id.clone());
         }
     }
