@@ -110,6 +110,13 @@ impl App {
         at_least: u64,
         f: impl FnOnce(&Engine) -> T + Send + 'static,
     ) -> Result<(T, u64), Problem> {
+        let durable = self.node.durable_seq();
+        if at_least > durable {
+            return Err(Problem::bad_request(format!(
+                "`at_least` {at_least} is past the end of the log (event {durable}): give a position a write returned"
+            ))
+            .at("/at_least"));
+        }
         let app = self.clone();
         let wait = self.cfg.read_wait();
         tokio::task::spawn_blocking(move || {

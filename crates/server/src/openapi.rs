@@ -21,9 +21,62 @@ use utoipa::{Modify, OpenApi};
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
     components(schemas(crate::problem::Problem, crate::app::CommandResult, commands::BatchResult, tokens::NewToken, tokens::Created, resources::QuoteRequest, crate::tokens::Token, crate::tokens::Role)),
-    modifiers(&Bearer),
+    modifiers(&Bearer, &Problems),
 )]
 struct Api;
+
+/// Every error answer is a problem document, as `application/problem+json`; and every
+/// operation behind a token documents the errors any request can get (401, 403, 405,
+/// 413, 415, 422, 429, 503) besides its own.
+struct Problems;
+
+const ANY_REQUEST: &[(&str, &str)] = &[
+    ("400", "A malformed request: the body, a parameter, or `at_least` past the log's end"),
+    ("401", "No token, or an unknown, expired or revoked one"),
+    ("403", "The token's role or participant may not"),
+    ("404", "No such resource"),
+    ("405", "Not a method this path takes"),
+    ("413", "A body or a batch over its limit"),
+    ("415", "A body that is not JSON"),
+    ("422", "A body of the wrong shape for this endpoint, or a command the festival's rules refuse"),
+    ("429", "Over the token's rate"),
+    ("503", "Busy, stopping, or the read view not there yet: retry after `Retry-After`"),
+];
+
+impl Modify for Problems {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = || ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
+        for (path, item) in api.paths.paths.iter_mut() {
+            let open = matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics" | "/openapi.json");
+            let ops = [&mut item.get, &mut item.post, &mut item.delete, &mut item.put, &mut item.patch];
+            for op in ops.into_iter().flatten() {
+                for (_, r) in op.responses.responses.iter_mut() {
+                    if let utoipa::openapi::RefOr::T(resp) = r {
+                        if let Some(c) = resp.content.shift_remove("application/json") {
+                            let is_problem =
+                                serde_json::to_string(&c).is_ok_and(|j| j.contains("#/components/schemas/Problem"));
+                            let key = if is_problem { "application/problem+json" } else { "application/json" };
+                            resp.content.insert(key.to_string(), c);
+                        }
+                    }
+                }
+                if open {
+                    continue;
+                }
+                for (code, what) in ANY_REQUEST {
+                    op.responses.responses.entry(code.to_string()).or_insert_with(|| {
+                        ResponseBuilder::new()
+                            .description(*what)
+                            .content("application/problem+json", problem())
+                            .build()
+                            .into()
+                    });
+                }
+            }
+        }
+    }
+}
 
 struct Bearer;
 

@@ -292,7 +292,7 @@ pub async fn progress(
 }
 
 #[utoipa::path(get, path = "/v1/budgets", tag = "reads", params(At),
-    responses((status = 200, body = Object), (status = 403, body = Problem)), security(("bearer" = [])))]
+    responses((status = 200, description = "Each track's budget", body = Vec<Object>), (status = 403, body = Problem)), security(("bearer" = [])))]
 pub async fn budgets(State(app): State<Shared>, who: Principal, Query(at): Query<At>) -> Response {
     if let Err(p) = who.require(STAFF) {
         return p.into_response();
