@@ -2,6 +2,7 @@
 //! docs/commands.md documents every command and field.
 
 use crate::error::{Code, Rejection};
+use crate::event as ev;
 pub use crate::kinds::{AudienceKind, Channel, CouponScopeKind, FullcutScopeKind, InteractionKind, PrizeKind};
 use crate::kinds::{BrandTier, Method, Role};
 use crate::time::Ts;
@@ -305,6 +306,159 @@ pub struct PrizeSpec {
     pub value: i64,
     #[serde(default)]
     pub coupon: Option<String>,
+}
+
+// What the events record of a command: the event schema's records (crate::event),
+// converted here so that the schema knows no command struct.
+
+impl From<&Line> for ev::LineRec {
+    fn from(l: &Line) -> ev::LineRec {
+        ev::LineRec { sku: l.sku.clone(), qty: l.qty, price: l.price, paid: l.paid }
+    }
+}
+
+impl From<&CartLine> for ev::CartLineRec {
+    fn from(l: &CartLine) -> ev::CartLineRec {
+        ev::CartLineRec { merchant: l.merchant.clone(), sku: l.sku.clone(), qty: l.qty, price: l.price }
+    }
+}
+
+impl From<&ev::CartLineRec> for CartLine {
+    fn from(l: &ev::CartLineRec) -> CartLine {
+        CartLine { merchant: l.merchant.clone(), sku: l.sku.clone(), qty: l.qty, price: l.price }
+    }
+}
+
+impl From<&CreateCoupon> for ev::CouponDef {
+    fn from(k: &CreateCoupon) -> ev::CouponDef {
+        ev::CouponDef {
+            id: k.id.clone(),
+            coupon: k.coupon.clone(),
+            issuer: k.issuer.clone(),
+            bearer: k.bearer.clone(),
+            scope: k.scope,
+            merchant: k.merchant.clone(),
+            skus: k.skus.clone(),
+            category: k.category.clone(),
+            threshold: k.threshold,
+            off: k.off,
+            percent_bp: k.percent_bp,
+            cap: k.cap,
+            stock: k.stock,
+            per_user: k.per_user,
+            claim_from: k.claim_from,
+            claim_until: k.claim_until,
+            valid_from: k.valid_from,
+            valid_until: k.valid_until,
+            valid_days: k.valid_days,
+            audience: k.audience,
+            anchor: k.anchor.clone(),
+            session: k.session.clone(),
+            return_on_refund: k.return_on_refund,
+            budget: k.budget,
+            at: k.at,
+        }
+    }
+}
+
+impl From<&CreateFullcut> for ev::FullcutDef {
+    fn from(k: &CreateFullcut) -> ev::FullcutDef {
+        ev::FullcutDef {
+            id: k.id.clone(),
+            fullcut: k.fullcut.clone(),
+            scope: k.scope,
+            merchant: k.merchant.clone(),
+            merchants: k.merchants.clone(),
+            tiers: k.tiers.clone(),
+            every: k.every,
+            off: k.off,
+            cap: k.cap,
+            platform_share_bp: k.platform_share_bp,
+            start: k.start,
+            end: k.end,
+            budget: k.budget,
+            at: k.at,
+        }
+    }
+}
+
+impl From<&CreatePriceCut> for ev::PriceCutDef {
+    fn from(k: &CreatePriceCut) -> ev::PriceCutDef {
+        ev::PriceCutDef {
+            id: k.id.clone(),
+            cut: k.cut.clone(),
+            merchant: k.merchant.clone(),
+            sku: k.sku.clone(),
+            off: k.off,
+            start: k.start,
+            end: k.end,
+            budget: k.budget,
+            at: k.at,
+        }
+    }
+}
+
+impl From<&CreateGroupDeal> for ev::GroupDealDef {
+    fn from(k: &CreateGroupDeal) -> ev::GroupDealDef {
+        ev::GroupDealDef {
+            id: k.id.clone(),
+            deal: k.deal.clone(),
+            merchant: k.merchant.clone(),
+            sku: k.sku.clone(),
+            price: k.price,
+            group_price: k.group_price,
+            size: k.size,
+            time_limit_s: k.time_limit_s,
+            start: k.start,
+            end: k.end,
+            budget: k.budget,
+            at: k.at,
+        }
+    }
+}
+
+impl From<&CreateRedPacket> for ev::RedPacketDef {
+    fn from(k: &CreateRedPacket) -> ev::RedPacketDef {
+        ev::RedPacketDef {
+            id: k.id.clone(),
+            packet: k.packet.clone(),
+            session: k.session.clone(),
+            issuer: k.issuer.clone(),
+            total: k.total,
+            count: k.count,
+            split: k.split,
+            seed: k.seed,
+            followers_only: k.followers_only,
+            passphrase: k.passphrase.clone(),
+            min_watch_s: k.min_watch_s,
+            opens_at: k.opens_at,
+            expires_at: k.expires_at,
+            usable_merchant: k.usable_merchant.clone(),
+            use_until: k.use_until,
+            at: k.at,
+        }
+    }
+}
+
+impl From<&CreateLottery> for ev::LotteryDef {
+    fn from(k: &CreateLottery) -> ev::LotteryDef {
+        let p = &k.prize;
+        ev::LotteryDef {
+            id: k.id.clone(),
+            lottery: k.lottery.clone(),
+            session: k.session.clone(),
+            issuer: k.issuer.clone(),
+            prize: ev::PrizeRec { kind: p.kind, name: p.name.clone(), value: p.value, coupon: p.coupon.clone() },
+            winners: k.winners,
+            in_room: k.in_room,
+            followers_only: k.followers_only,
+            passphrase: k.passphrase.clone(),
+            min_watch_s: k.min_watch_s,
+            draw_at: k.draw_at,
+            secret: k.secret.clone(),
+            at: k.at,
+        }
+    }
 }
 
 fn field_error(ty: &str, line: &str, e: serde_json::Error) -> Rejection {

@@ -13,9 +13,12 @@
 //!   [`kinds`] (the small enums everything shares), [`party`] (who issues or bears a
 //!   promotion), [`promo`] (the checkable algorithms: red-packet splits, lottery draws)
 //!   and `market::quote` (the checkout price search).
+//! - The event schema: [`event`] (the durable facts the engine records, and every record
+//!   they carry), which uses leaves only, so that no command or domain type is part of
+//!   the log's format.
 //! - The domain: [`festival`] (the festival file — model, loader, positioned problems),
-//!   [`command`] (the wire commands, one JSON object per line), [`event`] (the durable
-//!   facts the engine records), [`market`] (the marketing tools' state), [`contest`]
+//!   [`command`] (the wire commands, one JSON object per line), [`market`] (the marketing
+//!   tools' state), [`contest`]
 //!   (ranking contests, challenges and the heat value, kept live), [`settle`]
 //!   (settlement: payouts within budgets, clawbacks, the ledger) and [`state`] (entities
 //!   and running totals, holding the marketing tools, the races and the ledger).

@@ -5,7 +5,7 @@
 
 use dacu_core::command::*;
 use dacu_core::event::encoded_bytes as event_bytes;
-use dacu_core::event::Event;
+use dacu_core::event::{Event, LineRec};
 use dacu_core::festival::Role;
 use dacu_core::limits::market as ml;
 use dacu_core::limits::{EVENT_BYTES, ID_BYTES, NAME_BYTES, ORDER_LINES};
@@ -34,7 +34,7 @@ fn check(what: &str, ev: &Event) {
 
 #[test]
 fn an_order_of_the_most_lines_fits() {
-    let lines = (0..ORDER_LINES).map(|i| Line { sku: id(i), qty: BIG, price: BIG, paid: BIG }).collect();
+    let lines = (0..ORDER_LINES).map(|i| LineRec { sku: id(i), qty: BIG, price: BIG, paid: BIG }).collect();
     check(
         "order_paid",
         &Event::OrderPaid {
@@ -81,7 +81,7 @@ fn creation_events_at_their_list_limits_fit() {
         budget: Some(BIG),
         at: T,
     };
-    check("coupon_created", &Event::CouponCreated(coupon));
+    check("coupon_created", &Event::CouponCreated((&coupon).into()));
     let fullcut = CreateFullcut {
         id: id(0),
         fullcut: id(1),
@@ -98,7 +98,7 @@ fn creation_events_at_their_list_limits_fit() {
         budget: Some(BIG),
         at: T,
     };
-    check("fullcut_created", &Event::FullcutCreated(fullcut));
+    check("fullcut_created", &Event::FullcutCreated((&fullcut).into()));
     let packet = CreateRedPacket {
         id: id(0),
         packet: id(1),
@@ -139,7 +139,7 @@ fn creation_events_at_their_list_limits_fit() {
         secret: "ab".repeat(64),
         at: T,
     };
-    check("lottery_created", &Event::LotteryCreated { def: lottery, commitment: "cd".repeat(32) });
+    check("lottery_created", &Event::LotteryCreated { def: (&lottery).into(), commitment: "cd".repeat(32) });
     check(
         "merchant_registered",
         &Event::MerchantRegistered {
@@ -219,7 +219,7 @@ fn a_checkout_with_every_discount_it_can_take_fits() {
             channel: Channel::Live,
             session: Some(id(3)),
             pay_by: T,
-            quote,
+            quote: (&quote).into(),
             at: T,
         },
     );

@@ -1,14 +1,16 @@
 //! The core's layering (docs/architecture.md, "Layers"), checked on the sources: leaf
-//! modules use only leaf modules; the domain uses leaves and the domain; the engine uses
-//! anything but the readers; readers (views, the review, the digest, the checks) use
-//! leaves, the domain and other readers, never the engine. A `crate::…` path in a file
-//! is a use of the module it names.
+//! modules use only leaf modules; the event schema (`event/`) uses only leaves, so that no
+//! command or domain type can reach the log's format; the domain uses leaves, the schema
+//! and the domain; the engine uses anything but the readers; readers (views, the review,
+//! the digest, the checks) use leaves, the schema, the domain and other readers, never the
+//! engine. A `crate::…` path in a file is a use of the module it names.
 
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Layer {
     Leaf,
+    Schema,
     Domain,
     Engine,
     Reader,
@@ -23,6 +25,8 @@ fn layer(module: &str) -> Layer {
         Layer::Reader
     } else if leaves.iter().any(|p| under(module, p)) {
         Layer::Leaf
+    } else if under(module, "event") {
+        Layer::Schema
     } else if under(module, "engine") {
         Layer::Engine
     } else {
@@ -34,7 +38,8 @@ fn layer(module: &str) -> Layer {
 fn allowed(from: Layer, to: Layer) -> bool {
     match from {
         Layer::Leaf => to == Layer::Leaf,
-        Layer::Domain => matches!(to, Layer::Leaf | Layer::Domain),
+        Layer::Schema => matches!(to, Layer::Leaf | Layer::Schema),
+        Layer::Domain => matches!(to, Layer::Leaf | Layer::Schema | Layer::Domain),
         Layer::Engine => to != Layer::Reader,
         Layer::Reader => to != Layer::Engine,
     }
@@ -121,6 +126,10 @@ fn the_layers_are_told_apart() {
     assert_eq!(layer("market/view"), Layer::Reader);
     assert_eq!(layer("engine/market/coupon"), Layer::Engine);
     assert_eq!(layer("check/market"), Layer::Reader);
+    assert_eq!(layer("event"), Layer::Schema);
+    assert_eq!(layer("event/records"), Layer::Schema);
+    assert!(!allowed(Layer::Schema, Layer::Domain), "the schema names no command or domain type");
+    assert!(allowed(Layer::Domain, Layer::Schema) && allowed(Layer::Reader, Layer::Schema));
     assert_eq!(uses("use crate::market::quote::Layer; crate::engine::Engine"), ["market/quote", "engine"]);
     assert_eq!(uses("use crate::contest::{view, Tables};"), ["contest", "contest/view"]);
     assert_eq!(uses("use crate::market::{quote, view::summary};"), ["market/quote", "market/view"]);

@@ -165,7 +165,7 @@ fn events_recorded_by_earlier_builds_apply_as_they_always_did() {
     assert_eq!(run(&mut e, &line).unwrap_err().code, Code::InvalidValue, "refused as new input");
     let dacu_core::Command::CreateLottery(def) = parse_line(&line).unwrap() else { unreachable!() };
     let secret: Vec<u8> = (0..16).collect();
-    e.apply(&Event::LotteryCreated { def, commitment: lottery::commitment(&secret) }).unwrap();
+    e.apply(&Event::LotteryCreated { def: (&def).into(), commitment: lottery::commitment(&secret) }).unwrap();
     let evs = ok(&mut e, r#"{"type":"tick","id":"t1","at":"2021-11-05T20:30:00+08:00"}"#);
     let Event::LotteryDrawn { eligible, winners, .. } = &evs[0] else { panic!("{evs:?}") };
     assert_eq!(winners, &lottery::draw(&secret, eligible, 1));

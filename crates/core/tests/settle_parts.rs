@@ -142,6 +142,6 @@ fn a_large_settlement_is_split_into_events_the_log_accepts_and_replays_to_the_li
     assert_eq!(a.paid_fen, b.paid_fen);
 }
 
-fn same_board(a: &dacu_core::settle::ClosedBoard, b: &dacu_core::settle::ClosedBoard) -> bool {
+fn same_board(a: &dacu_core::event::ClosedBoardRec, b: &dacu_core::event::ClosedBoardRec) -> bool {
     (&a.race, a.day, &a.group) == (&b.race, b.day, &b.group)
 }

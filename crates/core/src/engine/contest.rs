@@ -6,7 +6,7 @@
 use super::{check_id, check_name, limits, reject, Engine};
 use crate::command as cmd;
 use crate::error::{Code, Rejection};
-use crate::event::Event;
+use crate::event::{ClosedBoardRec, Event, LedgerLineRec};
 use crate::festival::{Metric, Role};
 
 /// ¥10 trillion: far above any festival's GMV, low enough that growth arithmetic cannot
@@ -94,9 +94,9 @@ impl Engine {
                 out.push(Event::Settled {
                     id: k.id.clone(),
                     at: k.at,
-                    boards: part.boards,
+                    boards: part.boards.iter().map(ClosedBoardRec::from).collect(),
                     programs: part.programs,
-                    lines: part.lines,
+                    lines: part.lines.iter().map(LedgerLineRec::from).collect(),
                 });
             }
         }

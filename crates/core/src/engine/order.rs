@@ -5,7 +5,7 @@
 use super::{check_id, idx, limits, opt_idx, reject, Applied, Attribution, Engine};
 use crate::command::{self as cmd, Line};
 use crate::error::{Code, Rejection};
-use crate::event::Event;
+use crate::event::{Event, LineRec};
 use crate::kinds::Channel;
 use crate::money::Fen;
 use crate::state::{Order, Slices, State, Stats};
@@ -33,7 +33,7 @@ impl Engine {
             anchor,
             provider,
             self_broadcast,
-            lines: o.lines.clone(),
+            lines: o.lines.iter().map(LineRec::from).collect(),
             at: o.at,
         });
         Ok(())
@@ -197,7 +197,7 @@ pub(super) fn order_paid(
     merchant: &str,
     channel: Channel,
     who: Who<'_>,
-    lines: &[Line],
+    lines: &[LineRec],
     at: Ts,
 ) -> Applied {
     let (session, anchor, provider, self_broadcast) = who;

@@ -7,6 +7,7 @@ pub mod quote;
 pub mod view;
 
 pub use crate::command::CartLine;
+use crate::event as ev;
 use crate::hash::{Map as HashMap, Set as HashSet};
 use crate::intern::Interner;
 use crate::kinds::{Channel, Method};
@@ -305,6 +306,62 @@ impl Quote {
         v.sort_unstable();
         v.dedup();
         v
+    }
+}
+
+// A quote as `checkout_reserved` records it (crate::event's records), and back.
+
+impl From<&Discount> for ev::DiscountRec {
+    fn from(d: &Discount) -> ev::DiscountRec {
+        ev::DiscountRec {
+            layer: d.layer,
+            promo: d.promo.clone(),
+            held: d.held,
+            amount: d.amount,
+            lines: d.lines.clone(),
+            bearers: d.bearers.clone(),
+        }
+    }
+}
+
+impl From<&ev::DiscountRec> for Discount {
+    fn from(d: &ev::DiscountRec) -> Discount {
+        Discount {
+            layer: d.layer,
+            promo: d.promo.clone(),
+            held: d.held,
+            amount: d.amount,
+            lines: d.lines.clone(),
+            bearers: d.bearers.clone(),
+        }
+    }
+}
+
+impl From<&Quote> for ev::QuoteRec {
+    fn from(q: &Quote) -> ev::QuoteRec {
+        ev::QuoteRec {
+            lines: q.lines.iter().map(ev::CartLineRec::from).collect(),
+            pay: q.pay.clone(),
+            discounts: q.discounts.iter().map(ev::DiscountRec::from).collect(),
+            list_total: q.list_total,
+            discount_total: q.discount_total,
+            pay_total: q.pay_total,
+            optimal: q.optimal,
+        }
+    }
+}
+
+impl From<&ev::QuoteRec> for Quote {
+    fn from(q: &ev::QuoteRec) -> Quote {
+        Quote {
+            lines: q.lines.iter().map(CartLine::from).collect(),
+            pay: q.pay.clone(),
+            discounts: q.discounts.iter().map(Discount::from).collect(),
+            list_total: q.list_total,
+            discount_total: q.discount_total,
+            pay_total: q.pay_total,
+            optimal: q.optimal,
+        }
     }
 }
 

@@ -13,6 +13,7 @@ pub mod view;
 
 use crate::contest::rewards::{band_of, resolve_item};
 use crate::contest::{lookup, pid_name, tier_of, BoardKey, Contests, RaceDef, RaceKind, Tables};
+use crate::event as ev;
 use crate::festival::{Band, Festival, RewardKind, Role};
 pub use crate::kinds::LineKind;
 use crate::time::{Day, Ts};
@@ -116,6 +117,83 @@ pub struct ClosedBoard {
     /// (participant, score, time reached). A later settlement re-ranks an entrant against
     /// it, so entrants that arrive late never push settled ones down.
     pub frozen: Vec<(String, i64, Ts)>,
+}
+
+// A settlement's boards and lines as `settled` records them (crate::event's records),
+// and back.
+
+impl From<&ClosedBoard> for ev::ClosedBoardRec {
+    fn from(b: &ClosedBoard) -> ev::ClosedBoardRec {
+        ev::ClosedBoardRec {
+            race: b.race.clone(),
+            day: b.day,
+            group: b.group.clone(),
+            ranked: b.ranked,
+            frozen: b.frozen.clone(),
+        }
+    }
+}
+
+impl From<&ev::ClosedBoardRec> for ClosedBoard {
+    fn from(b: &ev::ClosedBoardRec) -> ClosedBoard {
+        ClosedBoard {
+            race: b.race.clone(),
+            day: b.day,
+            group: b.group.clone(),
+            ranked: b.ranked,
+            frozen: b.frozen.clone(),
+        }
+    }
+}
+
+impl From<&Line> for ev::LedgerLineRec {
+    fn from(l: &Line) -> ev::LedgerLineRec {
+        ev::LedgerLineRec {
+            settlement: l.settlement,
+            payout: l.payout.clone(),
+            kind: l.kind,
+            race: l.race.clone(),
+            day: l.day,
+            group: l.group.clone(),
+            participant: l.participant.clone(),
+            role: l.role,
+            track: l.track.clone(),
+            item: l.item,
+            name: l.name.clone(),
+            rank: l.rank,
+            value: l.value,
+            band: l.band,
+            claim: l.claim,
+            amount: l.amount,
+            scale: l.scale,
+            rule: l.rule.clone(),
+        }
+    }
+}
+
+impl From<&ev::LedgerLineRec> for Line {
+    fn from(l: &ev::LedgerLineRec) -> Line {
+        Line {
+            settlement: l.settlement,
+            payout: l.payout.clone(),
+            kind: l.kind,
+            race: l.race.clone(),
+            day: l.day,
+            group: l.group.clone(),
+            participant: l.participant.clone(),
+            role: l.role,
+            track: l.track.clone(),
+            item: l.item,
+            name: l.name.clone(),
+            rank: l.rank,
+            value: l.value,
+            band: l.band,
+            claim: l.claim,
+            amount: l.amount,
+            scale: l.scale,
+            rule: l.rule.clone(),
+        }
+    }
 }
 
 /// What one payout has been granted of one item.
@@ -597,7 +675,14 @@ pub fn plan(f: &Festival, st: &dyn Books, at: Ts, n: u32) -> Plan {
 
 impl Settlements {
     /// Folds in a `Settled` event.
-    pub fn apply(&mut self, id: &str, at: Ts, boards: &[ClosedBoard], programs: &[String], lines: &[Line]) {
+    pub fn apply(
+        &mut self,
+        id: &str,
+        at: Ts,
+        boards: &[ev::ClosedBoardRec],
+        programs: &[String],
+        lines: &[ev::LedgerLineRec],
+    ) {
         // A continuation: the next part of the settlement the previous event began.
         let more = self.runs.last().is_some_and(|r| r.id == id && r.at == at);
         if !more {
@@ -627,7 +712,7 @@ impl Settlements {
                 }
             }
             self.closed_by.insert(key.clone(), n);
-            self.boards.insert(key, b.clone());
+            self.boards.insert(key, ClosedBoard::from(b));
             new_boards += 1;
         }
         for p in programs {
@@ -661,7 +746,7 @@ impl Settlements {
                     LineKind::Clawback => clawed -= l.amount,
                 }
             }
-            self.lines.push(l.clone());
+            self.lines.push(Line::from(l));
         }
         let run = self.runs.last_mut().expect("pushed above");
         run.boards += new_boards;
@@ -687,8 +772,8 @@ impl Settlements {
 mod tests {
     use super::*;
 
-    fn line(n: u32, payout: &str, amount: i64) -> Line {
-        Line {
+    fn line(n: u32, payout: &str, amount: i64) -> ev::LedgerLineRec {
+        ev::LedgerLineRec {
             settlement: n,
             payout: payout.into(),
             kind: LineKind::Award,

@@ -4,11 +4,11 @@
 //! moving through reserve, redeem, release and return. docs/checkout.md specifies it;
 //! `candidates` prices the cart.
 
-use crate::command::{self as cmd, Line};
+use crate::command as cmd;
 use crate::engine::bounds::within;
 use crate::engine::{check_id, idx, limits, opt_idx, reject, Applied, Engine};
 use crate::error::{Code, Rejection};
-use crate::event::Event;
+use crate::event::{Event, LineRec, QuoteRec};
 use crate::kinds::{Channel, Layer, ReleaseReason};
 use crate::market::quote::MAX_LINES;
 use crate::market::{timer, Budget, Checkout, CheckoutState, Discount, HeldState, Market, Quote};
@@ -66,7 +66,7 @@ impl Engine {
             channel: k.channel,
             session: k.session.clone(),
             pay_by: Ts(k.at.0 + self.festival.checkout.payment_timeout_s * 1000),
-            quote,
+            quote: QuoteRec::from(&quote),
             at: k.at,
         });
         Ok(())
@@ -98,7 +98,7 @@ impl Engine {
                 .iter()
                 .zip(&q.pay)
                 .filter(|(l, _)| l.merchant == m)
-                .map(|(l, &paid)| Line { sku: l.sku.clone(), qty: l.qty, price: l.price, paid })
+                .map(|(l, &paid)| LineRec { sku: l.sku.clone(), qty: l.qty, price: l.price, paid })
                 .collect();
             out.push(Event::OrderPaid {
                 order: Checkout::order_id(&k.checkout, m),
@@ -203,9 +203,10 @@ pub(in crate::engine) fn reserved(
     channel: Channel,
     session: Option<&str>,
     pay_by: Ts,
-    quote: &Quote,
+    quote: &QuoteRec,
     at: Ts,
 ) -> Applied {
+    let quote = Quote::from(quote);
     let u = st.users.intern(user);
     let s = opt_idx(&st.session_ids, session, "session")?;
     let ci = st.market.checkout_ids.intern(checkout);
@@ -224,7 +225,7 @@ pub(in crate::engine) fn reserved(
         at,
         pay_by,
         returned: vec![0; quote.discounts.len()],
-        quote: quote.clone(),
+        quote,
         state: CheckoutState::Reserved,
     });
     Ok(())

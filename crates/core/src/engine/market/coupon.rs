@@ -5,7 +5,7 @@ use super::{amount, dup, unknown, window};
 use crate::command::{self as cmd, AudienceKind, CouponScopeKind};
 use crate::engine::{check_id, check_name, idx, opt_idx, reject, Applied, Engine};
 use crate::error::{Code, Rejection};
-use crate::event::Event;
+use crate::event::{CouponDef, Event};
 use crate::limits::market as ml;
 use crate::market::quote::Value;
 use crate::market::{Audience, Budget, Coupon, CouponScope, Held, HeldState, Market, Party, Validity};
@@ -57,7 +57,7 @@ impl Engine {
         if let Some(b) = k.budget {
             amount("budget", b, 1)?;
         }
-        out.push(Event::CouponCreated(k.clone()));
+        out.push(Event::CouponCreated(CouponDef::from(k)));
         Ok(())
     }
 
@@ -248,7 +248,7 @@ pub(in crate::engine) fn valid_from_claim(v: Validity, at: Ts) -> (Ts, Ts) {
     }
 }
 
-pub(in crate::engine) fn created(st: &mut State, k: &cmd::CreateCoupon) -> Applied {
+pub(in crate::engine) fn created(st: &mut State, k: &CouponDef) -> Applied {
     let party = |st: &State, s: &str| st.parse_party("party", s).map_err(|r| r.message);
     let issuer = party(st, &k.issuer)?;
     let bearer = match &k.bearer {

@@ -4,7 +4,7 @@ use super::{amount, dup, window};
 use crate::command::{self as cmd, FullcutScopeKind};
 use crate::engine::{check_id, idx, opt_idx, reject, Applied, Engine};
 use crate::error::{Code, Rejection};
-use crate::event::Event;
+use crate::event::{Event, FullcutDef};
 use crate::limits::market as ml;
 use crate::market::quote::Rule;
 use crate::market::{Budget, Fullcut};
@@ -28,7 +28,7 @@ impl Engine {
         if let Some(b) = k.budget {
             amount("budget", b, 1)?;
         }
-        out.push(Event::FullcutCreated(k.clone()));
+        out.push(Event::FullcutCreated(FullcutDef::from(k)));
         Ok(())
     }
 
@@ -121,7 +121,7 @@ fn check_rule(k: &cmd::CreateFullcut) -> Result<(), Rejection> {
     Ok(())
 }
 
-pub(in crate::engine) fn created(st: &mut State, k: &cmd::CreateFullcut) -> Applied {
+pub(in crate::engine) fn created(st: &mut State, k: &FullcutDef) -> Applied {
     let merchant = opt_idx(&st.merchant_ids, k.merchant.as_deref(), "merchant")?;
     let merchants = match &k.merchants {
         Some(ms) => {

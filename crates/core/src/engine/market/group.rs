@@ -3,11 +3,11 @@
 //! time runs out failing at a tick — decide and apply.
 
 use super::{amount, dup, unknown, window};
-use crate::command::{self as cmd, Line};
+use crate::command as cmd;
 use crate::engine::bounds::within;
 use crate::engine::{check_id, idx, limits, opt_idx, reject, Applied, Engine};
 use crate::error::{Code, Rejection};
-use crate::event::Event;
+use crate::event::{Event, GroupDealDef, LineRec};
 use crate::festival::Festival;
 use crate::kinds::Channel;
 use crate::limits::market as ml;
@@ -51,7 +51,7 @@ impl Engine {
         if let Some(b) = k.budget {
             amount("budget", b, 1)?;
         }
-        out.push(Event::GroupDealCreated(k.clone()));
+        out.push(Event::GroupDealCreated(GroupDealDef::from(k)));
         Ok(())
     }
 
@@ -199,7 +199,7 @@ impl Engine {
                 anchor: anchor.clone(),
                 provider: provider.clone(),
                 self_broadcast,
-                lines: vec![Line { sku: d.sku.clone(), qty: 1, price: d.price.0, paid: d.group_price.0 }],
+                lines: vec![LineRec { sku: d.sku.clone(), qty: 1, price: d.price.0, paid: d.group_price.0 }],
                 at: k.at,
             });
         }
@@ -223,7 +223,7 @@ impl Engine {
 }
 
 /// A deal without its own time limit takes the festival's (`[checkout]`).
-pub(in crate::engine) fn deal_created(st: &mut State, f: &Festival, k: &cmd::CreateGroupDeal) -> Applied {
+pub(in crate::engine) fn deal_created(st: &mut State, f: &Festival, k: &GroupDealDef) -> Applied {
     let mi = idx(&st.merchant_ids, &k.merchant, "merchant")?;
     st.market.deal_ids.intern(&k.deal);
     st.market.deals.push(GroupDeal {

@@ -6,7 +6,7 @@ use crate::command as cmd;
 use crate::engine::bounds::within;
 use crate::engine::{check_id, check_name, idx, limits, reject, Applied, Engine};
 use crate::error::{Code, Rejection};
-use crate::event::Event;
+use crate::event::{Event, LotteryDef};
 use crate::kinds::PrizeKind;
 use crate::limits::market as ml;
 use crate::market::{timer, Drawn, Eligibility, Lottery, Prize, Target};
@@ -69,7 +69,7 @@ impl Engine {
         let offered = st.market.totals.prizes_fen;
         let worth = k.winners as i128 * k.prize.value as i128;
         within("the prize value of every lottery created", "fen", offered, worth, limits::TOTAL)?;
-        out.push(Event::LotteryCreated { def: k.clone(), commitment: lottery::commitment(&secret) });
+        out.push(Event::LotteryCreated { def: LotteryDef::from(k), commitment: lottery::commitment(&secret) });
         Ok(())
     }
 
@@ -98,7 +98,7 @@ impl Engine {
     }
 }
 
-pub(in crate::engine) fn created(st: &mut State, k: &cmd::CreateLottery, commitment: &str) -> Applied {
+pub(in crate::engine) fn created(st: &mut State, k: &LotteryDef, commitment: &str) -> Applied {
     let s = idx(&st.session_ids, &k.session, "session")?;
     let issuer = st.parse_party("party", &k.issuer).map_err(|r| r.message)?;
     let coupon = match &k.prize.coupon {

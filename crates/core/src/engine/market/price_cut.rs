@@ -4,7 +4,7 @@ use super::{amount, dup, window};
 use crate::command as cmd;
 use crate::engine::{check_id, idx, Applied, Engine};
 use crate::error::Rejection;
-use crate::event::Event;
+use crate::event::{Event, PriceCutDef};
 use crate::market::{Budget, PriceCut};
 use crate::money::Fen;
 use crate::state::State;
@@ -27,12 +27,12 @@ impl Engine {
         if let Some(b) = k.budget {
             amount("budget", b, 1)?;
         }
-        out.push(Event::PriceCutCreated(k.clone()));
+        out.push(Event::PriceCutCreated(PriceCutDef::from(k)));
         Ok(())
     }
 }
 
-pub(in crate::engine) fn created(st: &mut State, k: &cmd::CreatePriceCut) -> Applied {
+pub(in crate::engine) fn created(st: &mut State, k: &PriceCutDef) -> Applied {
     let mi = idx(&st.merchant_ids, &k.merchant, "merchant")?;
     let c = st.market.cut_ids.intern(&k.cut);
     st.market.cuts_by_sku.entry((mi, k.sku.as_str().into())).or_default().push(c);

@@ -1,11 +1,17 @@
 //! Events: the durable truth. Each records a fact the engine decided, with every value
 //! derived at decision time (tiers, attribution) so that replay never re-derives them.
-//! The binary encoding is versioned by the log (dacu-log's codec): a change to any event's
-//! fields or variant order needs a new event format there.
+//!
+//! The event schema is a leaf of its own: it uses only the leaf modules (`kinds`, `time`)
+//! and defines every record an event carries ([`records`]), so that a change to a command
+//! or a domain type cannot change the log's format unnoticed. Domain code converts to and
+//! from the records. The binary encoding is versioned by the log (dacu-log's codec): a
+//! change to any event's fields or variant order needs a new event format there.
 
-use crate::command::{self as cmd, Channel, InteractionKind, Line};
-use crate::festival::{BrandTier, Role};
-use crate::market::{Quote, ReleaseReason};
+pub mod records;
+
+pub use records::*;
+
+use crate::kinds::{BrandTier, Channel, InteractionKind, ReleaseReason, Role};
 use crate::time::Ts;
 use serde::{Deserialize, Serialize};
 
@@ -86,7 +92,7 @@ pub enum Event {
         anchor: Option<String>,
         provider: Option<String>,
         self_broadcast: bool,
-        lines: Vec<Line>,
+        lines: Vec<LineRec>,
         at: Ts,
     },
     Refunded {
@@ -97,7 +103,7 @@ pub enum Event {
         refund_id: Option<String>,
     },
     // ---- Issue 5: marketing tools and checkout. Appended only: the variant index is
-    // the binary tag. Creation events carry the validated command itself.
+    // the binary tag. Creation events carry the tool's definition ([`records`]).
     Followed {
         id: String,
         anchor: String,
@@ -111,7 +117,7 @@ pub enum Event {
         text: String,
         at: Ts,
     },
-    CouponCreated(cmd::CreateCoupon),
+    CouponCreated(CouponDef),
     /// `from`..`until` is the held coupon's validity, decided at the claim.
     CouponClaimed {
         id: String,
@@ -121,9 +127,9 @@ pub enum Event {
         until: Ts,
         at: Ts,
     },
-    FullcutCreated(cmd::CreateFullcut),
-    PriceCutCreated(cmd::CreatePriceCut),
-    GroupDealCreated(cmd::CreateGroupDeal),
+    FullcutCreated(FullcutDef),
+    PriceCutCreated(PriceCutDef),
+    GroupDealCreated(GroupDealDef),
     GroupOpened {
         id: String,
         group: String,
@@ -172,7 +178,7 @@ pub enum Event {
         at: Ts,
     },
     LotteryCreated {
-        def: cmd::CreateLottery,
+        def: LotteryDef,
         commitment: String,
     },
     LotteryDrawn {
@@ -188,7 +194,7 @@ pub enum Event {
         channel: Channel,
         session: Option<String>,
         pay_by: Ts,
-        quote: Quote,
+        quote: QuoteRec,
         at: Ts,
     },
     /// Followed by one `OrderPaid` per merchant of the cart.
@@ -252,9 +258,9 @@ pub enum Event {
     Settled {
         id: String,
         at: Ts,
-        boards: Vec<crate::settle::ClosedBoard>,
+        boards: Vec<ClosedBoardRec>,
         programs: Vec<String>,
-        lines: Vec<crate::settle::Line>,
+        lines: Vec<LedgerLineRec>,
     },
     // Red packets by commit and reveal.
     /// A packet split by the seed derived from `secret` (lowercase hex), with `commitment`
@@ -266,52 +272,6 @@ pub enum Event {
         commitment: String,
         secret: String,
     },
-}
-
-/// A red packet as its creation events record it: the fields of `create_red_packet`
-/// before the command took `secret`, in that order — frozen, since event format 1 writes
-/// them by position (log.md).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RedPacketDef {
-    pub id: String,
-    pub packet: String,
-    pub session: String,
-    pub issuer: String,
-    pub total: i64,
-    pub count: i64,
-    pub split: crate::promo::redpacket::Method,
-    pub seed: Option<u64>,
-    pub followers_only: bool,
-    pub passphrase: Option<String>,
-    pub min_watch_s: i64,
-    pub opens_at: Ts,
-    pub expires_at: Ts,
-    pub usable_merchant: Option<String>,
-    pub use_until: Option<Ts>,
-    pub at: Ts,
-}
-
-impl From<&cmd::CreateRedPacket> for RedPacketDef {
-    fn from(k: &cmd::CreateRedPacket) -> RedPacketDef {
-        RedPacketDef {
-            id: k.id.clone(),
-            packet: k.packet.clone(),
-            session: k.session.clone(),
-            issuer: k.issuer.clone(),
-            total: k.total,
-            count: k.count,
-            split: k.split,
-            seed: k.seed,
-            followers_only: k.followers_only,
-            passphrase: k.passphrase.clone(),
-            min_watch_s: k.min_watch_s,
-            opens_at: k.opens_at,
-            expires_at: k.expires_at,
-            usable_merchant: k.usable_merchant.clone(),
-            use_until: k.use_until,
-            at: k.at,
-        }
-    }
 }
 
 /// An event's size in the log's encoding: one format byte, then the event in postcard
