@@ -170,8 +170,15 @@ pub(crate) fn recover(data: &Path, festival: Arc<Festival>, opts: &Options) -> R
                     }
                 },
             };
-            let mut rp =
-                Replay { engine, snap: cand, reached: cand.is_none(), replayed: 0, limit: limit.clone(), failed: None };
+            let mut rp = Replay {
+                engine,
+                format1: festival.format1_context(),
+                snap: cand,
+                reached: cand.is_none(),
+                replayed: 0,
+                limit: limit.clone(),
+                failed: None,
+            };
             let end = match rp.run(&segs, &log_id)? {
                 Ok(end) => end,
                 Err(why) => {
@@ -203,6 +210,8 @@ struct LogEnd {
 
 struct Replay<'a> {
     engine: Engine,
+    /// What format 1 records leave to the festival file (crate::codec).
+    format1: codec::Context,
     snap: Option<&'a snapshot::Meta>,
     /// Whether the replay has passed the snapshot's position (so events apply).
     reached: bool,
@@ -309,7 +318,7 @@ impl Replay<'_> {
             return Err(self.limit.1.clone());
         }
         // Decode the whole batch before applying any of it: a batch is all or nothing.
-        let events = b.records.iter().map(|(_, p)| codec::decode(p)).collect::<Result<Vec<_>, _>>()?;
+        let events = b.records.iter().map(|(_, p)| codec::decode(p, &self.format1)).collect::<Result<Vec<_>, _>>()?;
         for ev in &events {
             if let Err(e) = self.engine.apply(ev) {
                 let reason = e.to_string();

@@ -201,7 +201,8 @@ fn rewrite_event(bytes: &[u8], seq: u64, f: impl Fn(dacu_core::Event) -> dacu_co
                 .map(|(s, p)| {
                     if *s == seq {
                         let mut out = Vec::new();
-                        dacu_log::codec::encode(&f(dacu_log::codec::decode(p).unwrap()), &mut out);
+                        let ctx = dacu_log::load_festival(&festival()).unwrap().0.format1_context();
+                        dacu_log::codec::encode(&f(dacu_log::codec::decode(p, &ctx).unwrap()), &mut out);
                         out
                     } else {
                         p.to_vec()

@@ -88,15 +88,19 @@ fn the_golden_log_decodes_forever() {
     let mut events = Vec::new();
     let header = segment::parse_header(&seg, 1).unwrap();
     assert_eq!(header.version, 1);
+    let ctx = dacu_log::load_festival(&golden.join("festival.toml")).unwrap().0.format1_context();
     let scan = segment::scan(&seg, &header, dacu_log::chain::genesis(&[0; 16]), |batch| {
         for (_, payload) in batch.records {
-            events.push(codec::decode(payload)?);
+            assert_eq!(payload[0], 1, "event format 1");
+            events.push(codec::decode(payload, &ctx)?);
         }
         Ok(())
     });
     assert_eq!(scan.end, segment::End::Clean);
-    let expected: Vec<Event> =
+    // events.json is format 1's JSON: the frozen events, converted as the codec converts.
+    let expected: Vec<dacu_core::event::v1::Event> =
         serde_json::from_str(&std::fs::read_to_string(golden.join("events.json")).unwrap()).unwrap();
+    let expected: Vec<Event> = expected.into_iter().map(|e| e.upgrade(&ctx).unwrap()).collect();
     assert_eq!(events, expected);
     // And the directory opens and serves the state those events make.
     let tmp = tempfile::tempdir().unwrap();

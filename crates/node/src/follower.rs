@@ -20,6 +20,8 @@ pub(crate) struct Follower {
     pub last_snapshot_seq: u64,
     /// The chain value after the last applied event.
     pub chain: dacu_log::chain::Chain,
+    /// What format 1 records leave to the festival file (dacu_log::codec).
+    pub format1: codec::Context,
 }
 
 impl Follower {
@@ -59,7 +61,7 @@ impl Follower {
                 self.follow
                     .read(limit, |records, c| {
                         for (_, payload) in records {
-                            events.push(codec::decode(payload)?);
+                            events.push(codec::decode(payload, &self.format1)?);
                         }
                         last = Some(c);
                         Ok(())

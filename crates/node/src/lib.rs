@@ -83,6 +83,8 @@ impl Node {
             true => Some(dacu_log::follow::Follow::from_end(&parts.path, durable, parts.log.chain())?),
             false => None,
         };
+        // The view decodes the log as it grows; format 1 records need the festival's values.
+        let format1 = parts.engine.festival().format1_context();
         let shared = Arc::new(Shared {
             durable: Position::new(durable),
             applied: Position::new(durable),
@@ -118,6 +120,7 @@ impl Node {
                     snapshot_every: cfg.snapshot_every,
                     last_snapshot_seq: parts.last_snapshot_seq,
                     chain: chain0,
+                    format1,
                 };
                 Some(
                     spawn("view")

@@ -8,6 +8,7 @@
 //! change to any event's fields or variant order needs a new event format there.
 
 pub mod records;
+pub mod v1;
 
 pub use records::*;
 

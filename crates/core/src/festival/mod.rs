@@ -49,6 +49,19 @@ impl Festival {
         t.into_iter().map(|t| t.id.as_str()).collect()
     }
 
+    /// What a log of this festival's event format 1 records leave to the festival file
+    /// (crate::event::v1): the values format 1's `apply` read from it.
+    pub fn format1_context(&self) -> crate::event::v1::Context {
+        let contests =
+            crate::contest::race_defs(self).into_iter().filter(|d| d.kind == crate::contest::RaceKind::Contest);
+        crate::event::v1::Context {
+            festival_end: self.end(),
+            group_time_limit_s: self.checkout.group_time_limit_s,
+            anchor_tiers: self.anchor_tiers.iter().map(|t| t.id.clone()).collect(),
+            contest_roles: contests.map(|d| (d.id, d.role)).collect(),
+        }
+    }
+
     /// The enrolment window of a program: its own, or the registration window.
     pub fn enroll_window(&self, p: &Program) -> (Ts, Ts) {
         (p.enroll_opens.unwrap_or(self.registration.opens).0, p.enroll_closes.unwrap_or(self.registration.closes).0)
