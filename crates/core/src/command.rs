@@ -329,51 +329,27 @@ impl From<&ev::CartLineRec> for CartLine {
     }
 }
 
-impl From<&CreateCoupon> for ev::CouponDef {
-    fn from(k: &CreateCoupon) -> ev::CouponDef {
-        ev::CouponDef {
-            id: k.id.clone(),
-            coupon: k.coupon.clone(),
-            issuer: k.issuer.clone(),
-            bearer: k.bearer.clone(),
-            scope: k.scope,
-            merchant: k.merchant.clone(),
-            skus: k.skus.clone(),
-            category: k.category.clone(),
-            threshold: k.threshold,
-            off: k.off,
-            percent_bp: k.percent_bp,
-            cap: k.cap,
-            stock: k.stock,
-            per_user: k.per_user,
-            claim_from: k.claim_from,
-            claim_until: k.claim_until,
-            valid_from: k.valid_from,
-            valid_until: k.valid_until,
-            valid_days: k.valid_days,
-            audience: k.audience,
-            anchor: k.anchor.clone(),
-            session: k.session.clone(),
-            return_on_refund: k.return_on_refund,
-            budget: k.budget,
-            at: k.at,
-        }
-    }
-}
-
+/// A 满减's scope and rule as they apply: a store 满减 names its merchant, a cross-store
+/// one its merchants (or none: all) and the platform's share; 每满 `every` 减 `off` when
+/// `every` is given, else the tiers. (Validated before: only one of each is given.)
 impl From<&CreateFullcut> for ev::FullcutDef {
     fn from(k: &CreateFullcut) -> ev::FullcutDef {
+        let scope = match &k.merchant {
+            Some(m) => ev::FullcutScopeRec::Store { merchant: m.clone() },
+            None => ev::FullcutScopeRec::CrossStore {
+                merchants: k.merchants.clone(),
+                platform_share_bp: k.platform_share_bp,
+            },
+        };
+        let rule = match k.every {
+            Some(step) => ev::RuleRec::Every { step, off: k.off.unwrap_or(0), cap: k.cap },
+            None => ev::RuleRec::Tiers { tiers: k.tiers.clone() },
+        };
         ev::FullcutDef {
             id: k.id.clone(),
             fullcut: k.fullcut.clone(),
-            scope: k.scope,
-            merchant: k.merchant.clone(),
-            merchants: k.merchants.clone(),
-            tiers: k.tiers.clone(),
-            every: k.every,
-            off: k.off,
-            cap: k.cap,
-            platform_share_bp: k.platform_share_bp,
+            scope,
+            rule,
             start: k.start,
             end: k.end,
             budget: k.budget,
@@ -398,66 +374,9 @@ impl From<&CreatePriceCut> for ev::PriceCutDef {
     }
 }
 
-impl From<&CreateGroupDeal> for ev::GroupDealDef {
-    fn from(k: &CreateGroupDeal) -> ev::GroupDealDef {
-        ev::GroupDealDef {
-            id: k.id.clone(),
-            deal: k.deal.clone(),
-            merchant: k.merchant.clone(),
-            sku: k.sku.clone(),
-            price: k.price,
-            group_price: k.group_price,
-            size: k.size,
-            time_limit_s: k.time_limit_s,
-            start: k.start,
-            end: k.end,
-            budget: k.budget,
-            at: k.at,
-        }
-    }
-}
-
-impl From<&CreateRedPacket> for ev::RedPacketDef {
-    fn from(k: &CreateRedPacket) -> ev::RedPacketDef {
-        ev::RedPacketDef {
-            id: k.id.clone(),
-            packet: k.packet.clone(),
-            session: k.session.clone(),
-            issuer: k.issuer.clone(),
-            total: k.total,
-            count: k.count,
-            split: k.split,
-            seed: k.seed,
-            followers_only: k.followers_only,
-            passphrase: k.passphrase.clone(),
-            min_watch_s: k.min_watch_s,
-            opens_at: k.opens_at,
-            expires_at: k.expires_at,
-            usable_merchant: k.usable_merchant.clone(),
-            use_until: k.use_until,
-            at: k.at,
-        }
-    }
-}
-
-impl From<&CreateLottery> for ev::LotteryDef {
-    fn from(k: &CreateLottery) -> ev::LotteryDef {
-        let p = &k.prize;
-        ev::LotteryDef {
-            id: k.id.clone(),
-            lottery: k.lottery.clone(),
-            session: k.session.clone(),
-            issuer: k.issuer.clone(),
-            prize: ev::PrizeRec { kind: p.kind, name: p.name.clone(), value: p.value, coupon: p.coupon.clone() },
-            winners: k.winners,
-            in_room: k.in_room,
-            followers_only: k.followers_only,
-            passphrase: k.passphrase.clone(),
-            min_watch_s: k.min_watch_s,
-            draw_at: k.draw_at,
-            secret: k.secret.clone(),
-            at: k.at,
-        }
+impl From<&PrizeSpec> for ev::PrizeRec {
+    fn from(p: &PrizeSpec) -> ev::PrizeRec {
+        ev::PrizeRec { kind: p.kind, name: p.name.clone(), value: p.value, coupon: p.coupon.clone() }
     }
 }
 

@@ -2,6 +2,7 @@
 //! Lookups use hash maps with a random seed per map (crate::hash); anything that reaches
 //! output is ordered by id first, so the seed never shows.
 
+use crate::event::PartyRec;
 use crate::hash::{Map as HashMap, Set as HashSet};
 pub use crate::intern::Interner;
 use crate::kinds::{BrandTier, Channel, Role};
@@ -395,6 +396,25 @@ impl State {
     /// The party a wire name gives (`field` names the command's field in the rejection).
     pub fn parse_party(&self, field: &str, s: &str) -> Result<Party, crate::error::Rejection> {
         Party::parse(&self.merchant_ids, &self.anchor_ids, field, s)
+    }
+
+    /// A party as events record it: by id, parsed and checked once, when decided.
+    pub fn party_rec(&self, p: Party) -> PartyRec {
+        match p {
+            Party::Platform => PartyRec::Platform,
+            Party::Merchant(m) => PartyRec::Merchant(self.merchant_ids.name(m).to_string()),
+            Party::Anchor(a) => PartyRec::Anchor(self.anchor_ids.name(a).to_string()),
+        }
+    }
+
+    /// The party an event records (applying it looks the id up; nothing is parsed).
+    pub fn party_of(&self, p: &PartyRec) -> Result<Party, String> {
+        let get = |ids: &Interner, id: &str, what: &str| ids.get(id).ok_or_else(|| format!("unknown {what} `{id}`"));
+        Ok(match p {
+            PartyRec::Platform => Party::Platform,
+            PartyRec::Merchant(m) => Party::Merchant(get(&self.merchant_ids, m, "merchant")?),
+            PartyRec::Anchor(a) => Party::Anchor(get(&self.anchor_ids, a, "anchor")?),
+        })
     }
 }
 

@@ -5,14 +5,14 @@
 
 use dacu_core::command::*;
 use dacu_core::event::encoded_bytes as event_bytes;
-use dacu_core::event::{Event, LineRec};
+use dacu_core::event::*;
 use dacu_core::festival::Role;
 use dacu_core::limits::market as ml;
 use dacu_core::limits::{EVENT_BYTES, ID_BYTES, NAME_BYTES, ORDER_LINES};
 use dacu_core::market::quote::{Layer, MAX_ALLOWANCES, MAX_LINES, MAX_MERCHANTS};
 use dacu_core::market::{Discount, Quote};
 use dacu_core::promo::lottery::MAX_POOL;
-use dacu_core::promo::redpacket::Method;
+use dacu_core::promo::redpacket::{self, Method};
 use dacu_core::Ts;
 
 /// An id of the longest accepted length, distinct per `i`.
@@ -54,82 +54,69 @@ fn an_order_of_the_most_lines_fits() {
 
 #[test]
 fn creation_events_at_their_list_limits_fit() {
-    let coupon = CreateCoupon {
+    let merchant = || PartyRec::Merchant(id(2));
+    let coupon = CouponDef {
         id: id(0),
         coupon: id(1),
-        issuer: format!("merchant:{}", id(2)),
-        bearer: Some(format!("merchant:{}", id(2))),
-        scope: CouponScopeKind::Skus,
-        merchant: Some(id(2)),
-        skus: (0..ml::SCOPE_SKUS).map(id).collect(),
-        category: Some(text(NAME_BYTES)),
-        threshold: BIG,
-        off: Some(BIG),
-        percent_bp: Some(BIG),
-        cap: Some(BIG),
+        issuer: merchant(),
+        bearer: merchant(),
+        scope: CouponScopeRec::Skus { merchant: id(2), skus: (0..ml::SCOPE_SKUS).map(id).collect() },
+        value: CouponValueRec::Percent { threshold: BIG, bp: BIG, cap: Some(BIG) },
         stock: BIG,
         per_user: BIG,
         claim_from: T,
         claim_until: T,
-        valid_from: Some(T),
-        valid_until: Some(T),
-        valid_days: Some(BIG),
-        audience: AudienceKind::Session,
-        anchor: Some(id(3)),
-        session: Some(id(4)),
+        validity: ValidityRec::Window { from: T, until: T },
+        audience: AudienceRec::Session { session: id(4) },
         return_on_refund: true,
         budget: Some(BIG),
         at: T,
     };
-    check("coupon_created", &Event::CouponCreated((&coupon).into()));
-    let fullcut = CreateFullcut {
+    check("coupon_created", &Event::CouponCreated(coupon));
+    let fullcut = FullcutDef {
         id: id(0),
         fullcut: id(1),
-        scope: FullcutScopeKind::CrossStore,
-        merchant: Some(id(2)),
-        merchants: Some((0..ml::CROSS_MERCHANTS).map(id).collect()),
-        tiers: vec![(BIG, BIG); ml::TIERS],
-        every: Some(BIG),
-        off: Some(BIG),
-        cap: Some(BIG),
-        platform_share_bp: BIG,
+        scope: FullcutScopeRec::CrossStore {
+            merchants: Some((0..ml::CROSS_MERCHANTS).map(id).collect()),
+            platform_share_bp: BIG,
+        },
+        rule: RuleRec::Tiers { tiers: vec![(BIG, BIG); ml::TIERS] },
         start: T,
         end: T,
         budget: Some(BIG),
         at: T,
     };
-    check("fullcut_created", &Event::FullcutCreated((&fullcut).into()));
-    let packet = CreateRedPacket {
+    check("fullcut_created", &Event::FullcutCreated(fullcut));
+    let def = RedPacketDef {
         id: id(0),
         packet: id(1),
         session: id(2),
-        issuer: format!("anchor:{}", id(3)),
+        issuer: PartyRec::Anchor(id(3)),
         total: BIG,
         count: BIG,
         split: Method::Even,
-        seed: None,
-        secret: Some("f".repeat(128)),
         followers_only: true,
         passphrase: Some(text(ml::TEXT_BYTES)),
         min_watch_s: BIG,
         opens_at: T,
         expires_at: T,
         usable_merchant: Some(id(4)),
-        use_until: Some(T),
+        use_until: T,
         at: T,
     };
-    let def = dacu_core::event::RedPacketDef::from(&packet);
-    check("red_packet_created", &Event::RedPacketCreated { def: def.clone(), seed: u64::MAX });
+    // The most shares a packet has, each as large as a share can be.
+    let shares = vec![ml::AMOUNT_FEN; redpacket::MAX_COUNT as usize];
+    check("red_packet_created", &Event::RedPacketCreated { def: def.clone(), seed: u64::MAX, shares: shares.clone() });
     check(
         "red_packet_committed",
-        &Event::RedPacketCommitted { def, seed: u64::MAX, commitment: "f".repeat(64), secret: "f".repeat(128) },
+        &Event::RedPacketCommitted { def, seed: u64::MAX, commitment: "f".repeat(64), secret: "f".repeat(128), shares },
     );
-    let lottery = CreateLottery {
+    let lottery = LotteryDef {
         id: id(0),
         lottery: id(1),
         session: id(2),
-        issuer: format!("anchor:{}", id(3)),
-        prize: PrizeSpec { kind: PrizeKind::Coupon, name: text(NAME_BYTES), value: BIG, coupon: Some(id(4)) },
+        issuer: PartyRec::Anchor(id(3)),
+        prize: PrizeRec { kind: PrizeKind::Coupon, name: text(NAME_BYTES), value: BIG, coupon: Some(id(4)) },
         winners: BIG,
         in_room: true,
         followers_only: true,
@@ -139,7 +126,7 @@ fn creation_events_at_their_list_limits_fit() {
         secret: "ab".repeat(64),
         at: T,
     };
-    check("lottery_created", &Event::LotteryCreated { def: (&lottery).into(), commitment: "cd".repeat(32) });
+    check("lottery_created", &Event::LotteryCreated { def: lottery, commitment: "cd".repeat(32) });
     check(
         "merchant_registered",
         &Event::MerchantRegistered {
@@ -171,6 +158,7 @@ fn a_draw_of_the_largest_pool_fits() {
             eligible: (0..MAX_POOL).map(id).collect(),
             winners: (0..ml::LOTTERY_WINNERS as usize).map(id).collect(),
             at: T,
+            prize_grants: PrizeGrantsRec::Coupons { granted: u32::MAX, from: T, until: T },
         },
     );
 }

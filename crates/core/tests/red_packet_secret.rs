@@ -4,7 +4,7 @@
 //! revealed only once the packet is finished; the core never makes one up. Events that
 //! earlier builds recorded still apply as they always did.
 
-use dacu_core::event::RedPacketDef;
+use dacu_core::event::v1;
 use dacu_core::market::view;
 use dacu_core::promo::{lottery, redpacket};
 use dacu_core::{digest::digest, festival, parse_line, Code, Engine, Event, Fen};
@@ -75,14 +75,16 @@ fn a_secret_packet_shows_its_commitment_first_and_its_secret_once_finished() {
     let evs = ok(&mut e, &create("P", &format!(r#","secret":"{SECRET}""#)));
     let bytes = lottery::unhex(SECRET).unwrap();
     let seed = redpacket::seed_of_secret(&bytes);
-    let Event::RedPacketCommitted { def, seed: s, commitment, secret } = &evs[0] else { panic!("{evs:?}") };
+    let Event::RedPacketCommitted { seed: s, commitment, secret, shares: recorded, .. } = &evs[0] else {
+        panic!("{evs:?}")
+    };
     assert_eq!((*s, commitment.as_str(), secret.as_str()), (seed, lottery::commitment(&bytes).as_str(), SECRET));
-    assert_eq!(def.seed, None);
     // The documented vector (docs/red-packets.md), computed by its Python reference.
     assert_eq!(commitment, "a8faed6abbf35c12a4b26e40f6feb19d736d90045c83b9f9a31f638d323e6811");
     let shares: Vec<i64> =
         redpacket::split(Fen(1000), 5, redpacket::Method::DoubleMean, seed).unwrap().into_iter().map(|f| f.0).collect();
     assert_eq!(shares, [150, 41, 429, 177, 203]);
+    assert_eq!(recorded, &shares, "the event records the split, which applying it takes as it is");
 
     // Open: the commitment, and only the shares already handed out.
     let shown = view::packet(e.state(), "P").unwrap();
@@ -130,19 +132,21 @@ fn a_seeded_packet_hides_its_seed_until_every_share_is_grabbed() {
 
 /// Event format 1 as earlier builds wrote it: a `red_packet_created` with the seed they
 /// derived from the packet id, and a lottery whose secret was spelled with signs, which
-/// this build would refuse as input but must replay exactly.
+/// this build would refuse as input but must replay exactly. Both reach the engine as the
+/// log's codec gives them: converted to today's events.
 #[test]
 fn events_recorded_by_earlier_builds_apply_as_they_always_did() {
     let mut e = setup();
+    let ctx = e.festival().format1_context();
     let at = |s: &str| dacu_core::Ts::parse(s).unwrap();
-    let def = RedPacketDef {
+    let def = v1::RedPacketDef {
         id: "p-old".into(),
         packet: "OLD".into(),
         session: "s1".into(),
         issuer: "platform".into(),
         total: 1000,
         count: 3,
-        split: redpacket::Method::DoubleMean,
+        split: v1::Method::DoubleMean,
         seed: None,
         followers_only: false,
         passphrase: None,
@@ -153,9 +157,13 @@ fn events_recorded_by_earlier_builds_apply_as_they_always_did() {
         use_until: None,
         at: at("2021-11-05T20:02:00+08:00"),
     };
-    e.apply(&Event::RedPacketCreated { def, seed: 11273820869629918004 }).unwrap();
+    let old = v1::Event::RedPacketCreated { def, seed: 11273820869629918004 }.upgrade(&ctx).unwrap();
+    let Event::RedPacketCreated { shares, def, .. } = &old else { panic!("{old:?}") };
+    assert_eq!(shares, &[198, 640, 162], "docs/red-packets.md's example of the old default seed");
+    assert_eq!(def.use_until, e.festival().end(), "format 1 left the money usable until the festival's end");
+    e.apply(&old).unwrap();
     let p = &e.state().market.packets[0];
-    assert_eq!(p.shares, [198, 640, 162], "docs/red-packets.md's example of the old default seed");
+    assert_eq!(p.shares, [198, 640, 162]);
     assert_eq!(p.commitment, None);
 
     let plus: String = (0..16).map(|i| format!("+{i:x}")).collect();
@@ -163,9 +171,27 @@ fn events_recorded_by_earlier_builds_apply_as_they_always_did() {
         r#"{{"type":"create_lottery","id":"l-old","lottery":"LOLD","session":"s1","issuer":"platform","prize":{{"kind":"goods","name":"x","value":1}},"winners":1,"draw_at":"2021-11-05T20:30:00+08:00","secret":"{plus}","at":"2021-11-05T20:10:00+08:00"}}"#
     );
     assert_eq!(run(&mut e, &line).unwrap_err().code, Code::InvalidValue, "refused as new input");
-    let dacu_core::Command::CreateLottery(def) = parse_line(&line).unwrap() else { unreachable!() };
+    let dacu_core::Command::CreateLottery(k) = parse_line(&line).unwrap() else { unreachable!() };
+    let def = v1::LotteryDef {
+        id: k.id,
+        lottery: k.lottery,
+        session: k.session,
+        issuer: k.issuer,
+        prize: v1::PrizeRec { kind: v1::PrizeKind::Goods, name: k.prize.name, value: k.prize.value, coupon: None },
+        winners: k.winners,
+        in_room: k.in_room,
+        followers_only: k.followers_only,
+        passphrase: k.passphrase,
+        min_watch_s: k.min_watch_s,
+        draw_at: k.draw_at,
+        secret: k.secret,
+        at: k.at,
+    };
     let secret: Vec<u8> = (0..16).collect();
-    e.apply(&Event::LotteryCreated { def: (&def).into(), commitment: lottery::commitment(&secret) }).unwrap();
+    let old = v1::Event::LotteryCreated { def, commitment: lottery::commitment(&secret) }.upgrade(&ctx).unwrap();
+    let Event::LotteryCreated { def, .. } = &old else { panic!("{old:?}") };
+    assert_eq!(def.secret, lottery::hex(&secret), "the recorded spelling, canonicalised as format 1 did");
+    e.apply(&old).unwrap();
     let evs = ok(&mut e, r#"{"type":"tick","id":"t1","at":"2021-11-05T20:30:00+08:00"}"#);
     let Event::LotteryDrawn { eligible, winners, .. } = &evs[0] else { panic!("{evs:?}") };
     assert_eq!(winners, &lottery::draw(&secret, eligible, 1));

@@ -115,37 +115,42 @@ fn workloads() -> Vec<(&'static str, Arc<Festival>, Vec<Command>)> {
     ]
 }
 
-/// (workload, state digest, outcomes hash), recorded on the code before the restructuring.
+/// (workload, state digest, outcomes hash). The state digests were recorded on the code
+/// before the restructuring and have not changed since. The outcomes hashes were recorded
+/// again with event schema v2 (event format 2), whose events carry what apply used to
+/// derive, so their JSON changed; every rejection stayed the same, and each workload's
+/// format 1 events, converted as the log's codec converts them, were found equal to the
+/// events recorded now (a lottery's coupon grants aside, which format 1 left to apply).
 const EXPECTED: &[(&str, &str, &str)] = &[
     (
         "example",
         "fba3690351f4e44699c864b7955bc48dac40dc0811efd1f3394d9714e3fab17e",
-        "0be3cdcfd748a13201179dfcf3a00ee677773a2567637851d3489f97ae22479f",
+        "32530735c8f61135b2f1eb170c1285e86d29dddfd191a20717bbce73a16e4ba0",
     ),
     (
         "marketing",
         "dc713e02e09d3cb30bae21f2bce5b2567075d2a68a3084bd3a90fe80bb9043f3",
-        "4f5ac9efdd77ca04b278a6143f3e0bbaa3727ce6b6e140da908adf82707ae15a",
+        "f7d9bebbc0149fdfda12f8664927956ed0e742764cd30585473a39a778de8060",
     ),
     (
         "review",
         "7cbab6cc3e2643ae9a37b2c5ff44f95a92b9bdc5d61a322c6232bc65a5561635",
-        "e75634c640a19e20664f51d14821e65cd295f35f05034d3537847fbf1bac444e",
+        "00f5b27acccc4b5236cded336ee77e6b2bc45c5bdd6e5b3d3c939d5cde3720f2",
     ),
     (
         "contests",
         "775c67d222105aab339d75253020b2a138a99c9721f775c6645c1c546f073d1e",
-        "bdc3fe59c04acf3ed6e78687b00e7629f5bd3b5edddfa1a0ca1ab71fe2828859",
+        "abcaad01cab282684208197b6c5dae8534adeeb47655eb2bd99671ba86355c21",
     ),
     (
         "extras",
         "03957fc6cce81e68e401f3d7069cd7d79a87e546374e6e7c5b258d9b528c4bf5",
-        "3badf4ef7a5e6146670e59facfddcbcd3ce2ac264be0d20b17afc6be487c7c6c",
+        "0dd45fcbb4a822f2385dca4148ee398af265ffd570b630fab295405fa1388f80",
     ),
     (
         "sim-116",
         "c77dd15746316e31be72418ac8281da2491738a136c46b1cd2bb4ab62c84dac7",
-        "b6bc55ce8ea578305911801916ff85ab4799914bcad2ab41d53d37ada158d9a5",
+        "0684e66b9045b8829b56a892efaaa56dd2aee209070628e79b65553cc75fe0d6",
     ),
 ];
 

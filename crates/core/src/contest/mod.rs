@@ -706,11 +706,12 @@ impl Contests {
                     self.refresh_all(st, pid);
                 }
             }
-            Event::BaselineLoaded { contest, participant, baseline_fen, at, .. } => {
+            Event::BaselineLoaded { contest, participant, role, baseline_fen, at, .. } => {
                 let Some(ri) = self.defs.iter().position(|d| d.kind == RaceKind::Contest && d.id == *contest) else {
                     return;
                 };
-                if let Some((_, p)) = lookup(st, self.defs[ri].role, participant) {
+                // The participant's role is the one the decision resolved.
+                if let Some((_, p)) = lookup(st, *role, participant) {
                     self.races[ri].loaded_fen.insert(p, *baseline_fen);
                     self.rescore_growth(st, ri, p, *at);
                 }

@@ -166,6 +166,7 @@ impl Engine {
             id: k.id.clone(),
             contest: k.contest.clone(),
             participant: k.participant.clone(),
+            role: d.role,
             baseline_fen: k.baseline_fen,
             at: k.at,
         });

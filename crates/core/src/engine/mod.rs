@@ -300,7 +300,7 @@ impl Engine {
         };
         let index = self.state.events;
         ids::record(&mut self.state, ev);
-        apply_state(&mut self.state, &self.festival, ev).map_err(|reason| ApplyError { index, reason })?;
+        apply_state(&mut self.state, ev).map_err(|reason| ApplyError { index, reason })?;
         self.state.events += 1;
         std::mem::swap(&mut self.state.contests, &mut self.spare);
         self.spare.observe(&self.festival, &self.state, ev, new_viewer);
@@ -310,14 +310,21 @@ impl Engine {
 }
 
 /// Applies one event to the state: every variant, each by its family's apply.
-fn apply_state(st: &mut State, f: &Festival, ev: &Event) -> Applied {
+///
+/// Apply never re-derives: each arm reads only its event's fields and the state that
+/// earlier events built. Whatever the decision resolved — parties, defaults from the
+/// festival file, tiers, attribution, deadlines, validity windows, a red packet's shares,
+/// a lottery's coupon grants — is in the event (crate::event), and the festival is not
+/// even passed here. The one exception is a format 1 `lottery_drawn`, which did not
+/// record its grants (engine/market/lottery.rs, `format1_grants`).
+fn apply_state(st: &mut State, ev: &Event) -> Applied {
     use market::{checkout, coupon, fullcut, group, lottery, packet, price_cut};
     match ev {
         Event::MerchantRegistered { merchant, name, brand_tier, category } => {
             registry::merchant_registered(st, merchant, name, *brand_tier, category)
         }
         Event::AnchorRegistered { anchor, name, followers, merchant, tier } => {
-            registry::anchor_registered(st, f, anchor, name, *followers, merchant.as_deref(), tier.as_deref())
+            registry::anchor_registered(st, anchor, name, *followers, merchant.as_deref(), tier.as_ref())
         }
         Event::ProviderRegistered { provider, name } => registry::provider_registered(st, provider, name),
         Event::ProviderCertified { provider, at } => registry::provider_certified(st, provider, *at),
@@ -342,21 +349,23 @@ fn apply_state(st: &mut State, f: &Festival, ev: &Event) -> Applied {
         }
         Event::FullcutCreated(k) => fullcut::created(st, k),
         Event::PriceCutCreated(k) => price_cut::created(st, k),
-        Event::GroupDealCreated(k) => group::deal_created(st, f, k),
+        Event::GroupDealCreated(k) => group::deal_created(st, k),
         Event::GroupOpened { group, deal, user, order, channel, session, deadline, at, .. } => {
             group::opened(st, group, deal, (user, order), *channel, session.as_deref(), *deadline, *at)
         }
         Event::GroupJoined { group, user, order, at, .. } => group::joined(st, group, user, order, *at),
         Event::GroupFormed { group, at } => group::closed(st, group, *at, true),
         Event::GroupFailed { group, at, .. } => group::closed(st, group, *at, false),
-        Event::RedPacketCreated { def, seed } => packet::created(st, f, def, *seed, None),
-        Event::RedPacketCommitted { def, seed, commitment, secret } => {
-            packet::created(st, f, def, *seed, Some(packet::Reveal { commitment, secret }))
+        Event::RedPacketCreated { def, seed, shares } => packet::created(st, def, *seed, shares, None),
+        Event::RedPacketCommitted { def, seed, commitment, secret, shares } => {
+            packet::created(st, def, *seed, shares, Some(packet::Reveal { commitment, secret }))
         }
         Event::RedPacketGrabbed { packet, user, amount, at, .. } => packet::grabbed(st, packet, user, *amount, *at),
         Event::RedPacketExpired { packet, leftover, .. } => packet::expired(st, packet, *leftover),
         Event::LotteryCreated { def, commitment } => lottery::created(st, def, commitment),
-        Event::LotteryDrawn { lottery, eligible, winners, at } => lottery::drawn(st, lottery, eligible, winners, *at),
+        Event::LotteryDrawn { lottery, eligible, winners, at, prize_grants } => {
+            lottery::drawn(st, lottery, eligible, winners, *at, prize_grants)
+        }
         Event::CheckoutReserved { checkout, user, channel, session, pay_by, quote, at, .. } => {
             checkout::reserved(st, checkout, user, *channel, session.as_deref(), *pay_by, quote, *at)
         }

@@ -5,8 +5,8 @@
 use super::{check_id, check_name, idx, limits, opt_idx, reject, Applied, Engine};
 use crate::command as cmd;
 use crate::error::{Code, Rejection};
-use crate::event::Event;
-use crate::festival::{BrandTier, Festival, Program, Role};
+use crate::event::{AnchorTierRec, Event};
+use crate::festival::{BrandTier, Program, Role};
 use crate::state::{Anchor, Merchant, Provider, State, Stats};
 use crate::time::Ts;
 
@@ -34,7 +34,8 @@ impl Engine {
         Ok(())
     }
 
-    /// The anchor's tier is derived here, once, from the festival's thresholds.
+    /// The anchor's tier is derived here, once, from the festival's thresholds, and
+    /// recorded with its index in the festival's tiers.
     pub(super) fn decide_register_anchor(
         &self,
         a: &cmd::RegisterAnchor,
@@ -54,7 +55,10 @@ impl Engine {
         if let Some(m) = &a.merchant {
             self.merchant_idx(m)?;
         }
-        let tier = self.festival.anchor_tier_for(a.followers).map(|t| t.id.clone());
+        let tier = self.festival.anchor_tier_for(a.followers).map(|t| {
+            let index = self.festival.anchor_tiers.iter().position(|x| std::ptr::eq(x, t)).expect("one of the tiers");
+            AnchorTierRec { id: t.id.clone(), index: index as u32 }
+        });
         out.push(Event::AnchorRegistered {
             anchor: a.anchor.clone(),
             name: a.name.clone(),
@@ -282,24 +286,21 @@ pub(super) fn merchant_registered(
     Ok(())
 }
 
-/// The recorded tier id is found among the festival's tiers (an index in the state).
+/// The tier is the one recorded, by its index in the festival's tiers (the state keeps
+/// one total per tier: an index past them is a log of another festival).
 pub(super) fn anchor_registered(
     st: &mut State,
-    f: &Festival,
     anchor: &str,
     name: &str,
     followers: i64,
     merchant: Option<&str>,
-    tier: Option<&str>,
+    tier: Option<&AnchorTierRec>,
 ) -> Applied {
     let merchant = opt_idx(&st.merchant_ids, merchant, "merchant")?;
-    let tier = match tier {
-        Some(t) => {
-            Some(f.anchor_tiers.iter().position(|x| x.id == t).ok_or_else(|| format!("unknown anchor tier `{t}`"))?
-                as u32)
-        }
-        None => None,
-    };
+    if let Some(t) = tier.filter(|t| t.index as usize >= st.by_anchor_tier.len()) {
+        return Err(format!("unknown anchor tier `{}` (index {})", t.id, t.index));
+    }
+    let tier = tier.map(|t| t.index);
     st.anchor_ids.intern(anchor);
     st.anchors.push(Anchor {
         name: name.to_string(),

@@ -1,11 +1,14 @@
 //! Events: the durable truth. Each records a fact the engine decided, with every value
-//! derived at decision time (tiers, attribution) so that replay never re-derives them.
+//! derived at decision time — parties, the festival file's defaults, tiers, attribution,
+//! deadlines, validity windows, a red packet's shares, a lottery's coupon grants — so
+//! that applying an event reads only the event and the state earlier events built.
 //!
 //! The event schema is a leaf of its own: it uses only the leaf modules (`kinds`, `time`)
 //! and defines every record an event carries ([`records`]), so that a change to a command
 //! or a domain type cannot change the log's format unnoticed. Domain code converts to and
 //! from the records. The binary encoding is versioned by the log (dacu-log's codec): a
-//! change to any event's fields or variant order needs a new event format there.
+//! change to any event's fields or variant order needs a new event format there, and a
+//! frozen copy of the schema before it, as [`v1`] is of format 1.
 
 pub mod records;
 pub mod v1;
@@ -32,7 +35,8 @@ pub enum Event {
         name: String,
         followers: i64,
         merchant: Option<String>,
-        tier: Option<String>,
+        /// The tier its follower count reached, decided at registration.
+        tier: Option<AnchorTierRec>,
     },
     ProviderRegistered {
         provider: String,
@@ -165,6 +169,9 @@ pub enum Event {
     RedPacketCreated {
         def: RedPacketDef,
         seed: u64,
+        /// Every share in fen, in grab order, split from `seed` at creation; they sum to
+        /// `def.total`.
+        shares: Vec<i64>,
     },
     RedPacketGrabbed {
         id: String,
@@ -187,6 +194,9 @@ pub enum Event {
         eligible: Vec<String>,
         winners: Vec<String>,
         at: Ts,
+        /// What the prize puts into wallets, decided at the draw. `Format1` only in an
+        /// event converted from format 1: the one value apply still derives.
+        prize_grants: PrizeGrantsRec,
     },
     CheckoutReserved {
         id: String,
@@ -250,6 +260,8 @@ pub enum Event {
         id: String,
         contest: String,
         participant: String,
+        /// The role the contest ranks.
+        role: Role,
         baseline_fen: i64,
         at: Ts,
     },
@@ -266,12 +278,14 @@ pub enum Event {
     // Red packets by commit and reveal.
     /// A packet split by the seed derived from `secret` (lowercase hex), with `commitment`
     /// = hex(SHA-256(secret)) published from the start; views reveal the secret only once
-    /// the packet is finished. `def.seed` is `None`. docs/red-packets.md.
+    /// the packet is finished. docs/red-packets.md.
     RedPacketCommitted {
         def: RedPacketDef,
         seed: u64,
         commitment: String,
         secret: String,
+        /// As in `red_packet_created`.
+        shares: Vec<i64>,
     },
 }
 

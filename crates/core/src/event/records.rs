@@ -4,10 +4,27 @@
 //! those types. Like [`super::Event`], every struct is written by position in the log:
 //! a change to a field is a new event format (docs/log.md, "Evolving the schema").
 
-use crate::kinds::Role;
-use crate::kinds::{AudienceKind, CouponScopeKind, FullcutScopeKind, Layer, LineKind, Method, PrizeKind, RewardKind};
+use crate::kinds::{Layer, LineKind, Method, PrizeKind, RewardKind, Role};
 use crate::time::{Day, Ts};
 use serde::{Deserialize, Serialize};
+
+/// Who issues a promotion or bears its cost, resolved when it was created: the platform,
+/// or a registered merchant or anchor by id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartyRec {
+    Platform,
+    Merchant(String),
+    Anchor(String),
+}
+
+/// An anchor's tier as the registration found it: the tier's id and its index among the
+/// festival file's `[[anchor_tiers]]` (file order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnchorTierRec {
+    pub id: String,
+    pub index: u32,
+}
 
 /// One line of a paid order: `price` is the list unit price, `paid` what the line paid,
 /// both in fen.
@@ -28,53 +45,95 @@ pub struct CartLineRec {
     pub price: i64,
 }
 
-/// A coupon as `coupon_created` records it.
+/// A coupon as `coupon_created` records it, every default resolved: who bears it, its
+/// scope, its value and its validity as the claims and checkouts use them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CouponDef {
     pub id: String,
     pub coupon: String,
-    pub issuer: String,
-    pub bearer: Option<String>,
-    pub scope: CouponScopeKind,
-    pub merchant: Option<String>,
-    pub skus: Vec<String>,
-    pub category: Option<String>,
-    pub threshold: i64,
-    pub off: Option<i64>,
-    pub percent_bp: Option<i64>,
-    pub cap: Option<i64>,
+    pub issuer: PartyRec,
+    /// The issuer when the command named no bearer.
+    pub bearer: PartyRec,
+    pub scope: CouponScopeRec,
+    pub value: CouponValueRec,
     pub stock: i64,
     pub per_user: i64,
     pub claim_from: Ts,
     pub claim_until: Ts,
-    pub valid_from: Option<Ts>,
-    pub valid_until: Option<Ts>,
-    pub valid_days: Option<i64>,
-    pub audience: AudienceKind,
-    pub anchor: Option<String>,
-    pub session: Option<String>,
+    pub validity: ValidityRec,
+    pub audience: AudienceRec,
     pub return_on_refund: bool,
+    /// Fen, if capped.
     pub budget: Option<i64>,
     pub at: Ts,
 }
 
-/// A 满减 as `fullcut_created` records it.
+/// What a coupon applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CouponScopeRec {
+    Platform,
+    Store { merchant: String },
+    Skus { merchant: String, skus: Vec<String> },
+    Category { category: String },
+}
+
+/// A coupon's value: 满 `threshold` 减 `off`, or `bp` basis points off (at most `cap`);
+/// amounts in fen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CouponValueRec {
+    Off { threshold: i64, off: i64 },
+    Percent { threshold: i64, bp: i64, cap: Option<i64> },
+}
+
+/// When a claimed coupon is valid: a fixed window, or for `valid_ms` from its claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidityRec {
+    Window { from: Ts, until: Ts },
+    AfterClaim { valid_ms: i64 },
+}
+
+/// Who may claim a coupon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AudienceRec {
+    Everyone,
+    Followers { anchor: String },
+    NewFollowers { anchor: String },
+    Session { session: String },
+}
+
+/// A 满减 as `fullcut_created` records it: its scope and its rule resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FullcutDef {
     pub id: String,
     pub fullcut: String,
-    pub scope: FullcutScopeKind,
-    pub merchant: Option<String>,
-    pub merchants: Option<Vec<String>>,
-    pub tiers: Vec<(i64, i64)>,
-    pub every: Option<i64>,
-    pub off: Option<i64>,
-    pub cap: Option<i64>,
-    pub platform_share_bp: i64,
+    pub scope: FullcutScopeRec,
+    pub rule: RuleRec,
     pub start: Ts,
     pub end: Ts,
+    /// Fen, if capped.
     pub budget: Option<i64>,
     pub at: Ts,
+}
+
+/// One store's 满减, or one across stores (`merchants` absent: every merchant), of whose
+/// cost the platform bears `platform_share_bp`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FullcutScopeRec {
+    Store { merchant: String },
+    CrossStore { merchants: Option<Vec<String>>, platform_share_bp: i64 },
+}
+
+/// A 满减 rule: rising (threshold, off) tiers, or 每满 `step` 减 `off` up to `cap`; fen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleRec {
+    Tiers { tiers: Vec<(i64, i64)> },
+    Every { step: i64, off: i64, cap: Option<i64> },
 }
 
 /// An item price cut as `price_cut_created` records it.
@@ -91,7 +150,7 @@ pub struct PriceCutDef {
     pub at: Ts,
 }
 
-/// A group deal as `group_deal_created` records it.
+/// A group deal as `group_deal_created` records it, with the time limit resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupDealDef {
     pub id: String,
@@ -101,31 +160,32 @@ pub struct GroupDealDef {
     pub price: i64,
     pub group_price: i64,
     pub size: i64,
-    pub time_limit_s: Option<i64>,
+    /// The deal's own limit, or the festival's `[checkout] group_time_limit_s`.
+    pub time_limit_s: i64,
     pub start: Ts,
     pub end: Ts,
     pub budget: Option<i64>,
     pub at: Ts,
 }
 
-/// A red packet as its creation events record it.
+/// A red packet as its creation events record it (the seed and the shares beside it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RedPacketDef {
     pub id: String,
     pub packet: String,
     pub session: String,
-    pub issuer: String,
+    pub issuer: PartyRec,
     pub total: i64,
     pub count: i64,
     pub split: Method,
-    pub seed: Option<u64>,
     pub followers_only: bool,
     pub passphrase: Option<String>,
     pub min_watch_s: i64,
     pub opens_at: Ts,
     pub expires_at: Ts,
     pub usable_merchant: Option<String>,
-    pub use_until: Option<Ts>,
+    /// The command's `use_until`, or the festival's end.
+    pub use_until: Ts,
     pub at: Ts,
 }
 
@@ -144,7 +204,7 @@ pub struct LotteryDef {
     pub id: String,
     pub lottery: String,
     pub session: String,
-    pub issuer: String,
+    pub issuer: PartyRec,
     pub prize: PrizeRec,
     pub winners: i64,
     pub in_room: bool,
@@ -152,8 +212,24 @@ pub struct LotteryDef {
     pub passphrase: Option<String>,
     pub min_watch_s: i64,
     pub draw_at: Ts,
+    /// Lowercase hex, two digits a byte: the spelling the draw and its verification use.
     pub secret: String,
     pub at: Ts,
+}
+
+/// What a lottery's draw puts into the winners' wallets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrizeGrantsRec {
+    /// The prize is not a coupon: nothing enters a wallet.
+    Nothing,
+    /// A coupon prize: the first `granted` winners (in the draw's order) get the coupon,
+    /// as many as its stock had left, each valid `from`..`until`.
+    Coupons { granted: u32, from: Ts, until: Ts },
+    /// Only in an event converted from format 1, which did not record the grants: they
+    /// depend on the state at the draw, which the log's codec cannot see, so applying the
+    /// event grants them by format 1's rule (engine/market/lottery.rs, `format1_grants`).
+    Format1,
 }
 
 /// One discount of a quote: its layer, its promotion, the wallet entry it used, its

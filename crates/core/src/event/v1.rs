@@ -126,17 +126,6 @@ pub enum CouponScopeKind {
     Category,
 }
 
-impl CouponScopeKind {
-    fn up(self) -> crate::kinds::CouponScopeKind {
-        match self {
-            CouponScopeKind::Platform => crate::kinds::CouponScopeKind::Platform,
-            CouponScopeKind::Store => crate::kinds::CouponScopeKind::Store,
-            CouponScopeKind::Skus => crate::kinds::CouponScopeKind::Skus,
-            CouponScopeKind::Category => crate::kinds::CouponScopeKind::Category,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AudienceKind {
@@ -146,31 +135,11 @@ pub enum AudienceKind {
     Session,
 }
 
-impl AudienceKind {
-    fn up(self) -> crate::kinds::AudienceKind {
-        match self {
-            AudienceKind::Everyone => crate::kinds::AudienceKind::Everyone,
-            AudienceKind::Followers => crate::kinds::AudienceKind::Followers,
-            AudienceKind::NewFollowers => crate::kinds::AudienceKind::NewFollowers,
-            AudienceKind::Session => crate::kinds::AudienceKind::Session,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FullcutScopeKind {
     Store,
     CrossStore,
-}
-
-impl FullcutScopeKind {
-    fn up(self) -> crate::kinds::FullcutScopeKind {
-        match self {
-            FullcutScopeKind::Store => crate::kinds::FullcutScopeKind::Store,
-            FullcutScopeKind::CrossStore => crate::kinds::FullcutScopeKind::CrossStore,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -317,34 +286,59 @@ pub struct CouponDef {
 }
 
 impl CouponDef {
-    fn up(self) -> super::CouponDef {
-        super::CouponDef {
+    /// As format 1's apply read it: the bearer defaults to the issuer; the value is `off`
+    /// if given, else `percent_bp`; the validity is the window if both ends are given,
+    /// else `valid_days` from the claim; the audience's anchor or session is looked up.
+    fn up(self) -> Result<super::CouponDef, String> {
+        use super::{AudienceRec as A, CouponScopeRec as S, CouponValueRec as V, ValidityRec as W};
+        let issuer = party(&self.issuer)?;
+        let bearer = match &self.bearer {
+            Some(b) => party(b)?,
+            None => issuer.clone(),
+        };
+        let merchant = || self.merchant.clone().ok_or("a store or sku coupon without a merchant");
+        let scope = match self.scope {
+            CouponScopeKind::Platform => S::Platform,
+            CouponScopeKind::Store => S::Store { merchant: merchant()? },
+            CouponScopeKind::Skus => S::Skus { merchant: merchant()?, skus: self.skus.clone() },
+            CouponScopeKind::Category => S::Category { category: self.category.clone().unwrap_or_default() },
+        };
+        let value = match (self.off, self.percent_bp) {
+            (Some(off), _) => V::Off { threshold: self.threshold, off },
+            (None, Some(bp)) => V::Percent { threshold: self.threshold, bp, cap: self.cap },
+            _ => return Err("a coupon without a value".into()),
+        };
+        let validity = match (self.valid_from, self.valid_until, self.valid_days) {
+            (Some(from), Some(until), _) => W::Window { from, until },
+            (_, _, Some(days)) => W::AfterClaim { valid_ms: days * DAY_MS },
+            _ => return Err("a coupon without a validity".into()),
+        };
+        // An audience without its anchor or session named the empty id, which no entity
+        // has: applying it fails as format 1's apply did.
+        let anchor = || self.anchor.clone().unwrap_or_default();
+        let audience = match self.audience {
+            AudienceKind::Everyone => A::Everyone,
+            AudienceKind::Followers => A::Followers { anchor: anchor() },
+            AudienceKind::NewFollowers => A::NewFollowers { anchor: anchor() },
+            AudienceKind::Session => A::Session { session: self.session.clone().unwrap_or_default() },
+        };
+        Ok(super::CouponDef {
             id: self.id,
             coupon: self.coupon,
-            issuer: self.issuer,
-            bearer: self.bearer,
-            scope: self.scope.up(),
-            merchant: self.merchant,
-            skus: self.skus,
-            category: self.category,
-            threshold: self.threshold,
-            off: self.off,
-            percent_bp: self.percent_bp,
-            cap: self.cap,
+            issuer,
+            bearer,
+            scope,
+            value,
             stock: self.stock,
             per_user: self.per_user,
             claim_from: self.claim_from,
             claim_until: self.claim_until,
-            valid_from: self.valid_from,
-            valid_until: self.valid_until,
-            valid_days: self.valid_days,
-            audience: self.audience.up(),
-            anchor: self.anchor,
-            session: self.session,
+            validity,
+            audience,
             return_on_refund: self.return_on_refund,
             budget: self.budget,
             at: self.at,
-        }
+        })
     }
 }
 
@@ -367,23 +361,34 @@ pub struct FullcutDef {
 }
 
 impl FullcutDef {
-    fn up(self) -> super::FullcutDef {
-        super::FullcutDef {
+    /// As format 1's apply read it: a `merchant` makes it a store 满减 (its `merchants`
+    /// and platform share were refused before), none a cross-store one; `every` makes the
+    /// rule 每满 `every` 减 `off` (0 if absent), else the tiers.
+    fn up(self) -> Result<super::FullcutDef, String> {
+        let scope = match self.merchant {
+            Some(merchant) if self.merchants.is_none() && self.platform_share_bp == 0 => {
+                super::FullcutScopeRec::Store { merchant }
+            }
+            Some(_) => return Err("a store 满减 with merchants or a platform share".into()),
+            None => super::FullcutScopeRec::CrossStore {
+                merchants: self.merchants,
+                platform_share_bp: self.platform_share_bp,
+            },
+        };
+        let rule = match self.every {
+            Some(step) => super::RuleRec::Every { step, off: self.off.unwrap_or(0), cap: self.cap },
+            None => super::RuleRec::Tiers { tiers: self.tiers },
+        };
+        Ok(super::FullcutDef {
             id: self.id,
             fullcut: self.fullcut,
-            scope: self.scope.up(),
-            merchant: self.merchant,
-            merchants: self.merchants,
-            tiers: self.tiers,
-            every: self.every,
-            off: self.off,
-            cap: self.cap,
-            platform_share_bp: self.platform_share_bp,
+            scope,
+            rule,
             start: self.start,
             end: self.end,
             budget: self.budget,
             at: self.at,
-        }
+        })
     }
 }
 
@@ -433,7 +438,8 @@ pub struct GroupDealDef {
 }
 
 impl GroupDealDef {
-    fn up(self) -> super::GroupDealDef {
+    /// A deal without its own time limit took the festival's.
+    fn up(self, ctx: &Context) -> super::GroupDealDef {
         super::GroupDealDef {
             id: self.id,
             deal: self.deal,
@@ -442,7 +448,7 @@ impl GroupDealDef {
             price: self.price,
             group_price: self.group_price,
             size: self.size,
-            time_limit_s: self.time_limit_s,
+            time_limit_s: self.time_limit_s.unwrap_or(ctx.group_time_limit_s),
             start: self.start,
             end: self.end,
             budget: self.budget,
@@ -472,25 +478,36 @@ pub struct RedPacketDef {
 }
 
 impl RedPacketDef {
-    fn up(self) -> super::RedPacketDef {
-        super::RedPacketDef {
+    /// The issuer parsed; money usable until `use_until`, or the festival's end. (`seed`
+    /// repeated the event's own, which the event keeps.)
+    fn up(self, ctx: &Context) -> Result<super::RedPacketDef, String> {
+        Ok(super::RedPacketDef {
             id: self.id,
             packet: self.packet,
             session: self.session,
-            issuer: self.issuer,
+            issuer: party(&self.issuer)?,
             total: self.total,
             count: self.count,
             split: self.split.up(),
-            seed: self.seed,
             followers_only: self.followers_only,
             passphrase: self.passphrase,
             min_watch_s: self.min_watch_s,
             opens_at: self.opens_at,
             expires_at: self.expires_at,
             usable_merchant: self.usable_merchant,
-            use_until: self.use_until,
+            use_until: self.use_until.unwrap_or(ctx.festival_end),
             at: self.at,
-        }
+        })
+    }
+
+    /// The shares by format 1's rule: split from the seed at apply, by the split of
+    /// docs/red-packets.md (`promo::redpacket::split`, which must keep giving format 1's
+    /// shares for as long as format 1 is read).
+    fn shares(&self, seed: u64) -> Result<Vec<i64>, String> {
+        let count = u32::try_from(self.count).map_err(|_| format!("a red packet of {} shares", self.count))?;
+        let shares = crate::promo::redpacket::split(crate::money::Fen(self.total), count, self.split.up(), seed)
+            .map_err(|e| e.to_string())?;
+        Ok(shares.into_iter().map(|f| f.0).collect())
     }
 }
 
@@ -526,12 +543,16 @@ pub struct LotteryDef {
 }
 
 impl LotteryDef {
-    fn up(self) -> super::LotteryDef {
-        super::LotteryDef {
+    /// The issuer parsed, and the secret canonicalised as format 1's apply did: lowercase
+    /// hex of its bytes, however the record spelled them (`promo::lottery::unhex_recorded`).
+    fn up(self) -> Result<super::LotteryDef, String> {
+        use crate::promo::lottery;
+        let secret = lottery::hex(&lottery::unhex_recorded(&self.secret).ok_or("the secret is not hex")?);
+        Ok(super::LotteryDef {
             id: self.id,
             lottery: self.lottery,
             session: self.session,
-            issuer: self.issuer,
+            issuer: party(&self.issuer)?,
             prize: self.prize.up(),
             winners: self.winners,
             in_room: self.in_room,
@@ -539,11 +560,24 @@ impl LotteryDef {
             passphrase: self.passphrase,
             min_watch_s: self.min_watch_s,
             draw_at: self.draw_at,
-            secret: self.secret,
+            secret,
             at: self.at,
-        }
+        })
     }
 }
+
+/// A party's wire name as format 1 recorded it: "platform", "merchant:ID" or "anchor:ID".
+/// Whether the merchant or anchor is registered is for apply, as it was.
+fn party(s: &str) -> Result<super::PartyRec, String> {
+    match s.split_once(':') {
+        None if s == "platform" => Ok(super::PartyRec::Platform),
+        Some(("merchant", id)) => Ok(super::PartyRec::Merchant(id.to_string())),
+        Some(("anchor", id)) => Ok(super::PartyRec::Anchor(id.to_string())),
+        _ => Err(format!("`{s}` is not a party")),
+    }
+}
+
+const DAY_MS: i64 = 86_400_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiscountRec {
@@ -910,14 +944,24 @@ pub struct Context {
 }
 
 impl Event {
-    /// Today's event for this format 1 record.
-    pub fn upgrade(self, _ctx: &Context) -> Result<super::Event, String> {
+    /// Today's event for this format 1 record: the same fact, with what format 1's apply
+    /// derived computed here by its rules (docs/log.md, "From format 1").
+    pub fn upgrade(self, ctx: &Context) -> Result<super::Event, String> {
         use super::Event as E;
         Ok(match self {
             Event::MerchantRegistered { merchant, name, brand_tier, category } => {
                 E::MerchantRegistered { merchant, name, brand_tier: brand_tier.up(), category }
             }
             Event::AnchorRegistered { anchor, name, followers, merchant, tier } => {
+                // Format 1's apply found the tier's index among the festival's tiers.
+                let tier = match tier {
+                    Some(id) => {
+                        let index = ctx.anchor_tiers.iter().position(|t| *t == id);
+                        let index = index.ok_or_else(|| format!("unknown anchor tier `{id}`"))?;
+                        Some(super::AnchorTierRec { id, index: index as u32 })
+                    }
+                    None => None,
+                };
                 E::AnchorRegistered { anchor, name, followers, merchant, tier }
             }
             Event::ProviderRegistered { provider, name } => E::ProviderRegistered { provider, name },
@@ -958,27 +1002,30 @@ impl Event {
             Event::Refunded { order, amount, at, refund_id } => E::Refunded { order, amount, at, refund_id },
             Event::Followed { id, anchor, user, at } => E::Followed { id, anchor, user, at },
             Event::Commented { session, user, text, at } => E::Commented { session, user, text, at },
-            Event::CouponCreated(d) => E::CouponCreated(d.up()),
+            Event::CouponCreated(d) => E::CouponCreated(d.up()?),
             Event::CouponClaimed { id, coupon, user, from, until, at } => {
                 E::CouponClaimed { id, coupon, user, from, until, at }
             }
-            Event::FullcutCreated(d) => E::FullcutCreated(d.up()),
+            Event::FullcutCreated(d) => E::FullcutCreated(d.up()?),
             Event::PriceCutCreated(d) => E::PriceCutCreated(d.up()),
-            Event::GroupDealCreated(d) => E::GroupDealCreated(d.up()),
+            Event::GroupDealCreated(d) => E::GroupDealCreated(d.up(ctx)),
             Event::GroupOpened { id, group, deal, user, order, channel, session, deadline, at } => {
                 E::GroupOpened { id, group, deal, user, order, channel: channel.up(), session, deadline, at }
             }
             Event::GroupJoined { id, group, user, order, at } => E::GroupJoined { id, group, user, order, at },
             Event::GroupFormed { group, at } => E::GroupFormed { group, at },
             Event::GroupFailed { group, refunded, at } => E::GroupFailed { group, refunded, at },
-            Event::RedPacketCreated { def, seed } => E::RedPacketCreated { def: def.up(), seed },
+            Event::RedPacketCreated { def, seed } => {
+                E::RedPacketCreated { shares: def.shares(seed)?, def: def.up(ctx)?, seed }
+            }
             Event::RedPacketGrabbed { id, packet, user, amount, at } => {
                 E::RedPacketGrabbed { id, packet, user, amount, at }
             }
             Event::RedPacketExpired { packet, leftover, at } => E::RedPacketExpired { packet, leftover, at },
-            Event::LotteryCreated { def, commitment } => E::LotteryCreated { def: def.up(), commitment },
+            Event::LotteryCreated { def, commitment } => E::LotteryCreated { def: def.up()?, commitment },
             Event::LotteryDrawn { lottery, eligible, winners, at } => {
-                E::LotteryDrawn { lottery, eligible, winners, at }
+                // The grants depend on the state at the draw: left to apply (the event's doc).
+                E::LotteryDrawn { lottery, eligible, winners, at, prize_grants: super::PrizeGrantsRec::Format1 }
             }
             Event::CheckoutReserved { id, checkout, user, channel, session, pay_by, quote, at } => {
                 E::CheckoutReserved {
@@ -1008,7 +1055,11 @@ impl Event {
                 E::ViolationRecorded { id, violation, participant, role: role.up(), reason, at }
             }
             Event::BaselineLoaded { id, contest, participant, baseline_fen, at } => {
-                E::BaselineLoaded { id, contest, participant, baseline_fen, at }
+                // Format 1's apply ranked the participant in the contest's role.
+                let role = ctx.contest_roles.iter().find(|(c, _)| *c == contest).map(|(_, r)| *r);
+                let role =
+                    role.ok_or_else(|| format!("a baseline for contest `{contest}`, which the festival lacks"))?;
+                E::BaselineLoaded { id, contest, participant, role, baseline_fen, at }
             }
             Event::Settled { id, at, boards, programs, lines } => E::Settled {
                 id,
@@ -1018,7 +1069,7 @@ impl Event {
                 lines: lines.into_iter().map(LedgerLineRec::up).collect(),
             },
             Event::RedPacketCommitted { def, seed, commitment, secret } => {
-                E::RedPacketCommitted { def: def.up(), seed, commitment, secret }
+                E::RedPacketCommitted { shares: def.shares(seed)?, def: def.up(ctx)?, seed, commitment, secret }
             }
         })
     }

@@ -3,9 +3,9 @@
 
 use super::{amount, dup, unknown, window};
 use crate::command::{self as cmd, AudienceKind, CouponScopeKind};
-use crate::engine::{check_id, check_name, idx, opt_idx, reject, Applied, Engine};
+use crate::engine::{check_id, check_name, idx, reject, Applied, Engine};
 use crate::error::{Code, Rejection};
-use crate::event::{CouponDef, Event};
+use crate::event::{AudienceRec, CouponDef, CouponScopeRec, CouponValueRec, Event, PartyRec, ValidityRec};
 use crate::limits::market as ml;
 use crate::market::quote::Value;
 use crate::market::{Audience, Budget, Coupon, CouponScope, Held, HeldState, Market, Party, Validity};
@@ -28,9 +28,10 @@ impl Engine {
             return Err(dup("coupon", &k.coupon));
         }
         let issuer = st.parse_party("issuer", &k.issuer)?;
-        if let Some(b) = &k.bearer {
-            st.parse_party("bearer", b)?;
-        }
+        let bearer = match &k.bearer {
+            Some(b) => st.parse_party("bearer", b)?,
+            None => issuer,
+        };
         let merchant = match &k.merchant {
             Some(m) => Some(self.merchant_idx(m)?),
             None => None,
@@ -57,7 +58,7 @@ impl Engine {
         if let Some(b) = k.budget {
             amount("budget", b, 1)?;
         }
-        out.push(Event::CouponCreated(CouponDef::from(k)));
+        out.push(Event::CouponCreated(coupon_def(k, st.party_rec(issuer), st.party_rec(bearer))));
         Ok(())
     }
 
@@ -240,6 +241,50 @@ fn check_validity(k: &cmd::CreateCoupon) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// A validated `create_coupon` as its event records it: the parties resolved, the scope,
+/// value, validity and audience in the one form each takes.
+fn coupon_def(k: &cmd::CreateCoupon, issuer: PartyRec, bearer: PartyRec) -> CouponDef {
+    let merchant = || k.merchant.clone().unwrap_or_default();
+    let scope = match k.scope {
+        CouponScopeKind::Platform => CouponScopeRec::Platform,
+        CouponScopeKind::Store => CouponScopeRec::Store { merchant: merchant() },
+        CouponScopeKind::Skus => CouponScopeRec::Skus { merchant: merchant(), skus: k.skus.clone() },
+        CouponScopeKind::Category => CouponScopeRec::Category { category: k.category.clone().unwrap_or_default() },
+    };
+    let value = match (k.off, k.percent_bp) {
+        (Some(off), _) => CouponValueRec::Off { threshold: k.threshold, off },
+        (None, bp) => CouponValueRec::Percent { threshold: k.threshold, bp: bp.unwrap_or(0), cap: k.cap },
+    };
+    let validity = match (k.valid_from, k.valid_until, k.valid_days) {
+        (Some(from), Some(until), _) => ValidityRec::Window { from, until },
+        (_, _, days) => ValidityRec::AfterClaim { valid_ms: days.unwrap_or(0) * DAY_MS },
+    };
+    let anchor = || k.anchor.clone().unwrap_or_default();
+    let audience = match k.audience {
+        AudienceKind::Everyone => AudienceRec::Everyone,
+        AudienceKind::Followers => AudienceRec::Followers { anchor: anchor() },
+        AudienceKind::NewFollowers => AudienceRec::NewFollowers { anchor: anchor() },
+        AudienceKind::Session => AudienceRec::Session { session: k.session.clone().unwrap_or_default() },
+    };
+    CouponDef {
+        id: k.id.clone(),
+        coupon: k.coupon.clone(),
+        issuer,
+        bearer,
+        scope,
+        value,
+        stock: k.stock,
+        per_user: k.per_user,
+        claim_from: k.claim_from,
+        claim_until: k.claim_until,
+        validity,
+        audience,
+        return_on_refund: k.return_on_refund,
+        budget: k.budget,
+        at: k.at,
+    }
+}
+
 /// The validity of a coupon claimed (or won) at `at`.
 pub(in crate::engine) fn valid_from_claim(v: Validity, at: Ts) -> (Ts, Ts) {
     match v {
@@ -248,38 +293,32 @@ pub(in crate::engine) fn valid_from_claim(v: Validity, at: Ts) -> (Ts, Ts) {
     }
 }
 
+/// The coupon as recorded: parties, scope, value, validity and audience were resolved
+/// when it was created; applying only looks ids up.
 pub(in crate::engine) fn created(st: &mut State, k: &CouponDef) -> Applied {
-    let party = |st: &State, s: &str| st.parse_party("party", s).map_err(|r| r.message);
-    let issuer = party(st, &k.issuer)?;
-    let bearer = match &k.bearer {
-        Some(b) => party(st, b)?,
-        None => issuer,
-    };
-    let merchant = opt_idx(&st.merchant_ids, k.merchant.as_deref(), "merchant")?;
-    let scope = match k.scope {
-        CouponScopeKind::Platform => CouponScope::Platform,
-        CouponScopeKind::Store => CouponScope::Store(merchant.ok_or("no merchant")?),
-        CouponScopeKind::Skus => CouponScope::Skus(merchant.ok_or("no merchant")?, k.skus.clone()),
-        CouponScopeKind::Category => CouponScope::Category(k.category.clone().unwrap_or_default()),
-    };
-    let value = match (k.off, k.percent_bp) {
-        (Some(off), _) => Value::Off { threshold: k.threshold, off },
-        (None, Some(bp)) => Value::Percent { threshold: k.threshold, bp, cap: k.cap },
-        _ => return Err("a coupon without a value".into()),
-    };
-    let validity = match (k.valid_from, k.valid_until, k.valid_days) {
-        (Some(from), Some(until), _) => Validity::Window { from, until },
-        (_, _, Some(d)) => Validity::AfterClaim { ms: d * DAY_MS },
-        _ => return Err("a coupon without a validity".into()),
-    };
-    let anchor = || idx(&st.anchor_ids, k.anchor.as_deref().unwrap_or(""), "anchor");
-    let audience = match k.audience {
-        AudienceKind::Everyone => Audience::Everyone,
-        AudienceKind::Followers => Audience::Followers(anchor()?),
-        AudienceKind::NewFollowers => Audience::NewFollowers(anchor()?),
-        AudienceKind::Session => {
-            Audience::Session(idx(&st.session_ids, k.session.as_deref().unwrap_or(""), "session")?)
+    let issuer = st.party_of(&k.issuer)?;
+    let bearer = st.party_of(&k.bearer)?;
+    let scope = match &k.scope {
+        CouponScopeRec::Platform => CouponScope::Platform,
+        CouponScopeRec::Store { merchant } => CouponScope::Store(idx(&st.merchant_ids, merchant, "merchant")?),
+        CouponScopeRec::Skus { merchant, skus } => {
+            CouponScope::Skus(idx(&st.merchant_ids, merchant, "merchant")?, skus.clone())
         }
+        CouponScopeRec::Category { category } => CouponScope::Category(category.clone()),
+    };
+    let value = match k.value {
+        CouponValueRec::Off { threshold, off } => Value::Off { threshold, off },
+        CouponValueRec::Percent { threshold, bp, cap } => Value::Percent { threshold, bp, cap },
+    };
+    let validity = match k.validity {
+        ValidityRec::Window { from, until } => Validity::Window { from, until },
+        ValidityRec::AfterClaim { valid_ms } => Validity::AfterClaim { ms: valid_ms },
+    };
+    let audience = match &k.audience {
+        AudienceRec::Everyone => Audience::Everyone,
+        AudienceRec::Followers { anchor } => Audience::Followers(idx(&st.anchor_ids, anchor, "anchor")?),
+        AudienceRec::NewFollowers { anchor } => Audience::NewFollowers(idx(&st.anchor_ids, anchor, "anchor")?),
+        AudienceRec::Session { session } => Audience::Session(idx(&st.session_ids, session, "session")?),
     };
     st.market.coupon_ids.intern(&k.coupon);
     st.market.coupons.push(Coupon {

@@ -2,9 +2,9 @@
 
 use super::{amount, dup, window};
 use crate::command::{self as cmd, FullcutScopeKind};
-use crate::engine::{check_id, idx, opt_idx, reject, Applied, Engine};
+use crate::engine::{check_id, idx, reject, Applied, Engine};
 use crate::error::{Code, Rejection};
-use crate::event::{Event, FullcutDef};
+use crate::event::{Event, FullcutDef, FullcutScopeRec, RuleRec};
 use crate::limits::market as ml;
 use crate::market::quote::Rule;
 use crate::market::{Budget, Fullcut};
@@ -121,21 +121,27 @@ fn check_rule(k: &cmd::CreateFullcut) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// The scope and rule as recorded (resolved from the command when it was decided).
 pub(in crate::engine) fn created(st: &mut State, k: &FullcutDef) -> Applied {
-    let merchant = opt_idx(&st.merchant_ids, k.merchant.as_deref(), "merchant")?;
-    let merchants = match &k.merchants {
-        Some(ms) => {
-            let mut set = std::collections::BTreeSet::new();
-            for m in ms {
-                set.insert(idx(&st.merchant_ids, m, "merchant")?);
-            }
-            Some(set)
+    let (merchant, merchants, platform_share_bp) = match &k.scope {
+        FullcutScopeRec::Store { merchant } => (Some(idx(&st.merchant_ids, merchant, "merchant")?), None, 0),
+        FullcutScopeRec::CrossStore { merchants, platform_share_bp } => {
+            let set = match merchants {
+                Some(ms) => {
+                    let mut set = std::collections::BTreeSet::new();
+                    for m in ms {
+                        set.insert(idx(&st.merchant_ids, m, "merchant")?);
+                    }
+                    Some(set)
+                }
+                None => None,
+            };
+            (None, set, *platform_share_bp)
         }
-        None => None,
     };
-    let rule = match k.every {
-        Some(step) => Rule::Every { step, off: k.off.unwrap_or(0), cap: k.cap },
-        None => Rule::Tiers(k.tiers.clone()),
+    let rule = match &k.rule {
+        RuleRec::Every { step, off, cap } => Rule::Every { step: *step, off: *off, cap: *cap },
+        RuleRec::Tiers { tiers } => Rule::Tiers(tiers.clone()),
     };
     let f = st.market.fullcut_ids.intern(&k.fullcut);
     match merchant {
@@ -146,7 +152,7 @@ pub(in crate::engine) fn created(st: &mut State, k: &FullcutDef) -> Applied {
         merchant,
         merchants,
         rule,
-        platform_share_bp: k.platform_share_bp,
+        platform_share_bp,
         start: k.start,
         end: k.end,
         budget: Budget { cap: k.budget.map(Fen), ..Budget::default() },

@@ -8,7 +8,6 @@ use crate::engine::bounds::within;
 use crate::engine::{check_id, idx, limits, opt_idx, reject, Applied, Engine};
 use crate::error::{Code, Rejection};
 use crate::event::{Event, GroupDealDef, LineRec};
-use crate::festival::Festival;
 use crate::kinds::Channel;
 use crate::limits::market as ml;
 use crate::market::{timer, Budget, Group, GroupDeal, GroupState, Market, Member};
@@ -51,7 +50,21 @@ impl Engine {
         if let Some(b) = k.budget {
             amount("budget", b, 1)?;
         }
-        out.push(Event::GroupDealCreated(GroupDealDef::from(k)));
+        // A deal without its own time limit takes the festival's (`[checkout]`), now.
+        out.push(Event::GroupDealCreated(GroupDealDef {
+            id: k.id.clone(),
+            deal: k.deal.clone(),
+            merchant: k.merchant.clone(),
+            sku: k.sku.clone(),
+            price: k.price,
+            group_price: k.group_price,
+            size: k.size,
+            time_limit_s: k.time_limit_s.unwrap_or(self.festival.checkout.group_time_limit_s),
+            start: k.start,
+            end: k.end,
+            budget: k.budget,
+            at: k.at,
+        }));
         Ok(())
     }
 
@@ -222,8 +235,8 @@ impl Engine {
     }
 }
 
-/// A deal without its own time limit takes the festival's (`[checkout]`).
-pub(in crate::engine) fn deal_created(st: &mut State, f: &Festival, k: &GroupDealDef) -> Applied {
+/// The time limit is the recorded one (the festival's default was taken at the decision).
+pub(in crate::engine) fn deal_created(st: &mut State, k: &GroupDealDef) -> Applied {
     let mi = idx(&st.merchant_ids, &k.merchant, "merchant")?;
     st.market.deal_ids.intern(&k.deal);
     st.market.deals.push(GroupDeal {
@@ -232,7 +245,7 @@ pub(in crate::engine) fn deal_created(st: &mut State, f: &Festival, k: &GroupDea
         price: Fen(k.price),
         group_price: Fen(k.group_price),
         size: k.size as u32,
-        limit_ms: k.time_limit_s.unwrap_or(f.checkout.group_time_limit_s) * 1000,
+        limit_ms: k.time_limit_s * 1000,
         start: k.start,
         end: k.end,
         budget: Budget { cap: k.budget.map(Fen), ..Budget::default() },

@@ -15,8 +15,7 @@ use crate::engine::bounds::within;
 use crate::engine::{check_id, idx, limits, reject, Applied, Engine};
 use crate::error::{Code, Rejection};
 use crate::event::{Event, RedPacketDef};
-use crate::festival::Festival;
-use crate::market::{timer, Allowance, Eligibility, Packet, Source, Target};
+use crate::market::{timer, Allowance, Eligibility, Packet, Party, Source, Target};
 use crate::money::Fen;
 use crate::promo::{lottery, redpacket};
 use crate::state::State;
@@ -43,7 +42,7 @@ impl Engine {
             return Err(dup("red packet", &k.packet));
         }
         self.live_session(&k.session, k.at)?;
-        st.parse_party("issuer", &k.issuer)?;
+        let issuer = st.parse_party("issuer", &k.issuer)?;
         amount("total", k.total, 1)?;
         if !(1..=redpacket::MAX_COUNT as i64).contains(&k.count) || k.total < k.count {
             return reject(
@@ -77,16 +76,39 @@ impl Engine {
         }
         let created = st.market.totals.packets_fen;
         within("the money of every red packet created", "fen", created, k.total as i128, limits::TOTAL)?;
-        out.push(self.packet_created(k)?);
+        out.push(self.packet_created(k, issuer)?);
         Ok(())
     }
 
     /// The creation event of a `create_red_packet` whose other fields passed their rules:
-    /// `red_packet_created` for a `seed`, `red_packet_committed` for a `secret`.
-    fn packet_created(&self, k: &cmd::CreateRedPacket) -> Result<Event, Rejection> {
-        let def = RedPacketDef::from(k);
+    /// `red_packet_created` for a `seed`, `red_packet_committed` for a `secret`. Either
+    /// records the shares, split now, and the packet's money usable until its
+    /// `use_until` or the festival's end.
+    fn packet_created(&self, k: &cmd::CreateRedPacket, issuer: Party) -> Result<Event, Rejection> {
+        let def = RedPacketDef {
+            id: k.id.clone(),
+            packet: k.packet.clone(),
+            session: k.session.clone(),
+            issuer: self.state.party_rec(issuer),
+            total: k.total,
+            count: k.count,
+            split: k.split,
+            followers_only: k.followers_only,
+            passphrase: k.passphrase.clone(),
+            min_watch_s: k.min_watch_s,
+            opens_at: k.opens_at,
+            expires_at: k.expires_at,
+            usable_merchant: k.usable_merchant.clone(),
+            use_until: k.use_until.unwrap_or(self.festival.end()),
+            at: k.at,
+        };
+        let shares = |seed: u64| -> Result<Vec<i64>, Rejection> {
+            let s = redpacket::split(Fen(k.total), k.count as u32, k.split, seed)
+                .map_err(|e| Rejection::new(Code::InvalidValue, e.to_string()))?;
+            Ok(s.into_iter().map(|f| f.0).collect())
+        };
         match (k.seed, &k.secret) {
-            (Some(seed), None) => Ok(Event::RedPacketCreated { def, seed }),
+            (Some(seed), None) => Ok(Event::RedPacketCreated { def, seed, shares: shares(seed)? }),
             (None, Some(hex)) => {
                 let secret = match lottery::unhex(hex) {
                     Some(b) if SECRET_BYTES.contains(&b.len()) => b,
@@ -97,11 +119,13 @@ impl Engine {
                         )
                     }
                 };
+                let seed = redpacket::seed_of_secret(&secret);
                 Ok(Event::RedPacketCommitted {
                     def,
-                    seed: redpacket::seed_of_secret(&secret),
+                    seed,
                     commitment: lottery::commitment(&secret),
                     secret: hex.clone(),
+                    shares: shares(seed)?,
                 })
             }
             (Some(_), Some(_)) => reject(
@@ -162,26 +186,25 @@ impl Engine {
     }
 }
 
-/// Builds the packet a creation event records: its shares split by `seed`, its timer, its
-/// passphrase; with `reveal`, the commitment and the secret kept for after it finishes.
+/// Builds the packet a creation event records: its shares as recorded (split from `seed`
+/// when it was decided: nothing is split here), its timer, its passphrase; with `reveal`,
+/// the commitment and the secret kept for after it finishes.
 pub(in crate::engine) fn created(
     st: &mut State,
-    festival: &Festival,
     k: &RedPacketDef,
     seed: u64,
+    shares: &[i64],
     reveal: Option<Reveal<'_>>,
 ) -> Applied {
     let s = idx(&st.session_ids, &k.session, "session")?;
-    let issuer = st.parse_party("party", &k.issuer).map_err(|r| r.message)?;
+    let issuer = st.party_of(&k.issuer)?;
     let use_merchant = match &k.usable_merchant {
         Some(m) => Some(idx(&st.merchant_ids, m, "merchant")?),
         None => None,
     };
-    let shares = redpacket::split(Fen(k.total), k.count as u32, k.split, seed)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .map(|f| f.0)
-        .collect();
+    if shares.len() as i64 != k.count || shares.iter().sum::<i64>() != k.total {
+        return Err(format!("red packet `{}`: its shares do not split its total over its count", k.packet));
+    }
     let p = st.market.packet_ids.intern(&k.packet);
     st.market.packets.push(Packet {
         session: s,
@@ -192,7 +215,7 @@ pub(in crate::engine) fn created(
         seed,
         commitment: reveal.as_ref().map(|r| r.commitment.to_string()),
         secret: reveal.as_ref().map(|r| r.secret.to_string()),
-        shares,
+        shares: shares.to_vec(),
         grabbers: Default::default(),
         granted: Fen::ZERO,
         eligibility: Eligibility {
@@ -204,7 +227,7 @@ pub(in crate::engine) fn created(
         opens_at: k.opens_at,
         expires_at: k.expires_at,
         use_merchant,
-        use_until: k.use_until.unwrap_or(festival.end()),
+        use_until: k.use_until,
         returned: None,
         said: Default::default(),
     });
