@@ -354,11 +354,20 @@ pub struct State {
     pub settlement: crate::settle::Settlements,
     /// Number of events applied.
     pub events: u64,
+    /// Distinct (session, user) viewer pairs: the sessions' `unique_viewers`, added up,
+    /// for the `viewers` capacity. Derived, so not saved: [`State::count_viewers`].
+    #[serde(skip)]
+    pub viewer_pairs: u64,
 }
 
 impl State {
     pub fn new(anchor_tiers: usize) -> State {
         State { by_anchor_tier: vec![Stats::default(); anchor_tiers], ..State::default() }
+    }
+
+    /// Recounts [`State::viewer_pairs`] (after loading a saved state).
+    pub fn count_viewers(&mut self) {
+        self.viewer_pairs = self.sessions.iter().map(|s| s.unique_viewers.len() as u64).sum();
     }
 
     pub fn merchant(&self, id: &str) -> Option<&Merchant> {

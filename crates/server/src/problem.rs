@@ -16,6 +16,7 @@ pub fn status_of(kind: Kind) -> StatusCode {
         Kind::Conflict => StatusCode::CONFLICT,
         Kind::Refused => StatusCode::UNPROCESSABLE_ENTITY,
         Kind::Limit => StatusCode::PAYLOAD_TOO_LARGE,
+        Kind::Capacity => StatusCode::INSUFFICIENT_STORAGE,
         Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
 }

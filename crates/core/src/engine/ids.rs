@@ -40,7 +40,7 @@ fn type_index(name: &str) -> Option<u8> {
 }
 
 /// The command id an event records, with the index of its command type.
-fn event_id(ev: &Event) -> Option<(&str, u8)> {
+pub(super) fn event_id(ev: &Event) -> Option<(&str, u8)> {
     let (id, ty) = match ev {
         Event::Followed { id, .. } => (id, "follow"),
         Event::CouponCreated(c) => (&c.id, "create_coupon"),

@@ -16,7 +16,8 @@
 //!   `candidates` (a cart's candidate promotions and its quote), and `timer` (ticks);
 //! - `contest`: the contest inputs and settlement;
 //! - `ids`: command ids, so that a resent command is recognised;
-//! - `bounds`: the running totals' bounds, checked before anything is recorded.
+//! - `bounds`: the running totals' bounds, checked before anything is recorded;
+//! - `capacity`: the growing tables' capacities, checked likewise.
 
 use crate::command::Command;
 use crate::error::{Code, Rejection};
@@ -29,6 +30,7 @@ use crate::time::Ts;
 use std::sync::Arc;
 
 mod bounds;
+mod capacity;
 mod contest;
 mod ids;
 mod live;
@@ -123,6 +125,7 @@ impl Engine {
         }
         let mut e = Engine { festival, state, spare: Default::default() };
         e.state.market.rebuild_totals();
+        e.state.count_viewers();
         e.init_contests();
         Ok(e)
     }
@@ -222,7 +225,10 @@ impl Engine {
         let start = out.len();
         // The orders it records are checked against the running totals' bounds last, when
         // everything else about the command is known to be acceptable.
-        let r = self.decide_command(c, out).and_then(|()| self.check_orders(&out[start..]));
+        let r = self
+            .decide_command(c, out)
+            .and_then(|()| self.check_orders(&out[start..]))
+            .and_then(|()| self.check_capacity(&out[start..]));
         if r.is_err() {
             out.truncate(start);
         }
