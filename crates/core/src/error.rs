@@ -14,6 +14,11 @@ macro_rules! codes {
         impl Code {
             pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
 
+            /// The code whose machine name is `s`.
+            pub fn from_name(s: &str) -> Option<Code> {
+                Code::ALL.iter().copied().find(|c| c.as_str() == s)
+            }
+
             /// The stable machine code.
             pub fn as_str(self) -> &'static str {
                 match self { $(Code::$variant => $code,)* }
@@ -103,6 +108,7 @@ codes! {
     TooManyClaims => "too_many_claims", Capacity, "The table of (coupon, user) pairs holding a coupon is at its capacity (docs/festival.md, [capacity]); nothing of the command was applied.";
     TooManyGroups => "too_many_groups", Capacity, "The table of groups of group deals is at its capacity (docs/festival.md, [capacity]); nothing of the command was applied.";
     TooManyCheckouts => "too_many_checkouts", Capacity, "The table of checkouts is at its capacity (docs/festival.md, [capacity]); nothing of the command was applied.";
+    IdempotencyKeyReused => "idempotency_key_reused", Refused, "The idempotency key was already used for a different request (another body or path); send a new key for a new request.";
     Unavailable => "unavailable", Unavailable, "The data directory failed a write and accepts nothing until it is restarted; nothing of this command was applied.";
 }
 

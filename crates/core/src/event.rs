@@ -266,6 +266,17 @@ pub enum Event {
         commitment: String,
         secret: String,
     },
+    // Services.
+    /// A service answered a request sent with an idempotency key: the outcome of each of
+    /// its commands, remembered until `expires_at` (docs/api.md, "Idempotency"). `key` is
+    /// scoped by the service (it names the caller). Follows the request's own events.
+    KeyRecorded {
+        key: String,
+        fingerprint: String,
+        outcomes: Vec<crate::idempotency::KeyOutcome>,
+        expires_at: Ts,
+        at: Ts,
+    },
 }
 
 /// A red packet as its creation events record it: the fields of `create_red_packet`

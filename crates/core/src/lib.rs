@@ -12,7 +12,8 @@
 //!   inputs, running totals and event sizes), [`intern`] (ids to dense indexes),
 //!   [`kinds`] (the small enums everything shares), [`party`] (who issues or bears a
 //!   promotion), [`promo`] (the checkable algorithms: red-packet splits, lottery draws)
-//!   and `market::quote` (the checkout price search).
+//!   , `market::quote` (the checkout price search) and [`idempotency`] (what a service
+//!   answered to each idempotency key).
 //! - The domain: [`festival`] (the festival file — model, loader, positioned problems),
 //!   [`command`] (the wire commands, one JSON object per line), [`event`] (the durable
 //!   facts the engine records), [`market`] (the marketing tools' state), [`contest`]
@@ -41,6 +42,7 @@ pub mod event;
 pub mod festival;
 pub mod hash;
 pub mod html;
+pub mod idempotency;
 pub mod intern;
 pub mod kinds;
 pub mod limits;

@@ -8,6 +8,9 @@
 
 /// Ids on the wire: 1 to 128 bytes.
 pub const ID_BYTES: usize = 128;
+/// Idempotency keys as a service records them (its caller's scope and the key): 1 to 512
+/// bytes.
+pub const KEY_BYTES: usize = 512;
 /// Names, categories, reasons: at most 512 bytes.
 pub const NAME_BYTES: usize = 512;
 /// Lines of one `order_paid`.
@@ -110,4 +113,6 @@ pub mod capacity {
     /// Groups of group deals.
     pub const GROUPS: u64 = 10_000_000;
     pub const CHECKOUTS: u64 = 50_000_000;
+    /// Idempotency keys a service remembers at once (the oldest is forgotten first).
+    pub const KEYS: u64 = 10_000_000;
 }

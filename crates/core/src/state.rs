@@ -352,6 +352,8 @@ pub struct State {
     pub contests: crate::contest::Contests,
     /// Settlement: the payout ledger and what it has closed.
     pub settlement: crate::settle::Settlements,
+    /// Idempotency keys a service recorded, with what it answered.
+    pub keys: crate::idempotency::Keys,
     /// Number of events applied.
     pub events: u64,
     /// Distinct (session, user) viewer pairs: the sessions' `unique_viewers`, added up,

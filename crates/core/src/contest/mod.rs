@@ -859,5 +859,7 @@ pub fn event_time(ev: &Event) -> Option<Ts> {
         | Event::ProviderRegistered { .. }
         | Event::Identified { .. }
         | Event::Settled { .. } => None,
+        // A service's clock, not the festival's: it moves no contest.
+        Event::KeyRecorded { .. } => None,
     }
 }

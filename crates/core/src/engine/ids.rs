@@ -85,7 +85,8 @@ pub(super) fn event_id(ev: &Event) -> Option<(&str, u8)> {
         | Event::RedPacketExpired { .. }
         | Event::LotteryDrawn { .. }
         | Event::CheckoutReleased { id: None, .. }
-        | Event::DiscountsReturned { .. } => return None,
+        | Event::DiscountsReturned { .. }
+        | Event::KeyRecorded { .. } => return None,
     };
     Some((id, type_index(ty).expect("a command type")))
 }

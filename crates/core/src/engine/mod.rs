@@ -16,6 +16,7 @@
 //!   `candidates` (a cart's candidate promotions and its quote), and `timer` (ticks);
 //! - `contest`: the contest inputs and settlement;
 //! - `ids`: command ids, so that a resent command is recognised;
+//! - `keys`: a service's idempotency keys and what it answered to them;
 //! - `bounds`: the running totals' bounds, checked before anything is recorded;
 //! - `capacity`: the growing tables' capacities, checked likewise.
 
@@ -33,6 +34,7 @@ mod bounds;
 mod capacity;
 mod contest;
 mod ids;
+mod keys;
 mod live;
 mod market;
 mod order;
@@ -377,6 +379,16 @@ fn apply_state(st: &mut State, f: &Festival, ev: &Event) -> Applied {
         Event::Ticked { .. } => Ok(()),
         // Records only its id (crate::engine::ids).
         Event::Identified { .. } => Ok(()),
+        Event::KeyRecorded { key, fingerprint, outcomes, expires_at, at } => {
+            let rec = crate::idempotency::KeyRecord {
+                fingerprint: fingerprint.clone(),
+                at: *at,
+                expires_at: *expires_at,
+                outcomes: outcomes.clone(),
+            };
+            st.keys.record(key, rec, f.capacity.keys);
+            Ok(())
+        }
         // The contest inputs are kept by the contests (crate::contest), which see every
         // event after it is applied.
         Event::ExperienceScoreSet { .. } | Event::ViolationRecorded { .. } | Event::BaselineLoaded { .. } => Ok(()),

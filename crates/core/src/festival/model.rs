@@ -87,6 +87,8 @@ pub struct Capacity {
     pub claims: u64,
     pub groups: u64,
     pub checkouts: u64,
+    /// Idempotency keys remembered at once; past it the oldest is forgotten first.
+    pub keys: u64,
 }
 
 impl Default for Capacity {
@@ -108,13 +110,14 @@ impl Default for Capacity {
             claims: c::CLAIMS,
             groups: c::GROUPS,
             checkouts: c::CHECKOUTS,
+            keys: c::KEYS,
         }
     }
 }
 
 impl Capacity {
     /// Every key with its value, in the file's order.
-    pub fn entries(&self) -> [(&'static str, u64); 15] {
+    pub fn entries(&self) -> [(&'static str, u64); 16] {
         [
             ("ids", self.ids),
             ("users", self.users),
@@ -131,6 +134,7 @@ impl Capacity {
             ("claims", self.claims),
             ("groups", self.groups),
             ("checkouts", self.checkouts),
+            ("keys", self.keys),
         ]
     }
 }

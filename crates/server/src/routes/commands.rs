@@ -2,6 +2,7 @@
 //! it — one object, a JSON array of them, or NDJSON — answered after the commit.
 
 use crate::app::{CommandResult, Shared};
+use crate::idempotency::Guard;
 use crate::problem::{codes, Problem};
 use crate::tokens::{Principal, Role};
 use axum::body::Bytes;
@@ -9,8 +10,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use dacu_core::Command;
-use dacu_node::Stamp;
+use dacu_core::{Code, Command, Rejection};
+use dacu_node::{KeyStatus, Keyed, Outcome, Stamp};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -28,6 +29,10 @@ pub struct BatchResult {
     pub results: Vec<CommandResult>,
     /// Every event up to this log position is durable.
     pub durable_seq: u64,
+    /// Present and true when the results are the ones recorded for the request's
+    /// `Idempotency-Key`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub replay: bool,
 }
 
 /// The commands of a body, each with its JSON (for pointers) and whether it is stamped.
@@ -96,7 +101,7 @@ fn parse_body(headers: &HeaderMap, body: &[u8], limit: usize) -> Result<Parsed, 
     let mut p = Parsed { commands: Vec::new(), bodies: Vec::new(), stamp: Vec::new(), bad: Vec::new(), single };
     for (i, v) in values.into_iter().enumerate() {
         match v {
-            Err(e) => p.bad.push((i, Problem::rejection(&dacu_core::Rejection::new(dacu_core::Code::InvalidJson, e)))),
+            Err(e) => p.bad.push((i, Problem::rejection(&Rejection::new(Code::InvalidJson, e)))),
             Ok(v) => match parse_command(v) {
                 Ok((c, v, s)) => {
                     p.commands.push(c);
@@ -111,6 +116,7 @@ fn parse_body(headers: &HeaderMap, body: &[u8], limit: usize) -> Result<Parsed, 
 }
 
 #[utoipa::path(post, path = "/v1/commands", tag = "commands",
+    params(("Idempotency-Key" = Option<String>, Header, description = "The request's idempotency key (1 to 255 visible ASCII characters; docs/api.md, Idempotency)")),
     request_body(content = Object, description = "One command object (as `dacu ingest` reads a line), a JSON array of them, or NDJSON (`Content-Type: application/x-ndjson`)."),
     responses(
         (status = 200, description = "One command, accepted: its result; or a batch: one result per command", body = BatchResult),
@@ -127,20 +133,26 @@ pub async fn post(State(app): State<Shared>, who: Principal, headers: HeaderMap,
         Ok(p) => p,
         Err(p) => return p.into_response(),
     };
-    run(&app, parsed).await
+    let content_type = headers.get(axum::http::header::CONTENT_TYPE).map_or(&b""[..], |v| v.as_bytes());
+    let key = match crate::idempotency::take(&app, &who, &headers, &[b"POST /v1/commands", content_type, &body]) {
+        Ok(k) => k,
+        Err(p) => return p.into_response(),
+    };
+    run(&app, parsed, key).await
 }
 
 /// Executes parsed commands and answers: a single command as its result or its problem,
-/// a batch as a list.
-pub async fn run(app: &Shared, parsed: Parsed) -> Response {
+/// a batch as a list. With an idempotency key, the node answers a recorded key from its
+/// record.
+pub async fn run(app: &Shared, parsed: Parsed, key: Option<(Keyed, Guard)>) -> Response {
     let Parsed { commands, bodies, stamp, bad, single } = parsed;
     if single {
         if let Some((_, p)) = bad.into_iter().next() {
             return p.into_response();
         }
-        return execute(app, commands, bodies, stamp, Vec::new(), true).await;
+        return execute(app, commands, bodies, stamp, Vec::new(), true, key).await;
     }
-    execute(app, commands, bodies, stamp, bad, false).await
+    execute(app, commands, bodies, stamp, bad, false, key).await
 }
 
 async fn execute(
@@ -150,11 +162,27 @@ async fn execute(
     stamp: Vec<bool>,
     bad: Vec<(usize, Problem)>,
     single: bool,
+    key: Option<(Keyed, Guard)>,
 ) -> Response {
     let n = commands.len() + bad.len();
-    let reply = match app.submit(commands, Stamp::Some(stamp)).await {
+    // The guard keeps the key in flight until the answer is built.
+    let (keyed, _guard) = key.unzip();
+    let reply = match app.submit(commands, Stamp::Some(stamp), keyed.map(Box::new)).await {
         Ok(r) => r,
         Err(p) => return p.into_response(),
+    };
+    let replay = match reply.key {
+        KeyStatus::Fresh => false,
+        KeyStatus::Replay => true,
+        KeyStatus::Mismatch => {
+            let r = reply.outcomes.into_iter().find_map(|o| match o {
+                Outcome::Rejected(r) => Some(r),
+                Outcome::Accepted { .. } => None,
+            });
+            let r =
+                r.unwrap_or_else(|| Rejection::new(Code::IdempotencyKeyReused, "the key was used for another request"));
+            return Problem::rejection(&r).into_response();
+        }
     };
     let mut outcomes = reply.outcomes.into_iter().zip(bodies);
     let mut bad = bad.into_iter().peekable();
@@ -168,19 +196,30 @@ async fn execute(
                 last_seq: None,
                 events: None,
                 problem: Some(p),
+                replay,
             });
             continue;
         }
         let (o, body) = outcomes.next().expect("one outcome per command");
         let prefix = if single { String::new() } else { format!("/{i}") };
-        results.push(CommandResult::of(o, Some(&body), &prefix));
-    }
-    if single {
-        let r = results.pop().expect("one result");
-        if let Some(p) = r.problem {
-            return p.into_response();
+        let mut r = CommandResult::of(o, Some(&body), &prefix);
+        if replay {
+            r.replay = true;
+            r.events = None;
         }
-        return (StatusCode::OK, Json(r)).into_response();
+        results.push(r);
     }
-    (StatusCode::OK, Json(BatchResult { results, durable_seq: reply.durable_seq })).into_response()
+    let mut res = if single {
+        let r = results.pop().expect("one result");
+        match r.problem {
+            Some(p) => p.into_response(),
+            None => (StatusCode::OK, Json(r)).into_response(),
+        }
+    } else {
+        (StatusCode::OK, Json(BatchResult { results, durable_seq: reply.durable_seq, replay })).into_response()
+    };
+    if replay {
+        res.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
+    }
+    res
 }

@@ -61,11 +61,17 @@ async fn resource(
             key.unwrap_or_else(|| format!("http-{:x}-{}", std::process::id(), MADE_UP.fetch_add(1, Ordering::Relaxed)));
         m.insert("id".into(), Value::String(id));
     }
-    let parsed = match commands::parse_command(Value::Object(m)) {
+    let value = Value::Object(m);
+    let what = serde_json::to_vec(&value).expect("JSON serialises");
+    let key = match crate::idempotency::take(app, who, headers, &[b"POST", ty.as_bytes(), &what]) {
+        Ok(k) => k,
+        Err(p) => return p.into_response(),
+    };
+    let parsed = match commands::parse_command(value) {
         Ok((c, v, s)) => Parsed { commands: vec![c], bodies: vec![v], stamp: vec![s], bad: Vec::new(), single: true },
         Err((_, p)) => return p.into_response(),
     };
-    commands::run(app, parsed).await
+    commands::run(app, parsed, key).await
 }
 
 /// The commands whose `id` is required (every other takes an optional one).
@@ -77,7 +83,7 @@ macro_rules! endpoint {
     ($name:ident, $path:literal, $ty:literal, $p:ident = $pname:literal, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "resources", description = $doc,
-            params(($pname = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "The command's id when the body has none")),
+            params(($pname = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "The request's idempotency key (1 to 255 visible ASCII characters; docs/api.md, Idempotency), also the command's id when the body has none")),
             request_body(content = Object, description = concat!("The fields of `", $ty, "` (docs/commands.md), without `type` and the path's")),
             responses((status = 200, body = crate::app::CommandResult), (status = 400, body = Problem), (status = 401, body = Problem),
                 (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
@@ -159,7 +165,7 @@ macro_rules! flat {
     ($name:ident, $path:literal, $ty:literal, $roles:expr, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "resources", description = $doc,
-            params(("Idempotency-Key" = Option<String>, Header, description = "The command's id when the body has none")),
+            params(("Idempotency-Key" = Option<String>, Header, description = "The request's idempotency key (1 to 255 visible ASCII characters; docs/api.md, Idempotency), also the command's id when the body has none")),
             request_body(content = Object, description = concat!("The fields of `", $ty, "` (docs/commands.md), without `type`")),
             responses((status = 200, body = crate::app::CommandResult), (status = 400, body = Problem), (status = 401, body = Problem),
                 (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
