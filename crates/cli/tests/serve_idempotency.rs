@@ -139,3 +139,46 @@ fn a_key_still_running_is_409_and_exactly_one_request_runs() {
     assert_eq!(claims_of(&s, &t, "many"), 1);
     assert!(s.stop().success());
 }
+
+#[test]
+fn an_operator_closes_enrolment_early_and_reopens_it_only_inside_the_file_s_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    prepare(&data, "{\"type\":\"register_anchor\",\"anchor\":\"a1\",\"name\":\"A\",\"followers\":100}\n{\"type\":\"register_anchor\",\"anchor\":\"a2\",\"name\":\"B\",\"followers\":100}\n");
+    let op = token(&data, "operator", None);
+    let s = Server::start(&data, &[]);
+    let enroll =
+        |a: &str, at: &str| s.command(&op, json!({"type":"enroll","program":"anchor_race","participant":a,"at":at}));
+    let set = |path: &str, open: bool, at: &str| {
+        let r = s.post(&op, path, &json!({"id": format!("reg-{open}-{at}"), "open": open, "at": at}));
+        (r.status().as_u16(), r.json::<Value>().unwrap_or_default())
+    };
+    let path = "/v1/programs/anchor_race/registration";
+    // Closed early: enrolment is refused until it is opened again.
+    assert_eq!(set(path, false, "2021-11-02T10:00:00+08:00").0, 200);
+    let (st, p) = enroll("a1", "2021-11-02T11:00:00+08:00");
+    assert_eq!((st, p["code"].as_str()), (422, Some("registration_closed")), "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("closed by an operator"), "{p}");
+    let (st, p) = set(path, false, "2021-11-02T12:00:00+08:00");
+    assert_eq!((st, p["code"].as_str()), (409, Some("registration_unchanged")), "{p}");
+    assert_eq!(set(path, true, "2021-11-02T13:00:00+08:00").0, 200);
+    assert_eq!(enroll("a1", "2021-11-02T14:00:00+08:00").0, 200);
+    // The file's window is the bound: `[registration]` closes on 11-06.
+    let (st, p) = set(path, false, "2021-11-06T10:00:00+08:00");
+    assert_eq!((st, p["code"].as_str()), (422, Some("registration_closed")), "{p}");
+    // Every program at once.
+    let (st, all) = set("/v1/registration", false, "2021-11-03T10:00:00+08:00");
+    assert_eq!(st, 200, "{all}");
+    assert!(all["events"].as_array().unwrap().len() >= 2, "{all}");
+    let (st, p) = enroll("a2", "2021-11-03T11:00:00+08:00");
+    assert_eq!((st, p["code"].as_str()), (422, Some("registration_closed")), "{p}");
+    // A restart replays the closure.
+    assert!(s.stop().success());
+    let s = Server::start(&data, &[]);
+    let r = s.command(
+        &op,
+        json!({"type":"enroll","program":"anchor_race","participant":"a2","at":"2021-11-03T12:00:00+08:00"}),
+    );
+    assert_eq!(r.1["code"].as_str(), Some("registration_closed"), "{:?}", r);
+    assert!(s.stop().success());
+}

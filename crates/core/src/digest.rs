@@ -185,6 +185,15 @@ pub fn digest(st: &State) -> String {
     contests(&mut h, st);
     settlement(&mut h, st);
     keys(&mut h, st);
+    // Programs an operator closed; none hashes as before `set_registration` existed.
+    if !st.registration_closed.is_empty() {
+        h.str("registration-closed-v1");
+        h.u64(st.registration_closed.len() as u64);
+        for (program, at) in &st.registration_closed {
+            h.str(program);
+            h.i64(at.0);
+        }
+    }
     let out = h.0.finalize();
     out.iter().map(|b| format!("{b:02x}")).collect()
 }

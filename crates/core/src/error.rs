@@ -64,7 +64,7 @@ codes! {
     AlreadyBound => "already_bound", Conflict, "The merchant is already served by this provider.";
     NotBound => "not_bound", Conflict, "The merchant is not served by this provider.";
     RegistrationNotOpen => "registration_not_open", Refused, "Enrolment is before the program's enrolment window opens.";
-    RegistrationClosed => "registration_closed", Refused, "Enrolment is at or after the program's enrolment window closes.";
+    RegistrationClosed => "registration_closed", Refused, "Enrolment is at or after the program's enrolment window closes, or an operator closed it early (`set_registration`).";
     NotEligible => "not_eligible", Refused, "The participant's role or tier is not admitted by the program, or the user does not meet a coupon's audience or a red packet's or lottery's eligibility.";
     AlreadyEnrolled => "already_enrolled", Conflict, "The participant is already enrolled in the program.";
     SessionEnded => "session_ended", Conflict, "The live session has ended.";
@@ -108,6 +108,7 @@ codes! {
     TooManyClaims => "too_many_claims", Capacity, "The table of (coupon, user) pairs holding a coupon is at its capacity (docs/festival.md, [capacity]); nothing of the command was applied.";
     TooManyGroups => "too_many_groups", Capacity, "The table of groups of group deals is at its capacity (docs/festival.md, [capacity]); nothing of the command was applied.";
     TooManyCheckouts => "too_many_checkouts", Capacity, "The table of checkouts is at its capacity (docs/festival.md, [capacity]); nothing of the command was applied.";
+    RegistrationUnchanged => "registration_unchanged", Conflict, "Enrolment in the program is already open (or closed) as `set_registration` asks.";
     IdempotencyKeyReused => "idempotency_key_reused", Refused, "The idempotency key was already used for a different request (another body or path); send a new key for a new request.";
     Unavailable => "unavailable", Unavailable, "The data directory failed a write and accepts nothing until it is restarted; nothing of this command was applied.";
 }

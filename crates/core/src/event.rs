@@ -266,6 +266,15 @@ pub enum Event {
         commitment: String,
         secret: String,
     },
+    // Operators.
+    /// An operator closed enrolment in `program` early (`open` false) or opened it again
+    /// (`open` true), within the window the festival file gives it.
+    RegistrationSet {
+        id: String,
+        program: String,
+        open: bool,
+        at: Ts,
+    },
     // Services.
     /// A service answered a request sent with an idempotency key: the outcome of each of
     /// its commands, remembered until `expires_at` (docs/api.md, "Idempotency"). `key` is

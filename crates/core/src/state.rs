@@ -340,6 +340,8 @@ pub struct State {
     pub refund_ids: HashSet<Box<str>>,
     /// program id → (role, participant index) → enrolment time.
     pub enrolments: BTreeMap<String, BTreeMap<(Role, u32), Ts>>,
+    /// Programs whose enrolment an operator closed early, with the time it closed.
+    pub registration_closed: BTreeMap<String, Ts>,
     pub total: Stats,
     pub by_brand_tier: [Stats; 3],
     /// Indexed by the festival's anchor tier index.

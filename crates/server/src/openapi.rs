@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
         commands::post,
         resources::quote, resources::claim_coupon, resources::grab_red_packet, resources::open_group, resources::join_group,
         resources::checkout, resources::pay, resources::cancel, resources::order, resources::refund,
-        resources::enter_room, resources::leave_room, resources::interact, resources::settle,
+        resources::enter_room, resources::leave_room, resources::interact, resources::settle, resources::set_registration_all, resources::set_registration,
         reads::festival, reads::merchant, reads::anchor, reads::provider, reads::session, reads::review, reads::day,
         reads::wallet, reads::coupon, reads::red_packet, reads::group, reads::lottery, reads::checkout,
         reads::board, reads::progress, reads::budgets, reads::payout, reads::report,

@@ -322,6 +322,9 @@ impl State {
         market::check(self, &n).at(|| "market".into())?;
         contest::check(self, festival, &n).at(|| "contests".into())?;
         settle::check(&self.settlement).at(|| "settlement".into())?;
+        for p in self.registration_closed.keys() {
+            ensure(festival.program(p).is_some(), || format!("enrolment closed in `{p}`, which the festival lacks"))?;
+        }
         keys(self, festival)
     }
 }

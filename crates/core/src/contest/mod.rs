@@ -845,7 +845,8 @@ pub fn event_time(ev: &Event) -> Option<Ts> {
         | Event::Ticked { at, .. }
         | Event::ExperienceScoreSet { at, .. }
         | Event::ViolationRecorded { at, .. }
-        | Event::BaselineLoaded { at, .. } => Some(*at),
+        | Event::BaselineLoaded { at, .. }
+        | Event::RegistrationSet { at, .. } => Some(*at),
         Event::CouponCreated(c) => Some(c.at),
         Event::FullcutCreated(c) => Some(c.at),
         Event::PriceCutCreated(c) => Some(c.at),

@@ -61,6 +61,7 @@ pub(super) fn event_id(ev: &Event) -> Option<(&str, u8)> {
         Event::ViolationRecorded { id, .. } => (id, "record_violation"),
         Event::BaselineLoaded { id, .. } => (id, "load_baseline"),
         Event::Settled { id, .. } => (id, "settle"),
+        Event::RegistrationSet { id, .. } => (id, "set_registration"),
         Event::Identified { id, command } => return Some((id, type_index(command)?)),
         // The original commands record their optional id in an `identified` before their
         // events; a timeout's release and what a command records after its first event

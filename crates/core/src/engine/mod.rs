@@ -289,6 +289,7 @@ impl Engine {
             Command::RecordViolation(k) => self.decide_violation(k, out),
             Command::LoadBaseline(k) => self.decide_load_baseline(k, out),
             Command::Settle(k) => self.decide_settle(k, out),
+            Command::SetRegistration(k) => self.decide_set_registration(k, out),
         }
     }
 
@@ -379,6 +380,7 @@ fn apply_state(st: &mut State, f: &Festival, ev: &Event) -> Applied {
         Event::Ticked { .. } => Ok(()),
         // Records only its id (crate::engine::ids).
         Event::Identified { .. } => Ok(()),
+        Event::RegistrationSet { program, open, at, .. } => registry::registration_set(st, program, *open, *at),
         Event::KeyRecorded { key, fingerprint, outcomes, expires_at, at } => {
             let rec = crate::idempotency::KeyRecord {
                 fingerprint: fingerprint.clone(),

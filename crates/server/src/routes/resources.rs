@@ -190,6 +190,33 @@ flat!(
     "Settle: close the boards, challenges and programs whose windows ended, pay within budgets, claw back."
 );
 
+flat!(
+    set_registration_all,
+    "/v1/registration",
+    "set_registration",
+    &[Role::Operator],
+    "Close enrolment early, or open it again, in every program whose festival-file window is open (`{\"open\": false}`)."
+);
+
+#[utoipa::path(post, path = "/v1/programs/{program}/registration", tag = "resources",
+    description = "Close enrolment in one program early, or open it again, inside the window the festival file gives it (`{\"open\": false}`).",
+    params(("program" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "The request's idempotency key (1 to 255 visible ASCII characters; docs/api.md, Idempotency), also the command's id when the body has none")),
+    request_body(content = Object, description = "`open` (and optionally `id`, `at`)"),
+    responses((status = 200, body = crate::app::CommandResult), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+/// Close or reopen enrolment in one program.
+pub async fn set_registration(
+    State(app): State<Shared>,
+    who: Principal,
+    headers: HeaderMap,
+    Path(program): Path<String>,
+    body: Option<Json<Value>>,
+) -> Response {
+    let body = body.map_or(Value::Object(Map::new()), |b| b.0);
+    resource(&app, &who, &headers, "set_registration", &[("program", &program)], body, &[Role::Operator]).await
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuoteRequest {
