@@ -71,12 +71,13 @@ impl App {
         commands: Vec<dacu_core::Command>,
         stamp: Stamp,
         key: Option<Box<dacu_node::Keyed>>,
+        want_events: bool,
     ) -> Result<Reply, Problem> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let req = Request {
             commands,
             stamp,
-            want_events: true,
+            want_events,
             key,
             reply: Box::new(move |r| {
                 let _ = tx.send(r);

@@ -35,15 +35,41 @@ pub struct BatchResult {
     pub replay: bool,
 }
 
+/// A command's text as it came, for the pointer of a problem: parsed to JSON only if the
+/// command is rejected.
+pub enum Body {
+    Value(Value),
+    Line(String),
+}
+
+impl Body {
+    fn value(&self) -> Option<Value> {
+        match self {
+            Body::Value(v) => Some(v.clone()),
+            Body::Line(l) => serde_json::from_str(l).ok(),
+        }
+    }
+}
+
 /// The commands of a body, each with its JSON (for pointers) and whether it is stamped.
 pub struct Parsed {
     pub commands: Vec<Command>,
-    pub bodies: Vec<Value>,
+    pub bodies: Vec<Body>,
     pub stamp: Vec<bool>,
     /// Lines that did not parse: (index, problem).
     pub bad: Vec<(usize, Problem)>,
     /// A single object rather than a list.
     pub single: bool,
+    /// Whether accepted results carry their events.
+    pub events: bool,
+}
+
+/// `POST /v1/commands?events=false`: answer with positions only (a feed that does not
+/// read the events back saves their rendering).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct CommandsQuery {
+    /// Include each accepted command's events (default true).
+    pub events: Option<bool>,
 }
 
 /// Parses one command object, filling in `at` for the writer to stamp when it is missing.
@@ -74,15 +100,10 @@ fn parse_body(headers: &HeaderMap, body: &[u8], limit: usize) -> Result<Parsed, 
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.starts_with("application/x-ndjson"));
     let trimmed = text.trim_start();
-    let (values, single): (Vec<Result<Value, String>>, bool) = if ndjson {
-        (
-            text.lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(|l| serde_json::from_str(l).map_err(|e| e.to_string()))
-                .collect(),
-            false,
-        )
-    } else if trimmed.starts_with('[') {
+    if ndjson {
+        return parse_lines(text, limit);
+    }
+    let (values, single): (Vec<Result<Value, String>>, bool) = if trimmed.starts_with('[') {
         let arr: Vec<Value> = serde_json::from_str(text)
             .map_err(|e| Problem::bad_request(format!("the body is not a JSON array of commands: {e}")))?;
         (arr.into_iter().map(Ok).collect(), false)
@@ -92,31 +113,67 @@ fn parse_body(headers: &HeaderMap, body: &[u8], limit: usize) -> Result<Parsed, 
         (vec![Ok(v)], true)
     };
     if values.len() > limit {
-        return Err(Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            codes::TOO_LARGE,
-            format!("{} commands in one request; at most {limit} (limits.batch_commands)", values.len()),
-        ));
+        return Err(too_many(values.len(), limit));
     }
-    let mut p = Parsed { commands: Vec::new(), bodies: Vec::new(), stamp: Vec::new(), bad: Vec::new(), single };
+    let mut p =
+        Parsed { commands: Vec::new(), bodies: Vec::new(), stamp: Vec::new(), bad: Vec::new(), single, events: true };
     for (i, v) in values.into_iter().enumerate() {
-        match v {
-            Err(e) => p.bad.push((i, Problem::rejection(&Rejection::new(Code::InvalidJson, e)))),
-            Ok(v) => match parse_command(v) {
-                Ok((c, v, s)) => {
-                    p.commands.push(c);
-                    p.bodies.push(v);
-                    p.stamp.push(s);
-                }
-                Err((_, prob)) => p.bad.push((i, prob)),
-            },
-        }
+        push_value(&mut p, i, v);
     }
     Ok(p)
 }
 
+fn too_many(n: usize, limit: usize) -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        codes::TOO_LARGE,
+        format!("{n} commands in one request; at most {limit} (limits.batch_commands)"),
+    )
+}
+
+/// NDJSON: each line parsed once, as `dacu ingest` parses it; only a line that does not
+/// parse so (a missing `at` to stamp, or a bad line) goes through JSON values.
+fn parse_lines(text: &str, limit: usize) -> Result<Parsed, Problem> {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.len() > limit {
+        return Err(too_many(lines.len(), limit));
+    }
+    let mut p = Parsed {
+        commands: Vec::new(),
+        bodies: Vec::new(),
+        stamp: Vec::new(),
+        bad: Vec::new(),
+        single: false,
+        events: true,
+    };
+    for (i, line) in lines.into_iter().enumerate() {
+        if let Ok(c) = dacu_core::parse_line(line) {
+            p.commands.push(c);
+            p.bodies.push(Body::Line(line.to_string()));
+            p.stamp.push(false);
+            continue;
+        }
+        push_value(&mut p, i, serde_json::from_str(line).map_err(|e| e.to_string()));
+    }
+    Ok(p)
+}
+
+fn push_value(p: &mut Parsed, i: usize, v: Result<Value, String>) {
+    match v {
+        Err(e) => p.bad.push((i, Problem::rejection(&Rejection::new(Code::InvalidJson, e)))),
+        Ok(v) => match parse_command(v) {
+            Ok((c, v, s)) => {
+                p.commands.push(c);
+                p.bodies.push(Body::Value(v));
+                p.stamp.push(s);
+            }
+            Err((_, prob)) => p.bad.push((i, prob)),
+        },
+    }
+}
+
 #[utoipa::path(post, path = "/v1/commands", tag = "commands",
-    params(("Idempotency-Key" = Option<String>, Header, description = "The request's idempotency key (1 to 255 visible ASCII characters; docs/api.md, Idempotency)")),
+    params(CommandsQuery,("Idempotency-Key" = Option<String>, Header, description = "The request's idempotency key (1 to 255 visible ASCII characters; docs/api.md, Idempotency)")),
     request_body(content = Object, description = "One command object (as `dacu ingest` reads a line), a JSON array of them, or NDJSON (`Content-Type: application/x-ndjson`)."),
     responses(
         (status = 200, description = "One command, accepted: its result; or a batch: one result per command", body = BatchResult),
@@ -125,14 +182,21 @@ fn parse_body(headers: &HeaderMap, body: &[u8], limit: usize) -> Result<Parsed, 
         (status = 413, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem), (status = 503, body = Problem),
     ),
     security(("bearer" = [])))]
-pub async fn post(State(app): State<Shared>, who: Principal, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post(
+    State(app): State<Shared>,
+    who: Principal,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<CommandsQuery>,
+    body: Bytes,
+) -> Response {
     if let Err(p) = who.require(&[Role::Operator, Role::Integration]) {
         return p.into_response();
     }
-    let parsed = match parse_body(&headers, &body, app.cfg.limits.batch_commands) {
+    let mut parsed = match parse_body(&headers, &body, app.cfg.limits.batch_commands) {
         Ok(p) => p,
         Err(p) => return p.into_response(),
     };
+    parsed.events = q.events.unwrap_or(true);
     let content_type = headers.get(axum::http::header::CONTENT_TYPE).map_or(&b""[..], |v| v.as_bytes());
     let key = match crate::idempotency::take(&app, &who, &headers, &[b"POST /v1/commands", content_type, &body]) {
         Ok(k) => k,
@@ -145,29 +209,22 @@ pub async fn post(State(app): State<Shared>, who: Principal, headers: HeaderMap,
 /// a batch as a list. With an idempotency key, the node answers a recorded key from its
 /// record.
 pub async fn run(app: &Shared, parsed: Parsed, key: Option<(Keyed, Guard)>) -> Response {
-    let Parsed { commands, bodies, stamp, bad, single } = parsed;
-    if single {
-        if let Some((_, p)) = bad.into_iter().next() {
-            return p.into_response();
+    let Parsed { bad, single, .. } = &parsed;
+    if *single {
+        if let Some((_, p)) = bad.first() {
+            return p.clone().into_response();
         }
-        return execute(app, commands, bodies, stamp, Vec::new(), true, key).await;
     }
-    execute(app, commands, bodies, stamp, bad, false, key).await
+    execute(app, parsed, key).await
 }
 
-async fn execute(
-    app: &Shared,
-    commands: Vec<Command>,
-    bodies: Vec<Value>,
-    stamp: Vec<bool>,
-    bad: Vec<(usize, Problem)>,
-    single: bool,
-    key: Option<(Keyed, Guard)>,
-) -> Response {
+async fn execute(app: &Shared, parsed: Parsed, key: Option<(Keyed, Guard)>) -> Response {
+    let Parsed { commands, bodies, stamp, bad, single, events } = parsed;
+    let bad = if single { Vec::new() } else { bad };
     let n = commands.len() + bad.len();
     // The guard keeps the key in flight until the answer is built.
     let (keyed, _guard) = key.unzip();
-    let reply = match app.submit(commands, Stamp::Some(stamp), keyed.map(Box::new)).await {
+    let reply = match app.submit(commands, Stamp::Some(stamp), keyed.map(Box::new), events).await {
         Ok(r) => r,
         Err(p) => return p.into_response(),
     };
@@ -202,9 +259,12 @@ async fn execute(
         }
         let (o, body) = outcomes.next().expect("one outcome per command");
         let prefix = if single { String::new() } else { format!("/{i}") };
-        let mut r = CommandResult::of(o, Some(&body), &prefix);
+        let body = if o.is_accepted() { None } else { body.value() };
+        let mut r = CommandResult::of(o, body.as_ref(), &prefix);
         if replay {
             r.replay = true;
+        }
+        if replay || !events {
             r.events = None;
         }
         results.push(r);

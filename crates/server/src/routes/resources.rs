@@ -68,7 +68,14 @@ async fn resource(
         Err(p) => return p.into_response(),
     };
     let parsed = match commands::parse_command(value) {
-        Ok((c, v, s)) => Parsed { commands: vec![c], bodies: vec![v], stamp: vec![s], bad: Vec::new(), single: true },
+        Ok((c, v, s)) => Parsed {
+            commands: vec![c],
+            bodies: vec![commands::Body::Value(v)],
+            stamp: vec![s],
+            bad: Vec::new(),
+            single: true,
+            events: true,
+        },
         Err((_, p)) => return p.into_response(),
     };
     commands::run(app, parsed, key).await
