@@ -69,10 +69,31 @@ fn commands_come_as_one_object_an_array_or_ndjson_and_are_answered_after_the_com
         .json()
         .unwrap();
     assert_eq!(r["results"].as_array().unwrap().len(), 2, "{r}");
+    // NDJSON with `events=false`: positions only. A line with its time, one stamped, and
+    // one refused.
+    let body = concat!(
+        "{\"type\":\"viewer_enter\",\"id\":\"v7\",\"session\":\"s1\",\"user\":\"u7\",\"at\":\"2021-11-05T10:00:00+08:00\"}\n",
+        "{\"type\":\"viewer_enter\",\"id\":\"v8\",\"session\":\"s1\",\"user\":\"u8\"}\n",
+        "{\"type\":\"viewer_enter\",\"id\":\"v9\",\"session\":\"nope\",\"user\":\"u9\",\"at\":\"2021-11-05T10:00:00+08:00\"}\n",
+    );
+    let quiet: Value = s
+        .http
+        .post(format!("{}/v1/commands?events=false", s.url))
+        .bearer_auth(&t)
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let res = quiet["results"].as_array().unwrap();
+    assert_eq!((res[0]["status"].as_str(), res[1]["status"].as_str()), (Some("accepted"), Some("accepted")), "{quiet}");
+    assert!(res[0].get("events").is_none() && res[0]["last_seq"].is_u64(), "{quiet}");
+    assert_eq!(res[2]["problem"]["code"], "unknown_session", "{quiet}");
     // A read at the write's position sees it.
     let last = r["results"][1]["last_seq"].as_u64().unwrap();
     let sess: Value = s.get(&t, &format!("/v1/sessions/s1?at_least={last}")).json().unwrap();
-    assert_eq!(sess["unique_viewers"], 2, "{sess}");
+    assert_eq!(sess["unique_viewers"], 4, "{sess}");
     // A clean stop: exit 0, and the directory verifies.
     assert!(s.stop().success());
     let v = dacu().args(["verify", "--data"]).arg(_tmp.path().join("d")).output().unwrap();
@@ -261,7 +282,9 @@ fn resource_endpoints_are_the_commands_they_stand_for() {
     assert!(first["last_seq"].as_u64() >= first["first_seq"].as_u64());
     let again: Value = claim().json().unwrap();
     assert_eq!(again["status"], "accepted", "{again}");
-    assert_eq!(again["events"].as_array().map(Vec::len), Some(0), "a resent claim recorded events again: {again}");
+    assert_eq!(again["replay"], true, "{again}");
+    assert_eq!((&again["first_seq"], &again["last_seq"]), (&first["first_seq"], &first["last_seq"]), "{again}");
+    assert!(again.get("events").is_none(), "a replay repeats no events: {again}");
     // A body that contradicts the path is refused.
     let r = s.post(&t, "/v1/coupons/r10/claims", &json!({"user":"u2","coupon":"other"}));
     assert_eq!(r.status(), 400);

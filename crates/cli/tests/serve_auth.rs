@@ -141,9 +141,18 @@ fn every_endpoint_every_role_own_and_another_participants_resources() {
             failures.push(format!("GET /v1/tokens: {got}, expected {want}"));
         }
     }
-    let got = s.post(int, "/v1/settle", &json!({"id":"s-int"})).status().as_u16();
-    if got != 403 {
-        failures.push(format!("POST /v1/settle as integration: {got}, expected 403"));
+    let operator_only = [
+        ("/v1/settle", json!({"id":"s-int"})),
+        ("/v1/registration", json!({"open": false})),
+        ("/v1/programs/anchor_race/registration", json!({"open": false})),
+    ];
+    for (path, body) in &operator_only {
+        for (t, name) in [(int, "integration"), (&tokens[2].1, "a participant")] {
+            let got = s.post(t, path, body).status().as_u16();
+            if got != 403 {
+                failures.push(format!("POST {path} as {name}: {got}, expected 403"));
+            }
+        }
     }
     // A participant's ledger view of a payout that is not its own, by id, is refused too.
     let got = s.get(&tokens[3].1, "/v1/payouts/anchor_race:a_head").status().as_u16();

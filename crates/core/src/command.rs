@@ -201,10 +201,11 @@ commands! {
     }
     LoadBaseline("load_baseline") { id: String, contest: String, participant: String, baseline_fen: i64, at: Ts }
     Settle("settle") { id: String, at: Ts }
+    SetRegistration("set_registration") { id: String, #[serde(default)] program: Option<String>, open: bool, at: Ts }
 }
 
 stamped! {
-    with CertifyProvider, BindProvider, UnbindProvider, Enroll, LiveStart, LiveEnd, ViewerEnter, ViewerLeave, Interaction, OrderPaid, Refund, Follow, CreateCoupon, ClaimCoupon, CreateFullcut, CreatePriceCut, CreateGroupDeal, OpenGroup, JoinGroup, CreateRedPacket, GrabRedPacket, CreateLottery, Checkout, Pay, Cancel, Tick, SetExperienceScore, RecordViolation, LoadBaseline, Settle;
+    with CertifyProvider, BindProvider, UnbindProvider, Enroll, LiveStart, LiveEnd, ViewerEnter, ViewerLeave, Interaction, OrderPaid, Refund, Follow, CreateCoupon, ClaimCoupon, CreateFullcut, CreatePriceCut, CreateGroupDeal, OpenGroup, JoinGroup, CreateRedPacket, GrabRedPacket, CreateLottery, Checkout, Pay, Cancel, Tick, SetExperienceScore, RecordViolation, LoadBaseline, Settle, SetRegistration;
     without RegisterMerchant, RegisterAnchor, RegisterProvider
 }
 
@@ -232,6 +233,7 @@ impl Command {
             Command::RecordViolation(c) => &c.id,
             Command::LoadBaseline(c) => &c.id,
             Command::Settle(c) => &c.id,
+            Command::SetRegistration(c) => &c.id,
             Command::RegisterMerchant(_)
             | Command::RegisterAnchor(_)
             | Command::RegisterProvider(_)
@@ -284,7 +286,8 @@ impl Command {
             | Command::SetExperienceScore(_)
             | Command::RecordViolation(_)
             | Command::LoadBaseline(_)
-            | Command::Settle(_) => None,
+            | Command::Settle(_)
+            | Command::SetRegistration(_) => None,
         }
     }
 }

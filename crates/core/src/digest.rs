@@ -184,6 +184,16 @@ pub fn digest(st: &State) -> String {
     market(&mut h, st);
     contests(&mut h, st);
     settlement(&mut h, st);
+    keys(&mut h, st);
+    // Programs an operator closed; none hashes as before `set_registration` existed.
+    if !st.registration_closed.is_empty() {
+        h.str("registration-closed-v1");
+        h.u64(st.registration_closed.len() as u64);
+        for (program, at) in &st.registration_closed {
+            h.str(program);
+            h.i64(at.0);
+        }
+    }
     let out = h.0.finalize();
     out.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -194,6 +204,41 @@ fn set_sum<T: std::hash::Hash>(items: impl Iterator<Item = T>) -> (u64, u64) {
     use std::hash::{BuildHasher, BuildHasherDefault};
     let b = BuildHasherDefault::<rustc_hash::FxHasher>::default();
     items.fold((0, 0), |(n, sum), x| (n + 1, sum.wrapping_add(b.hash_one(x))))
+}
+
+/// The idempotency keys in their recording order (which decides what is forgotten next),
+/// each with its record; a state without keys hashes as it did before they existed.
+fn keys(h: &mut Canon, st: &State) {
+    use crate::idempotency::KeyOutcome;
+    if st.keys.is_empty() {
+        return;
+    }
+    h.str("keys-v1");
+    h.u64(st.keys.len() as u64);
+    for (key, expires_at) in st.keys.order() {
+        let Some(r) = st.keys.record_of(key).filter(|r| r.expires_at == expires_at) else {
+            continue;
+        };
+        h.str(key);
+        h.str(&r.fingerprint);
+        h.i64(r.at.0);
+        h.i64(r.expires_at.0);
+        h.u64(r.outcomes.len() as u64);
+        for o in &r.outcomes {
+            match o {
+                KeyOutcome::Accepted { first_seq, last_seq } => {
+                    h.u64(0);
+                    h.u64(*first_seq);
+                    h.u64(*last_seq);
+                }
+                KeyOutcome::Rejected { code, message } => {
+                    h.u64(1);
+                    h.str(code);
+                    h.str(message);
+                }
+            }
+        }
+    }
 }
 
 fn market(h: &mut Canon, st: &State) {

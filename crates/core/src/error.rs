@@ -14,6 +14,11 @@ macro_rules! codes {
         impl Code {
             pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
 
+            /// The code whose machine name is `s`.
+            pub fn from_name(s: &str) -> Option<Code> {
+                Code::ALL.iter().copied().find(|c| c.as_str() == s)
+            }
+
             /// The stable machine code.
             pub fn as_str(self) -> &'static str {
                 match self { $(Code::$variant => $code,)* }
@@ -59,7 +64,7 @@ codes! {
     AlreadyBound => "already_bound", Conflict, "The merchant is already served by this provider.";
     NotBound => "not_bound", Conflict, "The merchant is not served by this provider.";
     RegistrationNotOpen => "registration_not_open", Refused, "Enrolment is before the program's enrolment window opens.";
-    RegistrationClosed => "registration_closed", Refused, "Enrolment is at or after the program's enrolment window closes.";
+    RegistrationClosed => "registration_closed", Refused, "Enrolment is at or after the program's enrolment window closes, or an operator closed it early (`set_registration`).";
     NotEligible => "not_eligible", Refused, "The participant's role or tier is not admitted by the program, or the user does not meet a coupon's audience or a red packet's or lottery's eligibility.";
     AlreadyEnrolled => "already_enrolled", Conflict, "The participant is already enrolled in the program.";
     SessionEnded => "session_ended", Conflict, "The live session has ended.";
@@ -90,6 +95,21 @@ codes! {
     UnknownContest => "unknown_contest", NotFound, "The festival file declares no contest with this id that the command can use.";
     DuplicateViolation => "duplicate_violation", Conflict, "A violation with this id is already recorded; violation ids are unique.";
     LimitExceeded => "limit_exceeded", Limit, "The command would take a running total past its bound (docs/commands.md, Limits): an order or cart over ¥100,000,000,000, the festival's GMV, a session's watch time, a promotion total or a ledger total over 10^15, or an event over 8 MiB (the log itself takes none over 16 MiB); nothing of it was applied.";
+    TooManyIds => "too_many_ids", Capacity, "The table of command ids is at its capacity (docs/festival.md, [capacity]); nothing of the command was applied.";
+    TooManyUsers => "too_many_users", Capacity, "The table of users is at its capacity (docs/festival.md, [capacity]); nothing of the command was applied.";
+    TooManyParticipants => "too_many_participants", Capacity, "The table of merchants, anchors or providers (each its own capacity) is at its capacity (docs/festival.md, [capacity]); nothing of the command was applied.";
+    TooManySessions => "too_many_sessions", Capacity, "The table of live sessions is at its capacity (docs/festival.md, [capacity]); nothing of the command was applied.";
+    TooManyViewers => "too_many_viewers", Capacity, "The table of (session, user) pairs of viewers is at its capacity (docs/festival.md, [capacity]); nothing of the command was applied.";
+    TooManyOrders => "too_many_orders", Capacity, "The table of orders (paid, or waiting for their group) is at its capacity (docs/festival.md, [capacity]); nothing of the command was applied.";
+    TooManyRefunds => "too_many_refunds", Capacity, "The table of refund ids is at its capacity (docs/festival.md, [capacity]); nothing of the command was applied.";
+    TooManyProducts => "too_many_products", Capacity, "The table of SKU ids sold in live sessions is at its capacity (docs/festival.md, [capacity]); nothing of the command was applied.";
+    TooManyFollows => "too_many_follows", Capacity, "The table of (anchor, user) follows is at its capacity (docs/festival.md, [capacity]); nothing of the command was applied.";
+    TooManyPromotions => "too_many_promotions", Capacity, "The table of promotions of one tool (coupons, 满减, price cuts, group deals, red packets or lotteries) is at its capacity (docs/festival.md, [capacity]); nothing of the command was applied.";
+    TooManyClaims => "too_many_claims", Capacity, "The table of (coupon, user) pairs holding a coupon is at its capacity (docs/festival.md, [capacity]); nothing of the command was applied.";
+    TooManyGroups => "too_many_groups", Capacity, "The table of groups of group deals is at its capacity (docs/festival.md, [capacity]); nothing of the command was applied.";
+    TooManyCheckouts => "too_many_checkouts", Capacity, "The table of checkouts is at its capacity (docs/festival.md, [capacity]); nothing of the command was applied.";
+    RegistrationUnchanged => "registration_unchanged", Conflict, "Enrolment in the program is already open (or closed) as `set_registration` asks.";
+    IdempotencyKeyReused => "idempotency_key_reused", Refused, "The idempotency key was already used for a different request (another body or path); send a new key for a new request.";
     Unavailable => "unavailable", Unavailable, "The data directory failed a write and accepts nothing until it is restarted; nothing of this command was applied.";
 }
 
@@ -107,13 +127,22 @@ pub enum Kind {
     Refused,
     /// Larger than a bound of the engine.
     Limit,
+    /// Would add an entry to a table that is at its capacity.
+    Capacity,
     /// The engine accepts nothing for now.
     Unavailable,
 }
 
 impl Kind {
-    pub const ALL: &'static [Kind] =
-        &[Kind::InvalidRequest, Kind::NotFound, Kind::Conflict, Kind::Refused, Kind::Limit, Kind::Unavailable];
+    pub const ALL: &'static [Kind] = &[
+        Kind::InvalidRequest,
+        Kind::NotFound,
+        Kind::Conflict,
+        Kind::Refused,
+        Kind::Limit,
+        Kind::Capacity,
+        Kind::Unavailable,
+    ];
 
     /// The stable machine name.
     pub fn as_str(self) -> &'static str {
@@ -123,6 +152,7 @@ impl Kind {
             Kind::Conflict => "conflict",
             Kind::Refused => "refused",
             Kind::Limit => "limit",
+            Kind::Capacity => "capacity",
             Kind::Unavailable => "unavailable",
         }
     }
@@ -135,6 +165,7 @@ impl Kind {
             Kind::Conflict => "The command clashes with what already happened: its id is taken, the thing is already done, or the record is in a state that excludes it (an ended session, a closed checkout, a viewer not in the room).",
             Kind::Refused => "The command is well formed and its ids exist, but a rule of the festival refuses it: a time window, eligibility, stock, a per-user limit, a budget, or an amount beyond what remains.",
             Kind::Limit => "The line, or what the command would add, is larger than a bound of the engine (docs/commands.md, Limits). Sent again unchanged, it is refused again.",
+            Kind::Capacity => "The command would add an entry (a user, an order, an id, …) to a table that holds as many as the festival's `[capacity]` allows. What is already recorded keeps working; raising the capacity needs a new festival file.",
             Kind::Unavailable => "The engine accepts nothing for now (a write failed); nothing of the command was applied. Send it again after the restart.",
         }
     }

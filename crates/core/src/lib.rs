@@ -12,7 +12,8 @@
 //!   inputs, running totals and event sizes), [`intern`] (ids to dense indexes),
 //!   [`kinds`] (the small enums everything shares), [`party`] (who issues or bears a
 //!   promotion), [`promo`] (the checkable algorithms: red-packet splits, lottery draws)
-//!   and `market::quote` (the checkout price search).
+//!   , `market::quote` (the checkout price search) and [`idempotency`] (what a service
+//!   answered to each idempotency key).
 //! - The event schema: [`event`] (the durable facts the engine records, and every record
 //!   they carry), which uses leaves only, so that no command or domain type is part of
 //!   the log's format.
@@ -44,6 +45,7 @@ pub mod event;
 pub mod festival;
 pub mod hash;
 pub mod html;
+pub mod idempotency;
 pub mod intern;
 pub mod kinds;
 pub mod limits;

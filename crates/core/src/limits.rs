@@ -8,6 +8,9 @@
 
 /// Ids on the wire: 1 to 128 bytes.
 pub const ID_BYTES: usize = 128;
+/// Idempotency keys as a service records them (its caller's scope and the key): 1 to 512
+/// bytes.
+pub const KEY_BYTES: usize = 512;
 /// Names, categories, reasons: at most 512 bytes.
 pub const NAME_BYTES: usize = 512;
 /// Lines of one `order_paid`.
@@ -74,4 +77,42 @@ pub mod market {
 /// operand can wrap.
 pub fn fits(current: i64, add: i128, bound: i64) -> bool {
     current as i128 + add <= bound as i128
+}
+
+/// The default capacity of every table that grows with input, and the most a festival
+/// file's `[capacity]` may set (docs/festival.md, "[capacity]"). A command that would add
+/// an entry to a full table is refused with the table's own code (`too_many_orders`, …)
+/// and changes nothing; what is already recorded keeps working (a known user may still
+/// order when no new user fits).
+pub mod capacity {
+    /// The most any capacity may be: tables are indexed by 32-bit numbers.
+    pub const MAX: u64 = 1_000_000_000;
+    /// Command ids (the idempotency record of every command that carries an `id`).
+    pub const IDS: u64 = 100_000_000;
+    /// Distinct users (viewers, buyers, claimers, grabbers).
+    pub const USERS: u64 = 50_000_000;
+    pub const MERCHANTS: u64 = 1_000_000;
+    pub const ANCHORS: u64 = 1_000_000;
+    pub const PROVIDERS: u64 = 100_000;
+    /// Live sessions.
+    pub const SESSIONS: u64 = 1_000_000;
+    /// Distinct (session, user) pairs: each session's unique viewers, added up.
+    pub const VIEWERS: u64 = 200_000_000;
+    /// Orders, paid or waiting for their group to form.
+    pub const ORDERS: u64 = 50_000_000;
+    /// Refund ids.
+    pub const REFUNDS: u64 = 50_000_000;
+    /// Distinct SKU ids sold in live sessions.
+    pub const PRODUCTS: u64 = 10_000_000;
+    /// (anchor, user) follows.
+    pub const FOLLOWS: u64 = 100_000_000;
+    /// Of each marketing tool: coupons, 满减, price cuts, group deals, red packets, lotteries.
+    pub const PROMOTIONS: u64 = 100_000;
+    /// (coupon, user) pairs holding a claimed coupon.
+    pub const CLAIMS: u64 = 100_000_000;
+    /// Groups of group deals.
+    pub const GROUPS: u64 = 10_000_000;
+    pub const CHECKOUTS: u64 = 50_000_000;
+    /// Idempotency keys a service remembers at once (the oldest is forgotten first).
+    pub const KEYS: u64 = 10_000_000;
 }

@@ -341,6 +341,8 @@ pub struct State {
     pub refund_ids: HashSet<Box<str>>,
     /// program id → (role, participant index) → enrolment time.
     pub enrolments: BTreeMap<String, BTreeMap<(Role, u32), Ts>>,
+    /// Programs whose enrolment an operator closed early, with the time it closed.
+    pub registration_closed: BTreeMap<String, Ts>,
     pub total: Stats,
     pub by_brand_tier: [Stats; 3],
     /// Indexed by the festival's anchor tier index.
@@ -353,13 +355,24 @@ pub struct State {
     pub contests: crate::contest::Contests,
     /// Settlement: the payout ledger and what it has closed.
     pub settlement: crate::settle::Settlements,
+    /// Idempotency keys a service recorded, with what it answered.
+    pub keys: crate::idempotency::Keys,
     /// Number of events applied.
     pub events: u64,
+    /// Distinct (session, user) viewer pairs: the sessions' `unique_viewers`, added up,
+    /// for the `viewers` capacity. Derived, so not saved: [`State::count_viewers`].
+    #[serde(skip)]
+    pub viewer_pairs: u64,
 }
 
 impl State {
     pub fn new(anchor_tiers: usize) -> State {
         State { by_anchor_tier: vec![Stats::default(); anchor_tiers], ..State::default() }
+    }
+
+    /// Recounts [`State::viewer_pairs`] (after loading a saved state).
+    pub fn count_viewers(&mut self) {
+        self.viewer_pairs = self.sessions.iter().map(|s| s.unique_viewers.len() as u64).sum();
     }
 
     pub fn merchant(&self, id: &str) -> Option<&Merchant> {

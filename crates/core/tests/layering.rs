@@ -19,7 +19,19 @@ enum Layer {
 /// The layer of a module path inside the crate (`market/quote`, `engine/market/coupon`).
 fn layer(module: &str) -> Layer {
     let readers = ["view", "review", "digest", "check", "html", "market/view", "contest/view", "settle/view"];
-    let leaves = ["time", "money", "error", "hash", "limits", "intern", "kinds", "party", "promo", "market/quote"];
+    let leaves = [
+        "time",
+        "money",
+        "error",
+        "hash",
+        "limits",
+        "intern",
+        "kinds",
+        "party",
+        "promo",
+        "market/quote",
+        "idempotency",
+    ];
     let under = |m: &str, p: &str| m == p || m.starts_with(&format!("{p}/"));
     if readers.iter().any(|p| under(module, p)) {
         Layer::Reader

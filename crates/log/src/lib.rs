@@ -407,8 +407,19 @@ pub fn execute(
     c: &Command,
     events: &mut Vec<Event>,
 ) -> Result<(), Rejection> {
+    execute_with(engine, batcher, events, |e, out| e.decide(c, out))
+}
+
+/// As [`execute`], for events that `decide` pushes (a record the engine makes for its
+/// host, such as an idempotency key's).
+pub fn execute_with(
+    engine: &mut Engine,
+    batcher: &mut Batcher,
+    events: &mut Vec<Event>,
+    decide: impl FnOnce(&Engine, &mut Vec<Event>) -> Result<(), Rejection>,
+) -> Result<(), Rejection> {
     events.clear();
-    engine.decide(c, events)?;
+    decide(engine, events)?;
     if let Err(r) = batcher.append(events) {
         events.clear();
         return Err(r);

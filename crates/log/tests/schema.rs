@@ -6,9 +6,11 @@
 //! representative: a change to the schema is a new event format (docs/log.md, "Evolving
 //! the schema"), never an edit of these files.
 //!
-//! `golden/events-v1.hex` holds format 1 records as the format 1 build wrote them (one per
-//! variant of format 1, and more; never regenerated), each with the format 2 payload its
-//! conversion gives: `name v1hex v2hex`.
+//! `golden/events-v1.hex` holds format 1 records (one per variant of format 1, and more;
+//! never regenerated), each with the format 2 payload its conversion gives:
+//! `name v1hex v2hex`. Variants 0 to 40 were written by the format 1 build itself; the two
+//! format 1 gained while format 2 was made (`registration_set`, `key_recorded`) by the
+//! frozen copy of their definition.
 //!
 //! Regenerating is deliberate: `DACU_UPDATE_GOLDEN=1 cargo test -p dacu-log --test schema`
 //! rewrites `events-v2.hex` and the last column of `events-v1.hex`, and the diff is
@@ -126,6 +128,8 @@ fn name(ev: &Event) -> &'static str {
         Event::BaselineLoaded { .. } => "baseline_loaded",
         Event::Settled { .. } => "settled",
         Event::RedPacketCommitted { .. } => "red_packet_committed",
+        Event::RegistrationSet { .. } => "registration_set",
+        Event::KeyRecorded { .. } => "key_recorded",
     }
 }
 
@@ -595,6 +599,21 @@ fn samples() -> Vec<(String, Event)> {
                 commitment: s(COMMITMENT),
                 secret: s(SECRET),
                 shares: split(16802705080325286171),
+            },
+        ),
+        ("registration_set", Event::RegistrationSet { id: s("reg-close"), program: s("brand_day"), open: false, at }),
+        (
+            "key_recorded",
+            Event::KeyRecorded {
+                key: s("tok-1:k-42"),
+                fingerprint: "ab".repeat(32),
+                outcomes: vec![
+                    KeyOutcomeRec::Accepted { first_seq: 7, last_seq: 9 },
+                    KeyOutcomeRec::Rejected { code: s("sold_out"), message: s("all 5 of coupon `C1` were claimed") },
+                ],
+                expires_at: at2,
+                at,
+                capacity: 100_000,
             },
         ),
     ];

@@ -32,7 +32,7 @@ mod writer;
 
 pub use clock::{Clock, ManualClock, ScaledClock, SystemClock};
 pub use config::{NodeConfig, Time};
-pub use request::{Outcome, ReadError, Reply, ReplyFn, Request, Stamp, SubmitError};
+pub use request::{KeyStatus, Keyed, Outcome, ReadError, Reply, ReplyFn, Request, Stamp, SubmitError};
 
 use crossbeam_channel::{Sender, TrySendError};
 use dacu_core::{Command, Engine};

@@ -28,6 +28,36 @@ pub struct Reply {
     pub outcomes: Vec<Outcome>,
     /// Every event up to this position is durable.
     pub durable_seq: u64,
+    /// For a keyed request: whether it ran now, was answered from its key's record, or
+    /// was refused because the key was recorded for another request.
+    pub key: KeyStatus,
+}
+
+/// What became of a request's idempotency key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyStatus {
+    /// No key, or a key seen for the first time: the commands ran now.
+    #[default]
+    Fresh,
+    /// The key was recorded for the same request: the outcomes are the recorded ones
+    /// (accepted outcomes carry their positions, not their events), nothing ran again.
+    Replay,
+    /// The key was recorded for another request: every outcome is
+    /// `idempotency_key_reused`, nothing ran.
+    Mismatch,
+}
+
+/// An idempotency key on a request (docs/api.md, "Idempotency"). The writer looks it up
+/// before anything runs; a fresh key's outcomes are recorded in the same commit as the
+/// commands, so the key and its effects are durable together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keyed {
+    /// The key as recorded: the caller's scope and its key (1 to 512 bytes).
+    pub key: String,
+    /// Lowercase hex SHA-256 of the request (what makes "the same request").
+    pub fingerprint: String,
+    /// How long the record is kept, in milliseconds of the node's clock.
+    pub window_ms: i64,
 }
 
 /// Called once with the request's reply, on the node's commit thread: it must be quick
@@ -74,6 +104,8 @@ pub struct Request {
     pub stamp: Stamp,
     /// Return each accepted command's events in its outcome.
     pub want_events: bool,
+    /// An idempotency key, if the caller sent one.
+    pub key: Option<Box<Keyed>>,
     pub reply: ReplyFn,
 }
 
@@ -85,6 +117,7 @@ impl Request {
             commands,
             stamp: Stamp::None,
             want_events: false,
+            key: None,
             reply: Box::new(move |r| {
                 let _ = tx.send(r);
             }),

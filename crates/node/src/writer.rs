@@ -6,9 +6,10 @@
 //! batch and are sent once it is durable.
 
 use crate::config::{NodeConfig, Time};
-use crate::request::{Outcome, Reply, ReplyFn, Request};
+use crate::request::{KeyStatus, Keyed, Outcome, Reply, ReplyFn, Request};
 use crate::shared::Shared;
 use crossbeam_channel::{Receiver, Select, Sender};
+use dacu_core::idempotency::KeyOutcome;
 use dacu_core::{command, Code, Command, Engine, Event, Rejection, Ts};
 use dacu_log::{Batcher, SealedBatch, SnapshotStore};
 use std::sync::Arc;
@@ -17,19 +18,41 @@ use std::time::{Duration, Instant};
 /// What the committer makes durable and whom it then answers.
 pub(crate) struct Work {
     pub batch: Option<SealedBatch>,
-    pub replies: Vec<(ReplyFn, Vec<Outcome>)>,
+    pub replies: Vec<Pending>,
+}
+
+/// A request's answer, sent once the batch is durable.
+pub(crate) struct Pending {
+    reply: ReplyFn,
+    outcomes: Vec<Outcome>,
+    key: KeyStatus,
 }
 
 impl Work {
     /// Answers every request of the batch (on the committer, once it is durable).
     pub fn answer(self, durable_seq: u64, failed: Option<&str>) {
-        for (reply, mut outcomes) in self.replies {
+        for Pending { reply, mut outcomes, key } in self.replies {
             if let Some(why) = failed {
                 for o in outcomes.iter_mut().filter(|o| o.is_accepted()) {
                     *o = Outcome::Rejected(unavailable(why));
                 }
             }
-            reply(Reply { outcomes, durable_seq });
+            reply(Reply { outcomes, durable_seq, key });
+        }
+    }
+}
+
+/// A recorded outcome as a reply carries it.
+fn replayed(o: &KeyOutcome) -> Outcome {
+    match o {
+        KeyOutcome::Accepted { first_seq, last_seq } => {
+            Outcome::Accepted { first_seq: *first_seq, last_seq: *last_seq, events: Vec::new() }
+        }
+        KeyOutcome::Rejected { code, message } => {
+            // A code this build no longer knows is still refused; `unavailable` is the
+            // kind that says "decided elsewhere" least wrongly.
+            let code = Code::from_name(code).unwrap_or(Code::Unavailable);
+            Outcome::Rejected(Rejection::new(code, message.clone()))
         }
     }
 }
@@ -44,7 +67,7 @@ pub(crate) fn unavailable(why: &str) -> Rejection {
 /// The batch being built.
 #[derive(Default)]
 struct Open {
-    replies: Vec<(ReplyFn, Vec<Outcome>)>,
+    replies: Vec<Pending>,
     commands: usize,
     since: Option<Instant>,
 }
@@ -148,23 +171,97 @@ impl Writer {
     }
 
     fn take(&mut self, req: Request, open: &mut Open) {
-        let mut outcomes = Vec::with_capacity(req.commands.len());
+        let (outcomes, key) = match &req.key {
+            Some(k) => match self.recorded(k, req.commands.len()) {
+                Some(answer) => answer,
+                None => {
+                    let k = k.clone();
+                    let outcomes = self.run_commands(req.commands, &req.stamp, req.want_events);
+                    self.record_key(&k, &outcomes);
+                    (outcomes, KeyStatus::Fresh)
+                }
+            },
+            None => (self.run_commands(req.commands, &req.stamp, req.want_events), KeyStatus::Fresh),
+        };
+        open.commands += outcomes.len();
+        open.since.get_or_insert_with(Instant::now);
+        open.replies.push(Pending { reply: req.reply, outcomes, key });
+    }
+
+    /// The node's time for idempotency keys: the clock's (never before the latest
+    /// recorded time), or the latest recorded time on a node without a clock.
+    fn key_time(&self) -> Ts {
+        match &self.cfg.time {
+            Time::Clock(c) => self.stamp(c.now()),
+            Time::Recorded => self.last_at.unwrap_or(Ts(0)),
+        }
+    }
+
+    /// The answer a key already recorded gives: its outcomes for the same request, a
+    /// refusal for another; `None` for a key not recorded (or expired).
+    fn recorded(&self, k: &Keyed, commands: usize) -> Option<(Vec<Outcome>, KeyStatus)> {
+        let rec = self.engine.state().keys.get(&k.key, self.key_time())?;
+        if rec.fingerprint != k.fingerprint {
+            let r = Rejection::new(
+                Code::IdempotencyKeyReused,
+                "this idempotency key was used for a different request (another body or path) within its window; send a new key for a new request",
+            );
+            return Some((vec![Outcome::Rejected(r); commands.max(1)], KeyStatus::Mismatch));
+        }
+        let outcomes = rec.outcomes.iter().map(replayed).collect();
+        Some((outcomes, KeyStatus::Replay))
+    }
+
+    /// Records what a fresh key's request came to, in the same batch as its events. A
+    /// record that cannot be made (one over the event limit) leaves the key unrecorded:
+    /// the commands stand, and a resend is decided afresh, as without a key.
+    fn record_key(&mut self, k: &Keyed, outcomes: &[Outcome]) {
+        if self.shared.poisoned().is_some() {
+            return;
+        }
+        let at = self.key_time();
+        let recorded = outcomes
+            .iter()
+            .map(|o| match o {
+                Outcome::Accepted { first_seq, last_seq, .. } => {
+                    KeyOutcome::Accepted { first_seq: *first_seq, last_seq: *last_seq }
+                }
+                Outcome::Rejected(r) => {
+                    KeyOutcome::Rejected { code: r.code.as_str().to_string(), message: r.message.clone() }
+                }
+            })
+            .collect();
+        let expires_at = Ts(at.0.saturating_add(k.window_ms.max(1)));
+        let r = dacu_log::execute_with(&mut self.engine, &mut self.batcher, &mut self.events, |e, out| {
+            e.decide_key(&k.key, &k.fingerprint, recorded, expires_at, at, out)
+        });
+        if let Err(r) = r {
+            metrics::counter!("dacu_keys_unrecorded_total").increment(1);
+            eprintln!("dacu: idempotency key not recorded ({}): {}", r.code, r.message);
+        }
+    }
+
+    fn run_commands(
+        &mut self,
+        commands: Vec<Command>,
+        stamp: &crate::request::Stamp,
+        want_events: bool,
+    ) -> Vec<Outcome> {
+        let mut outcomes = Vec::with_capacity(commands.len());
         let clock = match &self.cfg.time {
-            Time::Clock(c) if req.stamp.any() => Some(c.clone()),
+            Time::Clock(c) if stamp.any() => Some(c.clone()),
             _ => None,
         };
-        for (i, mut c) in req.commands.into_iter().enumerate() {
-            if let (Some(clock), true) = (&clock, req.stamp.applies(i)) {
+        for (i, mut c) in commands.into_iter().enumerate() {
+            if let (Some(clock), true) = (&clock, stamp.applies(i)) {
                 let now = self.stamp(clock.now());
                 if let Some(at) = c.at_mut() {
                     *at = now;
                 }
             }
-            outcomes.push(self.execute(&c, req.want_events));
+            outcomes.push(self.execute(&c, want_events));
         }
-        open.commands += outcomes.len();
-        open.since.get_or_insert_with(Instant::now);
-        open.replies.push((req.reply, outcomes));
+        outcomes
     }
 
     /// The time to stamp: the clock's, but never before the latest recorded one.

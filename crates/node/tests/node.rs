@@ -150,6 +150,7 @@ fn a_full_queue_is_backpressure_not_memory() {
         commands: thread_commands(0, 0),
         stamp: dacu_node::Stamp::None,
         want_events: false,
+        key: None,
         reply: Box::new(move |_| {
             let _ = release_rx.recv();
         }),
@@ -240,6 +241,7 @@ fn shutdown_answers_everything_queued_and_snapshots() {
             commands: chunk.to_vec(),
             stamp: dacu_node::Stamp::None,
             want_events: false,
+            key: None,
             reply: Box::new(move |r| tx.send(r).unwrap()),
         };
         node.submit(req).map_err(|(e, _)| e).unwrap();

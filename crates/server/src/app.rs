@@ -32,6 +32,8 @@ pub struct App {
     /// Set once the node is up and accepting; cleared when shutdown starts.
     pub ready: AtomicBool,
     pub push: crate::push::Hub,
+    /// Idempotency keys of requests still running.
+    pub in_flight: crate::idempotency::InFlight,
 }
 
 pub type Shared = Arc<App>;
@@ -64,12 +66,19 @@ impl App {
     }
 
     /// Submits commands and waits for the durable reply.
-    pub async fn submit(&self, commands: Vec<dacu_core::Command>, stamp: Stamp) -> Result<Reply, Problem> {
+    pub async fn submit(
+        &self,
+        commands: Vec<dacu_core::Command>,
+        stamp: Stamp,
+        key: Option<Box<dacu_node::Keyed>>,
+        want_events: bool,
+    ) -> Result<Reply, Problem> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let req = Request {
             commands,
             stamp,
-            want_events: true,
+            want_events,
+            key,
             reply: Box::new(move |r| {
                 let _ = tx.send(r);
             }),
@@ -240,6 +249,11 @@ pub struct CommandResult {
     /// Why not (rejected): the problem, as for a single command.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<Problem>,
+    /// Present and true when the result is the one recorded for the request's
+    /// `Idempotency-Key` (nothing ran again; `events` are left out: they are in the log
+    /// at `first_seq..=last_seq`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub replay: bool,
 }
 
 impl CommandResult {
@@ -251,13 +265,21 @@ impl CommandResult {
                 last_seq: Some(last_seq),
                 events: Some(events.iter().map(|e| serde_json::to_value(e).expect("events serialise")).collect()),
                 problem: None,
+                replay: false,
             },
             Outcome::Rejected(r) => {
                 let mut p = Problem::rejection(&r);
                 p.pointer = body
                     .and_then(|b| crate::problem::pointer_in(b, &r.message))
                     .map(|f| format!("{pointer_prefix}{f}"));
-                CommandResult { status: "rejected", first_seq: None, last_seq: None, events: None, problem: Some(p) }
+                CommandResult {
+                    status: "rejected",
+                    first_seq: None,
+                    last_seq: None,
+                    events: None,
+                    problem: Some(p),
+                    replay: false,
+                }
             }
         }
     }

@@ -238,6 +238,12 @@ impl Config {
                 return Err(format!("`{k}` must be above 0"));
             }
         }
+        if !(1..=30 * 86_400).contains(&self.idempotency.window_s) {
+            return Err(format!(
+                "`idempotency.window_s` must be 1 to 2592000 seconds (30 days), got {}",
+                self.idempotency.window_s
+            ));
+        }
         if self.limits.batch_commands > 65_536 {
             return Err("`limits.batch_commands` must be at most 65536 (the node's request limit)".into());
         }

@@ -3,6 +3,7 @@
 //! - [`config`]: the settings file, environment and flags.
 //! - [`app`]: what handlers share; who a request is from and what it may touch.
 //! - [`tokens`]: API tokens, stored hashed in the data directory.
+//! - [`idempotency`]: `Idempotency-Key` on writes: scoping, fingerprints, keys in flight.
 //! - [`problem`]: errors as RFC 9457 problem documents; the kind → status table.
 //! - [`routes`]: the endpoints (`commands`, `reads`, `tokens`, `ops`) and the layers every
 //!   request passes.
@@ -20,6 +21,7 @@
 
 pub mod app;
 pub mod config;
+pub mod idempotency;
 pub mod openapi;
 pub mod problem;
 pub mod push;
@@ -81,6 +83,7 @@ impl Service {
             metrics,
             ready: true.into(),
             push: Default::default(),
+            in_flight: Default::default(),
         });
         Ok((Service { app }, report))
     }

@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
         commands::post,
         resources::quote, resources::claim_coupon, resources::grab_red_packet, resources::open_group, resources::join_group,
         resources::checkout, resources::pay, resources::cancel, resources::order, resources::refund,
-        resources::enter_room, resources::leave_room, resources::interact, resources::settle,
+        resources::enter_room, resources::leave_room, resources::interact, resources::settle, resources::set_registration_all, resources::set_registration,
         reads::festival, reads::merchant, reads::anchor, reads::provider, reads::session, reads::review, reads::day,
         reads::wallet, reads::coupon, reads::red_packet, reads::group, reads::lottery, reads::checkout,
         reads::board, reads::progress, reads::budgets, reads::payout, reads::report,
@@ -27,7 +27,7 @@ struct Api;
 
 /// Every error answer is a problem document, as `application/problem+json`; and every
 /// operation behind a token documents the errors any request can get (401, 403, 405,
-/// 413, 415, 422, 429, 503) besides its own.
+/// 413, 415, 422, 429, 503; a write also 409 and 507) besides its own.
 struct Problems;
 
 const ANY_REQUEST: &[(&str, &str)] = &[
@@ -43,14 +43,27 @@ const ANY_REQUEST: &[(&str, &str)] = &[
     ("503", "Busy, stopping, or the read view not there yet: retry after `Retry-After`"),
 ];
 
+/// What any write can get besides: a key still running, a table at its capacity.
+const WRITES: &[(&str, &str)] = &[
+    ("409", "A clash with what already happened, or the request's `Idempotency-Key` still running"),
+    ("507", "A new entry for a table at the festival's `[capacity]`"),
+];
+
 impl Modify for Problems {
     fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
         let problem = || ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
         for (path, item) in api.paths.paths.iter_mut() {
             let open = matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics" | "/openapi.json");
-            let ops = [&mut item.get, &mut item.post, &mut item.delete, &mut item.put, &mut item.patch];
-            for op in ops.into_iter().flatten() {
+            let ops = [
+                (&mut item.get, false),
+                (&mut item.post, true),
+                (&mut item.delete, true),
+                (&mut item.put, true),
+                (&mut item.patch, true),
+            ];
+            for (op, is_write) in ops {
+                let Some(op) = op else { continue };
                 for (_, r) in op.responses.responses.iter_mut() {
                     if let utoipa::openapi::RefOr::T(resp) = r {
                         if let Some(c) = resp.content.shift_remove("application/json") {
@@ -64,7 +77,7 @@ impl Modify for Problems {
                 if open {
                     continue;
                 }
-                for (code, what) in ANY_REQUEST {
+                for (code, what) in ANY_REQUEST.iter().chain(is_write.then_some(WRITES).into_iter().flatten()) {
                     op.responses.responses.entry(code.to_string()).or_insert_with(|| {
                         ResponseBuilder::new()
                             .description(*what)

@@ -16,6 +16,7 @@ pub fn status_of(kind: Kind) -> StatusCode {
         Kind::Conflict => StatusCode::CONFLICT,
         Kind::Refused => StatusCode::UNPROCESSABLE_ENTITY,
         Kind::Limit => StatusCode::PAYLOAD_TOO_LARGE,
+        Kind::Capacity => StatusCode::INSUFFICIENT_STORAGE,
         Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
@@ -31,7 +32,6 @@ pub mod codes {
     pub const BUSY: &str = "busy";
     pub const TIMEOUT: &str = "timeout";
     pub const NOT_YET: &str = "not_yet";
-    pub const IDEMPOTENCY_MISMATCH: &str = "idempotency_key_reused";
     pub const IDEMPOTENCY_IN_FLIGHT: &str = "idempotency_key_in_flight";
     pub const STOPPING: &str = "stopping";
 }

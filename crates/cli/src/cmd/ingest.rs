@@ -262,6 +262,7 @@ fn parse_lines<R: Read>(
             commands,
             stamp: dacu_node::Stamp::None,
             want_events: false,
+            key: None,
             reply: Box::new(move |reply| {
                 let _ = tx.send((rec, reply));
             }),

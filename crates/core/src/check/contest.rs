@@ -69,8 +69,11 @@ fn race(d: &RaceDef, r: &RaceState, st: &State, n: &Lens) -> Result<(), String> 
         board_key(d, *key, st.contests.categories.len()).at(|| format!("board {key:?}"))?;
         tally(d, t, st, n).at(|| format!("board {key:?}"))?;
     }
-    for (&(p, s), &v) in &r.session_fen {
-        n.of_role(d.role, p).and(index("session", s, n.sessions)).and(range("GMV", v, -TOTAL, TOTAL))?;
+    for (&p, mine) in &r.session_fen {
+        n.of_role(d.role, p)?;
+        for (&s, &v) in mine {
+            index("session", s, n.sessions).and(range("GMV", v, -TOTAL, TOTAL))?;
+        }
     }
     for (&p, &v) in &r.best_session_fen {
         n.of_role(d.role, p).and(range("best session GMV", v, -TOTAL, TOTAL))?;

@@ -29,6 +29,27 @@ pub const TIME_MS: i64 = 1_000_000_000_000_000;
 
 const MS_PER_DAY: i64 = 86_400_000;
 
+/// The idempotency keys: within capacity, every record in the recording order, outcomes
+/// pointing inside the log.
+fn keys(st: &State, festival: &Festival) -> Result<(), String> {
+    let k = &st.keys;
+    ensure(k.len() as u64 <= festival.capacity.keys, || {
+        format!("{} idempotency keys, over the capacity {}", k.len(), festival.capacity.keys)
+    })?;
+    let live = k.order().filter(|(key, exp)| k.record_of(key).is_some_and(|r| r.expires_at == *exp)).count();
+    ensure(live == k.len(), || format!("{} idempotency keys but {live} in the recording order", k.len()))?;
+    for (key, r) in k.iter() {
+        for o in &r.outcomes {
+            if let crate::idempotency::KeyOutcome::Accepted { first_seq, last_seq } = o {
+                ensure(*first_seq >= 1 && *first_seq <= *last_seq + 1 && *last_seq <= st.events, || {
+                    format!("idempotency key `{key}` points at events {first_seq}..={last_seq} of {}", st.events)
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn ensure(ok: bool, what: impl FnOnce() -> String) -> Result<(), String> {
     if ok {
         Ok(())
@@ -300,6 +321,10 @@ impl State {
         totals(self, &n)?;
         market::check(self, &n).at(|| "market".into())?;
         contest::check(self, festival, &n).at(|| "contests".into())?;
-        settle::check(&self.settlement).at(|| "settlement".into())
+        settle::check(&self.settlement).at(|| "settlement".into())?;
+        for p in self.registration_closed.keys() {
+            ensure(festival.program(p).is_some(), || format!("enrolment closed in `{p}`, which the festival lacks"))?;
+        }
+        keys(self, festival)
     }
 }

@@ -216,9 +216,10 @@ pub struct RaceState {
     /// Participants enrolled in the race's program.
     pub enrolled: HashSet<u32>,
     pub boards: BTreeMap<BoardKey, Tally>,
-    /// Gate `min_session_gmv_fen`: GMV per (participant, session) in the window, and each
-    /// participant's best session.
-    pub session_fen: HashMap<(u32, u32), i64>,
+    /// Gate `min_session_gmv_fen`: GMV per participant per session in the window, and
+    /// each participant's best session. Keyed by participant first, so that a refund
+    /// rescans only its own participant's sessions.
+    pub session_fen: HashMap<u32, HashMap<u32, i64>>,
     pub best_session_fen: HashMap<u32, i64>,
     /// Growth races: each merchant's GMV in the baseline window, the merchants each
     /// provider serves in the window, the providers of each merchant, loaded baselines.
@@ -556,12 +557,13 @@ impl Contests {
             }
             if let (Some(_), Some(sess)) = (min_session, s.session) {
                 let r = &mut self.races[ri];
-                let v = r.session_fen.entry((p, sess)).or_insert(0);
+                let mine = r.session_fen.entry(p).or_default();
+                let v = mine.entry(sess).or_insert(0);
                 *v += s.amount;
                 let best = if s.amount >= 0 {
                     (*v).max(r.best_session_fen.get(&p).copied().unwrap_or(0))
                 } else {
-                    r.session_fen.iter().filter(|((q, _), _)| *q == p).map(|(_, v)| *v).max().unwrap_or(0)
+                    mine.values().copied().max().unwrap_or(0)
                 };
                 r.best_session_fen.insert(p, best);
                 self.refresh(st, ri, p);
@@ -844,7 +846,8 @@ pub fn event_time(ev: &Event) -> Option<Ts> {
         | Event::Ticked { at, .. }
         | Event::ExperienceScoreSet { at, .. }
         | Event::ViolationRecorded { at, .. }
-        | Event::BaselineLoaded { at, .. } => Some(*at),
+        | Event::BaselineLoaded { at, .. }
+        | Event::RegistrationSet { at, .. } => Some(*at),
         Event::CouponCreated(c) => Some(c.at),
         Event::FullcutCreated(c) => Some(c.at),
         Event::PriceCutCreated(c) => Some(c.at),
@@ -858,5 +861,7 @@ pub fn event_time(ev: &Event) -> Option<Ts> {
         | Event::ProviderRegistered { .. }
         | Event::Identified { .. }
         | Event::Settled { .. } => None,
+        // A service's clock, not the festival's: it moves no contest.
+        Event::KeyRecorded { .. } => None,
     }
 }

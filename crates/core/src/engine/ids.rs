@@ -40,7 +40,7 @@ fn type_index(name: &str) -> Option<u8> {
 }
 
 /// The command id an event records, with the index of its command type.
-fn event_id(ev: &Event) -> Option<(&str, u8)> {
+pub(super) fn event_id(ev: &Event) -> Option<(&str, u8)> {
     let (id, ty) = match ev {
         Event::Followed { id, .. } => (id, "follow"),
         Event::CouponCreated(c) => (&c.id, "create_coupon"),
@@ -61,6 +61,7 @@ fn event_id(ev: &Event) -> Option<(&str, u8)> {
         Event::ViolationRecorded { id, .. } => (id, "record_violation"),
         Event::BaselineLoaded { id, .. } => (id, "load_baseline"),
         Event::Settled { id, .. } => (id, "settle"),
+        Event::RegistrationSet { id, .. } => (id, "set_registration"),
         Event::Identified { id, command } => return Some((id, type_index(command)?)),
         // The original commands record their optional id in an `identified` before their
         // events; a timeout's release and what a command records after its first event
@@ -85,7 +86,8 @@ fn event_id(ev: &Event) -> Option<(&str, u8)> {
         | Event::RedPacketExpired { .. }
         | Event::LotteryDrawn { .. }
         | Event::CheckoutReleased { id: None, .. }
-        | Event::DiscountsReturned { .. } => return None,
+        | Event::DiscountsReturned { .. }
+        | Event::KeyRecorded { .. } => return None,
     };
     Some((id, type_index(ty).expect("a command type")))
 }

@@ -145,7 +145,9 @@ pub(super) fn viewer_entered(st: &mut State, session: &str, user: &str, at: Ts) 
     let u = st.users.intern(user);
     let s = &mut st.sessions[si as usize];
     s.present.insert(u, at);
-    s.unique_viewers.insert(u);
+    if s.unique_viewers.insert(u) {
+        st.viewer_pairs += 1;
+    }
     s.entries += 1;
     s.peak_concurrent = s.peak_concurrent.max(s.present.len() as u64);
     s.touch(at);

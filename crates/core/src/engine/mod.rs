@@ -16,7 +16,9 @@
 //!   `candidates` (a cart's candidate promotions and its quote), and `timer` (ticks);
 //! - `contest`: the contest inputs and settlement;
 //! - `ids`: command ids, so that a resent command is recognised;
-//! - `bounds`: the running totals' bounds, checked before anything is recorded.
+//! - `keys`: a service's idempotency keys and what it answered to them;
+//! - `bounds`: the running totals' bounds, checked before anything is recorded;
+//! - `capacity`: the growing tables' capacities, checked likewise.
 
 use crate::command::Command;
 use crate::error::{Code, Rejection};
@@ -29,8 +31,10 @@ use crate::time::Ts;
 use std::sync::Arc;
 
 mod bounds;
+mod capacity;
 mod contest;
 mod ids;
+mod keys;
 mod live;
 mod market;
 mod order;
@@ -123,6 +127,7 @@ impl Engine {
         }
         let mut e = Engine { festival, state, spare: Default::default() };
         e.state.market.rebuild_totals();
+        e.state.count_viewers();
         e.init_contests();
         Ok(e)
     }
@@ -222,7 +227,10 @@ impl Engine {
         let start = out.len();
         // The orders it records are checked against the running totals' bounds last, when
         // everything else about the command is known to be acceptable.
-        let r = self.decide_command(c, out).and_then(|()| self.check_orders(&out[start..]));
+        let r = self
+            .decide_command(c, out)
+            .and_then(|()| self.check_orders(&out[start..]))
+            .and_then(|()| self.check_capacity(&out[start..]));
         if r.is_err() {
             out.truncate(start);
         }
@@ -281,6 +289,7 @@ impl Engine {
             Command::RecordViolation(k) => self.decide_violation(k, out),
             Command::LoadBaseline(k) => self.decide_load_baseline(k, out),
             Command::Settle(k) => self.decide_settle(k, out),
+            Command::SetRegistration(k) => self.decide_set_registration(k, out),
         }
     }
 
@@ -380,6 +389,10 @@ fn apply_state(st: &mut State, ev: &Event) -> Applied {
         Event::Ticked { .. } => Ok(()),
         // Records only its id (crate::engine::ids).
         Event::Identified { .. } => Ok(()),
+        Event::RegistrationSet { program, open, at, .. } => registry::registration_set(st, program, *open, *at),
+        Event::KeyRecorded { key, fingerprint, outcomes, expires_at, at, capacity } => {
+            keys::key_recorded(st, key, fingerprint, outcomes, *expires_at, *at, *capacity)
+        }
         // The contest inputs are kept by the contests (crate::contest), which see every
         // event after it is applied.
         Event::ExperienceScoreSet { .. } | Event::ViolationRecorded { .. } | Event::BaselineLoaded { .. } => Ok(()),

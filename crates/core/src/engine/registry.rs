@@ -162,6 +162,12 @@ impl Engine {
                 format!("enrolment in `{}` closed at {closes}; `at` is {}", p.id, e.at),
             );
         }
+        if let Some(t) = self.state.registration_closed.get(&p.id) {
+            return reject(
+                Code::RegistrationClosed,
+                format!("enrolment in `{}` was closed by an operator at {t}; `at` is {}", p.id, e.at),
+            );
+        }
         if !p.roles.contains(&role) {
             return reject(Code::NotEligible, format!("program `{}` does not admit {}s", p.id, role.as_str()));
         }
@@ -344,5 +350,73 @@ pub(super) fn enrolled(st: &mut State, program: &str, participant: &str, role: R
         Role::Provider => idx(&st.provider_ids, participant, "provider")?,
     };
     st.enrolments.entry(program.to_string()).or_default().insert((role, i), at);
+    Ok(())
+}
+
+impl Engine {
+    /// An operator closes enrolment early, or opens it again, in one program or (without
+    /// `program`) in every program; only inside the window the festival file gives each,
+    /// and only where it changes something.
+    pub(super) fn decide_set_registration(
+        &self,
+        k: &cmd::SetRegistration,
+        out: &mut Vec<Event>,
+    ) -> Result<(), Rejection> {
+        let f = &self.festival;
+        check_id("id", &k.id)?;
+        self.in_festival(k.at)?;
+        let programs: Vec<&Program> = match &k.program {
+            Some(id) => vec![f.program(id).ok_or_else(|| {
+                let ids: Vec<&str> = f.programs.iter().map(|p| p.id.as_str()).collect();
+                Rejection::new(
+                    Code::UnknownProgram,
+                    format!("no program `{id}` in the festival file; programs: {}", ids.join(", ")),
+                )
+            })?],
+            None => f.programs.iter().collect(),
+        };
+        let start = out.len();
+        for p in programs {
+            let (opens, closes) = f.enroll_window(p);
+            let closed = self.state.registration_closed.contains_key(&p.id);
+            if k.at < opens || k.at >= closes {
+                if k.program.is_none() {
+                    continue;
+                }
+                let code = if k.at < opens { Code::RegistrationNotOpen } else { Code::RegistrationClosed };
+                return reject(
+                    code,
+                    format!(
+                        "the festival file gives enrolment in `{}` the window {opens} to {closes}; an operator may close and reopen it only inside it, `at` is {}",
+                        p.id, k.at
+                    ),
+                );
+            }
+            if closed != k.open {
+                if k.program.is_none() {
+                    continue;
+                }
+                let now = if k.open { "open" } else { "closed" };
+                return reject(Code::RegistrationUnchanged, format!("enrolment in `{}` is already {now}", p.id));
+            }
+            out.push(Event::RegistrationSet { id: k.id.clone(), program: p.id.clone(), open: k.open, at: k.at });
+        }
+        if out.len() == start {
+            let now = if k.open { "open" } else { "closed" };
+            return reject(
+                Code::RegistrationUnchanged,
+                format!("no program's enrolment window is open at {} that is not already {now}", k.at),
+            );
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn registration_set(st: &mut State, program: &str, open: bool, at: Ts) -> Applied {
+    if open {
+        st.registration_closed.remove(program);
+    } else {
+        st.registration_closed.insert(program.to_string(), at);
+    }
     Ok(())
 }

@@ -287,6 +287,29 @@ pub enum Event {
         /// As in `red_packet_created`.
         shares: Vec<i64>,
     },
+    // Operators.
+    /// An operator closed enrolment in `program` early (`open` false) or opened it again
+    /// (`open` true), within the window the festival file gives it.
+    RegistrationSet {
+        id: String,
+        program: String,
+        open: bool,
+        at: Ts,
+    },
+    // Services.
+    /// A service answered a request sent with an idempotency key: the outcome of each of
+    /// its commands, remembered until `expires_at` (docs/api.md, "Idempotency"). `key` is
+    /// scoped by the service (it names the caller). Follows the request's own events.
+    KeyRecorded {
+        key: String,
+        fingerprint: String,
+        outcomes: Vec<KeyOutcomeRec>,
+        expires_at: Ts,
+        at: Ts,
+        /// The festival's `[capacity] keys` when it was decided: recording forgets the
+        /// oldest keys beyond it.
+        capacity: u64,
+    },
 }
 
 /// An event's size in the log's encoding: one format byte, then the event in postcard

@@ -232,6 +232,15 @@ pub enum PrizeGrantsRec {
     Format1,
 }
 
+/// What one command of a keyed request came to, as the service answered it: accepted,
+/// with its events at the log positions `first_seq..=last_seq`, or rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyOutcomeRec {
+    Accepted { first_seq: u64, last_seq: u64 },
+    Rejected { code: String, message: String },
+}
+
 /// One discount of a quote: its layer, its promotion, the wallet entry it used, its
 /// amount in fen, per cart line, and who bears it (party name, fen).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

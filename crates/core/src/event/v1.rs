@@ -695,6 +695,22 @@ impl LedgerLineRec {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyOutcome {
+    Accepted { first_seq: u64, last_seq: u64 },
+    Rejected { code: String, message: String },
+}
+
+impl KeyOutcome {
+    fn up(self) -> super::KeyOutcomeRec {
+        match self {
+            KeyOutcome::Accepted { first_seq, last_seq } => super::KeyOutcomeRec::Accepted { first_seq, last_seq },
+            KeyOutcome::Rejected { code, message } => super::KeyOutcomeRec::Rejected { code, message },
+        }
+    }
+}
+
 /// The events of format 1, in their variant order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -927,6 +943,19 @@ pub enum Event {
         commitment: String,
         secret: String,
     },
+    RegistrationSet {
+        id: String,
+        program: String,
+        open: bool,
+        at: Ts,
+    },
+    KeyRecorded {
+        key: String,
+        fingerprint: String,
+        outcomes: Vec<KeyOutcome>,
+        expires_at: Ts,
+        at: Ts,
+    },
 }
 
 /// What a format 1 record may need of the festival its log belongs to: the values format
@@ -941,6 +970,8 @@ pub struct Context {
     pub anchor_tiers: Vec<String>,
     /// The contests' ids with the role each ranks, in the file's order.
     pub contest_roles: Vec<(String, crate::kinds::Role)>,
+    /// `[capacity] keys`.
+    pub key_capacity: u64,
 }
 
 impl Event {
@@ -1071,6 +1102,16 @@ impl Event {
             Event::RedPacketCommitted { def, seed, commitment, secret } => {
                 E::RedPacketCommitted { shares: def.shares(seed)?, def: def.up(ctx)?, seed, commitment, secret }
             }
+            Event::RegistrationSet { id, program, open, at } => E::RegistrationSet { id, program, open, at },
+            Event::KeyRecorded { key, fingerprint, outcomes, expires_at, at } => E::KeyRecorded {
+                key,
+                fingerprint,
+                outcomes: outcomes.into_iter().map(KeyOutcome::up).collect(),
+                expires_at,
+                at,
+                // Format 1's apply forgot by the festival's capacity.
+                capacity: ctx.key_capacity,
+            },
         })
     }
 }

@@ -295,6 +295,15 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
         }
     }
 
+    for (k, n) in f.capacity.entries() {
+        if !(1..=crate::limits::capacity::MAX).contains(&n) {
+            v.err(
+                vec![key("capacity"), key(k)],
+                format!("`{k}` must be 1 to {} entries, got {n}", crate::limits::capacity::MAX),
+            );
+        }
+    }
+
     // Phases: per layer, no overlaps.
     let phase_ids = v.unique("phases", f.phases.iter().map(|p| p.id.as_str()));
     let mut by_layer: BTreeMap<&str, Vec<(usize, Ts, Ts)>> = BTreeMap::new();

@@ -59,6 +59,7 @@ impl Festival {
             group_time_limit_s: self.checkout.group_time_limit_s,
             anchor_tiers: self.anchor_tiers.iter().map(|t| t.id.clone()).collect(),
             contest_roles: contests.map(|d| (d.id, d.role)).collect(),
+            key_capacity: self.capacity.keys,
         }
     }
 

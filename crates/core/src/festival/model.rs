@@ -62,6 +62,81 @@ pub struct Festival {
     pub figures: Vec<Figure>,
     #[serde(default)]
     pub checkout: CheckoutPolicy,
+    #[serde(default)]
+    pub capacity: Capacity,
+}
+
+/// `[capacity]`: how many entries each growing table may hold (defaults in
+/// [`crate::limits::capacity`], each at most [`crate::limits::capacity::MAX`]). The
+/// festival file is part of the data directory, so replay meets the same capacities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Capacity {
+    pub ids: u64,
+    pub users: u64,
+    pub merchants: u64,
+    pub anchors: u64,
+    pub providers: u64,
+    pub sessions: u64,
+    pub viewers: u64,
+    pub orders: u64,
+    pub refunds: u64,
+    pub products: u64,
+    pub follows: u64,
+    pub promotions: u64,
+    pub claims: u64,
+    pub groups: u64,
+    pub checkouts: u64,
+    /// Idempotency keys remembered at once; past it the oldest is forgotten first.
+    pub keys: u64,
+}
+
+impl Default for Capacity {
+    fn default() -> Capacity {
+        use crate::limits::capacity as c;
+        Capacity {
+            ids: c::IDS,
+            users: c::USERS,
+            merchants: c::MERCHANTS,
+            anchors: c::ANCHORS,
+            providers: c::PROVIDERS,
+            sessions: c::SESSIONS,
+            viewers: c::VIEWERS,
+            orders: c::ORDERS,
+            refunds: c::REFUNDS,
+            products: c::PRODUCTS,
+            follows: c::FOLLOWS,
+            promotions: c::PROMOTIONS,
+            claims: c::CLAIMS,
+            groups: c::GROUPS,
+            checkouts: c::CHECKOUTS,
+            keys: c::KEYS,
+        }
+    }
+}
+
+impl Capacity {
+    /// Every key with its value, in the file's order.
+    pub fn entries(&self) -> [(&'static str, u64); 16] {
+        [
+            ("ids", self.ids),
+            ("users", self.users),
+            ("merchants", self.merchants),
+            ("anchors", self.anchors),
+            ("providers", self.providers),
+            ("sessions", self.sessions),
+            ("viewers", self.viewers),
+            ("orders", self.orders),
+            ("refunds", self.refunds),
+            ("products", self.products),
+            ("follows", self.follows),
+            ("promotions", self.promotions),
+            ("claims", self.claims),
+            ("groups", self.groups),
+            ("checkouts", self.checkouts),
+            ("keys", self.keys),
+        ]
+    }
 }
 
 /// `[checkout]`: how promotions stack and how long payments and groups may take.

@@ -50,6 +50,8 @@ pub fn router(app: Shared) -> Router {
         .route("/v1/orders", post(resources::order))
         .route("/v1/refunds", post(resources::refund))
         .route("/v1/settle", post(resources::settle))
+        .route("/v1/registration", post(resources::set_registration_all))
+        .route("/v1/programs/{program}/registration", post(resources::set_registration))
         .route("/v1/boards/{race}", get(reads::board))
         .route("/v1/progress/{participant}", get(reads::progress))
         .route("/v1/budgets", get(reads::budgets))

@@ -61,11 +61,24 @@ async fn resource(
             key.unwrap_or_else(|| format!("http-{:x}-{}", std::process::id(), MADE_UP.fetch_add(1, Ordering::Relaxed)));
         m.insert("id".into(), Value::String(id));
     }
-    let parsed = match commands::parse_command(Value::Object(m)) {
-        Ok((c, v, s)) => Parsed { commands: vec![c], bodies: vec![v], stamp: vec![s], bad: Vec::new(), single: true },
+    let value = Value::Object(m);
+    let what = serde_json::to_vec(&value).expect("JSON serialises");
+    let key = match crate::idempotency::take(app, who, headers, &[b"POST", ty.as_bytes(), &what]) {
+        Ok(k) => k,
+        Err(p) => return p.into_response(),
+    };
+    let parsed = match commands::parse_command(value) {
+        Ok((c, v, s)) => Parsed {
+            commands: vec![c],
+            bodies: vec![commands::Body::Value(v)],
+            stamp: vec![s],
+            bad: Vec::new(),
+            single: true,
+            events: true,
+        },
         Err((_, p)) => return p.into_response(),
     };
-    commands::run(app, parsed).await
+    commands::run(app, parsed, key).await
 }
 
 /// The commands whose `id` is required (every other takes an optional one).
@@ -77,7 +90,7 @@ macro_rules! endpoint {
     ($name:ident, $path:literal, $ty:literal, $p:ident = $pname:literal, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "resources", description = $doc,
-            params(($pname = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "The command's id when the body has none")),
+            params(($pname = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "The request's idempotency key (1 to 255 visible ASCII characters; docs/api.md, Idempotency), also the command's id when the body has none")),
             request_body(content = Object, description = concat!("The fields of `", $ty, "` (docs/commands.md), without `type` and the path's")),
             responses((status = 200, body = crate::app::CommandResult), (status = 400, body = Problem), (status = 401, body = Problem),
                 (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
@@ -159,7 +172,7 @@ macro_rules! flat {
     ($name:ident, $path:literal, $ty:literal, $roles:expr, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "resources", description = $doc,
-            params(("Idempotency-Key" = Option<String>, Header, description = "The command's id when the body has none")),
+            params(("Idempotency-Key" = Option<String>, Header, description = "The request's idempotency key (1 to 255 visible ASCII characters; docs/api.md, Idempotency), also the command's id when the body has none")),
             request_body(content = Object, description = concat!("The fields of `", $ty, "` (docs/commands.md), without `type`")),
             responses((status = 200, body = crate::app::CommandResult), (status = 400, body = Problem), (status = 401, body = Problem),
                 (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
@@ -183,6 +196,33 @@ flat!(
     &[Role::Operator],
     "Settle: close the boards, challenges and programs whose windows ended, pay within budgets, claw back."
 );
+
+flat!(
+    set_registration_all,
+    "/v1/registration",
+    "set_registration",
+    &[Role::Operator],
+    "Close enrolment early, or open it again, in every program whose festival-file window is open (`{\"open\": false}`)."
+);
+
+#[utoipa::path(post, path = "/v1/programs/{program}/registration", tag = "resources",
+    description = "Close enrolment in one program early, or open it again, inside the window the festival file gives it (`{\"open\": false}`).",
+    params(("program" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "The request's idempotency key (1 to 255 visible ASCII characters; docs/api.md, Idempotency), also the command's id when the body has none")),
+    request_body(content = Object, description = "`open` (and optionally `id`, `at`)"),
+    responses((status = 200, body = crate::app::CommandResult), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+/// Close or reopen enrolment in one program.
+pub async fn set_registration(
+    State(app): State<Shared>,
+    who: Principal,
+    headers: HeaderMap,
+    Path(program): Path<String>,
+    body: Option<Json<Value>>,
+) -> Response {
+    let body = body.map_or(Value::Object(Map::new()), |b| b.0);
+    resource(&app, &who, &headers, "set_registration", &[("program", &program)], body, &[Role::Operator]).await
+}
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
