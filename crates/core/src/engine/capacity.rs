@@ -11,11 +11,11 @@ use super::{ids, reject, Engine};
 use crate::error::{Code, Rejection};
 use crate::event::Event;
 
-/// What one command would add to each table.
+/// What one command would add to each table (new keys borrowed from its events).
 #[derive(Default)]
-struct Adds {
+struct Adds<'e> {
     ids: u64,
-    users: Vec<String>,
+    users: Vec<&'e str>,
     merchants: u64,
     anchors: u64,
     providers: u64,
@@ -23,7 +23,7 @@ struct Adds {
     viewers: u64,
     orders: u64,
     refunds: u64,
-    products: Vec<String>,
+    products: Vec<&'e str>,
     follows: u64,
     promotions: [u64; 6],
     claims: u64,
@@ -81,7 +81,7 @@ impl Engine {
     }
 
     /// Adds to `a` the entries `ev` would create that the state does not hold yet.
-    fn count(&self, ev: &Event, a: &mut Adds) {
+    fn count<'e>(&self, ev: &'e Event, a: &mut Adds<'e>) {
         let st = &self.state;
         let m = &st.market;
         if let Some((id, _)) = ids::event_id(ev) {
@@ -89,7 +89,7 @@ impl Engine {
         }
         if let Some(u) = user_of(ev) {
             if st.users.get(u).is_none() {
-                a.users.push(u.to_string());
+                a.users.push(u);
             }
         }
         match ev {
@@ -107,7 +107,7 @@ impl Engine {
                 // An order of a group was counted when it joined the group.
                 a.orders += u64::from(!m.pending_orders.contains(order.as_str()));
                 if session.is_some() {
-                    a.products.extend(lines.iter().filter(|l| st.skus.get(&l.sku).is_none()).map(|l| l.sku.clone()));
+                    a.products.extend(lines.iter().filter(|l| st.skus.get(&l.sku).is_none()).map(|l| l.sku.as_str()));
                 }
             }
             Event::GroupOpened { .. } => {

@@ -1,13 +1,7 @@
-//! Event format 1, frozen: the events and records exactly as format 1 wrote them (the
-//! schema of the builds before format 2), and their conversion into today's [`Event`](super::Event).
-//! Nothing here may change: every byte of a format 1 log must keep decoding to the same
-//! values. The small enums are copied too, so that a change to `kinds` cannot reach
-//! format 1.
-//!
-//! This is the one place that derives what an event did not record, and only for format 1
-//! records: where format 1 left a value to `apply`, [`Event::upgrade`] computes it by the
-//! rule format 1's `apply` used, from the record and the festival's [`Context`].
+//! Format 1's records and small enums, frozen, each with its conversion into today's
+//! record (`up`). Nothing here may change (see the parent module).
 
+use super::Context;
 use crate::time::{Day, Ts};
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +14,7 @@ pub enum BrandTier {
 }
 
 impl BrandTier {
-    fn up(self) -> crate::kinds::BrandTier {
+    pub(super) fn up(self) -> crate::kinds::BrandTier {
         match self {
             BrandTier::Ska => crate::kinds::BrandTier::Ska,
             BrandTier::Ka => crate::kinds::BrandTier::Ka,
@@ -37,7 +31,7 @@ pub enum Channel {
 }
 
 impl Channel {
-    fn up(self) -> crate::kinds::Channel {
+    pub(super) fn up(self) -> crate::kinds::Channel {
         match self {
             Channel::Live => crate::kinds::Channel::Live,
             Channel::Shelf => crate::kinds::Channel::Shelf,
@@ -55,7 +49,7 @@ pub enum InteractionKind {
 }
 
 impl InteractionKind {
-    fn up(self) -> crate::kinds::InteractionKind {
+    pub(super) fn up(self) -> crate::kinds::InteractionKind {
         match self {
             InteractionKind::Comment => crate::kinds::InteractionKind::Comment,
             InteractionKind::Like => crate::kinds::InteractionKind::Like,
@@ -74,7 +68,7 @@ pub enum Role {
 }
 
 impl Role {
-    fn up(self) -> crate::kinds::Role {
+    pub(super) fn up(self) -> crate::kinds::Role {
         match self {
             Role::Merchant => crate::kinds::Role::Merchant,
             Role::Anchor => crate::kinds::Role::Anchor,
@@ -91,7 +85,7 @@ pub enum ReleaseReason {
 }
 
 impl ReleaseReason {
-    fn up(self) -> crate::kinds::ReleaseReason {
+    pub(super) fn up(self) -> crate::kinds::ReleaseReason {
         match self {
             ReleaseReason::Cancelled => crate::kinds::ReleaseReason::Cancelled,
             ReleaseReason::Timeout => crate::kinds::ReleaseReason::Timeout,
@@ -108,7 +102,7 @@ pub enum Method {
 }
 
 impl Method {
-    fn up(self) -> crate::kinds::Method {
+    pub(super) fn up(self) -> crate::kinds::Method {
         match self {
             Method::Even => crate::kinds::Method::Even,
             Method::DoubleMean => crate::kinds::Method::DoubleMean,
@@ -154,7 +148,7 @@ pub enum Layer {
 }
 
 impl Layer {
-    fn up(self) -> crate::kinds::Layer {
+    pub(super) fn up(self) -> crate::kinds::Layer {
         match self {
             Layer::PriceCut => crate::kinds::Layer::PriceCut,
             Layer::StoreFullcut => crate::kinds::Layer::StoreFullcut,
@@ -174,7 +168,7 @@ pub enum LineKind {
 }
 
 impl LineKind {
-    fn up(self) -> crate::kinds::LineKind {
+    pub(super) fn up(self) -> crate::kinds::LineKind {
         match self {
             LineKind::Award => crate::kinds::LineKind::Award,
             LineKind::Clawback => crate::kinds::LineKind::Clawback,
@@ -191,7 +185,7 @@ pub enum PrizeKind {
 }
 
 impl PrizeKind {
-    fn up(self) -> crate::kinds::PrizeKind {
+    pub(super) fn up(self) -> crate::kinds::PrizeKind {
         match self {
             PrizeKind::Goods => crate::kinds::PrizeKind::Goods,
             PrizeKind::Coupon => crate::kinds::PrizeKind::Coupon,
@@ -214,7 +208,7 @@ pub enum RewardKind {
 }
 
 impl RewardKind {
-    fn up(self) -> crate::kinds::RewardKind {
+    pub(super) fn up(self) -> crate::kinds::RewardKind {
         match self {
             RewardKind::Cash => crate::kinds::RewardKind::Cash,
             RewardKind::FentiaoCredit => crate::kinds::RewardKind::FentiaoCredit,
@@ -237,8 +231,8 @@ pub struct LineRec {
 }
 
 impl LineRec {
-    fn up(self) -> super::LineRec {
-        super::LineRec { sku: self.sku, qty: self.qty, price: self.price, paid: self.paid }
+    pub(super) fn up(self) -> crate::event::LineRec {
+        crate::event::LineRec { sku: self.sku, qty: self.qty, price: self.price, paid: self.paid }
     }
 }
 
@@ -251,8 +245,8 @@ pub struct CartLineRec {
 }
 
 impl CartLineRec {
-    fn up(self) -> super::CartLineRec {
-        super::CartLineRec { merchant: self.merchant, sku: self.sku, qty: self.qty, price: self.price }
+    pub(super) fn up(self) -> crate::event::CartLineRec {
+        crate::event::CartLineRec { merchant: self.merchant, sku: self.sku, qty: self.qty, price: self.price }
     }
 }
 
@@ -289,8 +283,8 @@ impl CouponDef {
     /// As format 1's apply read it: the bearer defaults to the issuer; the value is `off`
     /// if given, else `percent_bp`; the validity is the window if both ends are given,
     /// else `valid_days` from the claim; the audience's anchor or session is looked up.
-    fn up(self) -> Result<super::CouponDef, String> {
-        use super::{AudienceRec as A, CouponScopeRec as S, CouponValueRec as V, ValidityRec as W};
+    pub(super) fn up(self) -> Result<crate::event::CouponDef, String> {
+        use crate::event::{AudienceRec as A, CouponScopeRec as S, CouponValueRec as V, ValidityRec as W};
         let issuer = party(&self.issuer)?;
         let bearer = match &self.bearer {
             Some(b) => party(b)?,
@@ -322,7 +316,7 @@ impl CouponDef {
             AudienceKind::NewFollowers => A::NewFollowers { anchor: anchor() },
             AudienceKind::Session => A::Session { session: self.session.clone().unwrap_or_default() },
         };
-        Ok(super::CouponDef {
+        Ok(crate::event::CouponDef {
             id: self.id,
             coupon: self.coupon,
             issuer,
@@ -364,22 +358,22 @@ impl FullcutDef {
     /// As format 1's apply read it: a `merchant` makes it a store 满减 (its `merchants`
     /// and platform share were refused before), none a cross-store one; `every` makes the
     /// rule 每满 `every` 减 `off` (0 if absent), else the tiers.
-    fn up(self) -> Result<super::FullcutDef, String> {
+    pub(super) fn up(self) -> Result<crate::event::FullcutDef, String> {
         let scope = match self.merchant {
             Some(merchant) if self.merchants.is_none() && self.platform_share_bp == 0 => {
-                super::FullcutScopeRec::Store { merchant }
+                crate::event::FullcutScopeRec::Store { merchant }
             }
             Some(_) => return Err("a store 满减 with merchants or a platform share".into()),
-            None => super::FullcutScopeRec::CrossStore {
+            None => crate::event::FullcutScopeRec::CrossStore {
                 merchants: self.merchants,
                 platform_share_bp: self.platform_share_bp,
             },
         };
         let rule = match self.every {
-            Some(step) => super::RuleRec::Every { step, off: self.off.unwrap_or(0), cap: self.cap },
-            None => super::RuleRec::Tiers { tiers: self.tiers },
+            Some(step) => crate::event::RuleRec::Every { step, off: self.off.unwrap_or(0), cap: self.cap },
+            None => crate::event::RuleRec::Tiers { tiers: self.tiers },
         };
-        Ok(super::FullcutDef {
+        Ok(crate::event::FullcutDef {
             id: self.id,
             fullcut: self.fullcut,
             scope,
@@ -406,8 +400,8 @@ pub struct PriceCutDef {
 }
 
 impl PriceCutDef {
-    fn up(self) -> super::PriceCutDef {
-        super::PriceCutDef {
+    pub(super) fn up(self) -> crate::event::PriceCutDef {
+        crate::event::PriceCutDef {
             id: self.id,
             cut: self.cut,
             merchant: self.merchant,
@@ -439,8 +433,8 @@ pub struct GroupDealDef {
 
 impl GroupDealDef {
     /// A deal without its own time limit took the festival's.
-    fn up(self, ctx: &Context) -> super::GroupDealDef {
-        super::GroupDealDef {
+    pub(super) fn up(self, ctx: &Context) -> crate::event::GroupDealDef {
+        crate::event::GroupDealDef {
             id: self.id,
             deal: self.deal,
             merchant: self.merchant,
@@ -480,8 +474,8 @@ pub struct RedPacketDef {
 impl RedPacketDef {
     /// The issuer parsed; money usable until `use_until`, or the festival's end. (`seed`
     /// repeated the event's own, which the event keeps.)
-    fn up(self, ctx: &Context) -> Result<super::RedPacketDef, String> {
-        Ok(super::RedPacketDef {
+    pub(super) fn up(self, ctx: &Context) -> Result<crate::event::RedPacketDef, String> {
+        Ok(crate::event::RedPacketDef {
             id: self.id,
             packet: self.packet,
             session: self.session,
@@ -503,7 +497,7 @@ impl RedPacketDef {
     /// The shares by format 1's rule: split from the seed at apply, by the split of
     /// docs/red-packets.md (`promo::redpacket::split`, which must keep giving format 1's
     /// shares for as long as format 1 is read).
-    fn shares(&self, seed: u64) -> Result<Vec<i64>, String> {
+    pub(super) fn shares(&self, seed: u64) -> Result<Vec<i64>, String> {
         let count = u32::try_from(self.count).map_err(|_| format!("a red packet of {} shares", self.count))?;
         let shares = crate::promo::redpacket::split(crate::money::Fen(self.total), count, self.split.up(), seed)
             .map_err(|e| e.to_string())?;
@@ -520,8 +514,8 @@ pub struct PrizeRec {
 }
 
 impl PrizeRec {
-    fn up(self) -> super::PrizeRec {
-        super::PrizeRec { kind: self.kind.up(), name: self.name, value: self.value, coupon: self.coupon }
+    pub(super) fn up(self) -> crate::event::PrizeRec {
+        crate::event::PrizeRec { kind: self.kind.up(), name: self.name, value: self.value, coupon: self.coupon }
     }
 }
 
@@ -545,10 +539,10 @@ pub struct LotteryDef {
 impl LotteryDef {
     /// The issuer parsed, and the secret canonicalised as format 1's apply did: lowercase
     /// hex of its bytes, however the record spelled them (`promo::lottery::unhex_recorded`).
-    fn up(self) -> Result<super::LotteryDef, String> {
+    pub(super) fn up(self) -> Result<crate::event::LotteryDef, String> {
         use crate::promo::lottery;
         let secret = lottery::hex(&lottery::unhex_recorded(&self.secret).ok_or("the secret is not hex")?);
-        Ok(super::LotteryDef {
+        Ok(crate::event::LotteryDef {
             id: self.id,
             lottery: self.lottery,
             session: self.session,
@@ -568,11 +562,11 @@ impl LotteryDef {
 
 /// A party's wire name as format 1 recorded it: "platform", "merchant:ID" or "anchor:ID".
 /// Whether the merchant or anchor is registered is for apply, as it was.
-fn party(s: &str) -> Result<super::PartyRec, String> {
+fn party(s: &str) -> Result<crate::event::PartyRec, String> {
     match s.split_once(':') {
-        None if s == "platform" => Ok(super::PartyRec::Platform),
-        Some(("merchant", id)) => Ok(super::PartyRec::Merchant(id.to_string())),
-        Some(("anchor", id)) => Ok(super::PartyRec::Anchor(id.to_string())),
+        None if s == "platform" => Ok(crate::event::PartyRec::Platform),
+        Some(("merchant", id)) => Ok(crate::event::PartyRec::Merchant(id.to_string())),
+        Some(("anchor", id)) => Ok(crate::event::PartyRec::Anchor(id.to_string())),
         _ => Err(format!("`{s}` is not a party")),
     }
 }
@@ -590,8 +584,8 @@ pub struct DiscountRec {
 }
 
 impl DiscountRec {
-    fn up(self) -> super::DiscountRec {
-        super::DiscountRec {
+    pub(super) fn up(self) -> crate::event::DiscountRec {
+        crate::event::DiscountRec {
             layer: self.layer.up(),
             promo: self.promo,
             held: self.held,
@@ -614,8 +608,8 @@ pub struct QuoteRec {
 }
 
 impl QuoteRec {
-    fn up(self) -> super::QuoteRec {
-        super::QuoteRec {
+    pub(super) fn up(self) -> crate::event::QuoteRec {
+        crate::event::QuoteRec {
             lines: self.lines.into_iter().map(CartLineRec::up).collect(),
             pay: self.pay,
             discounts: self.discounts.into_iter().map(DiscountRec::up).collect(),
@@ -637,8 +631,8 @@ pub struct ClosedBoardRec {
 }
 
 impl ClosedBoardRec {
-    fn up(self) -> super::ClosedBoardRec {
-        super::ClosedBoardRec {
+    pub(super) fn up(self) -> crate::event::ClosedBoardRec {
+        crate::event::ClosedBoardRec {
             race: self.race,
             day: self.day,
             group: self.group,
@@ -671,8 +665,8 @@ pub struct LedgerLineRec {
 }
 
 impl LedgerLineRec {
-    fn up(self) -> super::LedgerLineRec {
-        super::LedgerLineRec {
+    pub(super) fn up(self) -> crate::event::LedgerLineRec {
+        crate::event::LedgerLineRec {
             settlement: self.settlement,
             payout: self.payout,
             kind: self.kind.up(),
@@ -703,415 +697,12 @@ pub enum KeyOutcome {
 }
 
 impl KeyOutcome {
-    fn up(self) -> super::KeyOutcomeRec {
+    pub(super) fn up(self) -> crate::event::KeyOutcomeRec {
         match self {
-            KeyOutcome::Accepted { first_seq, last_seq } => super::KeyOutcomeRec::Accepted { first_seq, last_seq },
-            KeyOutcome::Rejected { code, message } => super::KeyOutcomeRec::Rejected { code, message },
+            KeyOutcome::Accepted { first_seq, last_seq } => {
+                crate::event::KeyOutcomeRec::Accepted { first_seq, last_seq }
+            }
+            KeyOutcome::Rejected { code, message } => crate::event::KeyOutcomeRec::Rejected { code, message },
         }
-    }
-}
-
-/// The events of format 1, in their variant order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Event {
-    MerchantRegistered {
-        merchant: String,
-        name: String,
-        brand_tier: BrandTier,
-        category: String,
-    },
-    AnchorRegistered {
-        anchor: String,
-        name: String,
-        followers: i64,
-        merchant: Option<String>,
-        tier: Option<String>,
-    },
-    ProviderRegistered {
-        provider: String,
-        name: String,
-    },
-    ProviderCertified {
-        provider: String,
-        at: Ts,
-    },
-    ProviderBound {
-        provider: String,
-        merchant: String,
-        at: Ts,
-    },
-    ProviderUnbound {
-        provider: String,
-        merchant: String,
-        at: Ts,
-    },
-    Enrolled {
-        program: String,
-        participant: String,
-        role: Role,
-        at: Ts,
-    },
-    LiveStarted {
-        session: String,
-        anchor: String,
-        at: Ts,
-    },
-    LiveEnded {
-        session: String,
-        at: Ts,
-    },
-    ViewerEntered {
-        session: String,
-        user: String,
-        at: Ts,
-    },
-    ViewerLeft {
-        session: String,
-        user: String,
-        at: Ts,
-    },
-    Interacted {
-        session: String,
-        user: String,
-        kind: InteractionKind,
-        at: Ts,
-    },
-    OrderPaid {
-        order: String,
-        user: String,
-        merchant: String,
-        channel: Channel,
-        session: Option<String>,
-        anchor: Option<String>,
-        provider: Option<String>,
-        self_broadcast: bool,
-        lines: Vec<LineRec>,
-        at: Ts,
-    },
-    Refunded {
-        order: String,
-        amount: i64,
-        at: Ts,
-        #[serde(default)]
-        refund_id: Option<String>,
-    },
-    Followed {
-        id: String,
-        anchor: String,
-        user: String,
-        at: Ts,
-    },
-    Commented {
-        session: String,
-        user: String,
-        text: String,
-        at: Ts,
-    },
-    CouponCreated(CouponDef),
-    CouponClaimed {
-        id: String,
-        coupon: String,
-        user: String,
-        from: Ts,
-        until: Ts,
-        at: Ts,
-    },
-    FullcutCreated(FullcutDef),
-    PriceCutCreated(PriceCutDef),
-    GroupDealCreated(GroupDealDef),
-    GroupOpened {
-        id: String,
-        group: String,
-        deal: String,
-        user: String,
-        order: String,
-        channel: Channel,
-        session: Option<String>,
-        deadline: Ts,
-        at: Ts,
-    },
-    GroupJoined {
-        id: String,
-        group: String,
-        user: String,
-        order: String,
-        at: Ts,
-    },
-    GroupFormed {
-        group: String,
-        at: Ts,
-    },
-    GroupFailed {
-        group: String,
-        refunded: i64,
-        at: Ts,
-    },
-    RedPacketCreated {
-        def: RedPacketDef,
-        seed: u64,
-    },
-    RedPacketGrabbed {
-        id: String,
-        packet: String,
-        user: String,
-        amount: i64,
-        at: Ts,
-    },
-    RedPacketExpired {
-        packet: String,
-        leftover: i64,
-        at: Ts,
-    },
-    LotteryCreated {
-        def: LotteryDef,
-        commitment: String,
-    },
-    LotteryDrawn {
-        lottery: String,
-        eligible: Vec<String>,
-        winners: Vec<String>,
-        at: Ts,
-    },
-    CheckoutReserved {
-        id: String,
-        checkout: String,
-        user: String,
-        channel: Channel,
-        session: Option<String>,
-        pay_by: Ts,
-        quote: QuoteRec,
-        at: Ts,
-    },
-    CheckoutPaid {
-        id: String,
-        checkout: String,
-        at: Ts,
-    },
-    CheckoutReleased {
-        id: Option<String>,
-        checkout: String,
-        reason: ReleaseReason,
-        at: Ts,
-    },
-    DiscountsReturned {
-        order: String,
-        returns: Vec<i64>,
-        restored: Vec<u32>,
-        at: Ts,
-    },
-    Ticked {
-        id: String,
-        at: Ts,
-    },
-    Identified {
-        id: String,
-        command: String,
-    },
-    ExperienceScoreSet {
-        id: String,
-        participant: String,
-        role: Role,
-        score_c: i64,
-        at: Ts,
-    },
-    ViolationRecorded {
-        id: String,
-        violation: String,
-        participant: String,
-        role: Role,
-        reason: String,
-        at: Ts,
-    },
-    BaselineLoaded {
-        id: String,
-        contest: String,
-        participant: String,
-        baseline_fen: i64,
-        at: Ts,
-    },
-    Settled {
-        id: String,
-        at: Ts,
-        boards: Vec<ClosedBoardRec>,
-        programs: Vec<String>,
-        lines: Vec<LedgerLineRec>,
-    },
-    RedPacketCommitted {
-        def: RedPacketDef,
-        seed: u64,
-        commitment: String,
-        secret: String,
-    },
-    RegistrationSet {
-        id: String,
-        program: String,
-        open: bool,
-        at: Ts,
-    },
-    KeyRecorded {
-        key: String,
-        fingerprint: String,
-        outcomes: Vec<KeyOutcome>,
-        expires_at: Ts,
-        at: Ts,
-    },
-}
-
-/// What a format 1 record may need of the festival its log belongs to: the values format
-/// 1's `apply` read from the festival file.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Context {
-    /// The festival's end.
-    pub festival_end: Ts,
-    /// `[checkout] group_time_limit_s`.
-    pub group_time_limit_s: i64,
-    /// The anchor tiers' ids, in the file's order.
-    pub anchor_tiers: Vec<String>,
-    /// The contests' ids with the role each ranks, in the file's order.
-    pub contest_roles: Vec<(String, crate::kinds::Role)>,
-    /// `[capacity] keys`.
-    pub key_capacity: u64,
-}
-
-impl Event {
-    /// Today's event for this format 1 record: the same fact, with what format 1's apply
-    /// derived computed here by its rules (docs/log.md, "From format 1").
-    pub fn upgrade(self, ctx: &Context) -> Result<super::Event, String> {
-        use super::Event as E;
-        Ok(match self {
-            Event::MerchantRegistered { merchant, name, brand_tier, category } => {
-                E::MerchantRegistered { merchant, name, brand_tier: brand_tier.up(), category }
-            }
-            Event::AnchorRegistered { anchor, name, followers, merchant, tier } => {
-                // Format 1's apply found the tier's index among the festival's tiers.
-                let tier = match tier {
-                    Some(id) => {
-                        let index = ctx.anchor_tiers.iter().position(|t| *t == id);
-                        let index = index.ok_or_else(|| format!("unknown anchor tier `{id}`"))?;
-                        Some(super::AnchorTierRec { id, index: index as u32 })
-                    }
-                    None => None,
-                };
-                E::AnchorRegistered { anchor, name, followers, merchant, tier }
-            }
-            Event::ProviderRegistered { provider, name } => E::ProviderRegistered { provider, name },
-            Event::ProviderCertified { provider, at } => E::ProviderCertified { provider, at },
-            Event::ProviderBound { provider, merchant, at } => E::ProviderBound { provider, merchant, at },
-            Event::ProviderUnbound { provider, merchant, at } => E::ProviderUnbound { provider, merchant, at },
-            Event::Enrolled { program, participant, role, at } => {
-                E::Enrolled { program, participant, role: role.up(), at }
-            }
-            Event::LiveStarted { session, anchor, at } => E::LiveStarted { session, anchor, at },
-            Event::LiveEnded { session, at } => E::LiveEnded { session, at },
-            Event::ViewerEntered { session, user, at } => E::ViewerEntered { session, user, at },
-            Event::ViewerLeft { session, user, at } => E::ViewerLeft { session, user, at },
-            Event::Interacted { session, user, kind, at } => E::Interacted { session, user, kind: kind.up(), at },
-            Event::OrderPaid {
-                order,
-                user,
-                merchant,
-                channel,
-                session,
-                anchor,
-                provider,
-                self_broadcast,
-                lines,
-                at,
-            } => E::OrderPaid {
-                order,
-                user,
-                merchant,
-                channel: channel.up(),
-                session,
-                anchor,
-                provider,
-                self_broadcast,
-                lines: lines.into_iter().map(LineRec::up).collect(),
-                at,
-            },
-            Event::Refunded { order, amount, at, refund_id } => E::Refunded { order, amount, at, refund_id },
-            Event::Followed { id, anchor, user, at } => E::Followed { id, anchor, user, at },
-            Event::Commented { session, user, text, at } => E::Commented { session, user, text, at },
-            Event::CouponCreated(d) => E::CouponCreated(d.up()?),
-            Event::CouponClaimed { id, coupon, user, from, until, at } => {
-                E::CouponClaimed { id, coupon, user, from, until, at }
-            }
-            Event::FullcutCreated(d) => E::FullcutCreated(d.up()?),
-            Event::PriceCutCreated(d) => E::PriceCutCreated(d.up()),
-            Event::GroupDealCreated(d) => E::GroupDealCreated(d.up(ctx)),
-            Event::GroupOpened { id, group, deal, user, order, channel, session, deadline, at } => {
-                E::GroupOpened { id, group, deal, user, order, channel: channel.up(), session, deadline, at }
-            }
-            Event::GroupJoined { id, group, user, order, at } => E::GroupJoined { id, group, user, order, at },
-            Event::GroupFormed { group, at } => E::GroupFormed { group, at },
-            Event::GroupFailed { group, refunded, at } => E::GroupFailed { group, refunded, at },
-            Event::RedPacketCreated { def, seed } => {
-                E::RedPacketCreated { shares: def.shares(seed)?, def: def.up(ctx)?, seed }
-            }
-            Event::RedPacketGrabbed { id, packet, user, amount, at } => {
-                E::RedPacketGrabbed { id, packet, user, amount, at }
-            }
-            Event::RedPacketExpired { packet, leftover, at } => E::RedPacketExpired { packet, leftover, at },
-            Event::LotteryCreated { def, commitment } => E::LotteryCreated { def: def.up()?, commitment },
-            Event::LotteryDrawn { lottery, eligible, winners, at } => {
-                // The grants depend on the state at the draw: left to apply (the event's doc).
-                E::LotteryDrawn { lottery, eligible, winners, at, prize_grants: super::PrizeGrantsRec::Format1 }
-            }
-            Event::CheckoutReserved { id, checkout, user, channel, session, pay_by, quote, at } => {
-                E::CheckoutReserved {
-                    id,
-                    checkout,
-                    user,
-                    channel: channel.up(),
-                    session,
-                    pay_by,
-                    quote: quote.up(),
-                    at,
-                }
-            }
-            Event::CheckoutPaid { id, checkout, at } => E::CheckoutPaid { id, checkout, at },
-            Event::CheckoutReleased { id, checkout, reason, at } => {
-                E::CheckoutReleased { id, checkout, reason: reason.up(), at }
-            }
-            Event::DiscountsReturned { order, returns, restored, at } => {
-                E::DiscountsReturned { order, returns, restored, at }
-            }
-            Event::Ticked { id, at } => E::Ticked { id, at },
-            Event::Identified { id, command } => E::Identified { id, command },
-            Event::ExperienceScoreSet { id, participant, role, score_c, at } => {
-                E::ExperienceScoreSet { id, participant, role: role.up(), score_c, at }
-            }
-            Event::ViolationRecorded { id, violation, participant, role, reason, at } => {
-                E::ViolationRecorded { id, violation, participant, role: role.up(), reason, at }
-            }
-            Event::BaselineLoaded { id, contest, participant, baseline_fen, at } => {
-                // Format 1's apply ranked the participant in the contest's role.
-                let role = ctx.contest_roles.iter().find(|(c, _)| *c == contest).map(|(_, r)| *r);
-                let role =
-                    role.ok_or_else(|| format!("a baseline for contest `{contest}`, which the festival lacks"))?;
-                E::BaselineLoaded { id, contest, participant, role, baseline_fen, at }
-            }
-            Event::Settled { id, at, boards, programs, lines } => E::Settled {
-                id,
-                at,
-                boards: boards.into_iter().map(ClosedBoardRec::up).collect(),
-                programs,
-                lines: lines.into_iter().map(LedgerLineRec::up).collect(),
-            },
-            Event::RedPacketCommitted { def, seed, commitment, secret } => {
-                E::RedPacketCommitted { shares: def.shares(seed)?, def: def.up(ctx)?, seed, commitment, secret }
-            }
-            Event::RegistrationSet { id, program, open, at } => E::RegistrationSet { id, program, open, at },
-            Event::KeyRecorded { key, fingerprint, outcomes, expires_at, at } => E::KeyRecorded {
-                key,
-                fingerprint,
-                outcomes: outcomes.into_iter().map(KeyOutcome::up).collect(),
-                expires_at,
-                at,
-                // Format 1's apply forgot by the festival's capacity.
-                capacity: ctx.key_capacity,
-            },
-        })
     }
 }
