@@ -50,7 +50,9 @@ const CREATING: &[&str] = &[LOCK_FILE, "festival.toml.tmp"];
 /// the same festival.
 pub fn create_locked(path: &Path, src: &str, io: &dyn Io) -> Result<fs::File, StoreError> {
     let fest = path.join(FESTIVAL_FILE);
-    if !fest.exists() && !is_empty_or_creating(path)? {
+    // Emptiness first, then the festival file: a creator writes the festival file before
+    // anything else, so a directory seen non-empty by a racing creator already shows it.
+    if !is_empty_or_creating(path)? && !fest.exists() {
         return Err(StoreError::NotEmpty(path.to_path_buf()));
     }
     fs::create_dir_all(path).map_err(io_err(path))?;
