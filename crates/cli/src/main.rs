@@ -307,6 +307,19 @@ enum Cmd {
         /// No progress bars or commentary: the report only.
         #[arg(long)]
         quiet: bool,
+        /// A rehearsal you can watch: play the festival through `dacu serve` on an
+        /// accelerated clock and serve the console while it runs (docs/console.md).
+        #[arg(long)]
+        serve: bool,
+        /// With --serve: real minutes the whole festival takes.
+        #[arg(long, default_value_t = 3.0)]
+        minutes: f64,
+        /// With --serve: where to listen (port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:7116")]
+        listen: String,
+        /// With --serve: stop once the festival is settled, rather than serve until Ctrl-C.
+        #[arg(long)]
+        exit: bool,
     },
 }
 
@@ -372,7 +385,10 @@ fn main() -> ExitCode {
         Cmd::Token { what } => cmd::token::run(what),
         Cmd::Bench { what } => cmd::bench::run(what),
         Cmd::Codes { json } => cmd::codes::run(json),
-        Cmd::Demo { data, scale, seed, quiet } => cmd::demo::run(data, &scale, seed, quiet),
+        Cmd::Demo { data, scale, seed, serve: true, minutes, listen, exit, .. } => {
+            cmd::rehearse::run(cmd::rehearse::Args { data, scale, seed, minutes, listen, exit })
+        }
+        Cmd::Demo { data, scale, seed, quiet, .. } => cmd::demo::run(data, &scale, seed, quiet),
     };
     match result {
         Ok(code) => code,

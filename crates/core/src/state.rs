@@ -92,6 +92,19 @@ impl Stats {
     }
 }
 
+/// One hour of sales: see [`State::by_hour`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HourTotals {
+    pub money: Money2,
+    pub orders: u64,
+}
+
+/// The hour `at` falls in: whole hours since 1970-01-01T00:00Z, floored. (Asia/Shanghai is
+/// a whole number of hours from UTC, so these are its clock hours too.)
+pub fn hour_of(at: Ts) -> i64 {
+    at.0.div_euclid(3_600_000)
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Merchant {
     pub name: String,
@@ -348,6 +361,10 @@ pub struct State {
     /// Indexed by the festival's anchor tier index.
     pub by_anchor_tier: Vec<Stats>,
     pub by_day: BTreeMap<Day, Stats>,
+    /// Paid and refunded money and orders per clock hour ([`hour_of`]) the orders were
+    /// paid in: the console's GMV-by-hour chart. A refund reduces the hour its order was
+    /// paid in, as it does the day.
+    pub by_hour: BTreeMap<i64, HourTotals>,
     /// The marketing tools: coupons, wallets, 满减, group deals, red packets, lotteries,
     /// checkouts.
     pub market: crate::market::Market,

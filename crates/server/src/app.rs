@@ -34,9 +34,34 @@ pub struct App {
     pub push: crate::push::Hub,
     /// Idempotency keys of requests still running.
     pub in_flight: crate::idempotency::InFlight,
+    /// The previous festival's figures, for the year-on-year columns of the report and
+    /// the console.
+    pub baseline: Option<dacu_core::view::Baseline>,
 }
 
 pub type Shared = Arc<App>;
+
+impl App {
+    /// Festival milliseconds per real millisecond.
+    pub fn clock_speed(&self) -> f64 {
+        if self.cfg.clock.start == "system" {
+            1.0
+        } else {
+            self.cfg.clock.speed
+        }
+    }
+
+    /// What the console's views need beside the state.
+    pub fn console_ctx(&self) -> crate::console::view::Ctx<'_> {
+        crate::console::view::Ctx {
+            now: self.clock.now(),
+            speed: self.clock_speed(),
+            queue_depth: self.node.queued(),
+            queue_cap: self.cfg.limits.queue_requests,
+            baseline: self.baseline.as_ref(),
+        }
+    }
+}
 
 /// A token bucket: `burst` requests at once, refilled at `rate` per second.
 #[derive(Debug, Clone, Copy)]
@@ -161,12 +186,19 @@ impl FromRequestParts<Shared> for Principal {
                 format!("{d}; send `Authorization: Bearer TOKEN`"),
             )
         };
-        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or_else(|| unauthorized("no token"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .ok_or_else(|| unauthorized("the Authorization header is not `Bearer TOKEN`"))?;
+        let token = match parts.headers.get(axum::http::header::AUTHORIZATION) {
+            Some(header) => header
+                .to_str()
+                .ok()
+                .and_then(|h| h.strip_prefix("Bearer "))
+                .ok_or_else(|| unauthorized("the Authorization header is not `Bearer TOKEN`"))?,
+            // The console's cookie, for reads only: a page can then be opened from a link
+            // and follow the push stream, while no other site can make a browser write.
+            None if matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD) => {
+                crate::console::cookie_token(&parts.headers).ok_or_else(|| unauthorized("no token"))?
+            }
+            None => return Err(unauthorized("no token")),
+        };
         let p = app
             .tokens
             .read()

@@ -16,6 +16,16 @@ pub struct Config {
     pub push: Push,
     pub snapshots: Snapshots,
     pub clock: ClockConfig,
+    pub report: ReportConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportConfig {
+    /// The previous festival, for the year-on-year figures of `/v1/report` and the
+    /// console: its data directory, or a JSON file of its figures (as `dacu report
+    /// --baseline`). Empty: none.
+    pub baseline: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -97,6 +107,7 @@ impl Default for Config {
             push: Push::default(),
             snapshots: Snapshots::default(),
             clock: ClockConfig::default(),
+            report: ReportConfig::default(),
         }
     }
 }

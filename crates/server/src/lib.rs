@@ -9,6 +9,7 @@
 //!   request passes.
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers.
 //! - [`push`]: live push over Server-Sent Events.
+//! - [`console`]: the live screens for operators and participants, served from the binary.
 //!
 //! [`Service::open`] opens the data directory and starts the node; [`Service::run`] serves
 //! a listener until the shutdown future resolves, then lets in-flight requests finish;
@@ -21,6 +22,7 @@
 
 pub mod app;
 pub mod config;
+pub mod console;
 pub mod idempotency;
 pub mod openapi;
 pub mod problem;
@@ -48,6 +50,7 @@ impl Service {
         festival: Option<&Path>,
         cfg: Config,
         opts: Options,
+        baseline: Option<dacu_core::view::Baseline>,
     ) -> Result<(Service, dacu_log::OpenReport), String> {
         let tokens = tokens::Tokens::load(data)?;
         let (dir, report) = DataDir::open_or_create(data, festival, opts).map_err(|e| e.to_string())?;
@@ -84,6 +87,7 @@ impl Service {
             ready: true.into(),
             push: Default::default(),
             in_flight: Default::default(),
+            baseline,
         });
         Ok((Service { app }, report))
     }

@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
         resources::enter_room, resources::leave_room, resources::interact, resources::settle, resources::set_registration_all, resources::set_registration,
         reads::festival, reads::merchant, reads::anchor, reads::provider, reads::session, reads::review, reads::day,
         reads::wallet, reads::coupon, reads::red_packet, reads::group, reads::lottery, reads::checkout,
-        reads::board, reads::progress, reads::budgets, reads::payout, reads::report,
+        reads::board, reads::progress, reads::budgets, reads::payout, reads::report, reads::ledger,
         crate::push::events,
         tokens::create, tokens::list, tokens::revoke,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,

@@ -1,7 +1,8 @@
 //! Live push over Server-Sent Events: `GET /v1/events?topics=…`.
 //!
 //! A topic is a view of the state: `totals` (the festival's headline figures), `board:RACE`
-//! (the top of a board), `session:ID`, `budgets`, `red-packet:ID`, `progress:ID`. The hub
+//! (the top of a board), `session:ID`, `budgets`, `red-packet:ID`, `progress:ID`, and the
+//! console's two screens, `console` (operators) and `participant:ROLE:ID`. The hub
 //! looks at the read view at most every `push.coalesce_ms`; when it has moved, it renders
 //! each topic someone follows and sends those whose value changed, as one event each:
 //! `event:` the topic, `id:` the log position the value was read at, `data:` its JSON.
@@ -110,10 +111,15 @@ fn content_hash(s: &str) -> u64 {
 }
 
 /// A topic's value in the state, or why the topic is not one.
-fn render(topic: &str, e: &Engine) -> Option<Value> {
+fn render(topic: &str, e: &Engine, cx: &crate::console::view::Ctx<'_>) -> Option<Value> {
     let (f, st) = (e.festival(), e.state());
     let (kind, arg) = topic.split_once(':').unwrap_or((topic, ""));
     match kind {
+        "console" => Some(crate::console::view::operator(e, cx)),
+        "participant" => {
+            let (role, id) = participant_topic(arg)?;
+            crate::console::view::participant(e, role, id, cx.now)
+        }
         "totals" => {
             let t = st.total.total();
             Some(json!({"events": st.events, "gross_fen": t.gross.0, "refunded_fen": t.refunded.0,
@@ -138,18 +144,26 @@ fn render(topic: &str, e: &Engine) -> Option<Value> {
     }
 }
 
+/// `ROLE:ID` of a `participant:ROLE:ID` topic.
+fn participant_topic(arg: &str) -> Option<(PRole, &str)> {
+    let (role, id) = arg.split_once(':')?;
+    let role = [PRole::Merchant, PRole::Anchor, PRole::Provider].into_iter().find(|r| r.as_str() == role)?;
+    Some((role, id))
+}
+
 /// Whether `who` may follow `topic`; the session topic's anchor is checked on subscribing.
 fn allowed(who: &Principal, topic: &str, session_anchor: Option<&str>) -> Result<(), Problem> {
     let (kind, arg) = topic.split_once(':').unwrap_or((topic, ""));
     let staff = matches!(who.role, Role::Operator | Role::Integration);
     let ok = match kind {
         "board" => true,
-        "totals" | "budgets" | "red-packet" => staff,
+        "totals" | "budgets" | "red-packet" | "console" => staff,
+        "participant" => participant_topic(arg).is_some_and(|(r, id)| who.may_see(r, id)),
         "progress" => staff || who.participant.as_ref().is_some_and(|(_, p)| p == arg),
         "session" => staff || session_anchor.is_some_and(|a| who.may_see(PRole::Anchor, a)),
         _ => {
             return Err(Problem::bad_request(format!(
-            "`{topic}` is not a topic; topics are totals, board:RACE, session:ID, budgets, red-packet:ID, progress:ID"
+            "`{topic}` is not a topic; topics are totals, board:RACE, session:ID, budgets, red-packet:ID, progress:ID, console, participant:ROLE:ID"
         )))
         }
     };
@@ -163,7 +177,8 @@ fn allowed(who: &Principal, topic: &str, session_anchor: Option<&str>) -> Result
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct Topics {
-    /// Comma-separated: totals, board:RACE, session:ID, budgets, red-packet:ID, progress:ID.
+    /// Comma-separated: totals, board:RACE, session:ID, budgets, red-packet:ID, progress:ID,
+    /// console, participant:ROLE:ID.
     pub topics: String,
 }
 
@@ -212,7 +227,12 @@ pub async fn events(
     // The current value of every topic first (unless the client already has it).
     let current = {
         let topics = topics.clone();
-        app.read(0, move |e| topics.iter().map(|t| (t.clone(), render(t, e))).collect::<Vec<_>>()).await
+        let app2 = app.clone();
+        app.read(0, move |e| {
+            let cx = app2.console_ctx();
+            topics.iter().map(|t| (t.clone(), render(t, e, &cx))).collect::<Vec<_>>()
+        })
+        .await
     };
     let (values, seq) = match current {
         Ok(x) => x,
@@ -252,7 +272,13 @@ pub async fn run(app: Shared) {
         app.push.seen_seq.store(seq, Ordering::Relaxed);
         let topics = app.push.topics();
         app.push.last.lock().expect("last").retain(|t, _| topics.contains(t));
-        let rendered = app.read(0, move |e| topics.iter().map(|t| (t.clone(), render(t, e))).collect::<Vec<_>>()).await;
+        let app2 = app.clone();
+        let rendered = app
+            .read(0, move |e| {
+                let cx = app2.console_ctx();
+                topics.iter().map(|t| (t.clone(), render(t, e, &cx))).collect::<Vec<_>>()
+            })
+            .await;
         let Ok((values, at)) = rendered else { continue };
         for (topic, v) in values {
             let data = v.unwrap_or(Value::Null).to_string();

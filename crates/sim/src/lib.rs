@@ -168,6 +168,10 @@ struct Gen<'a, W: Write> {
     mix: Mix,
     /// Users who entered the current session (membership only; never iterated).
     in_room: std::collections::HashSet<u64>,
+    /// Per anchor, the second of `busy_day` its last session ended (0: none that day):
+    /// an anchor is live in one room at a time, so its next session starts after.
+    busy_until: Vec<i64>,
+    busy_day: String,
     mk: market::MarketGen,
     /// Participants that enrolled somewhere (role, id), in a stable order.
     entrants: std::collections::BTreeSet<(&'static str, String)>,
@@ -614,15 +618,38 @@ impl<W: Write> Gen<'_, W> {
         self.rng.below(self.users)
     }
 
-    fn session(&mut self, day: &str, budget: u64) -> io::Result<()> {
-        let a = self.anchor_pop.sample(&mut self.rng).min(self.anchors.len() - 1);
+    /// An anchor free to go live at an evening time of `day`, and that time: a popular
+    /// anchor drawn again that day starts after its last session (plus a break); one with
+    /// no hour left before midnight is passed over. None when no anchor has.
+    fn free_anchor(&mut self, day: &str) -> Option<(usize, i64)> {
+        if self.busy_day != day {
+            self.busy_day = day.to_string();
+            self.busy_until.clear();
+            self.busy_until.resize(self.anchors.len(), 0);
+        }
+        // Streams end before midnight so that the whole session is on one festival day.
+        let latest = SECONDS_PER_DAY - 1 - 3600;
+        let wanted = 18 * 3600 + self.rng.range(0, 3 * 3600);
+        let fits =
+            |busy: i64| if busy == 0 { Some(wanted) } else { Some(wanted.max(busy + 600)).filter(|s| *s <= latest) };
+        for _ in 0..8 {
+            let a = self.anchor_pop.sample(&mut self.rng).min(self.anchors.len() - 1);
+            if let Some(start) = fits(self.busy_until[a]) {
+                return Some((a, start));
+            }
+        }
+        (0..self.anchors.len()).find_map(|a| fits(self.busy_until[a]).map(|s| (a, s)))
+    }
+
+    /// A live session on `day`; false when every anchor has streamed all evening.
+    fn session(&mut self, day: &str, budget: u64) -> io::Result<bool> {
+        let Some((a, start)) = self.free_anchor(day) else { return Ok(false) };
         let s = self.next_session;
         self.next_session += 1;
         self.sum.sessions += 1;
-        let start = 18 * 3600 + self.rng.range(0, 3 * 3600);
-        // Streams end before midnight so that the whole session is on one festival day.
         let duration = self.rng.range(3600, (4 * 3600).min(SECONDS_PER_DAY - 1 - start));
         let end = start + duration;
+        self.busy_until[a] = end;
         let aid = self.anchors[a].id;
         self.line(&format!(r#"{{"type":"live_start","session":"s{s}","anchor":"a{aid}","at":"{}"}}"#, ts(day, start)))?;
         // Bigger anchors draw bigger rooms; the budget caps the room.
@@ -685,7 +712,8 @@ impl<W: Write> Gen<'_, W> {
         if self.mk.session_has_timers() {
             self.tick(day, end - 1)?;
         }
-        self.line(&format!(r#"{{"type":"live_end","session":"s{s}","at":"{}"}}"#, ts(day, end)))
+        self.line(&format!(r#"{{"type":"live_end","session":"s{s}","at":"{}"}}"#, ts(day, end)))?;
+        Ok(true)
     }
 
     fn shelf_order(&mut self, day: &str) -> io::Result<()> {
@@ -794,6 +822,8 @@ pub fn simulate_with_progress(
         bad: BadFacts::default(),
         mix,
         in_room: Default::default(),
+        busy_until: Vec::new(),
+        busy_day: String::new(),
         mk: Default::default(),
         entrants: Default::default(),
     };
@@ -826,7 +856,9 @@ pub fn simulate_with_progress(
         g.groups(&day, budget / 2_000)?;
         while g.sum.commands < goal {
             let left = goal - g.sum.commands;
-            g.session(&day, left)?;
+            if !g.session(&day, left)? {
+                break;
+            }
         }
         if mix == Mix::Festival {
             g.violations(&day)?;

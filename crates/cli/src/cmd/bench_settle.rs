@@ -39,8 +39,9 @@ pub fn settle(data: &Path, runs: usize, baselines: &str) -> anyhow::Result<ExitC
     let (again_us, again) = timed(runs, || plan(f, st, at, n));
     let (report_us, r) = timed(runs, || dacu_core::view::report(f, st));
     let (html_us, page) = timed(runs, || dacu_core::html::render(f, &r));
-    let (csv_us, _) =
-        timed(runs, || super::ledger::write_csv(&st.settlement.runs, &st.settlement.lines, 0, std::io::sink()));
+    let all: Vec<(usize, &dacu_core::settle::Line)> =
+        st.settlement.lines.iter().enumerate().map(|(i, l)| (i + 1, l)).collect();
+    let (csv_us, _) = timed(runs, || super::ledger::write_csv(&st.settlement.runs, &all, std::io::sink()));
     let med = |v: &[u64]| quantile(v, 0.5);
     println!(
         "settle (decide, not applied): {} boards ({} ranked entrants), {} lines; median {} µs over {runs} runs",

@@ -13,7 +13,7 @@ use std::time::Instant;
 const FESTIVAL: &str = include_str!("../../../../festivals/kuaishou-116-2021.toml");
 
 /// `$XDG_DATA_HOME/dacu/demo`, else `~/.local/share/dacu/demo`, else the temp dir.
-fn default_data() -> PathBuf {
+pub fn default_data() -> PathBuf {
     let base = std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
@@ -23,7 +23,7 @@ fn default_data() -> PathBuf {
 
 /// The demo's directory at `data`, fresh: an earlier demo's is replaced (never a
 /// directory the demo did not make, nor one in use).
-fn fresh(data: &Path) -> anyhow::Result<DataDir> {
+pub fn fresh(data: &Path) -> anyhow::Result<DataDir> {
     crate::files::DEMO.fresh_data_dir(data, &[PREVIOUS], FESTIVAL)
 }
 
@@ -77,14 +77,7 @@ pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow
         println!();
         println!("The previous festival (the year-on-year baseline): a third of the activity, seed {}", seed + 1);
     }
-    let prev_path = data.join(PREVIOUS);
-    let (prev, _) = DataDir::create_with(&prev_path, FESTIVAL, Options::default())?;
-    let (mut prev, _) = simulate_and_ingest(prev, Scale::Commands((scale.commands() / 3).max(1_000)), seed + 1, quiet)?;
-    let end = Some(prev.festival().end());
-    super::settle::settle(&mut prev, end, Some("demo-final".into()))?;
-    let mut baseline = Baseline::of(&dacu_core::view::report(prev.festival(), prev.engine().state()));
-    baseline.festival = format!("previous festival (simulated at 1/3 scale, seed {})", seed + 1);
-    prev.close()?;
+    let baseline = previous(&data, scale, seed, quiet)?;
 
     // 1–2. This festival: simulate, ingest durably.
     let (mut dir, run) = simulate_and_ingest(dir, scale, seed, quiet)?;
@@ -157,6 +150,20 @@ pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow
         println!("The data directory stays for exploring: dacu report --data {0} --baseline {0}/previous · dacu ledger --data {0} · dacu show --data {0} anchor a0 --json · dacu verify --data {0}", data.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The previous festival, for the year-on-year figures: a third of the activity under
+/// another seed, settled at its end, in the demo directory's `previous`.
+pub fn previous(data: &Path, scale: Scale, seed: u64, quiet: bool) -> anyhow::Result<Baseline> {
+    let prev_path = data.join(PREVIOUS);
+    let (prev, _) = DataDir::create_with(&prev_path, FESTIVAL, Options::default())?;
+    let (mut prev, _) = simulate_and_ingest(prev, Scale::Commands((scale.commands() / 3).max(1_000)), seed + 1, quiet)?;
+    let end = Some(prev.festival().end());
+    super::settle::settle(&mut prev, end, Some("demo-final".into()))?;
+    let mut baseline = Baseline::of(&dacu_core::view::report(prev.festival(), prev.engine().state()));
+    baseline.festival = format!("previous festival (simulated at 1/3 scale, seed {})", seed + 1);
+    prev.close()?;
+    Ok(baseline)
 }
 
 /// The payout with the most money granted, the lowest id on ties.

@@ -1,9 +1,7 @@
 //! `dacu ledger`: the payout ledger as CSV (one row per line) or JSON.
 
-use dacu_core::festival::{RewardKind, Role};
-use dacu_core::settle::view::{budgets, TrackBudget};
-use dacu_core::settle::{kind_str, Line, LineKind, Run, Unit};
-use dacu_core::{Day, Ts};
+use dacu_core::settle::ledger::{ledger, lines, Select};
+use dacu_core::settle::{kind_str, Line, Run, Unit};
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -46,18 +44,18 @@ pub fn text_cell(s: &str) -> String {
     }
 }
 
-/// Writes `lines` (the ledger from line number `first` + 1 on) as CSV.
-pub fn write_csv(runs: &[Run], lines: &[Line], first: usize, out: impl Write) -> anyhow::Result<()> {
+/// Writes `lines` (each with its number in the whole ledger) as CSV.
+pub fn write_csv(runs: &[Run], lines: &[(usize, &Line)], out: impl Write) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(COLUMNS)?;
     let opt = |x: Option<String>| x.unwrap_or_default();
     let text = |x: Option<&str>| x.map(text_cell).unwrap_or_default();
-    for (i, l) in lines.iter().enumerate() {
+    for &(n, l) in lines {
         let run = &runs[l.settlement as usize - 1];
         w.write_record([
             l.settlement.to_string(),
             run.at.to_string(),
-            (first + i + 1).to_string(),
+            n.to_string(),
             text_cell(&l.payout),
             l.kind.as_str().to_string(),
             text_cell(&l.race),
@@ -84,129 +82,19 @@ pub fn write_csv(runs: &[Run], lines: &[Line], first: usize, out: impl Write) ->
     Ok(())
 }
 
-#[derive(serde::Serialize)]
-struct LedgerJson<'a> {
-    festival: &'a str,
-    settlements: Vec<RunJson<'a>>,
-    budgets: Vec<TrackBudget>,
-    lines: Vec<LineJson<'a>>,
-}
-
-/// A settlement run in the JSON ledger: `first_line` is the ledger line number (from 1,
-/// as the CSV's `line`) of its first line.
-#[derive(serde::Serialize)]
-struct RunJson<'a> {
-    n: u32,
-    id: &'a str,
-    at: Ts,
-    boards: u64,
-    programs: &'a [String],
-    first_line: u32,
-    lines: u32,
-    awarded_fen: i64,
-    clawed_back_fen: i64,
-}
-
-impl<'a> RunJson<'a> {
-    fn of(r: &'a Run) -> RunJson<'a> {
-        RunJson {
-            n: r.n,
-            id: &r.id,
-            at: r.at,
-            boards: r.boards,
-            programs: &r.programs,
-            first_line: r.first_line + 1,
-            lines: r.lines,
-            awarded_fen: r.awarded_fen,
-            clawed_back_fen: r.clawed_back_fen,
-        }
-    }
-}
-
-/// One ledger line in the JSON ledger: the CSV's columns, by the same names and in the
-/// same order, with the budget scaling as `scale` = [R, C] or null (docs/settlement.md).
-#[derive(serde::Serialize)]
-struct LineJson<'a> {
-    settlement: u32,
-    settled_at: Ts,
-    line: usize,
-    payout: &'a str,
-    kind: LineKind,
-    race: &'a str,
-    day: Option<Day>,
-    group: Option<&'a str>,
-    participant: &'a str,
-    role: Role,
-    track: &'a str,
-    item: RewardKind,
-    name: Option<&'a str>,
-    unit: &'static str,
-    rank: Option<u64>,
-    value: i64,
-    band: Option<u32>,
-    claim: i64,
-    amount: i64,
-    scale: Option<(i64, i64)>,
-    rule: &'a str,
-    settle_id: &'a str,
-}
-
-/// `lines` (the ledger from line number `first` + 1 on) as JSON lines.
-fn json_lines<'a>(runs: &'a [Run], lines: &'a [Line], first: usize) -> Vec<LineJson<'a>> {
-    let line = |(i, l): (usize, &'a Line)| {
-        let run = &runs[l.settlement as usize - 1];
-        LineJson {
-            settlement: l.settlement,
-            settled_at: run.at,
-            line: first + i + 1,
-            payout: &l.payout,
-            kind: l.kind,
-            race: &l.race,
-            day: l.day,
-            group: l.group.as_deref(),
-            participant: &l.participant,
-            role: l.role,
-            track: &l.track,
-            item: l.item,
-            name: l.name.as_deref(),
-            unit: Unit::of(l.item).as_str(),
-            rank: l.rank,
-            value: l.value,
-            band: l.band,
-            claim: l.claim,
-            amount: l.amount,
-            scale: l.scale,
-            rule: &l.rule,
-            settle_id: &run.id,
-        }
-    };
-    lines.iter().enumerate().map(line).collect()
-}
-
 pub fn run(data: &Path, json: bool, settlement: Option<u32>, opts: dacu_log::Options) -> anyhow::Result<ExitCode> {
     let dir = super::open(data, opts)?;
     let (f, st) = (dir.festival(), dir.engine().state());
-    let s = &st.settlement;
-    let (first, lines): (usize, &[Line]) = match settlement {
-        None => (0, &s.lines),
-        Some(n) => match s.runs.get((n as usize).wrapping_sub(1)) {
-            Some(r) => (r.first_line as usize, &s.lines[r.first_line as usize..][..r.lines as usize]),
-            None => anyhow::bail!("no settlement {n}; this data directory has {} (numbered from 1)", s.runs.len()),
-        },
-    };
+    let sel = Select { settlement, participant: None };
     let stdout = std::io::stdout();
     if json {
-        let doc = LedgerJson {
-            festival: &f.festival.id,
-            settlements: s.runs.iter().map(RunJson::of).collect(),
-            budgets: budgets(f, st),
-            lines: json_lines(&s.runs, lines, first),
-        };
+        let doc = ledger(f, st, sel).map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut out = stdout.lock();
         serde_json::to_writer_pretty(&mut out, &doc)?;
         writeln!(out)?;
     } else {
-        write_csv(&s.runs, lines, first, stdout.lock())?;
+        let picked = lines(st, sel).map_err(|e| anyhow::anyhow!("{e}"))?;
+        write_csv(&st.settlement.runs, &picked, stdout.lock())?;
     }
     Ok(ExitCode::SUCCESS)
 }

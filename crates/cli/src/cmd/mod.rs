@@ -14,6 +14,7 @@ pub mod leaderboard;
 pub mod ledger;
 pub mod progress;
 pub mod quote;
+pub mod rehearse;
 pub mod report;
 pub mod review;
 pub mod serve;

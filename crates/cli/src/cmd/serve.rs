@@ -25,7 +25,11 @@ pub fn run(a: Args, opts: dacu_log::Options) -> anyhow::Result<ExitCode> {
     let cfg =
         config::load(file.as_deref(), std::env::vars(), &sets).map_err(|e| anyhow::anyhow!("the settings: {e}"))?;
     init_logs();
-    let (service, report) = Service::open(&a.data, a.festival.as_deref(), cfg.clone(), opts)
+    let baseline = match cfg.report.baseline.as_str() {
+        "" => None,
+        p => Some(super::report::load_baseline(Path::new(p), opts.clone()).context("report.baseline")?),
+    };
+    let (service, report) = Service::open(&a.data, a.festival.as_deref(), cfg.clone(), opts, baseline)
         .map_err(|e| anyhow::anyhow!("cannot serve {}: {e}", a.data.display()))?;
     super::warn(&report);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
@@ -43,7 +47,11 @@ pub fn run(a: Args, opts: dacu_log::Options) -> anyhow::Result<ExitCode> {
 async fn serve(service: &Service, listen: &str, data: &Path) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    println!("listening on http://{addr} (data {})", data.display());
+    // One line: scripts read the URL from it and may close the pipe after.
+    println!(
+        "listening on http://{addr} (data {}); the console: http://{addr}/login?token=TOKEN with a token from `dacu token create`",
+        data.display()
+    );
     service.run(listener, stop_signal()).await.context("serving")
 }
 

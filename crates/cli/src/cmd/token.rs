@@ -74,6 +74,15 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// A new token for a directory nothing serves yet (the rehearsal's own).
+pub fn create(
+    data: &Path,
+    role: Role,
+    participant: Option<(dacu_core::festival::Role, String)>,
+) -> anyhow::Result<String> {
+    change(data, |ts| ts.create(role, participant, None, usize::MAX)).map(|(t, _)| t)
+}
+
 /// The directory's lock: tokens change only while nothing serves it.
 fn lock(data: &Path) -> anyhow::Result<std::fs::File> {
     anyhow::ensure!(data.join(dacu_log::FESTIVAL_FILE).exists(), "{} is not a dacu data directory", data.display());

@@ -13,7 +13,7 @@
 //! ```
 //!
 //! The browser is Debian's `chromium` (/usr/bin/chromium) driven by its `chromium-driver`
-//! (/usr/bin/chromedriver). When either is missing the module installs both with apt-get,
+//! (/usr/bin/chromedriver). When either is missing the module installs both (and a CJK font) with apt-get,
 //! once per process (we run as root). Every [`Browser`] runs its own chromedriver on a free
 //! local port and its own Chromium with a fresh profile directory; dropping it ends the
 //! session and kills the driver. Commands go over plain HTTP (`reqwest`, blocking).
@@ -58,17 +58,22 @@ pub fn artifacts_dir() -> PathBuf {
 
 /// Installs chromium and chromium-driver with apt-get if either binary is missing; once per
 /// process. Panics if they are still missing afterwards.
+/// Debian's `fonts-wqy-microhei`, a small font with the CJK characters.
+pub const CJK_FONT: &str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
+
 pub fn ensure_installed() {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
-        let present = || Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists();
+        // A CJK font too: the pages speak Chinese, and a screenshot of tofu shows nothing.
+        let present =
+            || Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() && Path::new(CJK_FONT).exists();
         if present() {
             return;
         }
         eprintln!("browser: {CHROMIUM} or {CHROMEDRIVER} is missing; installing them with apt-get");
-        if !apt_get(&["install", "-y", "chromium", "chromium-driver"]) {
+        if !apt_get(&["install", "-y", "chromium", "chromium-driver", "fonts-wqy-microhei"]) {
             apt_get(&["update"]);
-            apt_get(&["install", "-y", "chromium", "chromium-driver"]);
+            apt_get(&["install", "-y", "chromium", "chromium-driver", "fonts-wqy-microhei"]);
         }
         assert!(
             present(),

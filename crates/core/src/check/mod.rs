@@ -286,6 +286,32 @@ fn enrolments(st: &State, f: &Festival, n: &Lens) -> Result<(), String> {
     Ok(())
 }
 
+/// The hourly totals add up to the festival's: every order counts in exactly one hour.
+fn hours(st: &State) -> Result<(), String> {
+    let (mut gross, mut refunded, mut orders) = (0i128, 0i128, 0u128);
+    for (h, t) in &st.by_hour {
+        time("an hour", Ts(h.saturating_mul(3_600_000)))?;
+        range("an hour's refunds", t.money.refunded.0, 0, t.money.gross.0).at(|| format!("hour {h}"))?;
+        gross += t.money.gross.0 as i128;
+        refunded += t.money.refunded.0 as i128;
+        orders += t.orders as u128;
+    }
+    let total = st.total.total();
+    ensure(
+        gross == total.gross.0 as i128
+            && refunded == total.refunded.0 as i128
+            && orders == st.total.orders_total() as u128,
+        || {
+            format!(
+                "the hours add up to {gross} paid, {refunded} refunded in {orders} orders; the festival's total is {} paid, {} refunded in {} orders",
+                total.gross.0,
+                total.refunded.0,
+                st.total.orders_total()
+            )
+        },
+    )
+}
+
 /// The festival-wide, tier and day totals.
 fn totals(st: &State, n: &Lens) -> Result<(), String> {
     stats_table("brand tier", st.by_brand_tier.iter(), n.users)?;
@@ -293,6 +319,7 @@ fn totals(st: &State, n: &Lens) -> Result<(), String> {
     st.by_day.keys().try_for_each(|d| day("a day", *d))?;
     stats_table("day", st.by_day.values(), n.users)?;
     stats(&st.total, n.users).at(|| "the festival's total".into())?;
+    hours(st)?;
     count("events", st.events, u64::MAX / 2)
 }
 

@@ -224,6 +224,9 @@ pub(super) fn order_paid(
     for stats in stats_of(st, &rec) {
         stats.add_paid(slices, u, paid);
     }
+    let hour = st.by_hour.entry(crate::state::hour_of(at)).or_default();
+    hour.money.gross += paid;
+    hour.orders += 1;
     if let Some(si) = s {
         let sess = &mut st.sessions[si as usize];
         sess.touch(at);
@@ -248,6 +251,7 @@ pub(super) fn refunded(st: &mut State, order: &str, amount: i64, refund_id: Opti
     for stats in stats_of(st, &o) {
         stats.add_refund(o.slices, amount);
     }
+    st.by_hour.entry(crate::state::hour_of(o.at)).or_default().money.refunded += amount;
     if let Some(x) = st.orders.get_mut(order) {
         x.refunded += amount;
     }

@@ -8,6 +8,7 @@
 //! `Settlements::apply` folds them in without recomputing anything, so replay gives the
 //! same ledger bit for bit.
 
+pub mod ledger;
 pub mod parts;
 pub mod view;
 

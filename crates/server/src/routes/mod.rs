@@ -57,6 +57,7 @@ pub fn router(app: Shared) -> Router {
         .route("/v1/budgets", get(reads::budgets))
         .route("/v1/payouts/{payout}", get(reads::payout))
         .route("/v1/report", get(reads::report))
+        .route("/v1/ledger", get(reads::ledger))
         .route("/v1/events", get(crate::push::events))
         .route("/v1/tokens", post(tokens::create).get(tokens::list))
         .route("/v1/tokens/{id}", delete(tokens::revoke))
@@ -64,7 +65,8 @@ pub fn router(app: Shared) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi));
-    api.fallback(|| async { Problem::not_found("no such endpoint; see /openapi.json") })
+    api.merge(crate::console::routes())
+        .fallback(|| async { Problem::not_found("no such endpoint; see /openapi.json") })
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .layer(tower::limit::ConcurrencyLimitLayer::new(limits.connections))
         .layer(axum::middleware::from_fn_with_state(app.clone(), around))
@@ -87,7 +89,13 @@ async fn around(State(_app): State<Shared>, req: Request, next: Next) -> Respons
     }
     .await;
     let status = res.status();
-    let mut res = if status.is_client_error() || status.is_server_error() { problem_body(res, &id).await } else { res };
+    // The console's pages answer errors as pages; everything else as problem documents.
+    let page = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    let mut res = if (status.is_client_error() || status.is_server_error()) && !page {
+        problem_body(res, &id).await
+    } else {
+        res
+    };
     res.headers_mut().insert("x-request-id", HeaderValue::from_str(&id).expect("ascii id"));
     let elapsed = t0.elapsed().as_secs_f64();
     let labels = [("route", route.clone()), ("method", method.clone()), ("status", status.as_u16().to_string())];

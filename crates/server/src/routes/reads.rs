@@ -360,12 +360,73 @@ pub async fn report(State(app): State<Shared>, who: Principal, Query(q): Query<R
                 .into_response()
         }
     };
-    let r = app.read(q.at_least.unwrap_or(0), |e| view::report(e.festival(), e.state())).await;
+    let opts = view::ReportOptions { baseline: app.baseline.clone(), ..Default::default() };
+    let r = app.read(q.at_least.unwrap_or(0), move |e| view::report_with(e.festival(), e.state(), &opts)).await;
     match r {
         Ok((r, pos)) if html => with_position(Html(dacu_core::html::render(&app.festival, &r)).into_response(), pos),
         Ok((r, pos)) => with_position(Json(r).into_response(), pos),
         Err(p) => p.into_response(),
     }
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerQuery {
+    pub at_least: Option<u64>,
+    /// One settlement's lines (numbered from 1).
+    pub settlement: Option<u32>,
+    /// Only this participant's lines, as `ROLE:ID` (`merchant:m1`). A participant token
+    /// always gets its own lines only.
+    pub participant: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/ledger", tag = "reads", params(LedgerQuery),
+    responses((status = 200, description = "`dacu ledger --json`: the settlements, the budgets and the lines asked for, each with its number in the whole ledger", body = Object),
+        (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn ledger(State(app): State<Shared>, who: Principal, Query(q): Query<LedgerQuery>) -> Response {
+    let asked = match q.participant.as_deref().map(parse_participant).transpose() {
+        Ok(a) => a,
+        Err(p) => return p.into_response(),
+    };
+    let whose = match (&who.participant, asked) {
+        (Some((r, id)), Some((ar, aid))) if (*r, id.as_str()) != (ar, aid.as_str()) => {
+            return who.require_owner(ar, &aid).expect_err("not the owner").into_response()
+        }
+        (Some((r, id)), _) => Some((*r, id.clone())),
+        (None, asked) => asked,
+    };
+    let settlement = q.settlement;
+    let r = app
+        .read(q.at_least.unwrap_or(0), move |e| {
+            let sel = dacu_core::settle::ledger::Select {
+                settlement,
+                participant: whose.as_ref().map(|(r, id)| (*r, id.as_str())),
+            };
+            dacu_core::settle::ledger::ledger(e.festival(), e.state(), sel)
+                .map(|l| serde_json::to_value(l).expect("the ledger serialises"))
+        })
+        .await;
+    match r {
+        Ok((Ok(v), pos)) => with_position(Json(v).into_response(), pos),
+        Ok((Err(why), _)) => Problem::not_found(why).at("/settlement").into_response(),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// `ROLE:ID` as a participant.
+fn parse_participant(s: &str) -> Result<(PRole, String), Problem> {
+    let bad = || {
+        Problem::bad_request(format!("`participant` is ROLE:ID with ROLE merchant, anchor or provider, got `{s}`"))
+            .at("/participant")
+    };
+    let (role, id) = s.split_once(':').ok_or_else(bad)?;
+    let role =
+        [PRole::Merchant, PRole::Anchor, PRole::Provider].into_iter().find(|r| r.as_str() == role).ok_or_else(bad)?;
+    if id.is_empty() {
+        return Err(bad());
+    }
+    Ok((role, id.to_string()))
 }
 
 #[utoipa::path(get, path = "/v1/festival", tag = "reads",

@@ -1,0 +1,169 @@
+//! The festival console in a real headless Chromium, against the real `dacu serve`: the
+//! operator's screen shows what `dacu report --json` and `dacu leaderboard --json` say, a
+//! new order moves GMV without a reload, a participant sees its own earnings and gets 403
+//! for another's, and no page logs an error. Screenshots land in the browser artifacts
+//! directory (tests/browser/mod.rs).
+
+mod browser;
+mod serve_common;
+use browser::{artifacts_dir, Browser};
+use serde_json::{json, Value};
+use serve_common::*;
+use std::path::Path;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn cli_json(args: &[&str]) -> Value {
+    let out = dacu().args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn setup(data: &Path) {
+    let s = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/contests-mini.jsonl"))
+        .unwrap();
+    prepare_any(data, &s);
+}
+
+/// Reads a number from a data attribute once the page has rendered it.
+fn data_num(b: &Browser, css: &str, attr: &str) -> i64 {
+    let js = format!("const e = document.querySelector('{css}'); return e && e.dataset.{attr}");
+    b.wait_for(&js, WAIT).as_str().unwrap().parse().unwrap()
+}
+
+#[test]
+fn the_operator_console_shows_the_report_and_moves_with_a_new_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    setup(&data);
+    let d = data.to_str().unwrap();
+    let report = cli_json(&["report", "--data", d, "--json"]);
+    let board = cli_json(&["leaderboard", "--data", d, "anchor_race", "--json"]);
+    let op = token(&data, "operator", None);
+    let s = Server::start(&data, &[]);
+
+    let b = Browser::start();
+    b.goto(&format!("{}/login?token={op}", s.url));
+    // The login redirected to the console and the cookie carries the session.
+    assert_eq!(b.eval("return location.pathname"), "/");
+    assert_eq!(data_num(&b, "#gmv", "fen"), report["gmv"].as_i64().unwrap());
+    assert_eq!(data_num(&b, "#orders", "n"), report["orders"].as_i64().unwrap());
+    assert_eq!(data_num(&b, "#buyers", "n"), report["buyers"].as_i64().unwrap());
+    let leader = board["rows"][0]["id"].as_str().unwrap();
+    b.wait_for("return document.querySelector('#board-anchor_race .leader')", WAIT);
+    assert_eq!(b.text("#board-anchor_race .leader"), leader);
+    // Money as the report prints it: ¥ with every fen.
+    assert!(b.text("#gmv").starts_with('¥') && b.text("#gmv").contains('.'), "{}", b.text("#gmv"));
+    b.screenshot(&artifacts_dir().join("console-operator.png"));
+
+    // A new order through the API moves the figure, and the page was not reloaded.
+    b.eval("window.__marker = 116; return true");
+    let before = data_num(&b, "#gmv", "fen");
+    let (status, _) = s.command(
+        &op,
+        json!({"type": "order_paid", "order": "o-browser", "user": "u-browser", "merchant": "m1", "channel": "shelf",
+               "lines": [{"sku": "m1-a", "qty": 1, "price": 12345, "paid": 12345}], "at": "2021-11-07T10:00:00+08:00"}),
+    );
+    assert_eq!(status, 200);
+    let js = format!("return document.querySelector('#gmv').dataset.fen === '{}'", before + 12345);
+    b.wait_for(&js, WAIT);
+    assert_eq!(b.eval("return window.__marker"), 116, "the page reloaded");
+    assert_eq!(data_num(&b, "#orders", "n"), report["orders"].as_i64().unwrap() + 1);
+
+    // One click to the full board, the ledger and the report.
+    b.click("#board-anchor_race h3 a");
+    b.wait_for(
+        "return location.pathname === '/boards/anchor_race' && document.querySelectorAll('#board tr[data-id]').length",
+        WAIT,
+    );
+    assert_eq!(b.text("#board tr[data-id] td:nth-child(2)"), leader);
+    b.screenshot(&artifacts_dir().join("console-board.png"));
+    b.goto(&format!("{}/sessions/s1", s.url));
+    b.wait_for("return document.querySelector('svg.chart')", WAIT);
+    b.screenshot(&artifacts_dir().join("console-review.png"));
+    b.goto(&format!("{}/ledger", s.url));
+    b.wait_for("return document.querySelector('#ledger')", WAIT);
+    let errors = b.console_errors();
+    assert!(errors.is_empty(), "the pages logged errors: {errors:?}");
+    drop(b);
+    assert!(s.stop().success());
+}
+
+#[test]
+fn a_participant_sees_its_own_earnings_and_nothing_of_another() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    setup(&data);
+    let op = token(&data, "operator", None);
+    let mine = token(&data, "participant", Some(("anchor", "a_head")));
+    let s = Server::start(&data, &[]);
+    let (status, _) =
+        s.command(&op, json!({"type": "settle", "id": "browser-settle", "at": "2021-11-08T00:00:00+08:00"}));
+    assert_eq!(status, 200);
+    let ledger: Value = s.get(&op, "/v1/ledger?participant=anchor:a_head").json().unwrap();
+    let net: i64 = ledger["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["unit"] == "fen")
+        .map(|l| l["amount"].as_i64().unwrap())
+        .sum();
+    assert!(net > 0, "a_head earns something in the example: {ledger}");
+    let anchor: Value = s.get(&op, "/v1/anchors/a_head").json().unwrap();
+
+    let b = Browser::start();
+    b.goto(&format!("{}/login?token={mine}", s.url));
+    assert_eq!(data_num(&b, "#net", "fen"), net);
+    assert_eq!(
+        data_num(&b, "#gmv", "fen"),
+        anchor["stats"]["gmv"].as_i64().unwrap_or_else(|| anchor["gmv"].as_i64().unwrap())
+    );
+    b.wait_for("return document.querySelectorAll('tr[data-race]').length", WAIT);
+    b.screenshot(&artifacts_dir().join("console-participant.png"));
+    let errors = b.console_errors();
+    assert!(errors.is_empty(), "the participant view logged errors: {errors:?}");
+
+    // Editing the URL to another participant: 403, and none of its data on the page.
+    b.goto(&format!("{}/participants/anchor/a_mid", s.url));
+    b.wait_for("return document.title.startsWith('403')", WAIT);
+    assert_eq!(b.eval("return document.querySelectorAll('#gmv, #net').length"), 0);
+    // The same over HTTP with the cookie: the page, the push topic and the reads.
+    let cookie = format!("dacu_token={mine}");
+    for path in [
+        "/participants/anchor/a_mid",
+        "/v1/events?topics=participant:anchor:a_mid",
+        "/v1/anchors/a_mid",
+        "/sessions/s2",
+    ] {
+        let r = s.http.get(format!("{}{path}", s.url)).header("cookie", &cookie).send().unwrap();
+        assert_eq!(r.status().as_u16(), 403, "{path}");
+    }
+    // The cookie reads; it never writes (a POST needs the Authorization header).
+    let r = s
+        .http
+        .post(format!("{}/v1/settle", s.url))
+        .header("cookie", format!("dacu_token={op}"))
+        .json(&json!({"id": "x", "at": "2021-11-08T00:00:00+08:00"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    drop(b);
+    assert!(s.stop().success());
+}
+
+#[test]
+fn a_login_with_an_unknown_token_sets_no_cookie() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    setup(&data);
+    let s = Server::start(&data, &[]);
+    let http = reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = http.get(format!("{}/login?token=dacu_0000000000000000_00", s.url)).send().unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    assert!(r.headers().get("set-cookie").is_none());
+    let r = http.get(format!("{}/", s.url)).send().unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(s.stop().success());
+}
