@@ -26,6 +26,16 @@ fn setup(data: &Path) {
     prepare_any(data, &s);
 }
 
+/// Waits until the page shows `want` in a data attribute (a value may first show as of
+/// an earlier position, then move on).
+fn wait_num(b: &Browser, css: &str, attr: &str, want: i64) {
+    let js = format!("const e = document.querySelector('{css}'); return e && e.dataset.{attr} === '{want}'");
+    if !browser::truthy(&b.eval(&js)) {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| b.wait_for(&js, WAIT)));
+    }
+    assert_eq!(data_num(b, css, attr), want, "{css} data-{attr}");
+}
+
 /// Reads a number from a data attribute once the page has rendered it.
 fn data_num(b: &Browser, css: &str, attr: &str) -> i64 {
     let js = format!("const e = document.querySelector('{css}'); return e && e.dataset.{attr}");
@@ -69,7 +79,7 @@ fn the_operator_console_shows_the_report_and_moves_with_a_new_order() {
     let js = format!("return document.querySelector('#gmv').dataset.fen === '{}'", before + 12345);
     b.wait_for(&js, WAIT);
     assert_eq!(b.eval("return window.__marker"), 116, "the page reloaded");
-    assert_eq!(data_num(&b, "#orders", "n"), report["orders"].as_i64().unwrap() + 1);
+    wait_num(&b, "#orders", "n", report["orders"].as_i64().unwrap() + 1);
 
     // One click to the full board, the ledger and the report.
     b.click("#board-anchor_race h3 a");
@@ -98,10 +108,12 @@ fn a_participant_sees_its_own_earnings_and_nothing_of_another() {
     let op = token(&data, "operator", None);
     let mine = token(&data, "participant", Some(("anchor", "a_head")));
     let s = Server::start(&data, &[]);
-    let (status, _) =
+    let (status, settled) =
         s.command(&op, json!({"type": "settle", "id": "browser-settle", "at": "2021-11-08T00:00:00+08:00"}));
-    assert_eq!(status, 200);
-    let ledger: Value = s.get(&op, "/v1/ledger?participant=anchor:a_head").json().unwrap();
+    assert_eq!(status, 200, "{settled}");
+    // Read at the settlement's position: the read view may not have reached it yet.
+    let pos = settled["last_seq"].as_u64().unwrap_or_else(|| settled["results"][0]["last_seq"].as_u64().unwrap());
+    let ledger: Value = s.get(&op, &format!("/v1/ledger?participant=anchor:a_head&at_least={pos}")).json().unwrap();
     let net: i64 = ledger["lines"]
         .as_array()
         .unwrap()
@@ -110,7 +122,7 @@ fn a_participant_sees_its_own_earnings_and_nothing_of_another() {
         .map(|l| l["amount"].as_i64().unwrap())
         .sum();
     assert!(net > 0, "a_head earns something in the example: {ledger}");
-    let anchor: Value = s.get(&op, "/v1/anchors/a_head").json().unwrap();
+    let anchor: Value = s.get(&op, &format!("/v1/anchors/a_head?at_least={pos}")).json().unwrap();
 
     let b = Browser::start();
     b.goto(&format!("{}/login?token={mine}", s.url));

@@ -1,12 +1,6 @@
 // A whole board: the first 100 ranks, fetched again whenever the board's top moves.
 "use strict";
 
-function score(metric, v) {
-  if (metric === "gmv") return yuan(v);
-  if (metric === "gmv_growth") return (v >= 0 ? "+" : "") + pct(v);
-  return num(v);
-}
-
 async function load() {
   try {
     const b = await getJSON(`/v1/boards/${encodeURIComponent(D.race)}?top=100`);

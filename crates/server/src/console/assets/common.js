@@ -48,6 +48,13 @@ function pct(bp) {
   return (bp / 100).toFixed(2) + "%";
 }
 
+/** A board's score in its metric's unit: GMV in ¥, growth in percent, heat as a count. */
+function score(metric, v) {
+  if (metric === "gmv") return yuan(v);
+  if (metric === "gmv_growth") return (v >= 0 ? "+" : "") + pct(v);
+  return num(v);
+}
+
 /** A multiple ×100 as "2.34×". */
 function times(x100) { return (x100 / 100).toFixed(2) + "×"; }
 

@@ -1,12 +1,6 @@
 // The operator console: the whole festival on one screen, from the `console` topic.
 "use strict";
 
-function score(metric, v) {
-  if (metric === "gmv") return yuan(v);
-  if (metric === "gmv_growth") return (v >= 0 ? "+" : "") + pct(v);
-  return num(v);
-}
-
 const LAYOUT = [
   ["clock", "Phase clock 节奏", true], ["headline", "Headline 大盘", true],
   ["hours", "GMV by hour 每小时 GMV (last 72 h)"], ["days", "GMV by day 每日 GMV"],

@@ -2,12 +2,6 @@
 // `participant:ROLE:ID` topic; an operator may open any participant's.
 "use strict";
 
-function score(metric, v) {
-  if (metric === "gmv") return yuan(v);
-  if (metric === "gmv_growth") return (v >= 0 ? "+" : "") + pct(v);
-  return num(v);
-}
-
 function gap(metric, points) {
   if (points === null || points === undefined) return "—";
   return metric === "gmv" ? yuan(points) : metric === "gmv_growth" ? pct(points) + " pts" : num(points);
