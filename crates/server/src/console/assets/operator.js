@@ -192,6 +192,11 @@ function render(v) {
   fill("settlement", settlement(v));
   document.title = `${named(v.festival.name_zh, v.festival.name_en)} · dacu`;
   document.body.dataset.seq = v.seq;
+  // For bench/console.py: when the screen first showed, and when each GMV was shown.
+  if (window.__rendered_ms === undefined) window.__rendered_ms = performance.now();
+  const shown = window.__renders = window.__renders || [];
+  shown.push([Date.now(), v.headline.gmv_fen]);
+  if (shown.length > 100) shown.shift();
 }
 
 // The festival clock runs between updates at the clock's speed.
