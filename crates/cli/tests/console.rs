@@ -51,7 +51,12 @@ fn the_operator_console_shows_the_report_and_moves_with_a_new_order() {
     let report = cli_json(&["report", "--data", d, "--json"]);
     let board = cli_json(&["leaderboard", "--data", d, "anchor_race", "--json"]);
     let op = token(&data, "operator", None);
-    let s = Server::start(&data, &[]);
+    // A previous festival's figures, for the year-on-year multiple.
+    let baseline = tmp.path().join("previous.json");
+    std::fs::write(&baseline, r#"{"festival": "previous", "gmv_fen": 3640000}"#).unwrap();
+    let s = Server::start(&data, &[&format!("report.baseline=\"{}\"", baseline.display())]);
+    let served: Value = s.get(&op, "/v1/report").json().unwrap();
+    let yoy = served["year_on_year"].as_array().unwrap().iter().find(|m| m["figure"] == "gmv_fen").unwrap().clone();
 
     let b = Browser::start();
     b.goto(&format!("{}/login?token={op}", s.url));
@@ -63,6 +68,8 @@ fn the_operator_console_shows_the_report_and_moves_with_a_new_order() {
     let leader = board["rows"][0]["id"].as_str().unwrap();
     b.wait_for("return document.querySelector('#board-anchor_race .leader')", WAIT);
     assert_eq!(b.text("#board-anchor_race .leader"), leader);
+    let x100 = yoy["multiple_x100"].as_i64().unwrap();
+    assert_eq!(b.text("#yoy"), format!("{}.{:02}×", x100 / 100, x100 % 100));
     // Money as the report prints it: ¥ with every fen.
     assert!(b.text("#gmv").starts_with('¥') && b.text("#gmv").contains('.'), "{}", b.text("#gmv"));
     b.screenshot(&artifacts_dir().join("console-operator.png"));

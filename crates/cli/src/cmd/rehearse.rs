@@ -9,6 +9,7 @@ use dacu_core::Ts;
 use dacu_node::Clock;
 use dacu_server::tokens::Role;
 use dacu_server::{config, Service};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -103,6 +104,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         format!("clock.speed={speed}"),
         "limits.rate_per_token=0".to_string(),
     ];
+    // Lines go half a real second ahead of the clock: the feeder's own lag must not let
+    // the node's timers (ticked by the clock) expire a red packet or a group before the
+    // commands of earlier times arrive.
+    let lead_ms = (speed * 500.0) as i64;
     let cfg = config::load(None, std::iter::empty(), &sets).map_err(|e| anyhow::anyhow!("the settings: {e}"))?;
     let operator = super::token::create(&data, Role::Operator, None)?;
     let feeder = super::token::create(&data, Role::Integration, None)?;
@@ -132,7 +137,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let run = {
         let (url, festival, stop, exit) = (url.clone(), festival.clone(), stop.clone(), a.exit);
         std::thread::spawn(move || -> anyhow::Result<()> {
-            let played = play(&url, &feeder, &operator, &work, clock.as_ref(), festival.end());
+            let played = play(&url, &feeder, &operator, &work, clock.as_ref(), festival.end(), lead_ms);
             if exit || played.is_err() {
                 stop.notify_one();
             } else {
@@ -157,8 +162,16 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Feeds the workload, then settles at the festival's end.
-fn play(url: &str, feeder: &str, operator: &str, work: &Workload, clock: &dyn Clock, end: Ts) -> anyhow::Result<()> {
-    let fed = feed(url, feeder, work, clock)?;
+fn play(
+    url: &str,
+    feeder: &str,
+    operator: &str,
+    work: &Workload,
+    clock: &dyn Clock,
+    end: Ts,
+    lead_ms: i64,
+) -> anyhow::Result<()> {
+    let fed = feed(url, feeder, work, clock, lead_ms)?;
     let rejected: u64 = fed.rejected.values().sum();
     let codes: Vec<String> = fed.rejected.iter().map(|(c, n)| format!("{c} {n}")).collect();
     println!(
@@ -174,25 +187,40 @@ fn play(url: &str, feeder: &str, operator: &str, work: &Workload, clock: &dyn Cl
     Ok(())
 }
 
-/// The anchor of the workload's first live session: one whose own view has something.
+/// The registered anchor with the most live sessions (the lowest id on ties): one whose
+/// own view has something to show.
 fn best_anchor(w: &Workload) -> Option<String> {
-    w.lines.iter().find_map(|&(_, s, e)| {
-        let v: serde_json::Value = serde_json::from_slice(&w.text[s..e]).ok()?;
-        (v["type"] == "live_start").then(|| v["anchor"].as_str().map(str::to_string)).flatten()
-    })
+    let (mut registered, mut sessions) = (BTreeSet::new(), BTreeMap::<String, u64>::new());
+    for &(_, s, e) in &w.lines {
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&w.text[s..e]) else { continue };
+        let Some(anchor) = v["anchor"].as_str() else { continue };
+        match v["type"].as_str() {
+            Some("register_anchor") => {
+                registered.insert(anchor.to_string());
+            }
+            Some("live_start") => *sessions.entry(anchor.to_string()).or_default() += 1,
+            _ => {}
+        }
+    }
+    sessions
+        .into_iter()
+        .filter(|(a, _)| registered.contains(a))
+        .max_by(|x, y| x.1.cmp(&y.1).then_with(|| y.0.cmp(&x.0)))
+        .map(|(a, _)| a)
 }
 
 /// Sends every line when the service's clock reaches its time, in batches; the counts
 /// of accepted and rejected commands.
-fn feed(url: &str, token: &str, w: &Workload, clock: &dyn Clock) -> anyhow::Result<Fed> {
+fn feed(url: &str, token: &str, w: &Workload, clock: &dyn Clock, lead_ms: i64) -> anyhow::Result<Fed> {
     let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build()?;
     let (mut next, mut fed) = (0usize, Fed::default());
     let mut shown = Instant::now();
     while next < w.lines.len() {
         let now = clock.now();
-        let due = w.lines[next..].iter().take(FEED_BATCH).take_while(|l| l.0 <= now).count();
+        let horizon = Ts(now.0.saturating_add(lead_ms));
+        let due = w.lines[next..].iter().take(FEED_BATCH).take_while(|l| l.0 <= horizon).count();
         if due == 0 {
-            std::thread::sleep(clock.until(w.lines[next].0).min(Duration::from_millis(50)));
+            std::thread::sleep(clock.until(Ts(w.lines[next].0 .0 - lead_ms)).min(Duration::from_millis(50)));
             continue;
         }
         let mut body = Vec::new();
@@ -235,7 +263,7 @@ fn feed(url: &str, token: &str, w: &Workload, clock: &dyn Clock) -> anyhow::Resu
 struct Fed {
     accepted: u64,
     /// Rejections by code.
-    rejected: std::collections::BTreeMap<String, u64>,
+    rejected: BTreeMap<String, u64>,
 }
 
 /// The operator's final settlement, through the API.

@@ -158,7 +158,8 @@ fn live_sessions(st: &State) -> Value {
 }
 
 /// What an operator should look at: budgets near exhaustion, coupons sold out, red
-/// packets emptied, boards about to close, a writer queue filling up.
+/// packets emptied (one line for all of them), boards about to close, a writer queue
+/// filling up.
 fn alerts(f: &Festival, st: &State, cx: &Ctx<'_>, budgets: &[dacu_core::settle::view::TrackBudget]) -> Value {
     let mut all: Vec<Value> = Vec::new();
     let mut push = |level: &str, code: &str, message: String| {
@@ -201,8 +202,13 @@ fn alerts(f: &Festival, st: &State, cx: &Ctx<'_>, budgets: &[dacu_core::settle::
             format!("coupon {} is sold out ({} claimed)", m.coupon_ids.name(i as u32), cp.claimed),
         );
     }
-    for (i, _) in m.packets.iter().enumerate().filter(|(_, p)| p.grabbers.len() as u64 >= p.count as u64) {
-        push("info", "red_packet_emptied", format!("red packet {} is empty", m.packet_ids.name(i as u32)));
+    // Emptied red packets are many in a busy festival: one line for them all.
+    let emptied: Vec<&str> = (0..m.packets.len())
+        .filter(|&i| m.packets[i].grabbers.len() as u64 >= m.packets[i].count as u64)
+        .map(|i| m.packet_ids.name(i as u32))
+        .collect();
+    if let Some(last) = emptied.last() {
+        push("info", "red_packet_emptied", format!("{} red packet(s) emptied, the latest {last}", emptied.len()));
     }
     let total = all.len();
     all.truncate(ALERTS_SHOWN);

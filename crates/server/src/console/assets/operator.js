@@ -55,7 +55,7 @@ function headline(v) {
     prev.ops = (hd.orders - prev.orders) / ((now - prev.at) / 1000);
   }
   if (prev.orders === null || hd.orders !== prev.orders) { prev.orders = hd.orders; prev.at = now; }
-  const yoy = (v.year_on_year || []).find((m) => m.figure === "gmv");
+  const yoy = (v.year_on_year || []).find((m) => m.figure === "gmv_fen");
   return h("div", {class: "figures"},
     figure("GMV (paid − refunded) 成交额", yuan(hd.gmv_fen), {id: "gmv", "data-fen": hd.gmv_fen}, true),
     figure("Gross 支付额", yuan(hd.gross_fen), {id: "gross", "data-fen": hd.gross_fen}),

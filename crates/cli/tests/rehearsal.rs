@@ -1,0 +1,48 @@
+//! `dacu demo --serve`: a small rehearsal played through the real service on an
+//! accelerated clock, then settled; the directory it leaves is a sound festival.
+
+use serde_json::Value;
+use std::process::Command;
+
+fn dacu(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_dacu")).args(args).output().unwrap()
+}
+
+#[test]
+fn a_rehearsal_plays_the_festival_through_the_service_and_settles_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("demo");
+    let d = data.to_str().unwrap();
+    let out = dacu(&[
+        "demo",
+        "--serve",
+        "--exit",
+        "--data",
+        d,
+        "--scale",
+        "20000",
+        "--minutes",
+        "0.2",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    // The console's link carries an operator token; the anchor's link a participant's.
+    assert!(text.contains("/login?token=dacu_"), "{text}");
+    let fed = text.lines().find(|l| l.starts_with("Fed ")).unwrap_or_else(|| panic!("no feed summary: {text}"));
+    assert!(text.contains("Settled at the festival's end"), "{text}");
+
+    // Everything fed was answered: accepted + rejected = the commands simulated.
+    let n: Vec<u64> = fed.split(|c: char| !c.is_ascii_digit()).filter_map(|x| x.parse().ok()).take(3).collect();
+    assert_eq!(n[0], n[1] + n[2], "{fed}");
+    // Played in time order, the stream's rejections are its deliberately bad lines and a
+    // few of their kin — not the bulk of a session or a red packet lost to a late feed.
+    assert!(n[2] * 20 < n[0], "too many rejections: {fed}");
+
+    let report: Value = serde_json::from_slice(&dacu(&["report", "--data", d, "--json"]).stdout).unwrap();
+    assert!(report["gmv"].as_i64().unwrap() > 0);
+    assert!(report["settlements"].as_u64().unwrap() >= 1);
+    let verify = dacu(&["verify", "--data", d]);
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+}
