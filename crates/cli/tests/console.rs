@@ -36,6 +36,14 @@ fn wait_num(b: &Browser, css: &str, attr: &str, want: i64) {
     assert_eq!(data_num(b, css, attr), want, "{css} data-{attr}");
 }
 
+/// No placeholder of a missing value leaked onto the page as text.
+fn no_leaks(b: &Browser, page: &str) {
+    let text = b.eval("return document.body.innerText").as_str().unwrap().to_string();
+    for bad in ["null", "undefined", "NaN", "[object"] {
+        assert!(!text.contains(bad), "{page} shows `{bad}`:\n{text}");
+    }
+}
+
 /// Reads a number from a data attribute once the page has rendered it.
 fn data_num(b: &Browser, css: &str, attr: &str) -> i64 {
     let js = format!("const e = document.querySelector('{css}'); return e && e.dataset.{attr}");
@@ -72,6 +80,7 @@ fn the_operator_console_shows_the_report_and_moves_with_a_new_order() {
     assert_eq!(b.text("#yoy"), format!("{}.{:02}×", x100 / 100, x100 % 100));
     // Money as the report prints it: ¥ with every fen.
     assert!(b.text("#gmv").starts_with('¥') && b.text("#gmv").contains('.'), "{}", b.text("#gmv"));
+    no_leaks(&b, "the console");
     b.screenshot(&artifacts_dir().join("console-operator.png"));
 
     // A new order through the API moves the figure, and the page was not reloaded.
@@ -88,6 +97,16 @@ fn the_operator_console_shows_the_report_and_moves_with_a_new_order() {
     assert_eq!(b.eval("return window.__marker"), 116, "the page reloaded");
     wait_num(&b, "#orders", "n", report["orders"].as_i64().unwrap() + 1);
 
+    // A coupon sold out raises an alert on the screen.
+    let coupon = json!({"type": "create_coupon", "id": "c-one", "coupon": "one", "issuer": "platform", "scope": "platform",
+        "threshold": 1000, "off": 100, "stock": 1, "claim_from": "2021-11-01T00:00:00+08:00",
+        "claim_until": "2021-11-08T00:00:00+08:00", "valid_days": 3});
+    assert_eq!(s.command(&op, coupon).0, 200);
+    assert_eq!(s.command(&op, json!({"type": "claim_coupon", "id": "k-one", "coupon": "one", "user": "u9"})).0, 200);
+    b.wait_for("return document.querySelector('#alerts li[data-code=coupon_sold_out]')", WAIT);
+    assert!(b.text("#alerts").contains("coupon one is sold out"), "{}", b.text("#alerts"));
+    no_leaks(&b, "the console with an alert");
+
     // One click to the full board, the ledger and the report.
     b.click("#board-anchor_race h3 a");
     b.wait_for(
@@ -95,9 +114,11 @@ fn the_operator_console_shows_the_report_and_moves_with_a_new_order() {
         WAIT,
     );
     assert_eq!(b.text("#board tr[data-id] td:nth-child(2)"), leader);
+    no_leaks(&b, "the board");
     b.screenshot(&artifacts_dir().join("console-board.png"));
     b.goto(&format!("{}/sessions/s1", s.url));
     b.wait_for("return document.querySelector('svg.chart')", WAIT);
+    no_leaks(&b, "the review");
     b.screenshot(&artifacts_dir().join("console-review.png"));
     b.goto(&format!("{}/ledger", s.url));
     b.wait_for("return document.querySelector('#ledger')", WAIT);
@@ -139,6 +160,7 @@ fn a_participant_sees_its_own_earnings_and_nothing_of_another() {
         anchor["stats"]["gmv"].as_i64().unwrap_or_else(|| anchor["gmv"].as_i64().unwrap())
     );
     b.wait_for("return document.querySelectorAll('tr[data-race]').length", WAIT);
+    no_leaks(&b, "the participant view");
     b.screenshot(&artifacts_dir().join("console-participant.png"));
     let errors = b.console_errors();
     assert!(errors.is_empty(), "the participant view logged errors: {errors:?}");

@@ -31,7 +31,8 @@ function clockPanel(c, fest) {
     const cur = ps.find((p) => p.current);
     return h("div", {}, h("span", {class: "muted"}, layer + ": "),
       cur ? h("span", {class: "phase", "data-layer": layer}, named(cur.name_zh, cur.name_en))
-          : h("span", {class: "phase idle"}, ms(c.now) < ms(fest.start) ? "before the festival 未开始" : "between phases"));
+          : h("span", {class: "phase idle"}, ms(c.now) < ms(fest.start) ? "before the festival 未开始"
+            : ms(c.now) >= ms(fest.end) ? "the festival is over 已结束" : "between phases 阶段间"));
   });
   const open = c.registration.filter((r) => r.open);
   return [
