@@ -208,3 +208,22 @@ fn a_login_with_an_unknown_token_sets_no_cookie() {
     assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     assert!(s.stop().success());
 }
+
+#[test]
+fn the_console_fits_a_laptop_screen_as_well_as_a_big_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    setup(&data);
+    let op = token(&data, "operator", None);
+    let s = Server::start(&data, &[]);
+    for (w, h) in [(1366, 768), (1920, 1080)] {
+        let b = Browser::with_size(w, h);
+        b.goto(&format!("{}/login?token={op}", s.url));
+        b.wait_for("return document.querySelector('#gmv')", WAIT);
+        // Wide tables scroll inside their panels; the page itself never scrolls sideways.
+        let overflow = b.eval("return document.documentElement.scrollWidth - window.innerWidth");
+        assert!(overflow.as_i64().unwrap() <= 0, "at {w}×{h} the page is {overflow} px too wide");
+        b.screenshot(&artifacts_dir().join(format!("console-operator-{w}x{h}.png")));
+    }
+    assert!(s.stop().success());
+}

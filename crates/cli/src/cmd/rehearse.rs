@@ -26,7 +26,8 @@ pub struct Args {
 }
 
 /// Commands in one `POST /v1/commands` of the feeder at most.
-const FEED_BATCH: usize = 5_000;
+/// (The service's `limits.batch_commands` default.)
+const FEED_BATCH: usize = 10_000;
 
 /// The workload, ordered by festival time: the simulator writes a live session's events
 /// together, while the rehearsal must send each when the clock reaches it.
@@ -180,6 +181,7 @@ fn play(
         fed.accepted,
         codes.join(", ")
     );
+    println!("The feed ran at most {:.1} s of festival time behind the clock.", fed.behind_ms.max(0) as f64 / 1000.0);
     settle(url, operator, end)?;
     println!(
         "Settled at the festival's end; the console shows the settlement, the report is at {url}/v1/report?format=html"
@@ -223,6 +225,8 @@ fn feed(url: &str, token: &str, w: &Workload, clock: &dyn Clock, lead_ms: i64) -
             std::thread::sleep(clock.until(Ts(w.lines[next].0 .0 - lead_ms)).min(Duration::from_millis(50)));
             continue;
         }
+        // How far behind the clock the stream is: its first line's time against now.
+        fed.behind_ms = fed.behind_ms.max(now.0 - w.lines[next].0 .0);
         let mut body = Vec::new();
         for &(_, s, e) in &w.lines[next..next + due] {
             body.extend_from_slice(&w.text[s..e]);
@@ -264,6 +268,8 @@ struct Fed {
     accepted: u64,
     /// Rejections by code.
     rejected: BTreeMap<String, u64>,
+    /// The most festival time a line was sent after its own (the feeder's lag).
+    behind_ms: i64,
 }
 
 /// The operator's final settlement, through the API.

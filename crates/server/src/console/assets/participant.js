@@ -86,9 +86,9 @@ function render(v) {
           h("div", {class: "value", id: "gmv", "data-fen": v.gmv_fen}, yuan(v.gmv_fen))),
         h("div", {class: "figure"}, h("div", {class: "label"}, "Orders 订单"), h("div", {class: "value", id: "orders"}, num(v.orders))))),
     h("section", {class: "panel wide"}, h("h2", {}, "My boards 我的排名"), standings(v.races)),
-    h("section", {class: "panel"}, h("h2", {}, "My challenges 我的挑战"), challenges(v.races)),
-    h("section", {class: "panel"}, h("h2", {}, "My earnings 我的收益"), earnings(v.earnings)),
-    h("section", {class: "panel"}, h("h2", {}, "My sessions 我的直播"), sessions(v.sessions))));
+    h("section", {class: "panel wide"}, h("h2", {}, "My challenges 我的挑战"), challenges(v.races)),
+    h("section", {class: "panel wide"}, h("h2", {}, "My earnings 我的收益"), earnings(v.earnings)),
+    h("section", {class: "panel wide"}, h("h2", {}, "My sessions 我的直播"), sessions(v.sessions))));
   document.body.dataset.seq = v.seq;
 }
 
