@@ -64,7 +64,7 @@ function headline(v) {
     figure("Orders 订单", num(hd.orders), {id: "orders", "data-n": hd.orders}),
     figure("Buyers 买家", num(hd.buyers), {id: "buyers", "data-n": hd.buyers}),
     figure("Orders/s now 每秒订单", num(Math.round(prev.ops)), {id: "ops"}),
-    figure("GMV YoY 同比", yoy ? times(yoy.multiple_x100) : (v.baseline ? "—" : "no baseline"), {id: "yoy"}));
+    figure("GMV vs the previous festival 同比", yoy ? times(yoy.multiple_x100) : (v.baseline ? "—" : "no baseline"), {id: "yoy"}));
 }
 
 function hoursChart(hours) {
