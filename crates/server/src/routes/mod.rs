@@ -11,12 +11,14 @@ use crate::app::Shared;
 use crate::problem::{codes, Problem};
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::Router;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 pub fn router(app: Shared) -> Router {
@@ -79,8 +81,9 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// metrics, and turns any error response that is not a problem document into one.
 async fn around(State(_app): State<Shared>, req: Request, next: Next) -> Response {
     let id = format!("{:x}-{:x}", std::process::id(), NEXT_ID.fetch_add(1, Ordering::Relaxed));
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_string();
-    let method = req.method().to_string();
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", |m| m.as_str());
+    let method = method_label(req.method());
     let t0 = Instant::now();
     let span = tracing::info_span!("request", id = %id, method = %method, route = %route);
     let res = {
@@ -98,12 +101,45 @@ async fn around(State(_app): State<Shared>, req: Request, next: Next) -> Respons
     };
     res.headers_mut().insert("x-request-id", HeaderValue::from_str(&id).expect("ascii id"));
     let elapsed = t0.elapsed().as_secs_f64();
-    let labels = [("route", route.clone()), ("method", method.clone()), ("status", status.as_u16().to_string())];
-    metrics::counter!("dacu_http_requests_total", &labels).increment(1);
-    metrics::histogram!("dacu_http_request_duration_seconds", "route" => route.clone(), "method" => method.clone())
-        .record(elapsed);
+    let (count, duration) = request_metrics(route, method, status.as_u16());
+    count.increment(1);
+    duration.record(elapsed);
     tracing::info!(id = %id, method = %method, route = %route, status = status.as_u16(), elapsed_ms = elapsed * 1000.0, "served");
     res
+}
+
+/// Per (method, status), per route: the request counter and the duration histogram.
+type MetricHandles = HashMap<(&'static str, u16), HashMap<String, (metrics::Counter, metrics::Histogram)>>;
+
+/// A method as a metric label: the standard ones by name, any other as `other`, so that a
+/// client cannot grow the metrics without bound (routes are the router's templates,
+/// statuses are three digits).
+fn method_label(m: &Method) -> &'static str {
+    [Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::HEAD, Method::OPTIONS, Method::PATCH]
+        .into_iter()
+        .zip(["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"])
+        .find_map(|(x, name)| (x == m).then_some(name))
+        .unwrap_or("other")
+}
+
+/// The request metrics of one route, method and status, registered on first use: a
+/// request then only increments handles, where building the labelled keys each time
+/// (three strings and a registry lookup) was a measurable share of a coupon claim.
+fn request_metrics(route: &str, method: &'static str, status: u16) -> (metrics::Counter, metrics::Histogram) {
+    static HANDLES: Mutex<Option<MetricHandles>> = Mutex::new(None);
+    let mut all = HANDLES.lock().expect("metric handles");
+    let by_route = all.get_or_insert_with(HashMap::new).entry((method, status)).or_default();
+    if let Some(h) = by_route.get(route) {
+        return h.clone();
+    }
+    let r = route.to_string();
+    let labels = [("route", r.clone()), ("method", method.to_string()), ("status", status.to_string())];
+    let h = (
+        metrics::counter!("dacu_http_requests_total", &labels),
+        metrics::histogram!("dacu_http_request_duration_seconds", "route" => r.clone(), "method" => method),
+    );
+    by_route.insert(r, h.clone());
+    h
 }
 
 /// An error response as a problem document carrying the request id.
