@@ -227,3 +227,41 @@ fn the_console_fits_a_laptop_screen_as_well_as_a_big_one() {
     }
     assert!(s.stop().success());
 }
+
+#[test]
+fn the_api_page_lists_every_operation_and_sends_one_with_the_token_typed_in() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    setup(&data);
+    let op = token(&data, "operator", None);
+    let s = Server::start(&data, &[]);
+    let doc: Value = s.http.get(format!("{}/openapi.json", s.url)).send().unwrap().json().unwrap();
+    let methods = ["get", "post", "put", "patch", "delete"];
+    let count: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|item| methods.iter().filter(|m| item.get(**m).is_some()).count())
+        .sum();
+
+    // No sign-in needed to read it, as for /openapi.json.
+    let b = Browser::start();
+    b.goto(&format!("{}/api", s.url));
+    b.wait_for("return document.querySelectorAll('details.op').length", WAIT);
+    assert_eq!(b.eval("return document.querySelectorAll('details.op').length"), count as u64);
+    // Without the token: 401; with it: the festival.
+    let festival = "details.op[data-op='GET /v1/festival']";
+    b.eval(&format!("document.querySelector(\"{festival}\").open = true; return true"));
+    b.click(&format!("{festival} button.send"));
+    b.wait_for(&format!("return document.querySelector(\"{festival} pre.answer\").dataset.status === '401'"), WAIT);
+    b.eval(&format!("document.querySelector('#token').value = '{op}'; return true"));
+    b.click(&format!("{festival} button.send"));
+    b.wait_for(&format!("return document.querySelector(\"{festival} pre.answer\").dataset.status === '200'"), WAIT);
+    assert!(b.text(&format!("{festival} pre.answer")).contains("mini-2021"));
+    no_leaks(&b, "the API page");
+    b.screenshot(&artifacts_dir().join("console-api.png"));
+    let errors: Vec<String> = b.console_errors().into_iter().filter(|e| !e.contains("401")).collect();
+    assert!(errors.is_empty(), "the API page logged errors: {errors:?}");
+    drop(b);
+    assert!(s.stop().success());
+}

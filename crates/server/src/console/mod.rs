@@ -38,6 +38,7 @@ pub fn routes() -> Router<Shared> {
         .route("/boards/{race}", get(board_page))
         .route("/sessions/{session}", get(session_page))
         .route("/ledger", get(ledger_page))
+        .route("/api", get(api_page))
         .route("/assets/{file}", get(asset))
 }
 
@@ -64,6 +65,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("review.js", "text/javascript; charset=utf-8", include_str!("assets/review.js")),
     ("ledger.js", "text/javascript; charset=utf-8", include_str!("assets/ledger.js")),
     ("error.js", "text/javascript; charset=utf-8", include_str!("assets/error.js")),
+    ("api.js", "text/javascript; charset=utf-8", include_str!("assets/api.js")),
     ("favicon.svg", "image/svg+xml", include_str!("assets/favicon.svg")),
 ];
 
@@ -155,6 +157,12 @@ async fn ledger_page(who: Result<Principal, Problem>) -> Response {
         Ok(_) => page(StatusCode::OK, "ledger", "Ledger 台账", &[]),
         Err(p) => refused(p),
     }
+}
+
+/// The interactive API page: open to everyone, as `/openapi.json` is; its requests carry
+/// the token typed into it, never the cookie.
+async fn api_page() -> Response {
+    page(StatusCode::OK, "api", "API 接口", &[])
 }
 
 #[derive(Debug, Deserialize)]

@@ -12,7 +12,7 @@ function h(tag, attrs, ...kids) {
     // Styles through the CSSOM: the pages' CSP refuses style attributes.
     if (k === "class") e.className = v; else if (k === "style") e.style.cssText = v; else e.setAttribute(k, v);
   }
-  for (const k of kids.flat()) {
+  for (const k of kids.flat(Infinity)) {
     if (k === null || k === undefined || k === false) continue;
     e.append(k instanceof Node ? k : document.createTextNode(String(k)));
   }
