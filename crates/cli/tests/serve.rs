@@ -90,8 +90,8 @@ fn commands_come_as_one_object_an_array_or_ndjson_and_are_answered_after_the_com
     assert_eq!((res[0]["status"].as_str(), res[1]["status"].as_str()), (Some("accepted"), Some("accepted")), "{quiet}");
     assert!(res[0].get("events").is_none() && res[0]["last_seq"].is_u64(), "{quiet}");
     assert_eq!(res[2]["problem"]["code"], "unknown_session", "{quiet}");
-    // A read at the write's position sees it.
-    let last = r["results"][1]["last_seq"].as_u64().unwrap();
+    // A read at the last write's position sees it (the quiet batch's viewers included).
+    let last = res[1]["last_seq"].as_u64().unwrap();
     let sess: Value = s.get(&t, &format!("/v1/sessions/s1?at_least={last}")).json().unwrap();
     assert_eq!(sess["unique_viewers"], 4, "{sess}");
     // A clean stop: exit 0, and the directory verifies.
