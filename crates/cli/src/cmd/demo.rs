@@ -185,18 +185,7 @@ fn top_of_boards(
     let c = &st.contests;
     let mut out = Vec::new();
     for ri in 0..c.defs.len() {
-        let Ok(key) = c.find_board(ri, None, None).or_else(|_| {
-            let day = c.default_day(ri);
-            let group = c.races[ri]
-                .boards
-                .iter()
-                .filter(|(k, _)| k.0 == day)
-                .max_by_key(|(k, t)| (t.board.len(), std::cmp::Reverse(k.1)))
-                .and_then(|(k, _)| k.1);
-            group.map(|g| (day, Some(g))).ok_or(())
-        }) else {
-            continue;
-        };
+        let Some(key) = c.shown_board(ri) else { continue };
         if let Ok(p) = c.page(f, st, ri, key, &dacu_core::contest::view::Page::Top(n)) {
             out.push(p);
         }

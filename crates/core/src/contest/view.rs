@@ -158,6 +158,22 @@ impl Contests {
         d.daily.then(|| self.now.map_or(a, |n| n.day()).clamp(a, b))
     }
 
+    /// The board a summary shows for a race: its default board (the whole window, or a
+    /// daily race's default day); for a race by category, the category with the most
+    /// entrants that day (the lowest on ties). None when the race has no such board yet.
+    pub fn shown_board(&self, ri: usize) -> Option<BoardKey> {
+        self.find_board(ri, None, None).ok().or_else(|| {
+            let day = self.default_day(ri);
+            let group = self.races[ri]
+                .boards
+                .iter()
+                .filter(|(k, _)| k.0 == day)
+                .max_by_key(|(k, t)| (t.board.len(), std::cmp::Reverse(k.1)))
+                .and_then(|(k, _)| k.1);
+            group.map(|g| (day, Some(g)))
+        })
+    }
+
     /// Resolves a board from a day and a category name.
     pub fn find_board(&self, ri: usize, day: Option<Day>, group: Option<&str>) -> Result<BoardKey, QueryError> {
         let d = &self.defs[ri];

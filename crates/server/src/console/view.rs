@@ -114,17 +114,7 @@ fn boards(f: &Festival, st: &State) -> Vec<Value> {
     let c = &st.contests;
     let mut out = Vec::new();
     for ri in 0..c.defs.len() {
-        let key = c.find_board(ri, None, None).or_else(|_| {
-            let day = c.default_day(ri);
-            let group = c.races[ri]
-                .boards
-                .iter()
-                .filter(|(k, _)| k.0 == day)
-                .max_by_key(|(k, t)| (t.board.len(), std::cmp::Reverse(k.1)))
-                .and_then(|(k, _)| k.1);
-            group.map(|g| (day, Some(g))).ok_or(())
-        });
-        let Ok(key) = key else { continue };
+        let Some(key) = c.shown_board(ri) else { continue };
         if let Ok(p) = c.page(f, st, ri, key, &Page::Top(BOARD_ROWS)) {
             out.push(serde_json::to_value(p).expect("pages serialise"));
         }
