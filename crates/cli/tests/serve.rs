@@ -299,7 +299,8 @@ fn resource_endpoints_are_the_commands_they_stand_for() {
     assert_eq!(ck["status"], "accepted", "{ck}");
     let paid: Value = s.post(&t, "/v1/checkouts/ckr/pay", &json!({"id":"pay-r"})).json().unwrap();
     assert_eq!(paid["status"], "accepted", "{paid}");
-    let c: Value = s.get(&t, "/v1/checkouts/ckr").json().unwrap();
+    // Reads wait for the write's position: the read view may not have applied it yet.
+    let c: Value = s.get(&t, &format!("/v1/checkouts/ckr?at_least={}", paid["last_seq"])).json().unwrap();
     assert!(c.to_string().contains("5900"), "{c}");
     // A viewer enters and leaves a room; a comment; an order and a refund fed in.
     assert_eq!(s.post(&t, "/v1/sessions/s1/viewers", &json!({"user":"v9"})).status(), 200);
@@ -313,7 +314,7 @@ fn resource_endpoints_are_the_commands_they_stand_for() {
     assert_eq!(s.post(&t, "/v1/orders", &o).status(), 200);
     let r: Value = s.post(&t, "/v1/refunds", &json!({"order":"o-r","amount":400,"refund_id":"rf"})).json().unwrap();
     assert_eq!(r["status"], "accepted", "{r}");
-    let m: Value = s.get(&t, "/v1/merchants/m2").json().unwrap();
+    let m: Value = s.get(&t, &format!("/v1/merchants/m2?at_least={}", r["last_seq"])).json().unwrap();
     assert!(m.to_string().contains("600"), "{m}");
 }
 
