@@ -2,14 +2,13 @@
 //! publishes the durable position, then answers the batch's requests. It runs beside the
 //! writer, so the writer executes the next batch while an fsync is in flight.
 
+use crate::handoff::Handoff;
 use crate::shared::Shared;
-use crate::writer::Work;
-use crossbeam_channel::Receiver;
 use dacu_log::EventLog;
 use std::sync::Arc;
 
-pub(crate) fn run<L: EventLog>(mut log: L, rx: Receiver<Work>, shared: Arc<Shared>) -> L {
-    for work in rx {
+pub(crate) fn run<L: EventLog>(mut log: L, handoff: &Handoff, shared: Arc<Shared>) -> L {
+    while let Some(work) = handoff.take() {
         let t0 = std::time::Instant::now();
         let result = match &work.batch {
             Some(b) => log.append(b).map(|c| c.last_seq),
@@ -33,6 +32,7 @@ pub(crate) fn run<L: EventLog>(mut log: L, rx: Receiver<Work>, shared: Arc<Share
                 work.answer(log.durable_seq(), Some(&why));
             }
         }
+        handoff.done();
     }
     log
 }

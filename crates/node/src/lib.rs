@@ -14,6 +14,7 @@
 //! - [`clock`]: the node's clock — the only place in dacu that reads the time.
 //! - `writer`: the one thread that owns the engine; group commit by size or time.
 //! - `committer`: durability through the [`dacu_log::EventLog`], then the replies.
+//! - `handoff`: the one-slot hand-over of a batch from the writer to the committer.
 //! - `follower`: the read view and the snapshots, off the writer.
 //! - `shared`: positions the threads wait on.
 //!
@@ -26,6 +27,7 @@ pub mod clock;
 mod committer;
 pub mod config;
 mod follower;
+mod handoff;
 pub mod request;
 mod shared;
 mod writer;
@@ -96,8 +98,9 @@ impl Node {
         });
         let snapshots = Arc::new(parts.snapshots);
         let (tx, rx) = crossbeam_channel::bounded(cfg.queue_requests);
-        // A rendezvous: the writer hands a batch over only when the committer is free.
-        let (work_tx, work_rx) = crossbeam_channel::bounded(0);
+        // One slot: the writer hands a batch over only when the committer is free.
+        let handoff = Arc::new(handoff::Handoff::default());
+        let writer_handoff = handoff.clone();
         let mut w = writer::Writer::new(parts.engine, parts.batcher, cfg.clone(), shared.clone());
         w.last_snapshot_seq = parts.last_snapshot_seq;
         if !cfg.read_view {
@@ -105,11 +108,11 @@ impl Node {
         }
         let spawn = |name: &str| std::thread::Builder::new().name(format!("dacu-{name}"));
         let writer = spawn("writer")
-            .spawn(move || shared::fatal_on_panic("writer", move || w.run(rx, work_tx)))
+            .spawn(move || shared::fatal_on_panic("writer", move || w.run(rx, &writer_handoff)))
             .map_err(|e| io("the writer thread", e))?;
         let (log, sh) = (parts.log, shared.clone());
         let committer = spawn("commit")
-            .spawn(move || shared::fatal_on_panic("commit", move || committer::run(log, work_rx, sh)))
+            .spawn(move || shared::fatal_on_panic("commit", move || committer::run(log, &handoff, sh)))
             .map_err(|e| io("the commit thread", e))?;
         let follower = match follow {
             Some(follow) => {

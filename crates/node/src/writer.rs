@@ -6,9 +6,10 @@
 //! batch and are sent once it is durable.
 
 use crate::config::{NodeConfig, Time};
+use crate::handoff::Handoff;
 use crate::request::{KeyStatus, Keyed, Outcome, Reply, ReplyFn, Request};
 use crate::shared::Shared;
-use crossbeam_channel::{Receiver, Select, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use dacu_core::idempotency::KeyOutcome;
 use dacu_core::{command, Code, Command, Engine, Event, Rejection, Ts};
 use dacu_log::{Batcher, SealedBatch, SnapshotStore};
@@ -105,56 +106,66 @@ impl Writer {
 
     /// Runs until the queue is closed and drained; returns the engine, the batcher and
     /// the seq of the last snapshot it took.
-    pub fn run(mut self, rx: Receiver<Request>, work_tx: Sender<Work>) -> (Engine, Batcher, u64) {
+    ///
+    /// The writer executes what is queued, then waits: for the first request when
+    /// nothing is open, for `batch_wait` after the batch's first command, and for the
+    /// committer when it is still busy. It listens to the queue only while nothing is
+    /// open, so under load it wakes once per batch, not once per request; requests that
+    /// arrive meanwhile wait in the queue and join the batch in one drain.
+    pub fn run(mut self, rx: Receiver<Request>, handoff: &Handoff) -> (Engine, Batcher, u64) {
         let mut open = Open::default();
+        let mut closed = false;
         loop {
-            let ready = self.is_ready(&open);
-            let mut sel = Select::new();
-            let recv = sel.recv(&rx);
-            let send = ready.then(|| sel.send(&work_tx));
-            let op = match self.deadline(&open, ready) {
-                Some(d) => sel.select_deadline(d),
-                None => Ok(sel.select()),
-            };
-            let Ok(op) = op else {
-                self.tick_if_due(&mut open);
-                continue;
-            };
-            if Some(op.index()) == send {
-                let work = self.seal(&mut open);
-                if op.send(&work_tx, work).is_err() {
+            closed |= self.drain(&rx, &mut open);
+            self.tick_if_due(&mut open);
+            if open.replies.is_empty() && self.batcher.pending() == 0 {
+                if closed {
                     break;
                 }
-                self.snapshot_if_due(&work_tx);
+                match self.wait_first(&rx) {
+                    Ok(Some(req)) => self.take(req, &mut open),
+                    Ok(None) => {}
+                    Err(()) => closed = true,
+                }
                 continue;
             }
-            debug_assert_eq!(op.index(), recv);
-            let Ok(req) = op.recv(&rx) else { break };
-            self.take(req, &mut open);
-            if open.commands >= self.cfg.batch_commands {
-                // Full: wait for the committer rather than grow without bound.
-                if work_tx.send(self.seal(&mut open)).is_err() {
-                    break;
+            if open.commands < self.cfg.batch_commands && !closed {
+                let ready_at = open.since.map(|t| t + self.cfg.batch_wait);
+                if let Some(wait) = ready_at.and_then(|t| t.checked_duration_since(Instant::now())) {
+                    if !wait.is_zero() {
+                        std::thread::sleep(wait);
+                        continue;
+                    }
                 }
-                self.snapshot_if_due(&work_tx);
+                if !handoff.is_free() {
+                    // Drain again afterwards: what came meanwhile joins this batch.
+                    handoff.wait_free();
+                    continue;
+                }
             }
+            handoff.give(self.seal(&mut open));
+            self.snapshot_if_due();
         }
-        if !open.replies.is_empty() || self.batcher.pending() > 0 {
-            let _ = work_tx.send(self.seal(&mut open));
-        }
+        handoff.close();
         (self.engine, self.batcher, self.last_snapshot_seq)
     }
 
-    fn is_ready(&self, open: &Open) -> bool {
-        let pending = !open.replies.is_empty() || self.batcher.pending() > 0;
-        pending
-            && (open.commands >= self.cfg.batch_commands
-                || open.since.is_none_or(|t| t.elapsed() >= self.cfg.batch_wait))
+    /// Executes the queued requests, up to a full batch; true once the queue is closed
+    /// and empty.
+    fn drain(&mut self, rx: &Receiver<Request>, open: &mut Open) -> bool {
+        while open.commands < self.cfg.batch_commands {
+            match rx.try_recv() {
+                Ok(req) => self.take(req, open),
+                Err(TryRecvError::Empty) => return false,
+                Err(TryRecvError::Disconnected) => return true,
+            }
+        }
+        false
     }
 
-    /// When to look again without a request: the open batch's deadline, the next timer.
-    fn deadline(&self, open: &Open, ready: bool) -> Option<Instant> {
-        let batch = (!ready).then_some(open.since).flatten().map(|t| t + self.cfg.batch_wait);
+    /// Waits for a request with nothing open: `Ok(None)` when a timer is due first,
+    /// `Err` when the queue is closed.
+    fn wait_first(&self, rx: &Receiver<Request>) -> Result<Option<Request>, ()> {
         let timer = match &self.cfg.time {
             Time::Clock(clock) => self
                 .engine
@@ -164,9 +175,13 @@ impl Writer {
                 .map(|due| Instant::now() + clock.until(due).min(Duration::from_secs(1))),
             Time::Recorded => None,
         };
-        match (batch, timer) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        match timer {
+            Some(d) => match rx.recv_deadline(d) {
+                Ok(req) => Ok(Some(req)),
+                Err(RecvTimeoutError::Timeout) => Ok(None),
+                Err(RecvTimeoutError::Disconnected) => Err(()),
+            },
+            None => rx.recv().map(Some).map_err(|_| ()),
         }
     }
 
@@ -311,7 +326,7 @@ impl Writer {
 
     /// Without a read view, the writer snapshots its own state once everything it
     /// handed over is durable (commits wait meanwhile).
-    fn snapshot_if_due(&mut self, _work_tx: &Sender<Work>) {
+    fn snapshot_if_due(&mut self) {
         let Some(store) = &self.snapshots else { return };
         let seq = self.batcher.next_seq() - 1;
         if self.cfg.snapshot_every == 0 || seq - self.last_snapshot_seq < self.cfg.snapshot_every {

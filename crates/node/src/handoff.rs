@@ -1,0 +1,84 @@
+//! The one-slot hand-over between the writer and the committer. The writer looks at the
+//! slot once per batch (is the committer free?) and sleeps on it only when a batch is
+//! ready and the committer is still busy; the committer sleeps on it between batches.
+//! Neither side spins: on two cores a spinning waiter takes the time the thread it waits
+//! for needs, and every wake-up is a system call.
+
+use crate::writer::Work;
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+#[derive(Default)]
+struct Slot {
+    work: Option<Work>,
+    /// The committer holds a batch it has not finished (written, synced, answered).
+    busy: bool,
+    /// The writer has stopped: the committer ends once the slot is empty.
+    closed: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct Handoff {
+    slot: Mutex<Slot>,
+    /// Signalled when a batch is put in the slot, or the slot is closed.
+    given: Condvar,
+    /// Signalled when the committer finishes a batch.
+    freed: Condvar,
+}
+
+impl Handoff {
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        self.slot.lock().expect("handoff lock")
+    }
+
+    /// Whether a batch given now would be taken at once.
+    pub fn is_free(&self) -> bool {
+        let s = self.lock();
+        s.work.is_none() && !s.busy
+    }
+
+    /// Waits until the committer has finished everything it was given.
+    pub fn wait_free(&self) {
+        let mut s = self.lock();
+        while s.work.is_some() || s.busy {
+            s = self.freed.wait(s).expect("handoff lock");
+        }
+    }
+
+    /// Gives the committer a batch; waits first if it is busy.
+    pub fn give(&self, work: Work) {
+        let mut s = self.lock();
+        while s.work.is_some() || s.busy {
+            s = self.freed.wait(s).expect("handoff lock");
+        }
+        s.work = Some(work);
+        drop(s);
+        self.given.notify_one();
+    }
+
+    /// The writer is done: the committer stops after the batch in the slot, if any.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.given.notify_one();
+    }
+
+    /// The committer's next batch; `None` once the slot is closed and empty.
+    pub fn take(&self) -> Option<Work> {
+        let mut s = self.lock();
+        loop {
+            if let Some(w) = s.work.take() {
+                s.busy = true;
+                return Some(w);
+            }
+            if s.closed {
+                return None;
+            }
+            s = self.given.wait(s).expect("handoff lock");
+        }
+    }
+
+    /// The committer has finished the batch it took.
+    pub fn done(&self) {
+        self.lock().busy = false;
+        self.freed.notify_one();
+    }
+}
