@@ -197,7 +197,7 @@ pub fn digest(st: &State) -> String {
         }
     }
     let out = h.0.finalize();
-    out.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex(&out)
 }
 
 /// An order-independent fingerprint of a large set (FxHash is deterministic): the

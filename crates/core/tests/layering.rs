@@ -24,6 +24,7 @@ fn layer(module: &str) -> Layer {
         "money",
         "error",
         "hash",
+        "hex",
         "limits",
         "intern",
         "kinds",

@@ -56,6 +56,4 @@ pub fn new_log_id() -> std::io::Result<LogId> {
     Ok(id)
 }
 
-pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+pub use dacu_core::hex;

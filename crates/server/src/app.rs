@@ -277,7 +277,7 @@ pub struct CommandResult {
     /// Its events (accepted).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
-    pub events: Option<Vec<serde_json::Value>>,
+    pub events: Option<Vec<dacu_core::Event>>,
     /// Why not (rejected): the problem, as for a single command.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<Problem>,
@@ -295,7 +295,7 @@ impl CommandResult {
                 status: "accepted",
                 first_seq: Some(first_seq),
                 last_seq: Some(last_seq),
-                events: Some(events.iter().map(|e| serde_json::to_value(e).expect("events serialise")).collect()),
+                events: Some(events),
                 problem: None,
                 replay: false,
             },

@@ -58,7 +58,7 @@ pub fn take(
         h.update((part.len() as u64).to_le_bytes());
         h.update(part);
     }
-    let fingerprint: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let fingerprint: String = dacu_core::hex(&h.finalize());
     if !app.in_flight.0.lock().expect("in-flight keys").insert(scoped.clone()) {
         return Err(Problem::new(
             StatusCode::CONFLICT,

@@ -5,6 +5,7 @@
 //! bytes, hex) proves it. The file keeps the id, SHA-256 of the whole token, the role, the
 //! participant, and when it was created, expires and was revoked — never the token.
 
+use dacu_core::hex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -71,11 +72,7 @@ pub struct Principal {
 }
 
 fn sha256_hex(s: &str) -> String {
-    Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(s.as_bytes()))
 }
 
 pub fn now_s() -> i64 {

@@ -112,8 +112,7 @@ fn err<T>(s: impl Into<String>) -> Result<T, QueryError> {
 }
 
 pub fn cursor_of(k: &Key) -> String {
-    let hex: String = k.id.bytes().map(|b| format!("{b:02x}")).collect();
-    format!("{}.{}.{}", k.score, k.at_ms, hex)
+    format!("{}.{}.{}", k.score, k.at_ms, crate::hex(k.id.as_bytes()))
 }
 
 /// A cursor exactly as [`cursor_of`] writes it: decimal numbers without a sign or

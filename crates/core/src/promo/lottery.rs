@@ -10,9 +10,7 @@ use sha2::{Digest, Sha256};
 /// Separates this use of the secret from any other.
 pub const DOMAIN: &[u8] = b"dacu-lottery-v1";
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::hex;
 
 /// `hex(SHA-256(secret))`.
 pub fn commitment(secret: &[u8]) -> String {

@@ -82,8 +82,7 @@ pub fn parse_command(mut v: Value) -> Result<(Command, Value, bool), (Value, Pro
             stamp = true;
         }
     }
-    let text = v.to_string();
-    match dacu_core::parse_line(&text) {
+    match dacu_core::parse_line(&type_first(&v)) {
         Ok(c) => Ok((c, v, stamp)),
         Err(r) => {
             let mut p = Problem::rejection(&r);
@@ -91,6 +90,22 @@ pub fn parse_command(mut v: Value) -> Result<(Command, Value, bool), (Value, Pro
             Err((v, p))
         }
     }
+}
+
+/// The object's text with its `type` first, so that the command is parsed once, by its
+/// type, rather than probed for the type and then parsed (the map's keys are sorted).
+fn type_first(v: &Value) -> String {
+    let Value::Object(m) = v else { return v.to_string() };
+    let Some(ty @ Value::String(_)) = m.get("type") else { return v.to_string() };
+    let mut text = format!("{{\"type\":{ty}");
+    for (k, field) in m.iter().filter(|(k, _)| *k != "type") {
+        text.push(',');
+        text.push_str(&Value::String(k.clone()).to_string());
+        text.push(':');
+        text.push_str(&field.to_string());
+    }
+    text.push('}');
+    text
 }
 
 fn parse_body(headers: &HeaderMap, body: &[u8], limit: usize) -> Result<Parsed, Problem> {
