@@ -24,10 +24,17 @@
 //! Content hashes that must be reproducible (the digest's order-independent set sums)
 //! keep using the fixed FxHash; they are not maps.
 
+// The maps resize incrementally (griddle): a full table moves to its doubled one a few
+// entries per insert rather than all at once. The state's maps grow with every new user,
+// id and claim, so with all-at-once resizing the insert that crossed a power of two
+// stalled the writer for as long as moving the whole table took — tens of milliseconds
+// at a few hundred thousand users, and linearly more beyond — and every request in that
+// batch waited.
+
 /// A map with a seeded hasher.
-pub type Map<K, V> = std::collections::HashMap<K, V, Seed>;
+pub type Map<K, V> = griddle::HashMap<K, V, Seed>;
 /// A set with a seeded hasher.
-pub type Set<K> = std::collections::HashSet<K, Seed>;
+pub type Set<K> = griddle::HashSet<K, Seed>;
 /// The seeded hasher builder: each map draws its own seed when it is made.
 pub type Seed = foldhash::fast::RandomState;
 

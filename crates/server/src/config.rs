@@ -10,6 +10,9 @@ use std::time::Duration;
 pub struct Config {
     /// Where to listen.
     pub listen: String,
+    /// Threads answering HTTP; 0: one fewer than the machine's cores (at least one),
+    /// leaving a core to the node's writer, which is busy whenever requests are.
+    pub workers: usize,
     pub batch: Batch,
     pub limits: Limits,
     pub idempotency: Idempotency,
@@ -101,6 +104,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             listen: "127.0.0.1:7116".into(),
+            workers: 0,
             batch: Batch::default(),
             limits: Limits::default(),
             idempotency: Idempotency::default(),
@@ -166,7 +170,18 @@ impl Config {
     pub fn read_wait(&self) -> Duration {
         Duration::from_millis(self.limits.read_wait_ms)
     }
+
+    /// The HTTP threads to start: `workers`, or for 0 one fewer than `cores` (at least 1).
+    pub fn worker_threads(&self, cores: usize) -> usize {
+        match self.workers {
+            0 => cores.saturating_sub(1).max(1),
+            n => n,
+        }
+    }
 }
+
+/// The most HTTP threads `workers` may ask for.
+pub const MAX_WORKERS: usize = 1024;
 
 /// Builds the settings: the file (if any), then `DACU_*` variables from `env`, then the
 /// `section.key=value` overrides, each value read as TOML (a bare word as a string).
@@ -249,6 +264,9 @@ impl Config {
                 return Err(format!("`{k}` must be above 0"));
             }
         }
+        if self.workers > MAX_WORKERS {
+            return Err(format!("`workers` must be 0 (automatic) to {MAX_WORKERS}, got {}", self.workers));
+        }
         if !(1..=30 * 86_400).contains(&self.idempotency.window_s) {
             return Err(format!(
                 "`idempotency.window_s` must be 1 to 2592000 seconds (30 days), got {}",
@@ -295,5 +313,15 @@ mod tests {
         let e = load(None, Vec::new(), &["clock.start=yesterday".into()]).unwrap_err();
         assert!(e.contains("RFC 3339"), "{e}");
         assert!(keys().contains(&"push.coalesce_ms".to_string()));
+        let e = load(None, Vec::new(), &["workers=5000".into()]).unwrap_err();
+        assert!(e.contains("0 (automatic) to 1024"), "{e}");
+    }
+
+    #[test]
+    fn workers_default_to_one_fewer_than_the_cores() {
+        let c = load(None, Vec::new(), &[]).unwrap();
+        assert_eq!([1, 2, 8].map(|n| c.worker_threads(n)), [1, 1, 7]);
+        let c = load(None, vec![("DACU_WORKERS".to_string(), "3".to_string())], &[]).unwrap();
+        assert_eq!(c.worker_threads(2), 3);
     }
 }

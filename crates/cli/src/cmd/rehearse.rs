@@ -119,9 +119,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let rt = super::serve::runtime(&cfg)?;
     let (service, _) = Service::open(&data, None, cfg, dacu_log::Options::default(), Some(baseline))
         .map_err(|e| anyhow::anyhow!("cannot serve {}: {e}", data.display()))?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     let listener = rt
         .block_on(tokio::net::TcpListener::bind(&a.listen))
         .with_context(|| format!("cannot listen on {}", a.listen))?;

@@ -32,7 +32,7 @@ pub fn run(a: Args, opts: dacu_log::Options) -> anyhow::Result<ExitCode> {
     let (service, report) = Service::open(&a.data, a.festival.as_deref(), cfg.clone(), opts, baseline)
         .map_err(|e| anyhow::anyhow!("cannot serve {}: {e}", a.data.display()))?;
     super::warn(&report);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    let rt = runtime(&cfg)?;
     rt.block_on(serve(&service, &cfg.listen, &a.data))?;
     drop(rt);
     let down = service.stop().context("stopping")?;
@@ -42,6 +42,34 @@ pub fn run(a: Args, opts: dacu_log::Options) -> anyhow::Result<ExitCode> {
         Err(why) => super::Closed::SnapshotFailed(why),
     };
     Ok(closed.exit(ExitCode::SUCCESS))
+}
+
+/// The service's runtime: `workers` HTTP threads (config.md: `workers`), and no
+/// transparent huge pages for the process.
+pub fn runtime(cfg: &config::Config) -> anyhow::Result<tokio::runtime::Runtime> {
+    no_huge_pages();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cfg.worker_threads(cores))
+        .enable_all()
+        .build()
+        .context("starting the runtime")
+}
+
+/// Turns transparent huge pages off for this process. The allocator asks for them, and a
+/// fault on one zeroes 2 MiB at once: as the festival's state grows, the writer met such
+/// faults in the middle of a batch and every request of the batch waited (BENCHMARKS.md,
+/// "The HTTP service"). Where the call is refused, memory stays as it was.
+fn no_huge_pages() {
+    #[cfg(target_os = "linux")]
+    {
+        #[allow(unsafe_code, reason = "FFI: prctl(2); the workspace denies unsafe code elsewhere")]
+        // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory of ours.
+        let r = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+        if r != 0 {
+            eprintln!("dacu: transparent huge pages stay on ({})", std::io::Error::last_os_error());
+        }
+    }
 }
 
 async fn serve(service: &Service, listen: &str, data: &Path) -> anyhow::Result<()> {
