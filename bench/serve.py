@@ -70,6 +70,18 @@ def durable_seq(url):
         return int(float(m.group(1))) if m else 0
 
 
+def served_ms(url, route, method):
+    """The service's own view of a route: its request-duration summary's p50, p99 and
+    maximum in ms (from the request's arrival in the router to its answer)."""
+    with urllib.request.urlopen(url + "/metrics") as r:
+        text = r.read().decode()
+    q = {}
+    for quant, val in re.findall(r'^dacu_http_request_duration_seconds\{route="' + re.escape(route) + r'",method="'
+                                 + method + r'",quantile="([\d.]+)"\} (\S+)$', text, re.M):
+        q[quant] = float(val) * 1000
+    return f"served p50 {q.get('0.5', 0):.2f} ms, p99 {q.get('0.99', 0):.2f} ms, max {q.get('1', 0):.2f} ms"
+
+
 def new_dir(dacu, work, name, festival):
     """A fresh data directory holding `festival` and nothing else."""
     data = os.path.join(work, name)
@@ -118,10 +130,11 @@ def claims(dacu, work, seconds):
         with urllib.request.urlopen(urllib.request.Request(
                 s.url + "/v1/coupons/big", headers={"Authorization": f"Bearer {tok}"})) as r:
             claimed = json.loads(r.read())["claimed"]
+        served = served_ms(s.url, "/v1/coupons/{coupon}/claims", "POST")
     finally:
         s.stop()
     print(f"dacu claims (64 connections, durable): {rps:,.0f}/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
-          f"non-2xx {bad}, claimed {claimed:,}")
+          f"non-2xx {bad}, claimed {claimed:,}; {served}")
     return rps
 
 
@@ -176,13 +189,22 @@ def quote(dacu, work, seconds, rate):
         workers = 20
         out = sh("hey", "-z", f"{seconds}s", "-c", str(workers), "-q", str(rate // workers), "-m", "POST",
                  "-H", f"Authorization: Bearer {tok}", "-T", "application/json", "-d", body, s.url + "/v1/quote")
+        served = served_ms(s.url, "/v1/quote", "POST")
+        # The floor: the same load against /healthz (no engine, no body) right after.
+        floor = sh("hey", "-z", f"{seconds}s", "-c", str(workers), "-q", str(rate // workers), s.url + "/healthz")
     finally:
         s.stop()
-    got = float(re.search(r"Requests/sec:\s+(\S+)", out).group(1))
-    pct = {p: float(v) * 1000 for p, v in re.findall(r"(50|99)% in ([\d.]+) secs", out)}
-    codes = re.findall(r"\[(\d+)\]\s+(\d+) responses", out)
+
+    def hey_numbers(text):
+        got = float(re.search(r"Requests/sec:\s+(\S+)", text).group(1))
+        pct = {p: float(v) * 1000 for p, v in re.findall(r"(50|99)% in ([\d.]+) secs", text)}
+        return got, pct, dict(re.findall(r"\[(\d+)\]\s+(\d+) responses", text))
+    got, pct, codes = hey_numbers(out)
     print(f"quote at {rate}/s offered ({got:,.0f}/s served): p50 {pct['50']:.2f} ms, p99 {pct['99']:.2f} ms, "
-          f"statuses {dict(codes)}")
+          f"statuses {codes}; {served}")
+    got, pct, codes = hey_numbers(floor)
+    print(f"  the floor, /healthz at the same rate ({got:,.0f}/s served): p50 {pct['50']:.2f} ms, "
+          f"p99 {pct['99']:.2f} ms, statuses {codes}")
 
 
 def chunks(path, work, lines_per):

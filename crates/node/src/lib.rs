@@ -217,6 +217,17 @@ impl Node {
         Ok(f(&engine))
     }
 
+    /// The read view now, if it already holds `at_least`, has not failed, and is not being
+    /// written: for a read of microseconds, which [`Node::read`]'s waiting would cost more
+    /// than. `None` otherwise; [`Node::read`] then waits, or says why not.
+    pub fn try_view(&self, at_least: u64) -> Option<std::sync::RwLockReadGuard<'_, Engine>> {
+        let view = self.shared.view.as_ref()?;
+        if self.shared.view_failed.lock().expect("view lock").is_some() || self.shared.applied.get() < at_least {
+            return None;
+        }
+        view.try_read().ok()
+    }
+
     /// The last durable event.
     pub fn durable_seq(&self) -> u64 {
         self.shared.durable.get()

@@ -138,6 +138,21 @@ impl App {
         Ok(reply)
     }
 
+    /// As [`App::read`], but on the calling thread when the read view is ready and free
+    /// at once: for reads of microseconds (a quote), where the hop to a blocking thread
+    /// and back took longer than the read.
+    pub async fn read_light<T: Send + 'static>(
+        self: &Arc<Self>,
+        at_least: u64,
+        f: impl FnOnce(&Engine) -> T + Send + 'static,
+    ) -> Result<(T, u64), Problem> {
+        if let Some(engine) = self.node.try_view(at_least) {
+            let pos = engine.state().events;
+            return Ok((f(&engine), pos));
+        }
+        self.read(at_least, f).await
+    }
+
     /// Runs `f` on the read view at `at_least` or later, off the async threads.
     pub async fn read<T: Send + 'static>(
         self: &Arc<Self>,

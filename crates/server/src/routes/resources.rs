@@ -256,7 +256,7 @@ pub async fn quote(State(app): State<Shared>, who: Principal, Json(q): Json<Quot
         Err(e) => return Problem::bad_request(format!("`at`: {e}")).at("/at").into_response(),
     };
     let (user, lines) = (q.user, q.lines);
-    match app.read(q.at_least.unwrap_or(0), move |e| e.quote(&user, &lines, at)).await {
+    match app.read_light(q.at_least.unwrap_or(0), move |e| e.quote(&user, &lines, at)).await {
         Ok((Ok(quote), _)) => Json(quote).into_response(),
         Ok((Err(r), _)) => Problem::rejection(&r).into_response(),
         Err(p) => p.into_response(),
