@@ -10,8 +10,7 @@ use std::time::Duration;
 pub struct Config {
     /// Where to listen.
     pub listen: String,
-    /// Threads answering HTTP; 0: one fewer than the machine's cores (at least one),
-    /// leaving a core to the node's writer, which is busy whenever requests are.
+    /// Threads answering HTTP; 0: one per core.
     pub workers: usize,
     pub batch: Batch,
     pub limits: Limits,
@@ -171,10 +170,10 @@ impl Config {
         Duration::from_millis(self.limits.read_wait_ms)
     }
 
-    /// The HTTP threads to start: `workers`, or for 0 one fewer than `cores` (at least 1).
+    /// The HTTP threads to start: `workers`, or for 0 one per core (at least 1).
     pub fn worker_threads(&self, cores: usize) -> usize {
         match self.workers {
-            0 => cores.saturating_sub(1).max(1),
+            0 => cores.max(1),
             n => n,
         }
     }
@@ -318,9 +317,9 @@ mod tests {
     }
 
     #[test]
-    fn workers_default_to_one_fewer_than_the_cores() {
+    fn workers_default_to_one_per_core() {
         let c = load(None, Vec::new(), &[]).unwrap();
-        assert_eq!([1, 2, 8].map(|n| c.worker_threads(n)), [1, 1, 7]);
+        assert_eq!([0, 1, 2, 8].map(|n| c.worker_threads(n)), [1, 1, 2, 8]);
         let c = load(None, vec![("DACU_WORKERS".to_string(), "3".to_string())], &[]).unwrap();
         assert_eq!(c.worker_threads(2), 3);
     }
