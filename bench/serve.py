@@ -70,6 +70,13 @@ def durable_seq(url):
         return int(float(m.group(1))) if m else 0
 
 
+def cpu_s(pid):
+    """A process's CPU time so far (user and system), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def served_ms(url, route, method):
     """The service's own view of a route: its request-duration summary's p50, p99 and
     maximum in ms (from the request's arrival in the router to its answer)."""
@@ -125,7 +132,12 @@ def claims(dacu, work, seconds):
         lua = os.path.join(work, "claim.lua")
         with open(lua, "w") as f:
             f.write(WRK_LUA.replace("TOKEN", tok))
+        cpu0 = cpu_s(s.p.pid)
+        t0 = os.times()
         out = sh("wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-s", lua, s.url)
+        t1 = os.times()
+        server_cpu = cpu_s(s.p.pid) - cpu0
+        wrk_cpu = (t1.children_user + t1.children_system) - (t0.children_user + t0.children_system)
         rps, p50, p99, bad = wrk_numbers(out)
         with urllib.request.urlopen(urllib.request.Request(
                 s.url + "/v1/coupons/big", headers={"Authorization": f"Bearer {tok}"})) as r:
@@ -135,6 +147,9 @@ def claims(dacu, work, seconds):
         s.stop()
     print(f"dacu claims (64 connections, durable): {rps:,.0f}/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
           f"non-2xx {bad}, claimed {claimed:,}; {served}")
+    n = rps * seconds
+    print(f"  CPU per claim: the service {server_cpu / n * 1e6:.1f} µs, wrk {wrk_cpu / n * 1e6:.1f} µs "
+          f"(of {2 * 1e6 / rps:.1f} µs of two cores' time per claim)")
     return rps
 
 
