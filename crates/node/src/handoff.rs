@@ -82,3 +82,44 @@ impl Handoff {
         self.freed.notify_one();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    fn empty() -> Work {
+        Work { batch: None, replies: Vec::new() }
+    }
+
+    /// Every batch given is taken exactly once, one at a time, and closing ends the
+    /// committer only after the last one.
+    #[test]
+    fn each_batch_is_taken_once_and_close_ends_after_the_last() {
+        let h = Arc::new(Handoff::default());
+        let (taken, at_once) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let committer = {
+            let (h, taken, at_once) = (h.clone(), taken.clone(), at_once.clone());
+            std::thread::spawn(move || {
+                while let Some(_w) = h.take() {
+                    assert_eq!(at_once.fetch_add(1, Ordering::SeqCst), 0, "two batches held at once");
+                    assert!(!h.is_free(), "the committer holds a batch: not free");
+                    taken.fetch_add(1, Ordering::SeqCst);
+                    at_once.fetch_sub(1, Ordering::SeqCst);
+                    h.done();
+                }
+            })
+        };
+        for _ in 0..1000 {
+            h.give(empty());
+        }
+        h.wait_free();
+        assert!(h.is_free());
+        assert_eq!(taken.load(Ordering::SeqCst), 1000);
+        h.give(empty());
+        h.close();
+        committer.join().unwrap();
+        assert_eq!(taken.load(Ordering::SeqCst), 1001, "the batch given before close was taken");
+    }
+}
