@@ -21,8 +21,10 @@
 //!   [`command`] (the wire commands, one JSON object per line), [`market`] (the marketing
 //!   tools' state), [`contest`]
 //!   (ranking contests, challenges and the heat value, kept live), [`settle`]
-//!   (settlement: payouts within budgets, clawbacks, the ledger) and [`state`] (entities
-//!   and running totals, holding the marketing tools, the races and the ledger).
+//!   (settlement: payouts within budgets, clawbacks, the ledger), [`traffic`]
+//!   (guaranteed traffic: the HWM planner and the serving rule, docs/traffic.md) and
+//!   [`state`] (entities and running totals, holding the marketing tools, the races and
+//!   the ledger).
 //! - The engine: [`engine`] — `decide` (validate → events) and `apply` (events → state).
 //! - Readers: [`view`] (read models for `show` and `report`), [`review`] (the live-session
 //!   review, 复盘), [`digest`] (the canonical state digest that proves replay equals live
@@ -58,6 +60,7 @@ pub mod review;
 pub mod settle;
 pub mod state;
 pub mod time;
+pub mod traffic;
 pub mod view;
 
 pub use command::{parse_line, Command};

@@ -1,0 +1,184 @@
+//! The High Water Mark planner (Chen, Berkhin, Anderson, Devanur: "Real-time bidding
+//! algorithms for performance-based display ad allocation", and the HWM heuristic of
+//! guaranteed delivery, EC'12), in integers. docs/traffic.md, "HWM", states it step by
+//! step with a worked example.
+//!
+//! 1. Order the contracts: higher `priority` first; then less total eligible supply first
+//!    (the most constrained contract chooses first); then by index.
+//! 2. Every node starts with its forecast supply remaining.
+//! 3. For each contract in order, find the smallest share α (parts per billion) such that
+//!    taking `min(remaining_i, floor(supply_i × α / 10⁹))` from every eligible node covers
+//!    the demand. If even α = 10⁹ (all that remains) does not, take all that remains and
+//!    record the shortfall. Taking at the smallest α can pass the demand by a few
+//!    impressions (each node's take is rounded down separately); the excess is given back
+//!    one impression per node, from the last eligible node backwards.
+//! 4. Subtract what the contract took from each node's remaining supply.
+
+use super::{Instance, Invalid, Plan, PPB};
+
+/// Plans `inst` with HWM.
+pub fn plan(inst: &Instance) -> Result<Plan, Invalid> {
+    inst.validate()?;
+    let order = planning_order(inst);
+    let mut remaining = inst.supply.clone();
+    let n = inst.contracts.len();
+    let mut plan = Plan {
+        order: order.clone(),
+        share_ppb: vec![0; n],
+        by_node: vec![Vec::new(); inst.supply.len()],
+        planned: vec![0; n],
+        shortfall: vec![0; n],
+    };
+    for &j in &order {
+        let c = &inst.contracts[j as usize];
+        let (share, takes) = take_for(&inst.supply, &remaining, &c.eligible, c.demand);
+        let mut total = 0u64;
+        for (&i, &t) in c.eligible.iter().zip(&takes) {
+            if t > 0 {
+                remaining[i as usize] -= t;
+                plan.by_node[i as usize].push((j, t));
+                total += t;
+            }
+        }
+        plan.share_ppb[j as usize] = share;
+        plan.planned[j as usize] = total;
+        plan.shortfall[j as usize] = c.demand - total;
+    }
+    Ok(plan)
+}
+
+/// Contracts by priority (high first), then eligible supply (low first), then index.
+fn planning_order(inst: &Instance) -> Vec<u32> {
+    let mut keyed: Vec<(u8, u64, u32)> =
+        (0..inst.contracts.len()).map(|j| (inst.contracts[j].priority, inst.eligible_supply(j), j as u32)).collect();
+    keyed.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    keyed.into_iter().map(|(_, _, j)| j).collect()
+}
+
+/// What one node gives at share `ppb`: its proportional take, capped by what remains.
+fn take_at(supply: u64, remaining: u64, ppb: u64) -> u64 {
+    let proportional = (u128::from(supply) * u128::from(ppb) / u128::from(PPB)) as u64;
+    proportional.min(remaining)
+}
+
+/// The contract's share and its take from each eligible node (in `eligible`'s order),
+/// summing to `min(demand, all that remains on them)`.
+fn take_for(supply: &[u64], remaining: &[u64], eligible: &[u32], demand: u64) -> (u64, Vec<u64>) {
+    let total_at =
+        |ppb: u64| -> u64 { eligible.iter().map(|&i| take_at(supply[i as usize], remaining[i as usize], ppb)).sum() };
+    let share = if total_at(PPB) < demand {
+        PPB
+    } else {
+        // The smallest share whose total reaches the demand: total_at is monotone.
+        let (mut lo, mut hi) = (0u64, PPB);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if total_at(mid) >= demand {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        lo
+    };
+    let mut takes: Vec<u64> =
+        eligible.iter().map(|&i| take_at(supply[i as usize], remaining[i as usize], share)).collect();
+    let mut excess = takes.iter().sum::<u64>().saturating_sub(demand);
+    // Give back the rounding's excess, one impression per node from the end, repeatedly.
+    while excess > 0 {
+        for t in takes.iter_mut().rev().filter(|t| **t > 0) {
+            if excess == 0 {
+                break;
+            }
+            *t -= 1;
+            excess -= 1;
+        }
+    }
+    (share, takes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::traffic::Contract;
+    use proptest::prelude::*;
+
+    fn contract(demand: u64, eligible: &[u32]) -> Contract {
+        Contract { demand, eligible: eligible.to_vec(), priority: 0 }
+    }
+
+    /// The worked example of docs/traffic.md, "HWM".
+    #[test]
+    fn the_worked_example() {
+        let inst = Instance {
+            supply: vec![400, 400, 200],
+            contracts: vec![contract(300, &[0, 1, 2]), contract(200, &[2]), contract(500, &[0, 1])],
+        };
+        let p = plan(&inst).unwrap();
+        // B (200 eligible) first, then C (800), then A (1,000).
+        assert_eq!(p.order, vec![1, 2, 0]);
+        assert_eq!(p.share_ppb, vec![375_000_000, PPB, 625_000_000]);
+        assert_eq!(p.by_node, vec![vec![(2, 250), (0, 150)], vec![(2, 250), (0, 150)], vec![(1, 200)]]);
+        assert_eq!(p.shortfall, vec![0, 0, 0]);
+    }
+
+    #[test]
+    fn a_contract_short_of_supply_takes_all_and_records_the_rest() {
+        let inst = Instance { supply: vec![100, 50], contracts: vec![contract(400, &[0, 1])] };
+        let p = plan(&inst).unwrap();
+        assert_eq!((p.planned[0], p.shortfall[0], p.share_ppb[0]), (150, 250, PPB));
+    }
+
+    #[test]
+    fn bad_eligibility_is_refused() {
+        let inst = Instance { supply: vec![1], contracts: vec![contract(1, &[0, 0])] };
+        assert!(plan(&inst).is_err());
+        let inst = Instance { supply: vec![1], contracts: vec![contract(1, &[1])] };
+        assert!(plan(&inst).is_err());
+    }
+
+    fn instance() -> impl Strategy<Value = Instance> {
+        (1usize..12).prop_flat_map(|nodes| {
+            let supply = proptest::collection::vec(0u64..10_000, nodes);
+            let one = (0u64..20_000, proptest::collection::btree_set(0u32..nodes as u32, 0..=nodes), 0u8..3)
+                .prop_map(|(demand, set, priority)| Contract { demand, eligible: set.into_iter().collect(), priority });
+            (supply, proptest::collection::vec(one, 0..10))
+                .prop_map(|(supply, contracts)| Instance { supply, contracts })
+        })
+    }
+
+    proptest! {
+        /// No node gives more than its supply; no contract gets more than its demand or
+        /// anything from a node it is not eligible for; planned + shortfall = demand.
+        #[test]
+        fn plans_respect_supply_demand_and_eligibility(inst in instance()) {
+            let p = plan(&inst).unwrap();
+            for (i, alloc) in p.by_node.iter().enumerate() {
+                prop_assert!(alloc.iter().map(|(_, n)| n).sum::<u64>() <= inst.supply[i]);
+                for (j, n) in alloc {
+                    prop_assert!(*n > 0);
+                    prop_assert!(inst.contracts[*j as usize].eligible.contains(&(i as u32)));
+                }
+            }
+            for (j, c) in inst.contracts.iter().enumerate() {
+                let got: u64 = (0..inst.supply.len()).map(|i| p.allocated(i, j as u32)).sum();
+                prop_assert_eq!(got, p.planned[j]);
+                prop_assert_eq!(p.planned[j] + p.shortfall[j], c.demand);
+            }
+        }
+
+        /// A contract falls short only when the nodes it may use have nothing left.
+        #[test]
+        fn a_shortfall_means_its_supply_is_used_up(inst in instance()) {
+            let p = plan(&inst).unwrap();
+            for (j, c) in inst.contracts.iter().enumerate() {
+                if p.shortfall[j] > 0 {
+                    for &i in &c.eligible {
+                        let used: u64 = p.by_node[i as usize].iter().map(|(_, n)| n).sum();
+                        prop_assert_eq!(used, inst.supply[i as usize], "node {} has supply left", i);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! Guaranteed traffic: allocating forecast impression supply to contracts that each need
+//! a number of impressions from the supply they are eligible for (docs/traffic.md).
+//!
+//! - [`hwm`]: the High Water Mark planner (Chen et al., EC'12): one pass over the
+//!   contracts, each taking the same fraction of every node it may use.
+//! - [`serve`]: answering an impression opportunity with the contract to show, following
+//!   the plan deterministically (largest deficit first), so replay repeats every answer.
+//!
+//! Everything is integer arithmetic: fractions are parts per billion, impressions are
+//! whole, and every tie is broken by index, so a plan is the same on every machine.
+
+pub mod hwm;
+pub mod serve;
+
+/// Parts per billion: the unit of every fraction here.
+pub const PPB: u64 = 1_000_000_000;
+
+/// A planning instance: forecast supply per node, and the contracts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    /// Forecast impressions of each supply node (a venue slot × hour × audience segment).
+    pub supply: Vec<u64>,
+    pub contracts: Vec<Contract>,
+}
+
+/// A guaranteed contract: `demand` impressions from the nodes in `eligible`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contract {
+    /// Impressions promised.
+    pub demand: u64,
+    /// The supply nodes it may be shown on: indexes into [`Instance::supply`], ascending,
+    /// without repeats.
+    pub eligible: Vec<u32>,
+    /// Higher is planned first; within a priority, the contract with less eligible supply
+    /// is planned first.
+    pub priority: u8,
+}
+
+/// Why an instance cannot be planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalid {
+    /// A contract names a node that does not exist, or names nodes out of order.
+    Eligible { contract: usize, why: &'static str },
+}
+
+impl Instance {
+    /// Checks the eligibility lists: each ascending, without repeats, within the nodes.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let nodes = self.supply.len();
+        for (j, c) in self.contracts.iter().enumerate() {
+            if c.eligible.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(Invalid::Eligible {
+                    contract: j,
+                    why: "eligible nodes must be ascending, without repeats",
+                });
+            }
+            if c.eligible.last().is_some_and(|&i| i as usize >= nodes) {
+                return Err(Invalid::Eligible { contract: j, why: "an eligible node does not exist" });
+            }
+        }
+        Ok(())
+    }
+
+    /// A contract's total eligible supply.
+    pub fn eligible_supply(&self, j: usize) -> u64 {
+        self.contracts[j].eligible.iter().map(|&i| self.supply[i as usize]).sum()
+    }
+}
+
+/// An allocation plan: how many impressions of each node go to each contract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The order the contracts were planned in.
+    pub order: Vec<u32>,
+    /// Each contract's share of every eligible node's supply, in parts per billion (its
+    /// "high water mark"); [`PPB`] for one that took all it could and still fell short.
+    pub share_ppb: Vec<u64>,
+    /// Per node: `(contract, impressions)`, in planning order.
+    pub by_node: Vec<Vec<(u32, u64)>>,
+    /// Per contract: impressions planned.
+    pub planned: Vec<u64>,
+    /// Per contract: demand that the supply left to it cannot cover.
+    pub shortfall: Vec<u64>,
+}
+
+impl Plan {
+    /// Impressions of node `i` planned for contract `j`.
+    pub fn allocated(&self, i: usize, j: u32) -> u64 {
+        self.by_node[i].iter().find(|(c, _)| *c == j).map_or(0, |(_, n)| *n)
+    }
+}
