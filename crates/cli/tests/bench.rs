@@ -42,3 +42,23 @@ fn an_unknown_baseline_is_refused() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown baseline `postgres`; `bench grabs` has: redis, none"), "{}", stderr(&o));
 }
+
+/// The traffic bench at a tiny size: with the forecast exact, serving delivers exactly
+/// what was planned (its under-delivery is the plan's shortfall, nothing is over-delivered,
+/// and the bench's own conservation check passed); a bad size is refused.
+#[test]
+fn the_traffic_bench_delivers_its_plan_when_the_forecast_is_exact() {
+    let o = dacu(&["bench", "traffic", "--nodes", "20", "--contracts", "60", "--errors", "0,25"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let json: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let runs = json["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["under_delivery_pct"], json["planned_shortfall_pct"], "{out}");
+    for r in runs {
+        assert_eq!(r["over_delivery_pct"], 0.0, "{out}");
+    }
+    let o = dacu(&["bench", "traffic", "--nodes", "0"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--nodes must be 1 to 1000000"), "{}", stderr(&o));
+}

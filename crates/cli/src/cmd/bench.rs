@@ -121,6 +121,23 @@ pub enum What {
         #[arg(long, default_value = "none")]
         baselines: String,
     },
+    /// Guaranteed traffic: the HWM plan of a generated instance, then serving its supply
+    /// at each forecast error (docs/traffic.md): planning time, decisions/s, under- and
+    /// over-delivery.
+    Traffic {
+        #[arg(long, default_value_t = 1_000)]
+        nodes: usize,
+        #[arg(long, default_value_t = 10_000)]
+        contracts: usize,
+        /// Total demand as a percentage of total forecast supply.
+        #[arg(long, default_value_t = 70)]
+        load_pct: u64,
+        /// Forecast errors to serve at, in percent (comma-separated).
+        #[arg(long, default_value = "0,10,25,50", value_delimiter = ',')]
+        errors: Vec<u64>,
+        #[arg(long, default_value_t = 116)]
+        seed: u64,
+    },
 }
 
 /// Peak resident memory of this process (VmHWM), in MiB.
@@ -161,6 +178,9 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
         }
         What::Settle { data, runs, baselines } => super::bench_settle::settle(&data, runs, &baselines),
         What::Claims { festival, count, baselines } => super::bench_market::claims(&festival, count, &baselines),
+        What::Traffic { nodes, contracts, load_pct, errors, seed } => {
+            super::bench_traffic::traffic(nodes, contracts, load_pct, &errors, seed)
+        }
     }
 }
 

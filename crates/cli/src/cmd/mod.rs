@@ -4,6 +4,7 @@ pub mod bench_boards;
 pub mod bench_market;
 pub mod bench_node;
 pub mod bench_settle;
+pub mod bench_traffic;
 pub mod check;
 pub mod codes;
 pub mod demo;
