@@ -16,6 +16,9 @@ use dacu_log::{Batcher, SealedBatch, SnapshotStore};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The longest the writer sleeps with a batch open before looking at the queue again.
+const MAX_SLEEP: Duration = Duration::from_millis(1);
+
 /// What the committer makes durable and whom it then answers.
 pub(crate) struct Work {
     pub batch: Option<SealedBatch>,
@@ -133,7 +136,11 @@ impl Writer {
                 let ready_at = open.since.map(|t| t + self.cfg.batch_wait);
                 if let Some(wait) = ready_at.and_then(|t| t.checked_duration_since(Instant::now())) {
                     if !wait.is_zero() {
-                        std::thread::sleep(wait);
+                        // Asleep, the writer does not see the queue: a long `batch_wait`
+                        // is slept in slices, so a batch that fills meanwhile goes soon.
+                        if rx.is_empty() {
+                            std::thread::sleep(wait.min(MAX_SLEEP));
+                        }
                         continue;
                     }
                 }
