@@ -58,6 +58,7 @@ fn the_traffic_bench_delivers_its_plan_when_the_forecast_is_exact() {
     for r in runs {
         assert_eq!(r["over_delivery_pct"], 0.0, "{out}");
     }
+    assert_eq!(runs[0]["replanned_under_delivery_pct"], json["planned_shortfall_pct"], "{out}");
     let o = dacu(&["bench", "traffic", "--nodes", "0"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--nodes must be 1 to 1000000"), "{}", stderr(&o));

@@ -57,41 +57,93 @@ pub fn traffic(nodes: usize, contracts: usize, load_pct: u64, errors: &[u64], se
     );
     let mut rows = Vec::new();
     for &err in errors {
-        let mut rng = SplitMix64(seed ^ err);
-        let mut st = Served::new(&plan);
-        let mut delivered = vec![0u64; inst.contracts.len()];
-        let (mut decisions, mut unsold) = (0u64, 0u64);
-        let t = Instant::now();
-        for (i, &s) in inst.supply.iter().enumerate() {
-            // Actual supply: the forecast off by up to ±err%, uniformly.
-            let off = (rng.next_u64() % (2 * err + 1)) as i64 - err as i64;
-            let actual = (s as i64 * (100 + off) / 100).max(0) as u64;
-            for _ in 0..actual {
-                match st.decide(&plan, i, s) {
-                    Some(j) => delivered[j as usize] += 1,
-                    None => unsold += 1,
-                }
-                decisions += 1;
-            }
-        }
-        let secs = t.elapsed().as_secs_f64();
-        let served: u64 = delivered.iter().sum();
-        anyhow::ensure!(served + unsold == decisions, "an impression was counted twice or lost");
-        let under: u64 = inst.contracts.iter().zip(&delivered).map(|(c, &d)| c.demand.saturating_sub(d)).sum();
-        let over: u64 = inst.contracts.iter().zip(&delivered).map(|(c, &d)| d.saturating_sub(c.demand)).sum();
-        let rate = decisions as f64 / secs;
+        let fixed = deliver(&inst, &plan, err, seed, 1)?;
+        let replanned = deliver(&inst, &plan, err, seed, REPLANS)?;
+        let (under, over) = fixed.misses(&inst);
+        let (re_under, _) = replanned.misses(&inst);
+        let rate = fixed.decisions as f64 / fixed.secs;
         println!(
-            "  forecast error ±{err}%: {decisions} opportunities, {rate:.0} decisions/s; under-delivery {:.3}%, over-delivery {:.3}% of demand",
+            "  forecast error ±{err}%: {} opportunities, {rate:.0} decisions/s; under-delivery {:.3}% of demand ({:.3}% re-planned {REPLANS} times), over-delivery {:.3}%",
+            fixed.decisions,
             pct(under, demand),
+            pct(re_under, demand),
             pct(over, demand)
         );
-        rows.push(json!({"error_pct": err, "decisions": decisions, "decisions_per_s": rate,
-            "under_delivery_pct": pct(under, demand), "over_delivery_pct": pct(over, demand)}));
+        rows.push(json!({"error_pct": err, "decisions": fixed.decisions, "decisions_per_s": rate,
+            "under_delivery_pct": pct(under, demand), "over_delivery_pct": pct(over, demand),
+            "replanned_under_delivery_pct": pct(re_under, demand)}));
     }
     let out = json!({"bench": "traffic", "planner": "hwm", "nodes": nodes, "contracts": contracts, "load_pct": load_pct,
-        "plan_s": plan_s, "planned_shortfall_pct": pct(planned_short, demand), "runs": rows});
+        "plan_s": plan_s, "planned_shortfall_pct": pct(planned_short, demand), "replans": REPLANS, "runs": rows});
     println!("{out}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// How many times the re-planned runs plan (once at the start, then after each equal
+/// share of the nodes has been served).
+const REPLANS: usize = 10;
+
+/// What serving an instance delivered.
+struct Delivery {
+    delivered: Vec<u64>,
+    decisions: u64,
+    secs: f64,
+}
+
+impl Delivery {
+    /// Under- and over-delivery against the demands, in impressions.
+    fn misses(&self, inst: &Instance) -> (u64, u64) {
+        let pairs = || inst.contracts.iter().zip(&self.delivered);
+        (
+            pairs().map(|(c, &d)| c.demand.saturating_sub(d)).sum(),
+            pairs().map(|(c, &d)| d.saturating_sub(c.demand)).sum(),
+        )
+    }
+}
+
+/// Serves every node's actual opportunities (the forecast off by up to ±`err`%,
+/// uniformly, seeded), node after node as if in time order; with `plans` > 1, re-plans
+/// what is left (docs/traffic.md, "Re-planning") after each `1/plans` of the nodes.
+fn deliver(
+    inst: &Instance,
+    first: &dacu_core::traffic::Plan,
+    err: u64,
+    seed: u64,
+    plans: usize,
+) -> anyhow::Result<Delivery> {
+    let mut rng = SplitMix64(seed ^ err);
+    let n = inst.supply.len();
+    let mut plan = first.clone();
+    let mut forecast = inst.supply.clone();
+    let mut st = Served::new(&plan);
+    let mut delivered = vec![0u64; inst.contracts.len()];
+    let mut used = vec![0u64; n];
+    let (mut decisions, mut unsold) = (0u64, 0u64);
+    let block = n.div_ceil(plans.max(1));
+    let t = Instant::now();
+    for i in 0..n {
+        if i > 0 && i % block == 0 && plans > 1 {
+            let rest = inst.residual(&used, &delivered);
+            plan = hwm::plan(&rest).map_err(|e| anyhow::anyhow!("the re-plan: {e:?}"))?;
+            forecast = rest.supply;
+            st = Served::new(&plan);
+        }
+        let s = inst.supply[i];
+        let off = (rng.next_u64() % (2 * err + 1)) as i64 - err as i64;
+        let actual = (s as i64 * (100 + off) / 100).max(0) as u64;
+        for _ in 0..actual {
+            match st.decide(&plan, i, forecast[i]) {
+                Some(j) => delivered[j as usize] += 1,
+                None => unsold += 1,
+            }
+            decisions += 1;
+        }
+        // The node's hour is over: none of its forecast is left to plan.
+        used[i] = s;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    anyhow::ensure!(delivered.iter().sum::<u64>() + unsold == decisions, "an impression was counted twice or lost");
+    Ok(Delivery { delivered, decisions, secs })
 }
 
 fn pct(part: u64, whole: u64) -> f64 {

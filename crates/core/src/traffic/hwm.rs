@@ -129,6 +129,21 @@ mod tests {
         assert_eq!((p.planned[0], p.shortfall[0], p.share_ppb[0]), (150, 250, PPB));
     }
 
+    /// A re-plan moves what a short node could not give to the supply still to come.
+    #[test]
+    fn a_replan_covers_a_short_node_from_the_rest() {
+        let inst = Instance { supply: vec![100, 100], contracts: vec![contract(100, &[0, 1])] };
+        let p = plan(&inst).unwrap();
+        assert_eq!(p.by_node, vec![vec![(0, 50)], vec![(0, 50)]]);
+        // Node 0 had only 20 opportunities, all shown; its hour is over.
+        let rest = inst.residual(&[100, 0], &[20]);
+        assert_eq!((rest.supply.clone(), rest.contracts[0].demand), (vec![0, 100], 80));
+        let p2 = plan(&rest).unwrap();
+        assert_eq!((p2.by_node[1].clone(), p2.shortfall[0]), (vec![(0, 80)], 0));
+        // Past its demand, a contract has nothing left to plan.
+        assert_eq!(inst.residual(&[0, 0], &[150]).contracts[0].demand, 0);
+    }
+
     #[test]
     fn bad_eligibility_is_refused() {
         let inst = Instance { supply: vec![1], contracts: vec![contract(1, &[0, 0])] };

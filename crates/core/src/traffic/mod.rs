@@ -61,6 +61,23 @@ impl Instance {
         Ok(())
     }
 
+    /// What is left to plan once some supply has been used and some impressions
+    /// delivered: each node's forecast less the opportunities it has had (`used`, per
+    /// node), each contract's demand less what it got (`delivered`, per contract), at
+    /// least 0; eligibility and priorities unchanged. Planning this again is the
+    /// re-plan of docs/traffic.md, "Re-planning".
+    pub fn residual(&self, used: &[u64], delivered: &[u64]) -> Instance {
+        Instance {
+            supply: self.supply.iter().zip(used).map(|(s, u)| s.saturating_sub(*u)).collect(),
+            contracts: self
+                .contracts
+                .iter()
+                .zip(delivered)
+                .map(|(c, d)| Contract { demand: c.demand.saturating_sub(*d), ..c.clone() })
+                .collect(),
+        }
+    }
+
     /// A contract's total eligible supply.
     pub fn eligible_supply(&self, j: usize) -> u64 {
         self.contracts[j].eligible.iter().map(|&i| self.supply[i as usize]).sum()
