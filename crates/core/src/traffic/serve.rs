@@ -22,6 +22,8 @@ pub struct NodeServed {
     pub served: Vec<u64>,
     /// Opportunities answered with no contract.
     pub unsold: u64,
+    /// Impressions the plan gives this node's contracts in all.
+    pub planned: u64,
 }
 
 /// The serving state of every node of a plan.
@@ -34,7 +36,16 @@ impl Served {
     /// Nothing served yet.
     pub fn new(plan: &Plan) -> Served {
         Served {
-            nodes: plan.by_node.iter().map(|a| NodeServed { seen: 0, served: vec![0; a.len()], unsold: 0 }).collect(),
+            nodes: plan
+                .by_node
+                .iter()
+                .map(|a| NodeServed {
+                    seen: 0,
+                    served: vec![0; a.len()],
+                    unsold: 0,
+                    planned: a.iter().map(|(_, n)| n).sum(),
+                })
+                .collect(),
         }
     }
 
@@ -56,7 +67,7 @@ impl Served {
                 best = Some((x, deficit));
             }
         }
-        let planned: u64 = alloc.iter().map(|(_, a)| a).sum();
+        let planned = st.planned;
         let none_left = supply.saturating_sub(planned).saturating_sub(st.unsold);
         if none_left > 0 {
             let none = i128::from(supply - planned) * k - i128::from(st.unsold) * s;
