@@ -202,10 +202,14 @@ commands! {
     LoadBaseline("load_baseline") { id: String, contest: String, participant: String, baseline_fen: i64, at: Ts }
     Settle("settle") { id: String, at: Ts }
     SetRegistration("set_registration") { id: String, #[serde(default)] program: Option<String>, open: bool, at: Ts }
+    Impression("impression") {
+        #[serde(default)] id: Option<String>, slot: String, segment: String, #[serde(default = "one_u64")] count: u64,
+        at: Ts
+    }
 }
 
 stamped! {
-    with CertifyProvider, BindProvider, UnbindProvider, Enroll, LiveStart, LiveEnd, ViewerEnter, ViewerLeave, Interaction, OrderPaid, Refund, Follow, CreateCoupon, ClaimCoupon, CreateFullcut, CreatePriceCut, CreateGroupDeal, OpenGroup, JoinGroup, CreateRedPacket, GrabRedPacket, CreateLottery, Checkout, Pay, Cancel, Tick, SetExperienceScore, RecordViolation, LoadBaseline, Settle, SetRegistration;
+    with CertifyProvider, BindProvider, UnbindProvider, Enroll, LiveStart, LiveEnd, ViewerEnter, ViewerLeave, Interaction, OrderPaid, Refund, Follow, CreateCoupon, ClaimCoupon, CreateFullcut, CreatePriceCut, CreateGroupDeal, OpenGroup, JoinGroup, CreateRedPacket, GrabRedPacket, CreateLottery, Checkout, Pay, Cancel, Tick, SetExperienceScore, RecordViolation, LoadBaseline, Settle, SetRegistration, Impression;
     without RegisterMerchant, RegisterAnchor, RegisterProvider
 }
 
@@ -247,7 +251,8 @@ impl Command {
             | Command::ViewerLeave(_)
             | Command::Interaction(_)
             | Command::OrderPaid(_)
-            | Command::Refund(_) => return self.legacy_id(),
+            | Command::Refund(_)
+            | Command::Impression(_) => return self.legacy_id(),
         })
     }
 
@@ -268,6 +273,7 @@ impl Command {
             Command::Interaction(c) => c.id.as_deref(),
             Command::OrderPaid(c) => c.id.as_deref(),
             Command::Refund(c) => c.id.as_deref(),
+            Command::Impression(c) => c.id.as_deref(),
             Command::Follow(_)
             | Command::CreateCoupon(_)
             | Command::ClaimCoupon(_)
@@ -293,6 +299,9 @@ impl Command {
 }
 
 fn one() -> i64 {
+    1
+}
+fn one_u64() -> u64 {
     1
 }
 fn yes() -> bool {

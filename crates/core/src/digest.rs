@@ -187,6 +187,7 @@ pub fn digest(st: &State) -> String {
     contests(&mut h, st);
     settlement(&mut h, st);
     keys(&mut h, st);
+    traffic(&mut h, st);
     // Programs an operator closed; none hashes as before `set_registration` existed.
     if !st.registration_closed.is_empty() {
         h.str("registration-closed-v1");
@@ -206,6 +207,61 @@ fn set_sum<T: std::hash::Hash>(items: impl Iterator<Item = T>) -> (u64, u64) {
     use std::hash::{BuildHasher, BuildHasherDefault};
     let b = BuildHasherDefault::<rustc_hash::FxHasher>::default();
     items.fold((0, 0), |(n, sum), x| (n + 1, sum.wrapping_add(b.hash_one(x))))
+}
+
+/// Guaranteed traffic: each contract (creation order) with its delivery and end, the plan
+/// in force, and what every node served under it (by node). A state without traffic
+/// hashes as it did before it existed.
+fn traffic(h: &mut Canon, st: &State) {
+    let b = &st.traffic;
+    if b.contracts.is_empty() && b.plan.is_none() && b.opportunities == 0 {
+        return;
+    }
+    h.str("traffic-v1");
+    h.u64(b.contracts.len() as u64);
+    for c in &b.contracts {
+        h.str(&c.rec.id);
+        h.u64(c.rec.impressions);
+        h.u64(c.delivered);
+        match &c.ended {
+            Some(e) => {
+                h.u64(1);
+                h.i64(e.at.0);
+                h.u64(e.shortfall);
+                h.opt(e.make_good.as_deref());
+            }
+            None => h.u64(0),
+        }
+    }
+    h.u64(b.plans);
+    h.u64(u64::from(b.dirty));
+    match &b.plan {
+        Some(p) => {
+            h.i64(p.at.0);
+            h.u64(u64::from(p.hour));
+            h.u64(p.entries.len() as u64);
+            for e in &p.entries {
+                h.str(&e.contract);
+                h.u64(e.demand);
+                h.u64(e.share_ppb);
+            }
+        }
+        None => h.u64(u64::MAX),
+    }
+    let mut nodes: Vec<_> = b.node_served.iter().collect();
+    nodes.sort_unstable_by_key(|(n, _)| **n);
+    h.u64(nodes.len() as u64);
+    for (n, c) in nodes {
+        h.u64(u64::from(*n));
+        h.u64(c.unsold);
+        for (j, k) in &c.served {
+            h.u64(u64::from(*j));
+            h.u64(*k);
+        }
+    }
+    for x in [b.opportunities, b.served, b.unsold] {
+        h.u64(x);
+    }
 }
 
 /// The idempotency keys in their recording order (which decides what is forgotten next),

@@ -110,6 +110,10 @@ codes! {
     TooManyCheckouts => "too_many_checkouts", Capacity, "The table of checkouts is at its capacity (docs/festival.md, [capacity]); nothing of the command was applied.";
     RegistrationUnchanged => "registration_unchanged", Conflict, "Enrolment in the program is already open (or closed) as `set_registration` asks.";
     IdempotencyKeyReused => "idempotency_key_reused", Refused, "The idempotency key was already used for a different request (another body or path); send a new key for a new request.";
+    TrafficNotConfigured => "traffic_not_configured", Refused, "The festival file has no `[traffic]` section, so there is no impression supply to serve.";
+    UnknownSlot => "unknown_slot", NotFound, "The festival file's `[traffic]` declares no venue slot with this id.";
+    UnknownSegment => "unknown_segment", NotFound, "The festival file's `[traffic]` declares no audience segment with this id.";
+    TooManyContracts => "too_many_contracts", Capacity, "The table of guaranteed-traffic contracts is at its capacity (docs/festival.md, [capacity]); nothing of the command was applied.";
     Unavailable => "unavailable", Unavailable, "The data directory failed a write and accepts nothing until it is restarted; nothing of this command was applied.";
 }
 

@@ -220,3 +220,24 @@ impl LineKind {
         }
     }
 }
+
+/// How a guaranteed-traffic contract's target curve runs over its window
+/// (docs/traffic.md, "Pacing").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pacing {
+    /// The target follows the forecast: equal shares of every eligible opportunity.
+    #[default]
+    Even,
+    /// Three quarters of the impressions in the first half of the window's forecast.
+    FrontLoaded,
+}
+
+impl Pacing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pacing::Even => "even",
+            Pacing::FrontLoaded => "front_loaded",
+        }
+    }
+}

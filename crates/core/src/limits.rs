@@ -115,4 +115,9 @@ pub mod capacity {
     pub const CHECKOUTS: u64 = 50_000_000;
     /// Idempotency keys a service remembers at once (the oldest is forgotten first).
     pub const KEYS: u64 = 10_000_000;
+    /// Guaranteed-traffic contracts (the festival file's, programs', grants', make-goods).
+    pub const CONTRACTS: u64 = 100_000;
 }
+
+/// Impression opportunities one `impression` command may report.
+pub const IMPRESSIONS_PER_COMMAND: u64 = 1_000_000_000;

@@ -374,6 +374,8 @@ pub struct State {
     pub settlement: crate::settle::Settlements,
     /// Idempotency keys a service recorded, with what it answered.
     pub keys: crate::idempotency::Keys,
+    /// Guaranteed traffic: contracts, the plan in force, delivery.
+    pub traffic: crate::traffic::book::Book,
     /// Number of events applied.
     pub events: u64,
     /// Distinct (session, user) viewer pairs: the sessions' `unique_viewers`, added up,

@@ -130,6 +130,10 @@ fn name(ev: &Event) -> &'static str {
         Event::RedPacketCommitted { .. } => "red_packet_committed",
         Event::RegistrationSet { .. } => "registration_set",
         Event::KeyRecorded { .. } => "key_recorded",
+        Event::ContractCreated(_) => "contract_created",
+        Event::TrafficPlanned(_) => "traffic_planned",
+        Event::ImpressionsServed { .. } => "impressions_served",
+        Event::ContractEnded { .. } => "contract_ended",
     }
 }
 
@@ -614,6 +618,67 @@ fn samples() -> Vec<(String, Event)> {
                 expires_at: at2,
                 at,
                 capacity: 100_000,
+            },
+        ),
+        (
+            "contract_created",
+            Event::ContractCreated(ContractRec {
+                id: s("settle-1/anchor_ranking:a1"),
+                source: ContractSourceRec::Settlement {
+                    settlement: 1,
+                    payout: s("anchor_ranking:a1"),
+                    participant: s("a1"),
+                    role: Role::Anchor,
+                },
+                track: Some(s("anchor")),
+                slots: vec![s("live_rec")],
+                segments: vec![s("new"), s("returning")],
+                impressions: 10_000_000,
+                start: at,
+                end: at2,
+                priority: 6,
+                pacing: dacu_core::kinds::Pacing::FrontLoaded,
+                live_anchor: Some(s("a1")),
+                at,
+            }),
+        ),
+        (
+            "traffic_planned",
+            Event::TrafficPlanned(PlanRec {
+                at,
+                hour: 1700,
+                correction_ppb: vec![1_000_000_000, 912_000_000],
+                used: vec![(54_400, 120)],
+                entries: vec![PlanEntryRec {
+                    contract: s("sbd/m1"),
+                    part: 1,
+                    demand: 7_500_000,
+                    priority: 11,
+                    share_ppb: 375_000_000,
+                }],
+            }),
+        ),
+        (
+            "impressions_served",
+            Event::ImpressionsServed {
+                slot: s("main_venue"),
+                segment: s("returning"),
+                node: 54_401,
+                hour: 1700,
+                count: 1_200,
+                served: vec![(s("sbd/m1"), 450)],
+                unsold: 750,
+                at,
+            },
+        ),
+        (
+            "contract_ended",
+            Event::ContractEnded {
+                contract: s("sbd/m1"),
+                delivered: 9_000_000,
+                shortfall: 1_000_000,
+                make_good: Some(s("sbd/m1+mg1")),
+                at: at2,
             },
         ),
     ];

@@ -863,5 +863,10 @@ pub fn event_time(ev: &Event) -> Option<Ts> {
         | Event::Settled { .. } => None,
         // A service's clock, not the festival's: it moves no contest.
         Event::KeyRecorded { .. } => None,
+        // Guaranteed traffic is planned and served beside the races, never moving them.
+        Event::ContractCreated(_)
+        | Event::TrafficPlanned(_)
+        | Event::ImpressionsServed { .. }
+        | Event::ContractEnded { .. } => None,
     }
 }

@@ -29,6 +29,7 @@ struct Adds<'e> {
     claims: u64,
     groups: u64,
     checkouts: u64,
+    contracts: u64,
 }
 
 const TOOLS: [&str; 6] = ["coupons", "满减", "price cuts", "group deals", "red packets", "lotteries"];
@@ -55,7 +56,8 @@ impl Engine {
             m.packet_ids.len(),
             m.lottery_ids.len(),
         ];
-        let rows: [(Code, &str, u64, u64, u64); 14] = [
+        let contracts = st.traffic.contracts.len() as u64;
+        let rows: [(Code, &str, u64, u64, u64); 15] = [
             (Code::TooManyIds, "command ids", m.command_ids.len(), a.ids, cap.ids),
             (Code::TooManyUsers, "users", st.users.len() as u64, a.users.len() as u64, cap.users),
             (Code::TooManyParticipants, "merchants", st.merchants.len() as u64, a.merchants, cap.merchants),
@@ -70,6 +72,7 @@ impl Engine {
             (Code::TooManyClaims, "(coupon, user) claims", m.claims.len() as u64, a.claims, cap.claims),
             (Code::TooManyGroups, "groups", m.groups.len() as u64, a.groups, cap.groups),
             (Code::TooManyCheckouts, "checkouts", m.checkouts.len() as u64, a.checkouts, cap.checkouts),
+            (Code::TooManyContracts, "traffic contracts", contracts, a.contracts, cap.contracts),
         ];
         for (code, what, len, add, cap) in rows {
             full(code, what, len, add, cap)?;
@@ -131,6 +134,7 @@ impl Engine {
             Event::RedPacketCreated { .. } | Event::RedPacketCommitted { .. } => a.promotions[4] += 1,
             Event::LotteryCreated { .. } => a.promotions[5] += 1,
             Event::CheckoutReserved { .. } => a.checkouts += 1,
+            Event::ContractCreated(..) => a.contracts += 1,
             _ => {}
         }
     }
@@ -150,6 +154,14 @@ fn user_of(ev: &Event) -> Option<&str> {
         | Event::RedPacketGrabbed { user, .. }
         | Event::CheckoutReserved { user, .. } => Some(user),
         _ => None,
+    }
+}
+
+impl Engine {
+    /// Contracts the table has room for: a settlement's grants and a tick's make-goods
+    /// take only this many (the rest are owed), so that a full table never blocks them.
+    pub(super) fn contract_room(&self) -> u64 {
+        self.festival.capacity.contracts.saturating_sub(self.state.traffic.contracts.len() as u64)
     }
 }
 

@@ -90,15 +90,26 @@ impl Engine {
         if !plan.is_empty() {
             // Every event stays far below the log's record limit: a large settlement is
             // recorded as several `Settled` events with the same id.
+            let start = out.len();
             for part in crate::settle::parts::split(plan) {
+                let lines: Vec<LedgerLineRec> = part.lines.iter().map(LedgerLineRec::from).collect();
                 out.push(Event::Settled {
                     id: k.id.clone(),
                     at: k.at,
                     boards: part.boards.iter().map(ClosedBoardRec::from).collect(),
                     programs: part.programs,
-                    lines: part.lines.iter().map(LedgerLineRec::from).collect(),
+                    lines,
                 });
             }
+            // Traffic grants become guaranteed contracts (docs/traffic.md, "Contracts").
+            let lines: Vec<LedgerLineRec> = out[start..]
+                .iter()
+                .flat_map(|e| match e {
+                    Event::Settled { lines, .. } => lines.clone(),
+                    _ => Vec::new(),
+                })
+                .collect();
+            out.extend(self.grant_contracts(n, &lines, k.at));
         }
         Ok(())
     }

@@ -87,7 +87,11 @@ pub(super) fn event_id(ev: &Event) -> Option<(&str, u8)> {
         | Event::LotteryDrawn { .. }
         | Event::CheckoutReleased { id: None, .. }
         | Event::DiscountsReturned { .. }
-        | Event::KeyRecorded { .. } => return None,
+        | Event::KeyRecorded { .. }
+        | Event::ContractCreated(_)
+        | Event::TrafficPlanned(_)
+        | Event::ImpressionsServed { .. }
+        | Event::ContractEnded { .. } => return None,
     };
     Some((id, type_index(ty).expect("a command type")))
 }

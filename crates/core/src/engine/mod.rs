@@ -39,6 +39,7 @@ mod live;
 mod market;
 mod order;
 mod registry;
+mod traffic;
 
 /// An order's attribution: (session, anchor, provider, self-broadcast).
 pub(crate) type Attribution = (Option<String>, Option<String>, Option<String>, bool);
@@ -65,6 +66,10 @@ pub struct Engine {
     /// event (they read the rest of the state): swapping it is free, whereas making a new
     /// one per event would draw a hash seed for each of its maps (crate::hash).
     spare: crate::contest::Contests,
+    /// The festival's traffic supply grid, when it has `[traffic]`.
+    grid: Option<crate::festival::traffic::Grid>,
+    /// The traffic plan in force, expanded from the one the state records.
+    traffic: crate::traffic::live::Cache,
 }
 
 fn reject<T>(code: Code, msg: impl Into<String>) -> Result<T, Rejection> {
@@ -101,7 +106,9 @@ fn opt_idx(ids: &Interner, id: Option<&str>, what: &str) -> Result<Option<u32>, 
 impl Engine {
     pub fn new(festival: Arc<Festival>) -> Engine {
         let tiers = festival.anchor_tiers.len();
-        let mut e = Engine { festival, state: State::new(tiers), spare: Default::default() };
+        let grid = traffic::grid(&festival);
+        let mut e =
+            Engine { festival, state: State::new(tiers), spare: Default::default(), grid, traffic: Default::default() };
         e.init_contests();
         e
     }
@@ -125,10 +132,12 @@ impl Engine {
                 ),
             });
         }
-        let mut e = Engine { festival, state, spare: Default::default() };
+        let grid = traffic::grid(&festival);
+        let mut e = Engine { festival, state, spare: Default::default(), grid, traffic: Default::default() };
         e.state.market.rebuild_totals();
         e.state.count_viewers();
         e.init_contests();
+        e.rebuild_traffic();
         Ok(e)
     }
 
@@ -290,6 +299,7 @@ impl Engine {
             Command::LoadBaseline(k) => self.decide_load_baseline(k, out),
             Command::Settle(k) => self.decide_settle(k, out),
             Command::SetRegistration(k) => self.decide_set_registration(k, out),
+            Command::Impression(k) => self.decide_impression(k, out),
         }
     }
 
@@ -311,6 +321,9 @@ impl Engine {
         ids::record(&mut self.state, ev);
         apply_state(&mut self.state, ev).map_err(|reason| ApplyError { index, reason })?;
         self.state.events += 1;
+        if let Event::TrafficPlanned(_) = ev {
+            self.rebuild_traffic();
+        }
         std::mem::swap(&mut self.state.contests, &mut self.spare);
         self.spare.observe(&self.festival, &self.state, ev, new_viewer);
         std::mem::swap(&mut self.state.contests, &mut self.spare);
@@ -399,6 +412,24 @@ fn apply_state(st: &mut State, ev: &Event) -> Applied {
         Event::Settled { id, at, boards, programs, lines } => {
             st.settlement.apply(id, *at, boards, programs, lines);
             Ok(())
+        }
+        Event::ContractCreated(rec) => traffic::contract_created(st, rec),
+        Event::TrafficPlanned(rec) => traffic::planned(st, rec),
+        Event::ImpressionsServed { slot, segment, node, hour, count, served, unsold, at } => {
+            let s = traffic::Served {
+                slot,
+                segment,
+                node: *node,
+                count: *count,
+                served,
+                unsold: *unsold,
+                hour: *hour,
+                at: *at,
+            };
+            traffic::impressions_served(st, s)
+        }
+        Event::ContractEnded { contract, shortfall, make_good, at, .. } => {
+            traffic::contract_ended(st, contract, *shortfall, make_good.as_deref(), *at)
         }
     }
 }

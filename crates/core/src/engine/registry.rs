@@ -179,6 +179,7 @@ impl Engine {
             );
         }
         out.push(Event::Enrolled { program: p.id.clone(), participant: e.participant.clone(), role, at: e.at });
+        out.extend(self.enrolment_contracts(&p.id, &e.participant, role, e.at));
         Ok(())
     }
 

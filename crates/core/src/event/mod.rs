@@ -310,6 +310,33 @@ pub enum Event {
         /// oldest keys beyond it.
         capacity: u64,
     },
+    // Guaranteed traffic (docs/traffic.md).
+    ContractCreated(ContractRec),
+    /// A re-plan: every open contract's share of the supply to come.
+    TrafficPlanned(PlanRec),
+    /// `count` impression opportunities at `node` (slot × hour × segment) and what each
+    /// contract was shown, in planning order; `unsold` were answered with none.
+    ImpressionsServed {
+        slot: String,
+        segment: String,
+        node: u32,
+        /// The supply hour of `at` (hours since the festival's first).
+        hour: u32,
+        count: u64,
+        served: Vec<(String, u64)>,
+        unsold: u64,
+        at: Ts,
+    },
+    /// A contract's window ended: what it got, and where its shortfall went.
+    ContractEnded {
+        contract: String,
+        delivered: u64,
+        shortfall: u64,
+        /// The make-good contract created for the shortfall (the next event), if any;
+        /// otherwise a shortfall is owed.
+        make_good: Option<String>,
+        at: Ts,
+    },
 }
 
 /// An event's size in the log's encoding: one format byte, then the event in postcard

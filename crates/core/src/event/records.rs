@@ -299,3 +299,67 @@ pub struct LedgerLineRec {
     pub scale: Option<(i64, i64)>,
     pub rule: String,
 }
+
+/// Where a guaranteed-traffic contract came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContractSourceRec {
+    /// A `[[traffic.contracts]]` entry of the festival file without `program`.
+    Festival,
+    /// A `[[traffic.contracts]]` entry with `program`: one per participant enrolled.
+    Program { program: String, participant: String, role: Role },
+    /// A traffic grant of settlement `settlement` (its ledger line's payout).
+    Settlement { settlement: u32, payout: String, participant: String, role: Role },
+    /// The shortfall of contract `of`, made good.
+    MakeGood { of: String },
+}
+
+/// A guaranteed-traffic contract: `impressions` from the nodes of `slots` × `segments`
+/// in `start..end` (docs/traffic.md, "Contracts").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractRec {
+    pub id: String,
+    pub source: ContractSourceRec,
+    /// The incentive track it counts toward (the program's or the grant's), if any.
+    pub track: Option<String>,
+    pub slots: Vec<String>,
+    pub segments: Vec<String>,
+    pub impressions: u64,
+    pub start: Ts,
+    pub end: Ts,
+    pub priority: u8,
+    pub pacing: crate::kinds::Pacing,
+    /// Shown only while this anchor is live.
+    pub live_anchor: Option<String>,
+    pub at: Ts,
+}
+
+/// One contract's part of a plan, in planning order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanEntryRec {
+    pub contract: String,
+    /// 0: the whole remaining window; 1 and 2: a front-loaded contract's first and second
+    /// half (by forecast weight).
+    pub part: u8,
+    /// Impressions this entry was planned to find.
+    pub demand: u64,
+    /// The planning priority: 2 × the contract's priority, +1 when behind its curve.
+    pub priority: u8,
+    /// Its HWM share of every eligible node, parts per billion.
+    pub share_ppb: u64,
+}
+
+/// A plan of guaranteed traffic: what `dacu_core::traffic` planned at `at` for the supply
+/// hours from `hour` on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanRec {
+    pub at: Ts,
+    /// The first supply hour planned (the hour holding `at`).
+    pub hour: u32,
+    /// Per slot (file order): observed ÷ forecast opportunities so far, in ppb, applied to
+    /// the forecast of the hours planned.
+    pub correction_ppb: Vec<u64>,
+    /// Opportunities already seen at nodes of hour `hour`, taken off their supply.
+    pub used: Vec<(u32, u64)>,
+    pub entries: Vec<PlanEntryRec>,
+}

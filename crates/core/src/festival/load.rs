@@ -23,7 +23,7 @@ pub enum Seg {
     Index(usize),
 }
 
-fn key(k: &str) -> Seg {
+pub(super) fn key(k: &str) -> Seg {
     Seg::Key(k.to_string())
 }
 
@@ -162,17 +162,17 @@ pub fn parse(src: &str) -> Result<Festival, Vec<Problem>> {
     Err(problems)
 }
 
-struct V<'a, 'b> {
+pub(super) struct V<'a, 'b> {
     loc: &'b Locator<'a>,
     out: &'b mut Vec<Problem>,
 }
 
 impl V<'_, '_> {
-    fn err(&mut self, path: Vec<Seg>, msg: impl Into<String>) {
+    pub(super) fn err(&mut self, path: Vec<Seg>, msg: impl Into<String>) {
         self.out.push(self.loc.problem(&path, false, msg.into()));
     }
 
-    fn id(&mut self, path: Vec<Seg>, id: &str) {
+    pub(super) fn id(&mut self, path: Vec<Seg>, id: &str) {
         let ok = !id.is_empty()
             && id.len() <= 64
             && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
@@ -182,7 +182,7 @@ impl V<'_, '_> {
     }
 
     /// Every amount in fen: 0 to [`bounds::FEN`], so that no sum of them can leave 64 bits.
-    fn money(&mut self, path: Vec<Seg>, v: i64) {
+    pub(super) fn money(&mut self, path: Vec<Seg>, v: i64) {
         if v < 0 {
             self.err(path, format!("money cannot be negative: {v}; give an amount in fen, 0 or more"));
         } else if v > bounds::FEN {
@@ -191,7 +191,7 @@ impl V<'_, '_> {
     }
 
     /// 0 to `max`.
-    fn range(&mut self, path: Vec<Seg>, v: i64, max: i64, what: &str) {
+    pub(super) fn range(&mut self, path: Vec<Seg>, v: i64, max: i64, what: &str) {
         if v < 0 {
             self.err(path, format!("{what} cannot be negative: {v}"));
         } else if v > max {
@@ -199,14 +199,14 @@ impl V<'_, '_> {
         }
     }
 
-    fn bp(&mut self, path: Vec<Seg>, v: i64) {
+    pub(super) fn bp(&mut self, path: Vec<Seg>, v: i64) {
         if !(0..=10_000).contains(&v) {
             self.err(path, format!("basis points must be 0 to 10000 (100%), got {v}"));
         }
     }
 
     /// `start < end`, both inside the festival.
-    fn window(&mut self, base: &[Seg], start_key: &str, end_key: &str, start: Ts, end: Ts, fest: (Ts, Ts)) {
+    pub(super) fn window(&mut self, base: &[Seg], start_key: &str, end_key: &str, start: Ts, end: Ts, fest: (Ts, Ts)) {
         let at = |k: &str| {
             let mut p = base.to_vec();
             p.push(key(k));
@@ -715,6 +715,9 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
         }
     }
 
+    if let Some(t) = &f.traffic {
+        super::traffic::validate(f, t, &mut v);
+    }
     let _ = v.unique("figures", f.figures.iter().map(|x| x.id.as_str()));
     for (i, fig) in f.figures.iter().enumerate() {
         let at = |k: &str| vec![key("figures"), Seg::Index(i), key(k)];

@@ -4,6 +4,7 @@
 pub mod bounds;
 pub mod load;
 pub mod model;
+pub mod traffic;
 
 pub use load::{parse, Problem};
 pub use model::*;

@@ -64,6 +64,9 @@ pub struct Festival {
     pub checkout: CheckoutPolicy,
     #[serde(default)]
     pub capacity: Capacity,
+    /// Guaranteed traffic: supply and contracts (crate::festival::traffic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<super::traffic::TrafficConfig>,
 }
 
 /// `[capacity]`: how many entries each growing table may hold (defaults in
@@ -89,6 +92,8 @@ pub struct Capacity {
     pub checkouts: u64,
     /// Idempotency keys remembered at once; past it the oldest is forgotten first.
     pub keys: u64,
+    /// Guaranteed-traffic contracts.
+    pub contracts: u64,
 }
 
 impl Default for Capacity {
@@ -111,13 +116,14 @@ impl Default for Capacity {
             groups: c::GROUPS,
             checkouts: c::CHECKOUTS,
             keys: c::KEYS,
+            contracts: c::CONTRACTS,
         }
     }
 }
 
 impl Capacity {
     /// Every key with its value, in the file's order.
-    pub fn entries(&self) -> [(&'static str, u64); 16] {
+    pub fn entries(&self) -> [(&'static str, u64); 17] {
         [
             ("ids", self.ids),
             ("users", self.users),
@@ -135,6 +141,7 @@ impl Capacity {
             ("groups", self.groups),
             ("checkouts", self.checkouts),
             ("keys", self.keys),
+            ("contracts", self.contracts),
         ]
     }
 }

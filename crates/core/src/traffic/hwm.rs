@@ -20,6 +20,25 @@ use super::{Instance, Invalid, Plan, PPB};
 pub fn plan(inst: &Instance) -> Result<Plan, Invalid> {
     inst.validate()?;
     let order = planning_order(inst);
+    Ok(run(inst, order, None))
+}
+
+/// The plan HWM gives with the planning order and shares already known (a recorded
+/// plan), made again without the search: the same takes, node by node.
+pub fn replay(inst: &Instance, order: &[u32], shares_ppb: &[u64]) -> Result<Plan, Invalid> {
+    inst.validate()?;
+    let n = inst.contracts.len();
+    let mut seen = vec![false; n];
+    let ok = order.len() == n
+        && shares_ppb.len() == n
+        && order.iter().all(|&j| (j as usize) < n && !std::mem::replace(&mut seen[j as usize], true));
+    if !ok {
+        return Err(Invalid::Eligible { contract: 0, why: "the recorded order or shares do not match the contracts" });
+    }
+    Ok(run(inst, order.to_vec(), Some(shares_ppb)))
+}
+
+fn run(inst: &Instance, order: Vec<u32>, shares_ppb: Option<&[u64]>) -> Plan {
     let mut remaining = inst.supply.clone();
     let n = inst.contracts.len();
     let mut plan = Plan {
@@ -31,7 +50,11 @@ pub fn plan(inst: &Instance) -> Result<Plan, Invalid> {
     };
     for &j in &order {
         let c = &inst.contracts[j as usize];
-        let (share, takes) = take_for(&inst.supply, &remaining, &c.eligible, c.demand);
+        let share = match shares_ppb {
+            Some(s) => s[j as usize].min(PPB),
+            None => share_for(&inst.supply, &remaining, &c.eligible, c.demand),
+        };
+        let takes = takes_at(&inst.supply, &remaining, &c.eligible, c.demand, share);
         let mut total = 0u64;
         for (&i, &t) in c.eligible.iter().zip(&takes) {
             if t > 0 {
@@ -42,9 +65,9 @@ pub fn plan(inst: &Instance) -> Result<Plan, Invalid> {
         }
         plan.share_ppb[j as usize] = share;
         plan.planned[j as usize] = total;
-        plan.shortfall[j as usize] = c.demand - total;
+        plan.shortfall[j as usize] = c.demand.saturating_sub(total);
     }
-    Ok(plan)
+    plan
 }
 
 /// Contracts by priority (high first), then eligible supply (low first), then index.
@@ -61,26 +84,29 @@ fn take_at(supply: u64, remaining: u64, ppb: u64) -> u64 {
     proportional.min(remaining)
 }
 
-/// The contract's share and its take from each eligible node (in `eligible`'s order),
-/// summing to `min(demand, all that remains on them)`.
-fn take_for(supply: &[u64], remaining: &[u64], eligible: &[u32], demand: u64) -> (u64, Vec<u64>) {
+/// The contract's share: the smallest whose takes reach the demand, or all (10⁹).
+fn share_for(supply: &[u64], remaining: &[u64], eligible: &[u32], demand: u64) -> u64 {
     let total_at =
         |ppb: u64| -> u64 { eligible.iter().map(|&i| take_at(supply[i as usize], remaining[i as usize], ppb)).sum() };
-    let share = if total_at(PPB) < demand {
-        PPB
-    } else {
-        // The smallest share whose total reaches the demand: total_at is monotone.
-        let (mut lo, mut hi) = (0u64, PPB);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if total_at(mid) >= demand {
-                hi = mid;
-            } else {
-                lo = mid + 1;
-            }
+    if total_at(PPB) < demand {
+        return PPB;
+    }
+    // The smallest share whose total reaches the demand: total_at is monotone.
+    let (mut lo, mut hi) = (0u64, PPB);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if total_at(mid) >= demand {
+            hi = mid;
+        } else {
+            lo = mid + 1;
         }
-        lo
-    };
+    }
+    lo
+}
+
+/// The take from each eligible node (in `eligible`'s order) at `share`, with the
+/// rounding's excess over `demand` given back.
+fn takes_at(supply: &[u64], remaining: &[u64], eligible: &[u32], demand: u64, share: u64) -> Vec<u64> {
     let mut takes: Vec<u64> =
         eligible.iter().map(|&i| take_at(supply[i as usize], remaining[i as usize], share)).collect();
     let mut excess = takes.iter().sum::<u64>().saturating_sub(demand);
@@ -94,7 +120,7 @@ fn take_for(supply: &[u64], remaining: &[u64], eligible: &[u32], demand: u64) ->
             excess -= 1;
         }
     }
-    (share, takes)
+    takes
 }
 
 #[cfg(test)]
@@ -180,6 +206,13 @@ mod tests {
                 prop_assert_eq!(got, p.planned[j]);
                 prop_assert_eq!(p.planned[j] + p.shortfall[j], c.demand);
             }
+        }
+
+        /// A recorded plan's order and shares make the same plan again.
+        #[test]
+        fn replaying_the_shares_gives_the_same_plan(inst in instance()) {
+            let p = plan(&inst).unwrap();
+            prop_assert_eq!(replay(&inst, &p.order, &p.share_ppb).unwrap(), p);
         }
 
         /// A contract falls short only when the nodes it may use have nothing left.

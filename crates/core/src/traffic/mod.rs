@@ -9,7 +9,9 @@
 //! Everything is integer arithmetic: fractions are parts per billion, impressions are
 //! whole, and every tie is broken by index, so a plan is the same on every machine.
 
+pub mod book;
 pub mod hwm;
+pub mod live;
 pub mod serve;
 
 /// Parts per billion: the unit of every fraction here.

@@ -2,16 +2,99 @@
 //! show, or none, so that every contract's impressions at that node follow its planned
 //! share of the node's opportunities as closely as whole impressions allow.
 //!
-//! The rule (docs/traffic.md, "Serving"): at the k-th opportunity of node i, with forecast
-//! supply s, each contract j planned there for a_j impressions, and "none" counted as one
-//! more entry with a_none = s − Σ a_j, the answer is the entry with the largest deficit
-//! `a × k − served × s` (its planned share of the k opportunities so far, minus what it
-//! got, scaled by s), the earliest in planning order on a tie, "none" last. An entry that
-//! has had its whole allocation is not chosen again. Past the forecast (k > s) every
-//! contract has had its allocation and the answer is "none" until the node is re-planned.
-//! No randomness: the same opportunities give the same answers.
+//! The rule (docs/traffic.md, "Serving"): node i with forecast supply s has entries — the
+//! contracts planned there, each with allocation a, in planning order, then "none" with
+//! a_none = s − Σ a. An entry's j-th impression is **due** at (2j − 1)·s / (2a): its
+//! allocation spread evenly over the node's opportunities, each due at the middle of its
+//! stretch. Each opportunity goes to the entry whose next impression is due first (the
+//! earliest entry on a tie), among entries with allocation left and not held back by a
+//! cap. Once every entry has its allocation (past the forecast), the answer is none.
+//! A batch of n opportunities is answered as n single ones would be, in O(m log s) for m
+//! entries ([`apportion`]). No randomness: the same opportunities give the same answers.
 
 use super::Plan;
+
+/// One entry of a node: a contract planned there, or "none".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    /// Impressions planned for it at the node.
+    pub alloc: u64,
+    /// Impressions it has had at the node under this plan.
+    pub served: u64,
+    /// At most this many more now (pacing, eligibility); `u64::MAX` for no cap.
+    pub cap: u64,
+}
+
+impl Entry {
+    /// Impressions it may still take now.
+    fn open(&self, given: u64) -> u64 {
+        (self.alloc - self.served.min(self.alloc)).min(self.cap).saturating_sub(given)
+    }
+}
+
+/// Whether unit `j` (1-based) of allocation `a` is due before unit `k` of allocation `b`:
+/// (2j − 1)/(2a) < (2k − 1)/(2b), both scaled by the node's supply.
+fn due_before(j: u64, a: u64, k: u64, b: u64) -> bool {
+    u128::from(2 * j - 1) * u128::from(b) < u128::from(2 * k - 1) * u128::from(a)
+}
+
+/// Units of allocation `a` due at or before opportunity `t` of `s`: ⌊(2at + s) / 2s⌋, at
+/// most `a`.
+fn due_by(a: u64, t: u64, s: u64) -> u64 {
+    let x = (2 * u128::from(a) * u128::from(t) + u128::from(s)) / (2 * u128::from(s));
+    (x as u64).min(a)
+}
+
+/// Answers `n` opportunities at a node with supply `supply`: adds each entry's share to
+/// `given` (parallel to `entries`) and returns the opportunities no entry could take.
+/// Exactly what `n` single opportunities would give, one after the other.
+pub fn apportion(entries: &[Entry], supply: u64, n: u64, given: &mut [u64]) -> u64 {
+    given.iter_mut().for_each(|g| *g = 0);
+    if supply == 0 || n == 0 {
+        return n;
+    }
+    let mut left = n;
+    if n > 1 {
+        // Everything due by opportunity t, for the largest t whose total fits in n.
+        let count = |t: u64| -> u64 {
+            entries.iter().map(|e| due_by(e.alloc, t, supply).saturating_sub(e.served).min(e.cap)).sum()
+        };
+        let (mut lo, mut hi) = (0u64, supply);
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if count(mid) <= n {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        for (e, g) in entries.iter().zip(given.iter_mut()) {
+            *g = due_by(e.alloc, lo, supply).saturating_sub(e.served).min(e.cap);
+            left -= *g;
+        }
+    }
+    // The rest one at a time: fewer than one per entry after the bulk.
+    while left > 0 {
+        let mut best: Option<usize> = None;
+        for (x, e) in entries.iter().enumerate() {
+            if e.open(given[x]) == 0 {
+                continue;
+            }
+            let next = e.served + given[x] + 1;
+            let earlier = match best {
+                None => true,
+                Some(b) => due_before(next, e.alloc, entries[b].served + given[b] + 1, entries[b].alloc),
+            };
+            if earlier {
+                best = Some(x);
+            }
+        }
+        let Some(b) = best else { break };
+        given[b] += 1;
+        left -= 1;
+    }
+    left
+}
 
 /// What one node has served under a plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,33 +138,18 @@ impl Served {
         let alloc = &plan.by_node[i];
         let st = &mut self.nodes[i];
         st.seen += 1;
-        let k = i128::from(st.seen);
-        let s = i128::from(supply);
-        let mut best: Option<(usize, i128)> = None;
-        for (x, &(_, a)) in alloc.iter().enumerate() {
-            if st.served[x] >= a {
-                continue;
-            }
-            let deficit = i128::from(a) * k - i128::from(st.served[x]) * s;
-            if best.is_none_or(|(_, d)| deficit > d) {
-                best = Some((x, deficit));
-            }
-        }
-        let planned = st.planned;
-        let none_left = supply.saturating_sub(planned).saturating_sub(st.unsold);
-        if none_left > 0 {
-            let none = i128::from(supply - planned) * k - i128::from(st.unsold) * s;
-            if best.is_none_or(|(_, d)| none > d) {
-                st.unsold += 1;
-                return None;
-            }
-        }
-        match best {
-            Some((x, _)) => {
+        let mut entries: Vec<Entry> =
+            alloc.iter().zip(&st.served).map(|(&(_, a), &served)| Entry { alloc: a, served, cap: u64::MAX }).collect();
+        let none_alloc = supply.saturating_sub(st.planned);
+        entries.push(Entry { alloc: none_alloc, served: st.unsold.min(none_alloc), cap: u64::MAX });
+        let mut given = vec![0u64; entries.len()];
+        apportion(&entries, supply, 1, &mut given);
+        match given.iter().position(|&g| g > 0) {
+            Some(x) if x < alloc.len() => {
                 st.served[x] += 1;
                 Some(alloc[x].0)
             }
-            None => {
+            _ => {
                 st.unsold += 1;
                 None
             }
@@ -110,7 +178,51 @@ mod tests {
         })
     }
 
+    fn entries() -> impl Strategy<Value = (Vec<Entry>, u64)> {
+        (proptest::collection::vec((0u64..60, 0u64..70, 0u64..80), 1..6), 0u64..40).prop_map(|(v, extra)| {
+            let es: Vec<Entry> = v
+                .into_iter()
+                .map(|(alloc, served, cap)| Entry {
+                    alloc,
+                    served: served.min(alloc),
+                    cap: if cap > 60 { u64::MAX } else { cap },
+                })
+                .collect();
+            let supply = es.iter().map(|e| e.alloc).sum::<u64>() + extra;
+            (es, supply)
+        })
+    }
+
     proptest! {
+        /// A batch of n gives what n single opportunities give one after the other, and
+        /// never more than an entry's allocation or cap.
+        #[test]
+        fn a_batch_is_its_singles((es, supply) in entries(), n in 0u64..200) {
+            let mut batch = vec![0; es.len()];
+            let beyond = apportion(&es, supply, n, &mut batch);
+            let mut one = es.clone();
+            let mut singles = vec![0u64; es.len()];
+            let mut unanswered = 0;
+            for _ in 0..n {
+                let mut g = vec![0; es.len()];
+                unanswered += apportion(&one, supply, 1, &mut g);
+                for (x, gx) in g.iter().enumerate() {
+                    singles[x] += gx;
+                    one[x].served += gx;
+                    if one[x].cap != u64::MAX {
+                        one[x].cap -= gx;
+                    }
+                }
+            }
+            prop_assert_eq!(&batch, &singles);
+            prop_assert_eq!(beyond, unanswered);
+            prop_assert_eq!(batch.iter().sum::<u64>() + beyond, n);
+            for (e, g) in es.iter().zip(&batch) {
+                prop_assert!(e.served + g <= e.alloc.max(e.served));
+                prop_assert!(*g <= e.cap);
+            }
+        }
+
         /// Served the forecast number of opportunities, every node gives each contract
         /// exactly its plan; at every step each contract is within one impression of its
         /// planned share of the opportunities so far; past the forecast, nothing more.

@@ -21,6 +21,8 @@ impl Engine {
             };
             out.extend(fired);
         }
+        // Guaranteed traffic: windows that ended close, and the plan is made again if due.
+        self.traffic_tick(k.at, out);
         out.push(Event::Ticked { id: k.id.clone(), at: k.at });
         Ok(())
     }
