@@ -258,6 +258,8 @@ pub struct Report {
     pub programs: Vec<ProgramView>,
     pub consumer_benefits: Benefits,
     pub traffic: Traffic,
+    /// Guaranteed traffic delivered, when the festival file has `[traffic]`.
+    pub traffic_delivery: Option<crate::traffic::view::Delivery>,
     /// The previous festival's figures, when a baseline was given.
     pub baseline: Option<Baseline>,
     /// This festival against the baseline, where both have the figure.
@@ -377,7 +379,11 @@ impl Baseline {
             self_broadcast_gmv_fen: Some(r.self_broadcast_gmv),
             provider_served_self_broadcast_gmv_fen: Some(r.provider_served_self_broadcast_gmv),
             certified_providers: Some(r.certified_providers),
-            traffic_impressions: Some(r.traffic.impressions),
+            // Traffic support is what was delivered, where the festival delivers it;
+            // otherwise what settlement granted.
+            traffic_impressions: Some(
+                r.traffic_delivery.as_ref().map_or(r.traffic.impressions, |d| d.delivered as i64),
+            ),
             merchant_incentives_fen: Some(tracks(true)),
             provider_incentives_fen: Some(tracks(false)),
             consumer_benefits_fen: Some(r.consumer_benefits.total_fen),
@@ -672,6 +678,7 @@ pub fn report_with(f: &Festival, st: &State, opts: &ReportOptions) -> Report {
         consumer_benefits: benefits(st, &marketing),
         marketing,
         traffic: traffic(st),
+        traffic_delivery: crate::traffic::view::delivery(f, st),
         baseline: opts.baseline.clone(),
         year_on_year: Vec::new(),
     };

@@ -18,7 +18,8 @@ enum Layer {
 
 /// The layer of a module path inside the crate (`market/quote`, `engine/market/coupon`).
 fn layer(module: &str) -> Layer {
-    let readers = ["view", "review", "digest", "check", "html", "market/view", "contest/view", "settle/view"];
+    let readers =
+        ["view", "review", "digest", "check", "html", "market/view", "contest/view", "settle/view", "traffic/view"];
     let leaves = [
         "time",
         "money",
@@ -75,7 +76,7 @@ fn sources(dir: &Path, base: &Path, out: &mut Vec<(String, String)>) {
 }
 
 /// Submodules whose layer differs from their parent's.
-const SUBMODULES: [&str; 4] = ["market/quote", "market/view", "contest/view", "settle/view"];
+const SUBMODULES: [&str; 5] = ["market/quote", "market/view", "contest/view", "settle/view", "traffic/view"];
 
 /// The modules a source uses through `crate::` paths, as module paths (`market/quote`).
 fn uses(text: &str) -> Vec<String> {

@@ -21,6 +21,7 @@
 mod bad;
 mod market;
 pub mod rng;
+pub mod traffic;
 
 use dacu_core::festival::{BrandTier, Festival, Role};
 use dacu_core::time::{Day, Ts};
@@ -91,7 +92,13 @@ pub struct Summary {
     pub violations: u64,
     /// Settlements, one at the start of each day on which a contest or challenge ended.
     pub settlements: u64,
+    /// `impression` batches: one per supply node of the festival's `[traffic]`.
+    pub impressions: u64,
 }
+
+/// The forecast error of the simulated impression supply: each slot's hour arrives at
+/// 100 ± this percent of its forecast (uniform, whole percents).
+pub const TRAFFIC_ERROR_PCT: u64 = 10;
 
 struct Merchant {
     id: usize,
@@ -699,14 +706,23 @@ pub fn simulate_with_progress(
     // next settlement.
     let race_ends: std::collections::BTreeSet<Ts> = dacu_core::contest::race_defs(f).iter().map(|d| d.end).collect();
     let activity = target.saturating_sub(g.sum.commands);
+    let mut supply = if mix == Mix::Festival { traffic::Supply::new(f, seed, TRAFFIC_ERROR_PCT) } else { None };
     for (d, w) in weights {
         let day = d.to_string();
         let budget = activity * w / total_w;
-        let goal = g.sum.commands + budget;
+        let mut goal = g.sum.commands + budget;
         if mix == Mix::Festival && race_ends.contains(&Ts::start_of(d)) {
             g.sum.settlements += 1;
             let n = g.sum.settlements;
             g.line(&format!(r#"{{"type":"settle","id":"sim-settle-{n}","at":"{}"}}"#, ts(&day, 0)))?;
+        }
+        // The day's impression opportunities, after its settlement so that its grants are
+        // served, and outside the day's command budget.
+        if let Some(s) = &mut supply {
+            let n = s.day(d, &mut g.out)?;
+            g.sum.commands += n;
+            g.sum.impressions += n;
+            goal += n;
         }
         g.refunds_due(d, &day)?;
         // Shelf orders take a fortieth of the day's lines (about a third of the orders);

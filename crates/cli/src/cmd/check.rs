@@ -35,6 +35,19 @@ pub fn run(file: &Path, json: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     print!("{}", summary(&f));
+    // A contract the forecast cannot cover is a warning: the file is valid, the promise
+    // is not kept unless supply beats the forecast.
+    for x in dacu_core::traffic::live::feasibility(&f).iter().filter(|x| x.shortfall > 0) {
+        eprintln!(
+            "{}: warning: traffic contract `{}` promises {} impressions; planned with the others on the forecast it gets {} (eligible supply {}), short by {}",
+            file.display(),
+            x.contract,
+            x.impressions,
+            x.impressions - x.shortfall,
+            x.eligible_supply,
+            x.shortfall
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -123,6 +136,30 @@ pub fn summary(f: &Festival) -> String {
     if !f.figures.is_empty() {
         out += &format!("Reported figures: {}\n", f.figures.len());
     }
+    out += &traffic(f);
     out += "OK\n";
+    out
+}
+
+/// The `[traffic]` section: slots and their forecast, and each declared contract against
+/// the supply it may use.
+fn traffic(f: &Festival) -> String {
+    let Some(t) = &f.traffic else { return String::new() };
+    let grid = festival::traffic::Grid::new(f, t);
+    let mut out = String::new();
+    let mut tab = Table::new(["slot", "名称", "per hour", "forecast, whole festival"]);
+    for (i, s) in t.slots.iter().enumerate() {
+        let total = grid.slot_forecast(i as u32, 0, grid.hours);
+        tab.row([s.id.clone(), s.name_zh.clone(), s.per_hour.to_string(), total.to_string()]);
+    }
+    out += &format!("\nTraffic slots\n{}\n", tab.render());
+    let segs: Vec<String> = t.segments.iter().map(|s| format!("{} {}%", s.id, s.share_bp as f64 / 100.0)).collect();
+    out += &format!("Audience segments: {}\n", segs.join(", "));
+    let mut tab = Table::new(["contract", "per", "impressions", "eligible supply", "short"]);
+    for x in dacu_core::traffic::live::feasibility(f) {
+        let per = x.program.map(|p| format!("{p} participant")).unwrap_or_else(|| "festival".into());
+        tab.row([x.contract, per, x.impressions.to_string(), x.eligible_supply.to_string(), x.shortfall.to_string()]);
+    }
+    out += &format!("Traffic contracts\n{}\n", tab.render());
     out
 }

@@ -201,6 +201,9 @@ pub fn render(f: &dacu_core::Festival, r: &Report) -> String {
     }
     t.row(["main-venue slots 主会场资源位".into(), r.traffic.main_venue_slots.to_string()]);
     out += &format!("Traffic granted\n{}\n", t.render());
+    if let Some(d) = &r.traffic_delivery {
+        out += &traffic_delivery(d);
+    }
 
     if let Some(base) = &r.baseline {
         let mut t = Table::new(["figure", "this festival", "baseline", "multiple", "announced"]).right(&[1, 2, 3, 4]);
@@ -230,4 +233,38 @@ pub fn render(f: &dacu_core::Festival, r: &Report) -> String {
         out += &format!("Figures of the source\n{}\n", t.render());
     }
     out
+}
+
+/// Guaranteed traffic delivered: totals, per track (promised, delivered, short, owed) and
+/// each track's delivery curve against its target curve, per day.
+fn traffic_delivery(d: &dacu_core::traffic::view::Delivery) -> String {
+    let pct =
+        |x: u64, of: u64| if of == 0 { "—".to_string() } else { format!("{:.2}%", x as f64 * 100.0 / of as f64) };
+    let mut out = format!(
+        "Guaranteed traffic 确定性流量\n  {} opportunities: {} served, {} unsold; {} contracts, {} plans\n  promised {}, delivered {} ({}), of which make-goods {}; owed {}\n",
+        d.opportunities, d.served, d.unsold, d.contracts, d.plans, d.promised, d.delivered,
+        pct(d.delivered, d.promised), d.made_good, d.owed
+    );
+    let mut t = Table::new(["track", "contracts", "promised", "delivered", "delivered %", "short", "owed"])
+        .right(&[1, 2, 3, 4, 5, 6]);
+    for tr in &d.by_track {
+        t.row([
+            tr.track.clone(),
+            tr.contracts.to_string(),
+            tr.promised.to_string(),
+            tr.delivered.to_string(),
+            pct(tr.delivered, tr.promised),
+            tr.shortfall.to_string(),
+            tr.owed.to_string(),
+        ]);
+    }
+    out += &t.render();
+    for tr in &d.by_track {
+        let mut t = Table::new(["day", "delivered", "cumulative", "target"]).right(&[1, 2, 3]);
+        for p in tr.curve.iter().filter(|p| p.delivered > 0 || p.target > 0) {
+            t.row([p.day.to_string(), p.delivered.to_string(), p.cumulative.to_string(), p.target.to_string()]);
+        }
+        out += &format!("Delivery curve, track {}\n{}", tr.track, t.render());
+    }
+    out + "\n"
 }

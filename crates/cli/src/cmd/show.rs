@@ -24,6 +24,9 @@ pub enum Kind {
     Lottery,
     /// A checkout: its quote, state and refund returns (JSON).
     Checkout,
+    /// A guaranteed-traffic contract: delivered against promised, its daily curve against
+    /// the target curve.
+    Contract,
 }
 
 pub fn run(data: &Path, kind: Kind, id: &str, json: bool, opts: dacu_log::Options) -> anyhow::Result<ExitCode> {
@@ -44,6 +47,7 @@ pub fn run(data: &Path, kind: Kind, id: &str, json: bool, opts: dacu_log::Option
         Kind::Group => Ok(market::group(st, id)).transpose(),
         Kind::Lottery => Ok(market::lottery(st, id)).transpose(),
         Kind::Checkout => Ok(market::checkout(st, id)).transpose(),
+        Kind::Contract => dacu_core::traffic::view::contract(f, st, id).map(serde_json::to_value),
     };
     let structured =
         matches!(kind, Kind::Wallet | Kind::Coupon | Kind::RedPacket | Kind::Group | Kind::Lottery | Kind::Checkout);
@@ -60,6 +64,7 @@ pub fn run(data: &Path, kind: Kind, id: &str, json: bool, opts: dacu_log::Option
             Kind::Group => "group",
             Kind::Lottery => "lottery",
             Kind::Checkout => "checkout",
+            Kind::Contract => "traffic contract",
         };
         eprintln!("dacu: no {what} `{id}` in {}", data.display());
         return Ok(ExitCode::from(1));

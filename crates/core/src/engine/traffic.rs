@@ -160,7 +160,9 @@ impl Engine {
         let hour = ctx.grid.hour_of(at)?;
         let book = &self.state.traffic;
         let changed = book.dirty || !new.is_empty() || !ending.is_empty();
-        let old = book.plan.as_ref().is_none_or(|p| hour >= p.hour + ctx.config.replan_every_h as u32);
+        // An opportunity before the plan's first hour (time running back across commands)
+        // has no node in it: plan again from its own hour.
+        let old = book.plan.as_ref().is_none_or(|p| hour < p.hour || hour >= p.hour + ctx.config.replan_every_h as u32);
         if !changed && !old {
             return None;
         }

@@ -295,3 +295,69 @@ impl Ctx<'_> {
         Cache { nodes, supply: inst.supply, entry_contract: parts.iter().map(|p| p.contract).collect(), plan }
     }
 }
+
+/// What `dacu check` says of one contract the file declares: its eligible forecast
+/// supply, and what a plan of all of them at the festival's start leaves it short.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Feasibility {
+    pub contract: String,
+    /// The program it is made per participant for (checked as one participant).
+    pub program: Option<String>,
+    pub impressions: u64,
+    pub eligible_supply: u64,
+    pub shortfall: u64,
+}
+
+/// Plans the file's contracts together (a program's as one participant's) on the
+/// forecast, as the engine would at the festival's start.
+pub fn feasibility(f: &Festival) -> Vec<Feasibility> {
+    let Some(config) = f.traffic.as_ref() else { return Vec::new() };
+    let grid = Grid::new(f, config);
+    let ctx = Ctx { festival: f, config, grid: &grid };
+    let all: Vec<String> = config.segments.iter().map(|s| s.id.clone()).collect();
+    let recs: Vec<ContractRec> = config
+        .contracts
+        .iter()
+        .filter_map(|c| {
+            let (start, end) = TrafficConfig::window(f, c)?;
+            Some(ContractRec {
+                id: c.id.clone(),
+                source: crate::event::ContractSourceRec::Festival,
+                track: None,
+                slots: c.slots.clone(),
+                segments: c.segments.clone().unwrap_or_else(|| all.clone()),
+                impressions: c.impressions.max(0) as u64,
+                start,
+                end,
+                priority: c.priority.clamp(0, 9) as u8,
+                pacing: c.pacing,
+                live_anchor: None,
+                at: f.start(),
+            })
+        })
+        .collect();
+    let book = Book::default();
+    let cs = Contracts { book: &book, new: &recs, ending: &[] };
+    let rec = ctx.make(&cs, f.start());
+    let cache = ctx.expand(&cs, &rec, |id| recs.iter().position(|c| c.id == id).map(|i| i as u32));
+    let mut planned = vec![0u64; recs.len()];
+    if let Some(p) = &cache.plan {
+        for (e, &c) in cache.entry_contract.iter().enumerate() {
+            planned[c as usize] += p.planned[e];
+        }
+    }
+    let program = |id: &str| config.contracts.iter().find(|c| c.id == id).and_then(|c| c.program.clone());
+    recs.iter()
+        .zip(planned)
+        .map(|(r, got)| {
+            let eligible_supply = ctx.eligible(r, 0, 0).iter().map(|&n| grid.forecast(n)).sum();
+            Feasibility {
+                contract: r.id.clone(),
+                program: program(&r.id),
+                impressions: r.impressions,
+                eligible_supply,
+                shortfall: r.impressions.saturating_sub(got),
+            }
+        })
+        .collect()
+}

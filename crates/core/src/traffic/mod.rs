@@ -13,6 +13,7 @@ pub mod book;
 pub mod hwm;
 pub mod live;
 pub mod serve;
+pub mod view;
 
 /// Parts per billion: the unit of every fraction here.
 pub const PPB: u64 = 1_000_000_000;

@@ -224,7 +224,7 @@ mod tests {
         }
 
         /// Served the forecast number of opportunities, every node gives each contract
-        /// exactly its plan; at every step each contract is within one impression of its
+        /// exactly its plan; at every step each contract is less than two impressions from its
         /// planned share of the opportunities so far; past the forecast, nothing more.
         #[test]
         fn serving_follows_the_plan_and_ends_exactly_on_it(inst in instance()) {
@@ -235,7 +235,7 @@ mod tests {
                     st.decide(&plan, i, s);
                     for (x, &(_, a)) in plan.by_node[i].iter().enumerate() {
                         let gap = i128::from(a) * i128::from(k) - i128::from(st.nodes[i].served[x]) * i128::from(s);
-                        prop_assert!(gap.abs() < i128::from(s), "node {i} entry {x} at {k}: {gap}");
+                        prop_assert!(gap.abs() < 2 * i128::from(s), "node {i} entry {x} at {k}: {gap}");
                     }
                 }
                 for &(j, a) in &plan.by_node[i] {

@@ -45,6 +45,8 @@ pub fn router(app: Shared) -> Router {
         .route("/v1/groups/{group}", get(reads::group))
         .route("/v1/groups/{group}/members", post(resources::join_group))
         .route("/v1/lotteries/{lottery}", get(reads::lottery))
+        .route("/v1/impressions", post(resources::impression))
+        .route("/v1/contracts/{contract}", get(reads::contract))
         .route("/v1/checkouts", post(resources::checkout))
         .route("/v1/checkouts/{checkout}", get(reads::checkout))
         .route("/v1/checkouts/{checkout}/pay", post(resources::pay))

@@ -90,6 +90,9 @@ entity!(red_packet, "/v1/red-packets/{packet}", "packet", "red packet", None, |_
 entity!(group, "/v1/groups/{group}", "group", "group", None, |_f, st, id| market::group(st, id));
 entity!(lottery, "/v1/lotteries/{lottery}", "lottery", "lottery", None, |_f, st, id| market::lottery(st, id));
 entity!(checkout, "/v1/checkouts/{checkout}", "checkout", "checkout", None, |_f, st, id| market::checkout(st, id));
+entity!(contract, "/v1/contracts/{contract}", "contract", "traffic contract", None, |f, st, id| to_json(
+    dacu_core::traffic::view::contract(f, st, id)
+));
 
 /// The anchor of a session, to tell whether a participant token may see it.
 fn session_anchor(e: &Engine, id: &str) -> Option<String> {

@@ -195,6 +195,13 @@ flat!(checkout, "/v1/checkouts", "checkout", WRITERS, "Open a checkout: the best
 flat!(order, "/v1/orders", "order_paid", WRITERS, "Feed a paid order (live room or shelf).");
 flat!(refund, "/v1/refunds", "refund", WRITERS, "Feed a refund of an order.");
 flat!(
+    impression,
+    "/v1/impressions",
+    "impression",
+    WRITERS,
+    "Impression opportunities at a venue slot for an audience segment (`count`, default 1): answered with the guaranteed contracts to show (docs/traffic.md, Serving)."
+);
+flat!(
     settle,
     "/v1/settle",
     "settle",
