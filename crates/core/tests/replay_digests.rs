@@ -147,12 +147,14 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "03957fc6cce81e68e401f3d7069cd7d79a87e546374e6e7c5b258d9b528c4bf5",
         "0dd45fcbb4a822f2385dca4148ee398af265ffd570b630fab295405fa1388f80",
     ),
-    // Recorded again when the simulator stopped putting one anchor in two rooms at once
-    // (its workload changed; the five workloads above did not, nor their values).
+    // Recorded again when the simulator stopped putting one anchor in two rooms at once,
+    // and again when the 116 file gained `[traffic]` and the simulator its impression
+    // opportunities (its workload changed each time; the five workloads above did not, nor
+    // their values).
     (
         "sim-116",
-        "e91bfd07bf13bbf15cd3ad1887d11707c4279370d19b0de938c78d0a87ae6731",
-        "72a73508c90c807ec473a6af7ad47fadfdb584b42c35587bbc02ee1452b31dc0",
+        "cae34ab2f19ff945a2b0f29745f7a586b30db458510eca9b53687001eb3927aa",
+        "bbf21bfaa4f33b91126fb6b0abc240c4870047b7103e3fdafee7c50d32aee745",
     ),
 ];
 
