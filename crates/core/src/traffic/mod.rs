@@ -3,6 +3,8 @@
 //!
 //! - [`hwm`]: the High Water Mark planner (Chen et al., EC'12): one pass over the
 //!   contracts, each taking the same fraction of every node it may use.
+//! - [`shale`]: the SHALE planner (Bharadwaj et al., KDD'12): node prices and contract
+//!   duals iterated a fixed number of times, then HWM's pass guided by the prices.
 //! - [`serve`]: answering an impression opportunity with the contract to show, following
 //!   the plan deterministically (largest deficit first), so replay repeats every answer.
 //!
@@ -13,6 +15,7 @@ pub mod book;
 pub mod hwm;
 pub mod live;
 pub mod serve;
+pub mod shale;
 pub mod view;
 
 /// Parts per billion: the unit of every fraction here.
