@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The service benchmarks of BENCHMARKS.md ("The HTTP service"), side by side in one run.
 
-Load comes from generators not written here: wrk (coupon claims), redis-benchmark (the
+Load comes from generators not written here: wrk (coupon claims, impressions), redis-benchmark (the
 Redis Lua design of the same claim), hey (cart pricing at a fixed rate) and curl (batch
 ingest). Only the SSE subscribers, which measure rather than load, are this script's
 own. Everything runs on 127.0.0.1 on free ports; the Redis keys it makes are
@@ -222,6 +222,62 @@ def quote(dacu, work, seconds, rate):
           f"p99 {pct['99']:.2f} ms, statuses {codes}")
 
 
+IMPRESSION_LUA = r"""
+request = function()
+  return wrk.format("POST", "/v1/impressions",
+    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer TOKEN"}, 'BODY')
+end
+"""
+
+
+def impressions(dacu, work, seconds, chunk):
+    """Guaranteed-traffic decisions through the service on the 116 file: `POST
+    /v1/impressions` one opportunity and 1,000 a request (wrk), then NDJSON batches of
+    `impression` lines through `POST /v1/commands` (one curl, in order)."""
+    data = new_dir(dacu, work, "impressions", BIG)
+    tok = token(dacu, data)
+    s = Serve(dacu, data)
+    try:
+        for count in (1, 1000):
+            body = json.dumps({"slot": "main_venue", "segment": "returning", "count": count})
+            lua = os.path.join(work, f"impression-{count}.lua")
+            with open(lua, "w") as f:
+                f.write(IMPRESSION_LUA.replace("TOKEN", tok).replace("BODY", body))
+            out = sh("wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-s", lua, s.url)
+            rps, p50, p99, bad = wrk_numbers(out)
+            print(f"POST /v1/impressions, {count} a request (64 connections, durable): {rps:,.0f} requests/s = "
+                  f"{rps * count:,.0f} decisions/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms, non-2xx {bad}")
+        print(f"  {served_ms(s.url, '/v1/impressions', 'POST')}")
+        slots, segments = ["main_venue", "featured_feed", "live_rec", "search"], ["returning", "new", "lapsed"]
+        files, n = [], 0
+        d = os.path.join(work, "impression-chunks")
+        os.makedirs(d, exist_ok=True)
+        for i in range(20):
+            p = os.path.join(d, f"{i:04}.ndjson")
+            with open(p, "w") as f:
+                for k in range(chunk):
+                    j = n + k
+                    f.write(json.dumps({"type": "impression", "id": f"imp{j}", "slot": slots[j % 4],
+                                        "segment": segments[j // 4 % 3], "count": 1,
+                                        "at": "2021-11-11T20:30:00+08:00"}) + "\n")
+            n += chunk
+            files.append(p)
+        cfg = os.path.join(work, "impressions.curl")
+        blocks = [f'silent\nurl = "{s.url}/v1/commands?events=false"\nheader = "Authorization: Bearer {tok}"\n'
+                  f'header = "Content-Type: application/x-ndjson"\ndata-binary = "@{f}"\n'
+                  f'output = "/dev/null"\nwrite-out = "%{{http_code}}\\n"\n' for f in files]
+        with open(cfg, "w") as c:
+            c.write("next\n".join(blocks))
+        t0 = time.monotonic()
+        codes = sh("curl", "--config", cfg).split()
+        took = time.monotonic() - t0
+        bad = sum(c != "200" for c in codes) + (len(files) - len(codes))
+        print(f"POST /v1/commands, NDJSON batches of {chunk:,} impression lines (one opportunity each, with ids): "
+              f"{n / took:,.0f} decisions/s in {took:.2f} s, non-200 {bad}")
+    finally:
+        s.stop()
+
+
 def chunks(path, work, lines_per):
     out, buf, n = [], [], 0
     with open(path) as f:
@@ -346,7 +402,7 @@ def main():
     ap.add_argument("--quote-rate", type=int, default=1000)
     ap.add_argument("--chunk", type=int, default=10_000, help="NDJSON lines a request (limits.batch_commands)")
     ap.add_argument("--subscribers", type=int, default=1000)
-    ap.add_argument("--only", default="claims,redis,quote,ingest,sse")
+    ap.add_argument("--only", default="claims,redis,quote,impressions,ingest,sse")
     a = ap.parse_args()
     only = set(a.only.split(","))
     for tool in ["wrk", "hey", "redis-benchmark", "curl"]:
@@ -362,6 +418,8 @@ def main():
                 print(f"  dacu / Redis: {d / r:.2f}")
         if "quote" in only:
             quote(a.dacu, work, a.seconds, a.quote_rate)
+        if "impressions" in only:
+            impressions(a.dacu, work, a.seconds, a.chunk)
         if only & {"ingest", "sse"}:
             stream = os.path.join(work, "festival.jsonl")
             sh(a.dacu, "simulate", "--festival", BIG, "--scale", str(a.scale), "--mix", "festival", "--seed", "116",

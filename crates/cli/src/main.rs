@@ -245,7 +245,8 @@ enum Cmd {
     Simulate {
         #[arg(long)]
         festival: PathBuf,
-        /// small (~20k commands), medium (~1M), large (~50M), or a number of commands.
+        /// small (~20k commands, plus one impression line per supply node with `[traffic]`: ~44k
+        /// for the 116 file), medium (~1M), large (~50M), or a number of commands.
         #[arg(long, default_value = "small")]
         scale: String,
         #[arg(long, default_value_t = 116)]

@@ -128,3 +128,73 @@ fn impressions_are_delivered_shown_reported_and_served_over_http() {
     assert_eq!(r.status().as_u16(), 404);
     s.stop();
 }
+
+/// A payout that awards both a traffic pack and a main-venue slot makes two contracts:
+/// `settle-‹n›/‹payout›` and `settle-‹n›/‹payout›/2` (docs/traffic.md, "Contracts").
+#[test]
+fn a_payout_with_a_pack_and_a_slot_makes_two_contracts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let grants = r#"
+[[traffic.grants]]
+reward = "traffic_pack"
+slots = ["main_venue"]
+hours = 48
+[[traffic.grants]]
+reward = "main_venue_slot"
+slots = ["main_venue"]
+hours = 48
+impressions = 4000
+
+[[reward_tables]]
+id = "early_rewards"
+[[reward_tables.bands]]
+rank_from = 1
+rank_to = 1
+items = [
+  { kind = "traffic_pack", impressions = 20_000 },
+  { kind = "main_venue_slot", name = "主会场资源位" },
+]
+
+[[contests]]
+id = "early_race"
+name_zh = "早场排位赛"
+name_en = "Early contest"
+track = "anchor"
+program = "anchor_race"
+metric = "gmv"
+start = 2021-11-02T00:00:00+08:00
+end = 2021-11-03T00:00:00+08:00
+reward_table = "early_rewards"
+"#;
+    let base = festival_file(tmp.path());
+    let text = std::fs::read_to_string(&base).unwrap() + grants;
+    std::fs::write(&base, text).unwrap();
+    let f = base.to_str().unwrap();
+    let data = tmp.path().join("d");
+    let d = data.to_str().unwrap();
+    let lines = r#"{"type":"register_anchor","anchor":"a1","name":"A","followers":1000}
+{"type":"enroll","program":"anchor_race","participant":"a1","at":"2021-11-02T09:00:00+08:00"}
+{"type":"register_merchant","merchant":"m1","name":"Peony Beauty","brand_tier":"ska","category":"beauty"}
+{"type":"live_start","session":"s1","anchor":"a1","at":"2021-11-02T10:00:00+08:00"}
+{"type":"order_paid","order":"o1","user":"u1","merchant":"m1","channel":"live","session":"s1","lines":[{"sku":"m1-a","qty":1,"price":100000,"paid":100000}],"at":"2021-11-02T10:10:00+08:00"}
+{"type":"live_end","session":"s1","at":"2021-11-02T11:00:00+08:00"}
+{"type":"settle","id":"s-early","at":"2021-11-03T01:00:00+08:00"}
+{"type":"impression","slot":"main_venue","segment":"all","count":1000,"at":"2021-11-03T10:30:00+08:00"}
+"#;
+    let o = run(&["ingest", "--data", d, "--festival", f], Some(lines));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ledger: Value = serde_json::from_slice(&run(&["ledger", "--data", d, "--json"], None).stdout).unwrap();
+    let award = |item: &str| {
+        ledger["lines"].as_array().unwrap().iter().find(|l| l["item"] == item && l["participant"] == "a1").cloned()
+    };
+    let (pack, slot) = (award("traffic_pack").expect("a pack"), award("main_venue_slot").expect("a slot"));
+    assert_eq!(pack["payout"], slot["payout"], "one payout, two award lines");
+    let root = format!("settle-1/{}", pack["payout"].as_str().unwrap());
+    let show = |id: &str| -> Value {
+        let o = run(&["show", "--data", d, "contract", id, "--json"], None);
+        assert!(o.status.success(), "{id}: {}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    assert_eq!(show(&root)["impressions"], 20_000);
+    assert_eq!(show(&format!("{root}/2"))["impressions"], 4_000);
+}

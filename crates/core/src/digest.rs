@@ -210,7 +210,7 @@ fn set_sum<T: std::hash::Hash>(items: impl Iterator<Item = T>) -> (u64, u64) {
 }
 
 /// Guaranteed traffic: each contract (creation order) with its delivery and end, the plan
-/// in force, and what every node served under it (by node). A state without traffic
+/// in force with a SHALE plan's pricing, and what every node served under it (by node). A state without traffic
 /// hashes as it did before it existed.
 fn traffic(h: &mut Canon, st: &State) {
     let b = &st.traffic;
@@ -247,6 +247,19 @@ fn traffic(h: &mut Canon, st: &State) {
             }
         }
         None => h.u64(u64::MAX),
+    }
+    // A SHALE plan's pricing; an HWM plan hashes as before SHALE was in the engine.
+    if let Some(p) = &b.pricing {
+        h.str("shale-pricing-v1");
+        h.u64(p.zeta_ppb.len() as u64);
+        for z in &p.zeta_ppb {
+            h.i64(z.unwrap_or(i64::MIN));
+        }
+        h.u64(p.prices.len() as u64);
+        for (n, beta) in &p.prices {
+            h.u64(u64::from(*n));
+            h.u64(*beta);
+        }
     }
     let mut nodes: Vec<_> = b.node_served.iter().collect();
     nodes.sort_unstable_by_key(|(n, _)| **n);

@@ -149,12 +149,13 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ),
     // Recorded again when the simulator stopped putting one anchor in two rooms at once,
     // and again when the 116 file gained `[traffic]` and the simulator its impression
-    // opportunities (its workload changed each time; the five workloads above did not, nor
-    // their values).
+    // opportunities, and again when serving began catching behind contracts up on the
+    // supply past a node's forecast (its workload changed each time, the decisions the
+    // last time; the five workloads above did not, nor their values).
     (
         "sim-116",
-        "cae34ab2f19ff945a2b0f29745f7a586b30db458510eca9b53687001eb3927aa",
-        "bbf21bfaa4f33b91126fb6b0abc240c4870047b7103e3fdafee7c50d32aee745",
+        "ee42f386ccf8534e76a62c15043f87f530484efefc09ea3bf12876be2244b1bc",
+        "f60794a05c04515e4658b7cba6924fc5c8e8480033607f99065d7b490fa69fac",
     ),
 ];
 

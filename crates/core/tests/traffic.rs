@@ -87,6 +87,26 @@ fn fest() -> Arc<Festival> {
     Arc::new(festival::parse(TRAFFIC).expect("the test festival is valid"))
 }
 
+/// The test festival planned by `planner` ("hwm" or "shale").
+fn fest_planned_by(planner: &str) -> Arc<Festival> {
+    let file = TRAFFIC.replace("replan_every_h = 2\n", &format!("replan_every_h = 2\nplanner = \"{planner}\"\n"));
+    let f = festival::parse(&file).expect("the test festival is valid");
+    assert_eq!(format!("{:?}", f.traffic.as_ref().unwrap().planner).to_lowercase(), planner);
+    Arc::new(f)
+}
+
+/// Whether the log's plans were made by SHALE (and every one of them).
+fn planned_by_shale(log: &[Event]) -> Option<bool> {
+    let shale = log.iter().filter(|e| matches!(e, Event::TrafficPlannedShale(_))).count();
+    let hwm = log.iter().filter(|e| matches!(e, Event::TrafficPlanned(_))).count();
+    match (hwm, shale) {
+        (0, 0) => None,
+        (_, 0) => Some(false),
+        (0, _) => Some(true),
+        _ => panic!("one festival, one planner: {hwm} HWM plans and {shale} SHALE plans"),
+    }
+}
+
 fn run(e: &mut Engine, line: &str, log: &mut Vec<Event>) -> Result<(), dacu_core::Rejection> {
     let c = parse_line(line).expect("a valid line");
     let mut out = Vec::new();
@@ -182,9 +202,17 @@ fn check_invariants(st: &State, log: &[Event]) -> Result<(), TestCaseError> {
 
 #[test]
 fn the_forecast_arriving_delivers_every_contract() {
-    let f = fest();
+    for planner in ["hwm", "shale"] {
+        forecast_arriving_delivers_every_contract(planner);
+    }
+}
+
+fn forecast_arriving_delivers_every_contract(planner: &str) {
+    let f = fest_planned_by(planner);
     let mut e = Engine::new(f.clone());
     let log = festival_of_impressions(&mut e, &[0], 3);
+    assert_eq!(planned_by_shale(&log), Some(planner == "shale"));
+    assert_eq!(digest(replay(&f, &log).state()), digest(e.state()));
     let st = e.state();
     check_invariants(st, &log).unwrap();
     let ids: Vec<&str> = st.traffic.contracts.iter().map(|c| c.rec.id.as_str()).collect();
@@ -274,8 +302,87 @@ fn bad_impressions_are_refused_and_change_nothing() {
     assert_eq!(run(&mut e, line, &mut log).unwrap_err().code, Code::TrafficNotConfigured);
 }
 
+/// Ten hours of supply at a tenth of the forecast leave the venue contract far behind its
+/// curve; one batch of ten times a node's forecast then catches it up exactly to the
+/// curve — more than the node's whole forecast could give by the plan — and leaves the
+/// rest unsold.
+#[test]
+fn surplus_supply_catches_a_contract_up_to_its_curve() {
+    let f = fest();
+    let mut e = Engine::new(f.clone());
+    let mut log = Vec::new();
+    for hour in 0..10u32 {
+        run(&mut e, &format!(r#"{{"type":"tick","id":"t{hour}","at":"{}"}}"#, at(hour, 0)), &mut log).unwrap();
+        for (slot, slot_id) in ["main_venue", "feed"].iter().enumerate() {
+            for (seg, seg_id) in ["returning", "new"].iter().enumerate() {
+                let count = forecast(slot, seg, hour) / 10;
+                let line = format!(
+                    r#"{{"type":"impression","slot":"{slot_id}","segment":"{seg_id}","count":{count},"at":"{}"}}"#,
+                    at(hour, 10)
+                );
+                run(&mut e, &line, &mut log).unwrap();
+            }
+        }
+    }
+    let before = e.state().traffic.contract("venue").unwrap().delivered;
+    let count = 10 * forecast(0, 0, 10);
+    let line = format!(
+        r#"{{"type":"impression","slot":"main_venue","segment":"returning","count":{count},"at":"{}"}}"#,
+        at(10, 50)
+    );
+    let mut out = Vec::new();
+    run(&mut e, &line, &mut out).unwrap();
+    let Some(Event::ImpressionsServed { at: when, unsold, .. }) = out.last() else { panic!("served: {out:?}") };
+    let venue = e.state().traffic.contract("venue").unwrap();
+    let target = target_of(&f, &venue.rec, *when);
+    assert!(before < target, "behind its curve before the surplus: {before} < {target}");
+    assert_eq!(venue.delivered, target, "caught up to the curve, not past it");
+    assert!(venue.delivered - before > forecast(0, 0, 10), "more than the plan could give: {before} -> {target}");
+    assert!(*unsold > 0 && *unsold < count, "the rest unsold: {unsold}");
+}
+
+/// The same opportunities at one node and time, as one batch or as single opportunities,
+/// get the same answers through the engine, catching up included.
+fn batch_and_singles(f: &Arc<Festival>, log: &[Event], line: &str, n: u64) -> Result<(), TestCaseError> {
+    let (mut a, mut b) = (replay(f, log), replay(f, log));
+    let (mut la, mut lb) = (Vec::new(), Vec::new());
+    let batch = line.replace("COUNT", &n.to_string());
+    let ra = run(&mut a, &batch, &mut la).map_err(|r| r.code);
+    let mut rb = Ok(());
+    for _ in 0..n {
+        rb = rb.and(run(&mut b, &line.replace("COUNT", "1"), &mut lb).map_err(|r| r.code));
+    }
+    prop_assert_eq!(ra, rb);
+    let (ta, tb) = (&a.state().traffic, &b.state().traffic);
+    let delivered = |t: &dacu_core::traffic::book::Book| t.contracts.iter().map(|c| c.delivered).collect::<Vec<_>>();
+    prop_assert_eq!(delivered(ta), delivered(tb));
+    prop_assert_eq!(&ta.node_served, &tb.node_served);
+    prop_assert_eq!((ta.served, ta.unsold), (tb.served, tb.unsold));
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(12))]
+
+    #[test]
+    fn a_batch_of_impressions_is_its_singles(
+        errors in prop::collection::vec(-60i64..20, 1..5),
+        cut in 0.2f64..0.7,
+        n in 1u64..2500,
+        minute in 0u32..60,
+        slot in 0usize..2,
+        shale in any::<bool>(),
+    ) {
+        let f = fest_planned_by(if shale { "shale" } else { "hwm" });
+        let mut e = Engine::new(f.clone());
+        let log = festival_of_impressions(&mut e, &errors, 1);
+        let k = (log.len() as f64 * cut) as usize;
+        let line = format!(
+            r#"{{"type":"impression","slot":"{}","segment":"returning","count":COUNT,"at":"2021-11-03T21:{minute:02}:00+08:00"}}"#,
+            ["main_venue", "feed"][slot]
+        );
+        batch_and_singles(&f, &log[..k], &line, n)?;
+    }
 
     /// With supply off its forecast by random errors and opportunities in random batches:
     /// the invariants hold, replaying the log gives the same digest, and an engine
@@ -285,11 +392,13 @@ proptest! {
         errors in prop::collection::vec(-60i64..80, 1..7),
         batches in 1u64..4,
         cut in 0.1f64..0.9,
+        shale in any::<bool>(),
     ) {
-        let f = fest();
+        let f = fest_planned_by(if shale { "shale" } else { "hwm" });
         let mut e = Engine::new(f.clone());
         let log = festival_of_impressions(&mut e, &errors, batches);
         check_invariants(e.state(), &log)?;
+        prop_assert_eq!(planned_by_shale(&log), Some(shale));
         prop_assert_eq!(digest(replay(&f, &log).state()), digest(e.state()));
 
         // Restore part-way from a snapshot of the state and decide the rest again.

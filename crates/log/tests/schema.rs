@@ -134,6 +134,7 @@ fn name(ev: &Event) -> &'static str {
         Event::TrafficPlanned(_) => "traffic_planned",
         Event::ImpressionsServed { .. } => "impressions_served",
         Event::ContractEnded { .. } => "contract_ended",
+        Event::TrafficPlannedShale(_) => "traffic_planned_shale",
     }
 }
 
@@ -680,6 +681,28 @@ fn samples() -> Vec<(String, Event)> {
                 make_good: Some(s("sbd/m1+mg1")),
                 at: at2,
             },
+        ),
+        (
+            "traffic_planned_shale",
+            Event::TrafficPlannedShale(ShalePlanRec {
+                plan: PlanRec {
+                    at,
+                    hour: 1700,
+                    correction_ppb: vec![1_000_000_000],
+                    used: vec![],
+                    entries: vec![
+                        PlanEntryRec {
+                            contract: s("sbd/m1"),
+                            part: 0,
+                            demand: 100,
+                            priority: 10,
+                            share_ppb: 500_000_000,
+                        },
+                        PlanEntryRec { contract: s("mv"), part: 0, demand: 160, priority: 10, share_ppb: 800_000_000 },
+                    ],
+                },
+                pricing: PricingRec { zeta_ppb: vec![Some(-250_000_000), None], prices: vec![(54_401, 375_000_000)] },
+            }),
         ),
     ];
     v.into_iter().map(|(label, ev)| (label.to_string(), ev)).collect()

@@ -111,6 +111,22 @@ pub enum What {
         #[arg(long)]
         work: Option<PathBuf>,
     },
+    /// Guaranteed-traffic serving in-engine: `impression` commands on a festival with
+    /// `[traffic]` (parsed, then decided and applied; no log), one opportunity a command
+    /// and in batches: decisions/s.
+    Impressions {
+        #[arg(long, default_value = "festivals/kuaishou-116-2021.toml")]
+        festival: PathBuf,
+        /// Opportunities decided at each batch size.
+        #[arg(long, default_value_t = 2_000_000)]
+        count: u64,
+        /// Opportunities a command (comma-separated).
+        #[arg(long, default_value = "1,100,10000", value_delimiter = ',')]
+        batches: Vec<u64>,
+        /// The opportunities' time (inside the festival).
+        #[arg(long, default_value = "2021-11-11T20:30:00+08:00")]
+        at: String,
+    },
     /// Coupon claims in-engine (parsed commands, no log); `--baselines redis` runs the
     /// Redis Lua design on the same claims.
     Claims {
@@ -121,9 +137,9 @@ pub enum What {
         #[arg(long, default_value = "none")]
         baselines: String,
     },
-    /// Guaranteed traffic: the HWM plan of a generated instance, then serving its supply
-    /// at each forecast error (docs/traffic.md): planning time, decisions/s, under- and
-    /// over-delivery.
+    /// Guaranteed traffic: HWM, SHALE and the LP optimum plan a generated instance, then
+    /// serving its supply at each forecast error (docs/traffic.md): planning time,
+    /// decisions/s, under- and over-delivery, smoothness.
     Traffic {
         #[arg(long, default_value_t = 1_000)]
         nodes: usize,
@@ -137,6 +153,10 @@ pub enum What {
         errors: Vec<u64>,
         #[arg(long, default_value_t = 116)]
         seed: u64,
+        /// Planners to compare (comma-separated): hwm, shale, lp. Default all three, the
+        /// LP only on an instance within its size limit (asked for, over it, an error).
+        #[arg(long)]
+        planners: Option<String>,
     },
 }
 
@@ -177,9 +197,12 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
             super::bench_boards::boards(entrants, count, queries, &baselines)
         }
         What::Settle { data, runs, baselines } => super::bench_settle::settle(&data, runs, &baselines),
+        What::Impressions { festival, count, batches, at } => {
+            super::bench_impressions::impressions(&festival, count, &batches, &at)
+        }
         What::Claims { festival, count, baselines } => super::bench_market::claims(&festival, count, &baselines),
-        What::Traffic { nodes, contracts, load_pct, errors, seed } => {
-            super::bench_traffic::traffic(nodes, contracts, load_pct, &errors, seed)
+        What::Traffic { nodes, contracts, load_pct, errors, seed, planners } => {
+            super::bench_traffic::traffic(nodes, contracts, load_pct, &errors, seed, planners.as_deref())
         }
     }
 }

@@ -101,6 +101,7 @@ pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow
     let boards = top_of_boards(&festival, st, 3);
     let payout = largest_payout(st);
     let explained = payout.as_deref().and_then(|p| dacu_core::settle::view::explain(&festival, st, p, 5));
+    let contract = largest_contract(st).and_then(|id| dacu_core::traffic::view::contract(&festival, st, &id));
     dir.close()?;
 
     if !quiet {
@@ -141,6 +142,9 @@ pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow
             println!("The largest payout, explained (dacu explain --data {} {})\n", data.display(), e.payout);
             println!("{}", super::explain::render(e));
         }
+    }
+    if let (Some(c), false) = (&contract, quiet) {
+        println!("{}", render_contract(c, &data));
     }
     if let (Some(rv), false) = (&review, quiet) {
         println!("{}", super::review::render_brief(rv, &data));
@@ -199,4 +203,45 @@ fn best_session(st: &dacu_core::state::State) -> Option<String> {
         .map(|i| (st.sessions[i as usize].stats.gmv(), st.session_ids.name(i)))
         .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(a.1)))
         .map(|(_, id)| id.to_string())
+}
+
+/// The guaranteed-traffic contract promising the most impressions (then the first made).
+fn largest_contract(st: &dacu_core::state::State) -> Option<String> {
+    let cs = &st.traffic.contracts;
+    cs.iter().enumerate().max_by_key(|(i, c)| (c.rec.impressions, std::cmp::Reverse(*i))).map(|(_, c)| c.rec.id.clone())
+}
+
+/// A contract's delivery day by day against its target curve, as the demo shows it.
+fn render_contract(c: &dacu_core::traffic::view::ContractView, data: &Path) -> String {
+    let mut t = crate::table::Table::new(["day", "delivered", "cumulative", "target", "ahead"]).right(&[1, 2, 3, 4]);
+    for p in &c.curve {
+        let ahead = p.cumulative as i128 - p.target as i128;
+        t.row([
+            p.day.to_string(),
+            p.delivered.to_string(),
+            p.cumulative.to_string(),
+            p.target.to_string(),
+            format!("{ahead:+}"),
+        ]);
+    }
+    let end = match &c.ended {
+        Some(e) if e.shortfall == 0 => "delivered in full".to_string(),
+        Some(e) => format!(
+            "ended {} short ({})",
+            e.shortfall,
+            e.make_good.as_deref().map_or("owed".to_string(), |m| format!("made good by {m}"))
+        ),
+        None => format!("{} to go", c.remaining),
+    };
+    format!(
+        "Guaranteed traffic 确定性流量 — the largest contract, `{}` (dacu show --data {} contract {}): {} of {} impressions ({}.{:02}%), {end}\n\n{}",
+        c.rec.id,
+        data.display(),
+        c.rec.id,
+        c.delivered,
+        c.rec.impressions,
+        c.delivered_bp / 100,
+        c.delivered_bp % 100,
+        t.render()
+    )
 }

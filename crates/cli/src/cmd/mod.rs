@@ -1,10 +1,12 @@
 pub mod baseline;
 pub mod bench;
 pub mod bench_boards;
+pub mod bench_impressions;
 pub mod bench_market;
 pub mod bench_node;
 pub mod bench_settle;
 pub mod bench_traffic;
+mod bench_traffic_lp;
 pub mod check;
 pub mod codes;
 pub mod demo;

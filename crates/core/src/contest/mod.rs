@@ -866,6 +866,7 @@ pub fn event_time(ev: &Event) -> Option<Ts> {
         // Guaranteed traffic is planned and served beside the races, never moving them.
         Event::ContractCreated(_)
         | Event::TrafficPlanned(_)
+        | Event::TrafficPlannedShale(_)
         | Event::ImpressionsServed { .. }
         | Event::ContractEnded { .. } => None,
     }

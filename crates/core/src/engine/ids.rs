@@ -90,6 +90,7 @@ pub(super) fn event_id(ev: &Event) -> Option<(&str, u8)> {
         | Event::KeyRecorded { .. }
         | Event::ContractCreated(_)
         | Event::TrafficPlanned(_)
+        | Event::TrafficPlannedShale(_)
         | Event::ImpressionsServed { .. }
         | Event::ContractEnded { .. } => return None,
     };

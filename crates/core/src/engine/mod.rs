@@ -321,7 +321,7 @@ impl Engine {
         ids::record(&mut self.state, ev);
         apply_state(&mut self.state, ev).map_err(|reason| ApplyError { index, reason })?;
         self.state.events += 1;
-        if let Event::TrafficPlanned(_) = ev {
+        if let Event::TrafficPlanned(_) | Event::TrafficPlannedShale(_) = ev {
             self.rebuild_traffic();
         }
         std::mem::swap(&mut self.state.contests, &mut self.spare);
@@ -414,7 +414,8 @@ fn apply_state(st: &mut State, ev: &Event) -> Applied {
             Ok(())
         }
         Event::ContractCreated(rec) => traffic::contract_created(st, rec),
-        Event::TrafficPlanned(rec) => traffic::planned(st, rec),
+        Event::TrafficPlanned(rec) => traffic::planned(st, rec, None),
+        Event::TrafficPlannedShale(r) => traffic::planned(st, &r.plan, Some(&r.pricing)),
         Event::ImpressionsServed { slot, segment, node, hour, count, served, unsold, at } => {
             let s = traffic::Served {
                 slot,

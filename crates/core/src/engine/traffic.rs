@@ -6,8 +6,8 @@
 use super::{reject, Applied, Engine};
 use crate::command as cmd;
 use crate::error::{Code, Rejection};
-use crate::event::{ContractRec, ContractSourceRec, Event, LedgerLineRec, PlanRec};
-use crate::festival::traffic::{Grid, TrafficConfig, HOUR_MS};
+use crate::event::{ContractRec, ContractSourceRec, Event, LedgerLineRec, PlanRec, PricingRec};
+use crate::festival::traffic::{Grid, HOUR_MS};
 use crate::festival::RewardKind;
 use crate::kinds::{LineKind, Role};
 use crate::state::State;
@@ -27,7 +27,7 @@ impl Engine {
             (Some(ctx), Some(rec)) => {
                 let book = &self.state.traffic;
                 let cs = Contracts { book, new: &[], ending: &[] };
-                ctx.expand(&cs, rec, |id| book.ids.get(id))
+                ctx.expand(&cs, rec, book.pricing.as_ref(), |id| book.ids.get(id))
             }
             _ => Cache::default(),
         };
@@ -42,8 +42,9 @@ impl Engine {
             );
         };
         self.in_festival(k.at)?;
-        let slot = position(&ctx.config.slot_ids(), &k.slot, Code::UnknownSlot, "slot")?;
-        let segment = position(&ctx.config.segment_ids(), &k.segment, Code::UnknownSegment, "segment")?;
+        let slot = position(ctx.config.slots.iter().map(|s| s.id.as_str()), &k.slot, Code::UnknownSlot, "slot")?;
+        let segment =
+            position(ctx.config.segments.iter().map(|s| s.id.as_str()), &k.segment, Code::UnknownSegment, "segment")?;
         if k.count == 0 || k.count > crate::limits::IMPRESSIONS_PER_COMMAND {
             return reject(
                 Code::InvalidValue,
@@ -107,7 +108,20 @@ impl Engine {
         let none = supply.saturating_sub(planned);
         entries.push(Entry { alloc: none, served: counts.unsold.min(none), cap: u64::MAX });
         let mut given = vec![0u64; entries.len()];
-        let beyond = apportion(&entries, supply, count, &mut given);
+        let mut beyond = apportion(&entries, supply, count, &mut given);
+        // What no entry could take — the node's supply used up, or every entry held back —
+        // goes to the contracts still behind their curve, in planning order, up to the
+        // curve: the supply beyond a node's forecast makes up what nodes below it missed.
+        for (k, &(e, _)) in alloc.iter().enumerate() {
+            if beyond == 0 {
+                break;
+            }
+            let (rec, delivered, _) = cs.get(cache.entry_contract[e as usize]);
+            let behind = ctx.target(rec, at).saturating_sub(delivered.saturating_add(given[k]));
+            let take = behind.min(entries[k].cap.saturating_sub(given[k])).min(beyond);
+            given[k] += take;
+            beyond -= take;
+        }
         let served: Vec<(String, u64)> = alloc
             .iter()
             .zip(&given)
@@ -122,28 +136,12 @@ impl Engine {
         if self.state.traffic.file_contracts {
             return Vec::new();
         }
-        let segments_all: Vec<String> = ctx.config.segments.iter().map(|s| s.id.clone()).collect();
-        ctx.config
+        let (f, config) = (ctx.festival, ctx.config);
+        config
             .contracts
             .iter()
             .filter(|c| c.program.is_none())
-            .filter_map(|c| {
-                let (start, end) = TrafficConfig::window(ctx.festival, c)?;
-                Some(ContractRec {
-                    id: c.id.clone(),
-                    source: ContractSourceRec::Festival,
-                    track: None,
-                    slots: c.slots.clone(),
-                    segments: c.segments.clone().unwrap_or_else(|| segments_all.clone()),
-                    impressions: c.impressions as u64,
-                    start,
-                    end,
-                    priority: c.priority as u8,
-                    pacing: c.pacing,
-                    live_anchor: None,
-                    at,
-                })
-            })
+            .filter_map(|c| config.contract_rec(f, c, c.id.clone(), ContractSourceRec::Festival, None, at))
             .collect()
     }
 
@@ -167,12 +165,12 @@ impl Engine {
             return None;
         }
         let cs = Contracts { book, new, ending };
-        let rec = ctx.make(&cs, at);
+        let made = ctx.make(&cs, at);
         let n = book.contracts.len() as u32;
-        let cache = ctx.expand(&cs, &rec, |id| {
+        let cache = ctx.expand(&cs, &made.rec, made.pricing.as_ref(), |id| {
             book.ids.get(id).or_else(|| new.iter().position(|c| c.id == id).map(|i| n + i as u32))
         });
-        out.push(Event::TrafficPlanned(rec));
+        out.push(made.event());
         Some(cache)
     }
 
@@ -239,31 +237,15 @@ impl Engine {
     pub(super) fn enrolment_contracts(&self, program: &str, participant: &str, role: Role, at: Ts) -> Vec<Event> {
         let Some(ctx) = self.traffic_ctx() else { return Vec::new() };
         let track = self.festival.program(program).map(|p| p.track.clone());
-        let all: Vec<String> = ctx.config.segments.iter().map(|s| s.id.clone()).collect();
         let mut out = Vec::new();
         for c in ctx.config.contracts.iter().filter(|c| c.program.as_deref() == Some(program)) {
-            let Some((start, end)) = TrafficConfig::window(ctx.festival, c) else { continue };
-            if end <= at {
-                continue;
+            let source =
+                ContractSourceRec::Program { program: program.to_string(), participant: participant.to_string(), role };
+            let id = format!("{}/{participant}", c.id);
+            let Some(rec) = ctx.config.contract_rec(ctx.festival, c, id, source, track.clone(), at) else { continue };
+            if rec.end > at {
+                out.push(Event::ContractCreated(rec));
             }
-            out.push(Event::ContractCreated(ContractRec {
-                id: format!("{}/{participant}", c.id),
-                source: ContractSourceRec::Program {
-                    program: program.to_string(),
-                    participant: participant.to_string(),
-                    role,
-                },
-                track: track.clone(),
-                slots: c.slots.clone(),
-                segments: c.segments.clone().unwrap_or_else(|| all.clone()),
-                impressions: c.impressions as u64,
-                start,
-                end,
-                priority: c.priority as u8,
-                pacing: c.pacing,
-                live_anchor: None,
-                at,
-            }));
         }
         out
     }
@@ -272,7 +254,7 @@ impl Engine {
     pub(super) fn grant_contracts(&self, settlement: u32, lines: &[LedgerLineRec], at: Ts) -> Vec<Event> {
         let Some(ctx) = self.traffic_ctx() else { return Vec::new() };
         let all: Vec<String> = ctx.config.segments.iter().map(|s| s.id.clone()).collect();
-        let mut out = Vec::new();
+        let (mut out, mut taken) = (Vec::new(), Vec::<String>::new());
         let room = self.contract_room();
         for l in lines.iter().filter(|l| l.kind == LineKind::Award && l.amount > 0) {
             if out.len() as u64 >= room {
@@ -287,8 +269,17 @@ impl Engine {
             if end <= at || impressions == 0 {
                 continue;
             }
+            // A payout may award both a traffic pack and a main-venue slot: the second
+            // contract of one payout is `…/2`, and so on.
+            let base = format!("settle-{settlement}/{}", l.payout);
+            let (mut id, mut k) = (base.clone(), 1);
+            while self.state.traffic.ids.get(&id).is_some() || taken.contains(&id) {
+                k += 1;
+                id = format!("{base}/{k}");
+            }
+            taken.push(id.clone());
             out.push(Event::ContractCreated(ContractRec {
-                id: format!("settle-{settlement}/{}", l.payout),
+                id,
                 source: ContractSourceRec::Settlement {
                     settlement,
                     payout: l.payout.clone(),
@@ -311,9 +302,15 @@ impl Engine {
     }
 }
 
-fn position(ids: &[&str], id: &str, code: Code, what: &str) -> Result<u32, Rejection> {
-    ids.iter().position(|x| *x == id).map(|i| i as u32).ok_or_else(|| {
-        Rejection::new(code, format!("no traffic {what} `{id}` in the festival file; {what}s: {}", ids.join(", ")))
+fn position<'a>(
+    ids: impl Iterator<Item = &'a str> + Clone,
+    id: &str,
+    code: Code,
+    what: &str,
+) -> Result<u32, Rejection> {
+    ids.clone().position(|x| x == id).map(|i| i as u32).ok_or_else(|| {
+        let known: Vec<&str> = ids.collect();
+        Rejection::new(code, format!("no traffic {what} `{id}` in the festival file; {what}s: {}", known.join(", ")))
     })
 }
 
@@ -336,9 +333,10 @@ pub(super) fn contract_created(st: &mut State, rec: &ContractRec) -> Applied {
     Ok(())
 }
 
-pub(super) fn planned(st: &mut State, rec: &PlanRec) -> Applied {
+pub(super) fn planned(st: &mut State, rec: &PlanRec, pricing: Option<&PricingRec>) -> Applied {
     let b = &mut st.traffic;
     b.plan = Some(rec.clone());
+    b.pricing = pricing.cloned();
     b.plans += 1;
     b.dirty = false;
     b.node_served.clear();
@@ -379,11 +377,12 @@ pub(super) fn impressions_served(st: &mut State, s: Served<'_>) -> Applied {
         *c.by_day.entry(s.at.day()).or_default() += n;
     }
     counts.unsold += s.unsold;
-    let seen = b.by_slot.entry(s.slot.to_string()).or_insert(SlotSeen {
-        first_hour: s.hour,
-        last_hour: s.hour,
-        ..Default::default()
-    });
+    // Looked up before inserting: most opportunities are of a slot already seen, and
+    // `entry` would allocate the key for each.
+    if !b.by_slot.contains_key(s.slot) {
+        b.by_slot.insert(s.slot.to_string(), SlotSeen { first_hour: s.hour, last_hour: s.hour, ..Default::default() });
+    }
+    let seen = b.by_slot.get_mut(s.slot).expect("inserted above");
     if s.hour > seen.last_hour {
         seen.in_last_hour = 0;
         seen.last_hour = s.hour;
@@ -393,7 +392,10 @@ pub(super) fn impressions_served(st: &mut State, s: Served<'_>) -> Applied {
     }
     seen.first_hour = seen.first_hour.min(s.hour);
     seen.total += s.count;
-    let seg = b.by_segment.entry(s.segment.to_string()).or_default();
+    if !b.by_segment.contains_key(s.segment) {
+        b.by_segment.insert(s.segment.to_string(), (0, 0));
+    }
+    let seg = b.by_segment.get_mut(s.segment).expect("inserted above");
     seg.0 += s.count;
     seg.1 += shown;
     if b.hour_seen.0 != s.hour {

@@ -337,6 +337,9 @@ pub enum Event {
         make_good: Option<String>,
         at: Ts,
     },
+    /// A re-plan made with SHALE (`[traffic] planner = "shale"`): the plan and the prices
+    /// that repeat it.
+    TrafficPlannedShale(ShalePlanRec),
 }
 
 /// An event's size in the log's encoding: one format byte, then the event in postcard

@@ -363,3 +363,22 @@ pub struct PlanRec {
     pub used: Vec<(u32, u64)>,
     pub entries: Vec<PlanEntryRec>,
 }
+
+/// What SHALE's stage two needs to repeat a plan exactly (docs/traffic.md, "SHALE"):
+/// each entry's `ζ` and the nodes' prices `β`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricingRec {
+    /// Per entry of the plan, in its order: `ζ` in ppb; none for an entry that took all
+    /// that remained on its nodes.
+    pub zeta_ppb: Vec<Option<i64>>,
+    /// The nodes with a price above 0: (node, `β` in ppb), ascending by node.
+    pub prices: Vec<(u32, u64)>,
+}
+
+/// A plan made by SHALE: the plan (each entry's `share_ppb` is the share it realised),
+/// and its pricing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShalePlanRec {
+    pub plan: PlanRec,
+    pub pricing: PricingRec,
+}

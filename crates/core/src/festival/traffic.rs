@@ -33,6 +33,11 @@ pub mod max {
     pub const WEIGHT_BP: i64 = 1_000_000;
     pub const PRIORITY: i64 = 9;
     pub const HOURS: i64 = 24 * 366;
+    /// Supply nodes (hours × slots × segments): a SHALE plan records a price per node,
+    /// and this keeps that record within an event's budget.
+    pub const NODES: u64 = 500_000;
+    /// SHALE's stage-one iterations.
+    pub const SHALE_ITERATIONS: i64 = 1_000;
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,6 +58,12 @@ pub struct TrafficConfig {
     /// impression.
     #[serde(default = "default_replan_every_h")]
     pub replan_every_h: i64,
+    /// The planner every plan is made with (docs/traffic.md, "HWM" and "SHALE").
+    #[serde(default)]
+    pub planner: Planner,
+    /// SHALE's stage-one iterations, when `planner` is `shale`.
+    #[serde(default = "default_shale_iterations")]
+    pub shale_iterations: i64,
     /// What happens to a contract's shortfall when its window ends.
     #[serde(default)]
     pub on_shortfall: OnShortfall,
@@ -73,6 +84,9 @@ fn default_tolerance_bp() -> i64 {
 }
 fn default_replan_every_h() -> i64 {
     1
+}
+fn default_shale_iterations() -> i64 {
+    i64::from(crate::traffic::shale::DEFAULT_ITERATIONS)
 }
 fn default_make_good_h() -> i64 {
     72
@@ -108,6 +122,16 @@ pub struct Peak {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Planner {
+    /// High Water Mark: one pass, each contract the same share of every node it may use.
+    #[default]
+    Hwm,
+    /// SHALE: the nodes priced first, so a contract leaves others the nodes they need.
+    Shale,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnShortfall {
     /// A new contract for the shortfall, over `make_good_hours` from the window's end.
@@ -292,6 +316,34 @@ impl TrafficConfig {
         self.segments.iter().map(|s| s.id.as_str()).collect()
     }
 
+    /// The contract a spec makes: for the file itself, or with a program's `id`, `source`
+    /// and `track`, for one participant; none when the spec has no window.
+    pub fn contract_rec(
+        &self,
+        f: &Festival,
+        c: &ContractSpec,
+        id: String,
+        source: crate::event::ContractSourceRec,
+        track: Option<String>,
+        at: Ts,
+    ) -> Option<crate::event::ContractRec> {
+        let (start, end) = Self::window(f, c)?;
+        Some(crate::event::ContractRec {
+            id,
+            source,
+            track,
+            slots: c.slots.clone(),
+            segments: c.segments.clone().unwrap_or_else(|| self.segments.iter().map(|s| s.id.clone()).collect()),
+            impressions: c.impressions.max(0) as u64,
+            start,
+            end,
+            priority: c.priority.clamp(0, max::PRIORITY) as u8,
+            pacing: c.pacing,
+            live_anchor: None,
+            at,
+        })
+    }
+
     /// A contract spec's window: its phase's, or its own `start`..`end`.
     pub fn window(f: &Festival, c: &ContractSpec) -> Option<(Ts, Ts)> {
         match (&c.phase, c.start, c.end) {
@@ -311,6 +363,19 @@ pub(super) fn validate(f: &Festival, t: &TrafficConfig, v: &mut V<'_, '_>) {
         if n == 0 || n > max {
             v.err(at(list), format!("`traffic.{list}` needs 1 to {max} entries, got {n}"));
         }
+    }
+    let hours = ((f.end().0 - f.start().0.div_euclid(HOUR_MS) * HOUR_MS + HOUR_MS - 1) / HOUR_MS).max(0) as u64;
+    let nodes = hours * t.slots.len() as u64 * t.segments.len() as u64;
+    if nodes > max::NODES {
+        v.err(
+            at("slots"),
+            format!(
+                "{hours} hours x {} slots x {} segments is {nodes} supply nodes; at most {} (fewer slots or segments)",
+                t.slots.len(),
+                t.segments.len(),
+                max::NODES
+            ),
+        );
     }
     for (i, s) in t.slots.iter().enumerate() {
         v.range(item("slots", i, "per_hour"), s.per_hour, max::PER_HOUR, "`per_hour`");
@@ -332,6 +397,7 @@ pub(super) fn validate(f: &Festival, t: &TrafficConfig, v: &mut V<'_, '_>) {
     }
     validate_peaks(f, t, v);
     v.range(at("tolerance_bp"), t.tolerance_bp, 10_000, "`tolerance_bp`");
+    v.range(at("shale_iterations"), t.shale_iterations, max::SHALE_ITERATIONS, "`shale_iterations`");
     for (k, h) in [("replan_every_h", t.replan_every_h), ("make_good_hours", t.make_good_hours)] {
         if !(1..=max::HOURS).contains(&h) {
             v.err(at(k), format!("`{k}` must be 1 to {} hours, got {h}", max::HOURS));

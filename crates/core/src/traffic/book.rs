@@ -2,7 +2,7 @@
 //! force and what each node has served under it. Part of the state, built only by
 //! applying events (crate::engine::traffic applies them).
 
-use crate::event::{ContractRec, PlanRec};
+use crate::event::{ContractRec, PlanRec, PricingRec};
 use crate::hash::Map as HashMap;
 use crate::intern::Interner;
 use crate::time::{Day, Ts};
@@ -14,8 +14,10 @@ pub struct Book {
     pub ids: Interner,
     /// In creation order: a contract's index is its place here.
     pub contracts: Vec<ContractState>,
-    /// The plan in force (the latest `traffic_planned`).
+    /// The plan in force (the latest `traffic_planned` or `traffic_planned_shale`).
     pub plan: Option<PlanRec>,
+    /// SHALE's pricing of the plan in force; none for an HWM plan.
+    pub pricing: Option<PricingRec>,
     pub plans: u64,
     /// A contract was created or ended since the plan was made.
     pub dirty: bool,

@@ -4,13 +4,14 @@
 //!
 //! A plan is recorded as a [`PlanRec`]: the planning order, each entry's demand, priority
 //! and HWM share, the forecast correction and the supply already used. [`Ctx::expand`]
-//! rebuilds the same instance from it and replays the shares ([`super::hwm::replay`]), so
-//! the engine that made a plan and one that restored it from a snapshot serve alike.
+//! rebuilds the same instance from it and replays the shares ([`super::hwm::replay`]); a
+//! SHALE plan also records its [`PricingRec`], and is replayed by [`super::shale::replay`].
+//! So the engine that made a plan and one that restored it from a snapshot serve alike.
 
 use super::book::Book;
-use super::{hwm, Contract, Instance, Plan, PPB};
-use crate::event::{ContractRec, PlanEntryRec, PlanRec};
-use crate::festival::traffic::{indexes, Grid, TrafficConfig};
+use super::{hwm, shale, Contract, Instance, Plan, PPB};
+use crate::event::{ContractRec, PlanEntryRec, PlanRec, PricingRec};
+use crate::festival::traffic::{indexes, Grid, Planner, TrafficConfig};
 use crate::festival::Festival;
 use crate::kinds::Pacing;
 use crate::time::Ts;
@@ -254,7 +255,7 @@ impl Ctx<'_> {
     }
 
     /// Plans the open contracts at `at` with HWM.
-    pub fn make(&self, cs: &Contracts<'_>, at: Ts) -> PlanRec {
+    pub fn make(&self, cs: &Contracts<'_>, at: Ts) -> Made {
         let hour = self.grid.hour_of(at).unwrap_or(self.grid.hours);
         let correction = self.correction(cs.book, hour);
         let used: Vec<(u32, u64)> = match &cs.book.hour_seen {
@@ -262,8 +263,8 @@ impl Ctx<'_> {
             _ => Vec::new(),
         };
         let parts = self.parts(cs, at, hour);
-        let (inst, _) = self.instance(cs, &parts, hour, &correction, &used);
-        let plan = hwm::plan(&inst).expect("instances built here are valid");
+        let (inst, nodes) = self.instance(cs, &parts, hour, &correction, &used);
+        let (plan, pricing) = self.plan(&inst, &nodes);
         let entries = plan
             .order
             .iter()
@@ -278,21 +279,69 @@ impl Ctx<'_> {
                 }
             })
             .collect();
-        PlanRec { at, hour, correction_ppb: correction, used, entries }
+        Made { rec: PlanRec { at, hour, correction_ppb: correction, used, entries }, pricing }
     }
 
-    /// The node allocations of a recorded plan.
-    pub fn expand(&self, cs: &Contracts<'_>, rec: &PlanRec, index_of: impl Fn(&str) -> Option<u32>) -> Cache {
-        let (mut parts, mut shares) = (Vec::with_capacity(rec.entries.len()), Vec::with_capacity(rec.entries.len()));
-        for e in &rec.entries {
+    /// Plans `inst` with the festival's planner; SHALE's plan comes with the pricing that
+    /// repeats it, per entry in planning order and per node of `nodes` (the instance's).
+    fn plan(&self, inst: &Instance, nodes: &[u32]) -> (Plan, Option<PricingRec>) {
+        match self.config.planner {
+            Planner::Hwm => (hwm::plan(inst).expect("instances built here are valid"), None),
+            Planner::Shale => {
+                let opts = shale::Options { iterations: self.config.shale_iterations as u32, ..Default::default() };
+                let s = shale::solve(inst, opts).expect("instances built here are valid");
+                let zeta_ppb = s.plan.order.iter().map(|&j| s.zeta_ppb[j as usize]).collect();
+                let prices = nodes.iter().zip(&s.beta_ppb).filter(|(_, &b)| b > 0).map(|(&n, &b)| (n, b)).collect();
+                (s.plan, Some(PricingRec { zeta_ppb, prices }))
+            }
+        }
+    }
+
+    /// The node allocations of a recorded plan (with its pricing, when SHALE made it).
+    pub fn expand(
+        &self,
+        cs: &Contracts<'_>,
+        rec: &PlanRec,
+        pricing: Option<&PricingRec>,
+        index_of: impl Fn(&str) -> Option<u32>,
+    ) -> Cache {
+        let n = rec.entries.len();
+        let (mut parts, mut shares, mut zeta) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::new());
+        for (k, e) in rec.entries.iter().enumerate() {
             let Some(contract) = index_of(&e.contract) else { continue };
             parts.push(Part { contract, part: e.part, demand: e.demand, priority: e.priority });
             shares.push(e.share_ppb);
+            if let Some(p) = pricing {
+                zeta.push(p.zeta_ppb.get(k).copied().flatten());
+            }
         }
         let (inst, nodes) = self.instance(cs, &parts, rec.hour, &rec.correction_ppb, &rec.used);
         let order: Vec<u32> = (0..parts.len() as u32).collect();
-        let plan = hwm::replay(&inst, &order, &shares).ok();
+        let plan = match pricing {
+            None => hwm::replay(&inst, &order, &shares).ok(),
+            Some(p) => {
+                let price = |n: &u32| p.prices.binary_search_by_key(n, |x| x.0).map_or(0, |k| p.prices[k].1);
+                let beta: Vec<u64> = nodes.iter().map(price).collect();
+                shale::replay(&inst, &order, &beta, &zeta).ok()
+            }
+        };
         Cache { nodes, supply: inst.supply, entry_contract: parts.iter().map(|p| p.contract).collect(), plan }
+    }
+}
+
+/// A plan as the engine records it: HWM's alone, or SHALE's with its pricing.
+pub struct Made {
+    pub rec: PlanRec,
+    pub pricing: Option<PricingRec>,
+}
+
+impl Made {
+    pub fn event(self) -> crate::event::Event {
+        use crate::event::{Event, ShalePlanRec};
+        match self.pricing {
+            None => Event::TrafficPlanned(self.rec),
+            Some(pricing) => Event::TrafficPlannedShale(ShalePlanRec { plan: self.rec, pricing }),
+        }
     }
 }
 
@@ -314,32 +363,17 @@ pub fn feasibility(f: &Festival) -> Vec<Feasibility> {
     let Some(config) = f.traffic.as_ref() else { return Vec::new() };
     let grid = Grid::new(f, config);
     let ctx = Ctx { festival: f, config, grid: &grid };
-    let all: Vec<String> = config.segments.iter().map(|s| s.id.clone()).collect();
+    let source = || crate::event::ContractSourceRec::Festival;
     let recs: Vec<ContractRec> = config
         .contracts
         .iter()
-        .filter_map(|c| {
-            let (start, end) = TrafficConfig::window(f, c)?;
-            Some(ContractRec {
-                id: c.id.clone(),
-                source: crate::event::ContractSourceRec::Festival,
-                track: None,
-                slots: c.slots.clone(),
-                segments: c.segments.clone().unwrap_or_else(|| all.clone()),
-                impressions: c.impressions.max(0) as u64,
-                start,
-                end,
-                priority: c.priority.clamp(0, 9) as u8,
-                pacing: c.pacing,
-                live_anchor: None,
-                at: f.start(),
-            })
-        })
+        .filter_map(|c| config.contract_rec(f, c, c.id.clone(), source(), None, f.start()))
         .collect();
     let book = Book::default();
     let cs = Contracts { book: &book, new: &recs, ending: &[] };
-    let rec = ctx.make(&cs, f.start());
-    let cache = ctx.expand(&cs, &rec, |id| recs.iter().position(|c| c.id == id).map(|i| i as u32));
+    let made = ctx.make(&cs, f.start());
+    let cache =
+        ctx.expand(&cs, &made.rec, made.pricing.as_ref(), |id| recs.iter().position(|c| c.id == id).map(|i| i as u32));
     let mut planned = vec![0u64; recs.len()];
     if let Some(p) = &cache.plan {
         for (e, &c) in cache.entry_contract.iter().enumerate() {

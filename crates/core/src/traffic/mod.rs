@@ -6,7 +6,8 @@
 //! - [`shale`]: the SHALE planner (Bharadwaj et al., KDD'12): node prices and contract
 //!   duals iterated a fixed number of times, then HWM's pass guided by the prices.
 //! - [`serve`]: answering an impression opportunity with the contract to show, following
-//!   the plan deterministically (largest deficit first), so replay repeats every answer.
+//!   the plan deterministically (each opportunity to the entry whose next impression is
+//!   due first), so replay repeats every answer.
 //!
 //! Everything is integer arithmetic: fractions are parts per billion, impressions are
 //! whole, and every tie is broken by index, so a plan is the same on every machine.

@@ -13,6 +13,8 @@
 //! entries ([`apportion`]). No randomness: the same opportunities give the same answers.
 
 use super::Plan;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 
 /// One entry of a node: a contract planned there, or "none".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +99,7 @@ pub fn apportion(entries: &[Entry], supply: u64, n: u64, given: &mut [u64]) -> u
 }
 
 /// What one node has served under a plan.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct NodeServed {
     /// Opportunities seen.
     pub seen: u64,
@@ -107,10 +109,42 @@ pub struct NodeServed {
     pub unsold: u64,
     /// Impressions the plan gives this node's contracts in all.
     pub planned: u64,
+    /// The entries with allocation left, by their next unit's due point (made at the
+    /// node's first decision): a single decision is O(log m), not a scan of the m entries.
+    queue: BinaryHeap<Due>,
+}
+
+/// An entry's next unit in a node's queue: unit `j` (1-based) of allocation `a`, entry
+/// `x` (the plan's contracts in order, then "none" last).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Due {
+    j: u64,
+    a: u64,
+    x: u32,
+}
+
+impl Ord for Due {
+    /// The heap's greatest is the unit due first, the earliest entry on a tie — the
+    /// choice [`apportion`] makes for one opportunity.
+    fn cmp(&self, o: &Self) -> Ordering {
+        if due_before(self.j, self.a, o.j, o.a) {
+            Ordering::Greater
+        } else if due_before(o.j, o.a, self.j, self.a) {
+            Ordering::Less
+        } else {
+            o.x.cmp(&self.x)
+        }
+    }
+}
+
+impl PartialOrd for Due {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
 }
 
 /// The serving state of every node of a plan.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Served {
     pub nodes: Vec<NodeServed>,
 }
@@ -127,29 +161,51 @@ impl Served {
                     served: vec![0; a.len()],
                     unsold: 0,
                     planned: a.iter().map(|(_, n)| n).sum(),
+                    queue: BinaryHeap::new(),
                 })
                 .collect(),
         }
     }
 
     /// Answers the next opportunity at node `i` (forecast supply `supply`): the contract
-    /// to show, or `None`; records it.
+    /// to show, or `None`; records it. The same answers as [`apportion`] of one
+    /// opportunity, without caps, but from a queue kept per node.
     pub fn decide(&mut self, plan: &Plan, i: usize, supply: u64) -> Option<u32> {
+        self.decide_open(plan, i, supply, |_| true)
+    }
+
+    /// As [`Served::decide`], but a contract for which `open` says no is passed over, for
+    /// good: it is dropped from the node's queue, as an entry whose cap has fallen to 0
+    /// for the rest of the plan (a contract that has all it was promised).
+    pub fn decide_open(&mut self, plan: &Plan, i: usize, supply: u64, open: impl Fn(u32) -> bool) -> Option<u32> {
         let alloc = &plan.by_node[i];
         let st = &mut self.nodes[i];
+        if st.seen == 0 {
+            let none = supply.saturating_sub(st.planned);
+            let units = alloc.iter().map(|&(_, a)| a).chain([none]);
+            st.queue = units.enumerate().filter(|&(_, a)| a > 0).map(|(x, a)| Due { j: 1, a, x: x as u32 }).collect();
+        }
         st.seen += 1;
-        let mut entries: Vec<Entry> =
-            alloc.iter().zip(&st.served).map(|(&(_, a), &served)| Entry { alloc: a, served, cap: u64::MAX }).collect();
-        let none_alloc = supply.saturating_sub(st.planned);
-        entries.push(Entry { alloc: none_alloc, served: st.unsold.min(none_alloc), cap: u64::MAX });
-        let mut given = vec![0u64; entries.len()];
-        apportion(&entries, supply, 1, &mut given);
-        match given.iter().position(|&g| g > 0) {
-            Some(x) if x < alloc.len() => {
-                st.served[x] += 1;
-                Some(alloc[x].0)
+        let mut next = loop {
+            match st.queue.pop() {
+                None => {
+                    st.unsold += 1;
+                    return None;
+                }
+                Some(d) if alloc.get(d.x as usize).is_some_and(|&(c, _)| !open(c)) => continue,
+                Some(d) => break d,
             }
-            _ => {
+        };
+        if next.j < next.a {
+            next.j += 1;
+            st.queue.push(next);
+        }
+        match alloc.get(next.x as usize) {
+            Some(&(contract, _)) => {
+                st.served[next.x as usize] += 1;
+                Some(contract)
+            }
+            None => {
                 st.unsold += 1;
                 None
             }
@@ -220,6 +276,29 @@ mod tests {
             for (e, g) in es.iter().zip(&batch) {
                 prop_assert!(e.served + g <= e.alloc.max(e.served));
                 prop_assert!(*g <= e.cap);
+            }
+        }
+
+        /// A node's queue answers exactly as [`apportion`] of one opportunity at a time.
+        #[test]
+        fn decide_is_apportion_one_at_a_time(inst in instance(), extra in 0u64..5) {
+            let plan = hwm::plan(&inst).unwrap();
+            let mut st = Served::new(&plan);
+            for (i, &s) in inst.supply.iter().enumerate() {
+                let alloc = &plan.by_node[i];
+                let planned: u64 = alloc.iter().map(|(_, a)| a).sum();
+                let mut es: Vec<Entry> = alloc.iter().map(|&(_, a)| Entry { alloc: a, served: 0, cap: u64::MAX }).collect();
+                es.push(Entry { alloc: s.saturating_sub(planned), served: 0, cap: u64::MAX });
+                for _ in 0..s + extra {
+                    let mut g = vec![0; es.len()];
+                    apportion(&es, s, 1, &mut g);
+                    let want = g.iter().position(|&x| x > 0);
+                    if let Some(x) = want {
+                        es[x].served += 1;
+                    }
+                    let got = st.decide(&plan, i, s);
+                    prop_assert_eq!(got, want.filter(|&x| x < alloc.len()).map(|x| alloc[x].0));
+                }
             }
         }
 

@@ -97,7 +97,7 @@ pub fn solve(inst: &Instance, opts: Options) -> Result<Solution, Invalid> {
         }
     }
     price_nodes(&at_node, &alpha, &theta, &mut beta, &mut scratch);
-    let (plan, zeta) = allocate(inst, &theta, &beta, &eligible_supply);
+    let (plan, zeta) = allocate(inst, &theta, &beta, &eligible_supply, planning_order(inst), None);
     Ok(Solution { plan, theta_ppb: theta, alpha_ppb: alpha, beta_ppb: beta, zeta_ppb: zeta })
 }
 
@@ -202,9 +202,33 @@ fn contract_dual(supply: &[u64], beta: &[u64], eligible: &[u32], total: u64, scr
     0
 }
 
-/// Stage two: HWM's greedy pass with the prices. Returns the plan and each `ζ_j`.
-fn allocate(inst: &Instance, theta: &[u64], beta: &[u64], eligible_supply: &[u64]) -> (Plan, Vec<Option<i64>>) {
-    let order = planning_order(inst);
+/// Stage two of a recorded plan: the contracts in `order`, each at its recorded `ζ_j`
+/// (`zeta_ppb`, per contract) under the recorded prices `beta_ppb` (per node), so no
+/// search is needed and the plan comes out exactly as it was made.
+pub fn replay(inst: &Instance, order: &[u32], beta_ppb: &[u64], zeta_ppb: &[Option<i64>]) -> Result<Plan, Invalid> {
+    inst.validate()?;
+    let n = inst.contracts.len();
+    let mut seen = vec![false; n];
+    let permutation =
+        order.len() == n && order.iter().all(|&j| (j as usize) < n && !std::mem::replace(&mut seen[j as usize], true));
+    if !permutation || zeta_ppb.len() != n || beta_ppb.len() != inst.supply.len() {
+        return Err(Invalid::Eligible { contract: 0, why: "a recorded plan must give every contract and node once" });
+    }
+    let eligible_supply: Vec<u64> = (0..n).map(|j| inst.eligible_supply(j)).collect();
+    let theta: Vec<u64> = inst.contracts.iter().zip(&eligible_supply).map(|(c, &s)| theta_ppb(c.demand, s)).collect();
+    Ok(allocate(inst, &theta, beta_ppb, &eligible_supply, order.to_vec(), Some(zeta_ppb)).0)
+}
+
+/// Stage two: HWM's greedy pass with the prices, in `order`. Each `ζ_j` is searched for,
+/// or with `fixed` (per contract), taken from it. Returns the plan and each `ζ_j`.
+fn allocate(
+    inst: &Instance,
+    theta: &[u64],
+    beta: &[u64],
+    eligible_supply: &[u64],
+    order: Vec<u32>,
+    fixed: Option<&[Option<i64>]>,
+) -> (Plan, Vec<Option<i64>>) {
     let n = inst.contracts.len();
     let mut remaining = inst.supply.clone();
     let mut zeta = vec![Some(-(PPB as i64)); n];
@@ -218,7 +242,10 @@ fn allocate(inst: &Instance, theta: &[u64], beta: &[u64], eligible_supply: &[u64
     for &j in &order {
         let ju = j as usize;
         let c = &inst.contracts[ju];
-        let (z, takes) = take_for(&inst.supply, &remaining, beta, &c.eligible, theta[ju], c.demand);
+        let (z, takes) = match fixed {
+            Some(zs) => (zs[ju], take_fixed(&inst.supply, &remaining, beta, &c.eligible, theta[ju], c.demand, zs[ju])),
+            None => take_for(&inst.supply, &remaining, beta, &c.eligible, theta[ju], c.demand),
+        };
         let mut total = 0u64;
         for (&i, &t) in c.eligible.iter().zip(&takes) {
             if t > 0 {
@@ -229,7 +256,7 @@ fn allocate(inst: &Instance, theta: &[u64], beta: &[u64], eligible_supply: &[u64
         }
         zeta[ju] = z;
         plan.planned[ju] = total;
-        plan.shortfall[ju] = c.demand - total;
+        plan.shortfall[ju] = c.demand.saturating_sub(total);
         plan.share_ppb[ju] = if plan.shortfall[ju] > 0 {
             PPB
         } else {
@@ -288,6 +315,26 @@ fn take_for(
         .collect();
     give_back(&mut takes, demand);
     (Some(lo), takes)
+}
+
+/// A contract's takes at a recorded `ζ` (none: all that remains), as [`take_for`] made
+/// them.
+fn take_fixed(
+    supply: &[u64],
+    remaining: &[u64],
+    beta: &[u64],
+    eligible: &[u32],
+    theta: u64,
+    demand: u64,
+    zeta: Option<i64>,
+) -> Vec<u64> {
+    let Some(z) = zeta else { return eligible.iter().map(|&i| remaining[i as usize]).collect() };
+    let mut takes: Vec<u64> = eligible
+        .iter()
+        .map(|&i| take_at(supply[i as usize], remaining[i as usize], beta[i as usize], theta, z))
+        .collect();
+    give_back(&mut takes, demand);
+    takes
 }
 
 /// Rounding each node down separately can pass the demand by a few impressions: give the
@@ -425,6 +472,15 @@ mod tests {
                 prop_assert_eq!(got, p.planned[j]);
                 prop_assert_eq!(p.planned[j] + p.shortfall[j], c.demand);
             }
+        }
+
+        /// A plan replayed from its order, prices and ζs (what the engine records) is
+        /// the plan that was made.
+        #[test]
+        fn replaying_the_pricing_repeats_the_plan(inst in instance(), opts in options()) {
+            let s = solve(&inst, opts).unwrap();
+            let again = replay(&inst, &s.plan.order, &s.beta_ppb, &s.zeta_ppb).unwrap();
+            prop_assert_eq!(again, s.plan);
         }
 
         /// As with HWM, a contract falls short only when the nodes it may use have

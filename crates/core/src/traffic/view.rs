@@ -186,8 +186,9 @@ pub fn delivery(f: &Festival, st: &State) -> Option<Delivery> {
 }
 
 /// A track's daily curve: per festival day from its first contract's start to its last
-/// one's end, impressions delivered, cumulative, and the sum of its contracts' targets at
-/// the day's end (a contract's target is 0 before its window and its impressions after).
+/// one's end, impressions delivered (make-goods' included), cumulative, and the sum of its
+/// contracts' targets at the day's end (a contract's target is 0 before its window and its
+/// impressions after), make-goods left out.
 fn track_curve(ctx: &Ctx<'_>, cs: &[&ContractState]) -> Vec<CurvePoint> {
     let (Some(first), Some(last)) =
         (cs.iter().map(|c| c.rec.start.day()).min(), cs.iter().map(|c| c.rec.end.plus_ms(-1).day()).max())
@@ -201,7 +202,10 @@ fn track_curve(ctx: &Ctx<'_>, cs: &[&ContractState]) -> Vec<CurvePoint> {
             let end = Ts::start_of(day.next());
             let delivered: u64 = cs.iter().filter_map(|c| c.by_day.get(&day)).sum();
             cumulative += delivered;
-            let target = cs.iter().map(|c| ctx.target(&c.rec, end)).sum();
+            // A make-good re-promises part of a contract whose whole target is counted
+            // already (as `promised` counts it once): the curve ends at what was promised.
+            let promised = cs.iter().filter(|c| !matches!(c.rec.source, ContractSourceRec::MakeGood { .. }));
+            let target = promised.map(|c| ctx.target(&c.rec, end)).sum();
             CurvePoint { day, delivered, cumulative, target }
         })
         .collect()

@@ -4,12 +4,18 @@
 //! only the phase clock and the alerts about closing boards use.
 
 use dacu_core::contest::view::{Page, Status};
+use dacu_core::event::ContractSourceRec;
+use dacu_core::festival::traffic::Grid;
 use dacu_core::festival::Role;
 use dacu_core::settle::ledger::{lines, Select};
+use dacu_core::settle::Line;
 use dacu_core::state::State;
+use dacu_core::traffic::book::ContractState;
+use dacu_core::traffic::view::{CurvePoint, Delivery};
 use dacu_core::view::{Baseline, ReportOptions};
 use dacu_core::{Engine, Festival, Ts};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 /// What the console needs beside the state: the clock and the writer's queue.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +40,18 @@ pub const ALERTS_SHOWN: usize = 20;
 pub const CLOSING_SOON_MS: i64 = 3_600_000;
 /// A budget with less than this share left (basis points) is near exhaustion.
 pub const BUDGET_LOW_BP: i64 = 1_000;
+/// Points of a delivery curve sent at most: a longer window is thinned to every k-th day,
+/// counted back from its last day (always sent).
+pub const CURVE_POINTS: usize = 100;
+/// Tracks of the guaranteed-traffic panel listed (in the report's order); the count says
+/// how many there were.
+pub const TRAFFIC_TRACKS_SHOWN: usize = 16;
+/// Contracts listed as the most behind their target curve now.
+pub const BEHIND_SHOWN: usize = 10;
+/// Contracts listed that ended short of their promise, the latest first.
+pub const ENDED_SHORT_SHOWN: usize = 10;
+/// A participant's own contracts listed (the latest window start first).
+pub const PARTICIPANT_CONTRACTS_SHOWN: usize = 12;
 
 /// The operator's screen.
 pub fn operator(e: &Engine, cx: &Ctx<'_>) -> Value {
@@ -63,6 +81,7 @@ pub fn operator(e: &Engine, cx: &Ctx<'_>) -> Value {
         "sessions": live_sessions(st),
         "alerts": alerts,
         "settlements": r.settlements,
+        "traffic": traffic(f, st, r.traffic_delivery.as_ref()),
         "writer": {"queue_depth": cx.queue_depth, "queue_cap": cx.queue_cap},
     })
 }
@@ -205,6 +224,221 @@ fn alerts(f: &Festival, st: &State, cx: &Ctx<'_>, budgets: &[dacu_core::settle::
     json!({"total": total, "rows": all})
 }
 
+/// The book's time, as `dacu show contract` reads a contract's target: when the plan in
+/// force was made (None before the first plan).
+fn book_now(st: &State) -> Option<Ts> {
+    st.traffic.plan.as_ref().map(|p| p.at)
+}
+
+/// The time a contract's target is read at: the book's time within its window, its end
+/// once ended, its start before any plan (as `dacu_core::traffic::view::contract`).
+fn target_at(c: &ContractState, now: Option<Ts>) -> Ts {
+    if c.ended.is_some() {
+        return c.rec.end;
+    }
+    now.map_or(c.rec.start, |t| t.min(c.rec.end))
+}
+
+fn track_of(c: &ContractState) -> &str {
+    c.rec.track.as_deref().unwrap_or("platform")
+}
+
+fn source_of(s: &ContractSourceRec) -> Value {
+    match s {
+        ContractSourceRec::Festival => json!({"kind": "festival"}),
+        ContractSourceRec::Program { program, participant, role } => {
+            json!({"kind": "program", "program": program, "participant": participant, "role": role})
+        }
+        ContractSourceRec::Settlement { settlement, payout, participant, role } => json!({"kind": "settlement",
+            "settlement": settlement, "payout": payout, "participant": participant, "role": role}),
+        ContractSourceRec::MakeGood { of } => json!({"kind": "make_good", "of": of}),
+    }
+}
+
+/// At most [`CURVE_POINTS`] of a curve: every k-th point counted back from the last.
+fn thin(curve: &[CurvePoint]) -> Vec<CurvePoint> {
+    let step = curve.len().div_ceil(CURVE_POINTS).max(1);
+    let last = curve.len().saturating_sub(1);
+    curve.iter().enumerate().filter(|(i, _)| (last - i).is_multiple_of(step)).map(|(_, p)| *p).collect()
+}
+
+/// The most `n` of `v` by `better` (first = most), in that order, without sorting all of
+/// them.
+fn top<T>(mut v: Vec<T>, n: usize, better: impl Fn(&T, &T) -> std::cmp::Ordering) -> Vec<T> {
+    if v.len() > n && n > 0 {
+        v.select_nth_unstable_by(n - 1, &better);
+    }
+    v.truncate(n);
+    v.sort_by(better);
+    v
+}
+
+/// Guaranteed traffic (docs/console.md, "Guaranteed traffic"): the report's delivery
+/// totals and tracks, each track's target now and its curve, the contracts most behind
+/// their curve and those that ended short. Null without `[traffic]`.
+fn traffic(f: &Festival, st: &State, d: Option<&Delivery>) -> Value {
+    let (Some(config), Some(d)) = (f.traffic.as_ref(), d) else { return Value::Null };
+    let grid = Grid::new(f, config);
+    let ctx = dacu_core::traffic::live::Ctx { festival: f, config, grid: &grid };
+    let b = &st.traffic;
+    let now = book_now(st);
+    // A track's target counts the contracts it promised, not their make-goods: a make-good
+    // re-promises part of a contract whose whole target is already counted (as the
+    // report's curve and `promised` count it once). Per track: that target now.
+    let mut own: BTreeMap<&str, u64> = BTreeMap::new();
+    let (mut behind, mut short) = (Vec::new(), Vec::new());
+    let (mut beyond_tolerance, mut make_goods, mut made_good_count, mut owed_count) = (0u64, 0u64, 0u64, 0u64);
+    for c in &b.contracts {
+        let target = ctx.target(&c.rec, target_at(c, now));
+        let t = own.entry(track_of(c)).or_default();
+        if let ContractSourceRec::MakeGood { .. } = c.rec.source {
+            make_goods += 1;
+        } else {
+            *t += target;
+        }
+        match &c.ended {
+            Some(e) if e.shortfall > 0 => {
+                if e.make_good.is_some() {
+                    made_good_count += 1;
+                } else {
+                    owed_count += 1;
+                }
+                short.push(c);
+            }
+            None if target > c.delivered => {
+                let slack =
+                    (u128::from(c.rec.impressions) * u128::from(config.tolerance_bp.max(0) as u64) / 10_000) as u64;
+                beyond_tolerance += u64::from(c.delivered.saturating_add(slack) < target);
+                behind.push((target - c.delivered, target, c));
+            }
+            _ => {}
+        }
+    }
+    let names: BTreeMap<&str, (&str, &str)> =
+        f.tracks.iter().map(|t| (t.id.as_str(), (t.name_zh.as_str(), t.name_en.as_str()))).collect();
+    let tracks: Vec<Value> = d
+        .by_track
+        .iter()
+        .take(TRAFFIC_TRACKS_SHOWN)
+        .map(|t| {
+            let target = own.get(t.track.as_str()).copied().unwrap_or(0);
+            let curve = thin(&t.curve);
+            let (zh, en) = names.get(t.track.as_str()).copied().unwrap_or(("平台", "Platform"));
+            json!({"track": t.track, "name_zh": zh, "name_en": en, "contracts": t.contracts,
+                   "promised": t.promised, "delivered": t.delivered,
+                   "delivered_bp": share(t.delivered, t.promised), "target_now": target,
+                   "ahead": signed(t.delivered) - signed(target), "shortfall": t.shortfall, "owed": t.owed,
+                   "curve_days": t.curve.len(), "curve": curve})
+        })
+        .collect();
+    let behind_total = behind.len();
+    let behind = top(behind, BEHIND_SHOWN, |x, y| y.0.cmp(&x.0).then_with(|| x.2.rec.id.cmp(&y.2.rec.id)));
+    let behind_rows: Vec<Value> = behind
+        .iter()
+        .map(|(gap, target, c)| {
+            json!({"contract": c.rec.id, "source": source_of(&c.rec.source), "track": track_of(c),
+                   "promised": c.rec.impressions, "delivered": c.delivered, "target_now": target, "behind": gap,
+                   "delivered_bp": share(c.delivered, c.rec.impressions), "start": c.rec.start, "end": c.rec.end})
+        })
+        .collect();
+    let short_total = short.len();
+    let at = |c: &ContractState| c.ended.as_ref().map_or(c.rec.end, |e| e.at);
+    let short = top(short, ENDED_SHORT_SHOWN, |x, y| at(y).cmp(&at(x)).then_with(|| x.rec.id.cmp(&y.rec.id)));
+    let short_rows: Vec<Value> = short
+        .iter()
+        .filter_map(|c| {
+            let e = c.ended.as_ref()?;
+            let mg = e.make_good.as_deref().and_then(|id| b.contract(id));
+            Some(json!({"contract": c.rec.id, "source": source_of(&c.rec.source), "track": track_of(c),
+                   "promised": c.rec.impressions, "delivered": c.delivered, "shortfall": e.shortfall,
+                   "end": c.rec.end, "ended_at": e.at, "make_good": e.make_good,
+                   "make_good_delivered": mg.map(|m| m.delivered), "make_good_end": mg.map(|m| m.rec.end),
+                   "owed": if e.make_good.is_none() { e.shortfall } else { 0 }}))
+        })
+        .collect();
+    let target: u64 = own.values().sum();
+    json!({
+        "now": now,
+        "today": now.map(|t| t.day()),
+        "tolerance_bp": config.tolerance_bp,
+        "opportunities": d.opportunities, "served": d.served, "unsold": d.unsold, "plans": d.plans,
+        "contracts": d.contracts, "promised": d.promised, "delivered": d.delivered,
+        "delivered_bp": share(d.delivered, d.promised), "target_now": target,
+        "ahead": signed(d.delivered) - signed(target),
+        "shortfall": d.by_track.iter().map(|t| t.shortfall).sum::<u64>(),
+        "owed": d.owed, "made_good": d.made_good, "make_goods": make_goods,
+        "tracks_total": d.by_track.len(), "tracks": tracks,
+        "behind": {"total": behind_total, "beyond_tolerance": beyond_tolerance, "rows": behind_rows},
+        "ended_short": {"total": short_total, "made_good": made_good_count, "owed": owed_count, "rows": short_rows},
+    })
+}
+
+/// Impressions as a signed figure (they never reach 2⁶³).
+fn signed(x: u64) -> i64 {
+    x.min(i64::MAX as u64) as i64
+}
+
+/// `part ÷ whole` in basis points.
+fn share(part: u64, whole: u64) -> i64 {
+    dacu_core::money::share_bp(signed(part), signed(whole))
+}
+
+/// A participant's own contracts: its enrolments' (`‹spec›/‹id›` for each of the file's
+/// program contracts), its settlement grants' (`settle-‹n›/‹payout›` for each of its
+/// ledger lines, then `…/2`, `…/3` while they exist) and their make-goods (`‹root›+mg‹k›`), each found by id — no scan of the
+/// book. As `GET /v1/contracts/{id}`; null without `[traffic]`.
+fn contracts_of(f: &Festival, st: &State, role: Role, id: &str, ledger: &[(usize, &Line)]) -> Value {
+    let Some(config) = f.traffic.as_ref() else { return Value::Null };
+    let b = &st.traffic;
+    let mine = |c: &ContractState| match &c.rec.source {
+        ContractSourceRec::Program { participant, role: r, .. }
+        | ContractSourceRec::Settlement { participant, role: r, .. } => participant == id && *r == role,
+        _ => false,
+    };
+    let mut roots: Vec<String> = config
+        .contracts
+        .iter()
+        .filter(|c| c.program.is_some())
+        .map(|c| format!("{}/{id}", c.id))
+        .chain(ledger.iter().map(|(_, l)| format!("settle-{}/{}", l.settlement, l.payout)))
+        .collect();
+    roots.sort();
+    roots.dedup();
+    // A payout's second and later grants: ‹settle root›/2, /3, …
+    let more: Vec<String> = roots
+        .iter()
+        .filter(|r| r.starts_with("settle-"))
+        .flat_map(|r| (2..).map(move |k| format!("{r}/{k}")).take_while(|x| b.contract(x).is_some()))
+        .collect();
+    roots.extend(more);
+    let mut found: Vec<&ContractState> = Vec::new();
+    for root in roots {
+        let Some(c) = b.contract(&root).filter(|c| mine(c)) else { continue };
+        found.push(c);
+        // A make-good of a make-good keeps the root: ‹root›+mg1, ‹root›+mg2, …
+        for k in 1.. {
+            let Some(m) = b.contract(&format!("{root}+mg{k}")) else { break };
+            found.push(m);
+        }
+    }
+    let total = found.len();
+    let shown = top(found, PARTICIPANT_CONTRACTS_SHOWN, |x, y| {
+        y.rec.start.cmp(&x.rec.start).then_with(|| x.rec.id.cmp(&y.rec.id))
+    });
+    let rows: Vec<Value> = shown
+        .iter()
+        .filter_map(|c| dacu_core::traffic::view::contract(f, st, &c.rec.id))
+        .map(|mut v| {
+            v.curve = thin(&v.curve);
+            let mut x = serde_json::to_value(&v).expect("contracts serialise");
+            x["ahead"] = json!(signed(v.delivered) - signed(v.target_now));
+            x
+        })
+        .collect();
+    let now = book_now(st);
+    json!({"now": now, "today": now.map(|t| t.day()), "total": total, "contracts": rows})
+}
+
 /// One participant's own screen: sales today and in total, every board it is on (rank,
 /// gap to the place above and to the next band), its challenges, its earnings line by
 /// line, and (an anchor) its sessions.
@@ -221,6 +455,7 @@ pub fn participant(e: &Engine, role: Role, id: &str, now: Ts) -> Option<Value> {
     add_place_gaps(f, st, id, &mut races);
     let today = now.day();
     let heat_today = progress.heat.iter().find(|h| h.day == today).map(|h| h.gmv_fen);
+    let picked = lines(st, Select { settlement: None, participant: Some((role, id)) }).unwrap_or_default();
     Some(json!({
         "participant": id,
         "role": role,
@@ -234,7 +469,8 @@ pub fn participant(e: &Engine, role: Role, id: &str, now: Ts) -> Option<Value> {
         "tier": progress.tier,
         "heat": progress.heat,
         "races": races,
-        "earnings": earnings(st, role, id),
+        "earnings": earnings(&picked),
+        "traffic": contracts_of(f, st, role, id, &picked),
         "sessions": sessions_of(st, role, id),
     }))
 }
@@ -261,9 +497,8 @@ fn add_place_gaps(f: &Festival, st: &State, id: &str, races: &mut Value) {
 
 /// The participant's ledger lines with their totals: awarded and clawed back, in fen
 /// for money items. Provisional rewards are on the boards (`rewards`, `reward_fen`).
-fn earnings(st: &State, role: Role, id: &str) -> Value {
-    let picked = lines(st, Select { settlement: None, participant: Some((role, id)) }).unwrap_or_default();
-    let money = |l: &dacu_core::settle::Line| dacu_core::settle::Unit::of(l.item) == dacu_core::settle::Unit::Fen;
+fn earnings(picked: &[(usize, &Line)]) -> Value {
+    let money = |l: &Line| dacu_core::settle::Unit::of(l.item) == dacu_core::settle::Unit::Fen;
     let awarded: i64 = picked.iter().filter(|(_, l)| money(l) && l.amount > 0).map(|(_, l)| l.amount).sum();
     let clawed: i64 = picked.iter().filter(|(_, l)| money(l) && l.amount < 0).map(|(_, l)| -l.amount).sum();
     let rows: Vec<Value> = picked

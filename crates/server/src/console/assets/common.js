@@ -173,3 +173,74 @@ function split(parts) {
       h("td", {class: "n"}, yuan(p.value)),
       h("td", {class: "n"}, total ? ((100 * p.value) / total).toFixed(1) + "%" : "—"))));
 }
+
+/** An axis label for a count: with 万 / 亿 for large ones. */
+function compactNum(n) {
+  if (n >= 1e8) return (n / 1e8).toFixed(n >= 1e9 ? 0 : 1) + "亿";
+  if (n >= 1e4) return (n / 1e4).toFixed(n >= 1e5 ? 0 : 1) + "万";
+  return String(Math.round(n));
+}
+
+/** A line chart of counts over `labels` (evenly spaced): `lines` = [{name, values,
+ *  colour, dash}], a null value not drawn (a line may stop early); `mark`, an index, gets
+ *  a vertical line ("now"). The axis is chosen from the data as the bar chart's is. */
+function lineChart(labels, lines, mark) {
+  const W = 800, H = 240, L = 80, B = 26, T = 10, R = 12;
+  const max = Math.max(0, ...lines.flatMap((l) => l.values.filter((v) => v !== null && v !== undefined)));
+  const tk = ticks(max, 4), top = tk[tk.length - 1] || 1;
+  const n = labels.length;
+  const x = (i) => L + (n > 1 ? (W - L - R) * i / (n - 1) : (W - L - R) / 2);
+  const y = (v) => T + (H - T - B) * (1 - v / top);
+  const svg = s("svg", {class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img"});
+  for (const v of tk) {
+    svg.append(s("line", {class: "grid", x1: L, x2: W - R, y1: y(v), y2: y(v)}));
+    svg.append(s("text", {x: L - 6, y: y(v) + 4, "text-anchor": "end"}, compactNum(v)));
+  }
+  if (mark !== null && mark !== undefined && mark >= 0 && mark < n) {
+    svg.append(s("line", {class: "now", x1: x(mark), x2: x(mark), y1: T, y2: H - B}));
+  }
+  for (const l of lines) {
+    const pts = [];
+    l.values.forEach((v, i) => { if (v !== null && v !== undefined) pts.push(`${x(i).toFixed(1)},${y(v).toFixed(1)}`); });
+    if (!pts.length) continue;
+    const attrs = {fill: "none", stroke: l.colour, "stroke-width": 3, points: pts.join(" "), "data-line": l.name};
+    if (l.dash) attrs["stroke-dasharray"] = "8 6";
+    const line = s(pts.length > 1 ? "polyline" : "circle", pts.length > 1 ? attrs
+      : {cx: pts[0].split(",")[0], cy: pts[0].split(",")[1], r: 4, fill: l.colour, "data-line": l.name});
+    line.append(s("title", {}, l.name));
+    svg.append(line);
+  }
+  const every = Math.max(1, Math.ceil(n / 8));
+  labels.forEach((lb, i) => {
+    // The last day always, anchored at its end; the others every `every`, clear of it.
+    const last = i === n - 1;
+    if (last || (i % every === 0 && n - 1 - i >= every)) svg.append(s("text", {x: x(i), y: H - 6, "text-anchor": last && n > 1 ? "end" : "middle"}, lb));
+  });
+  svg.dataset.max = String(top);
+  return svg;
+}
+
+/** A legend for a chart's lines: [{name, colour}]. */
+function legend(lines) {
+  return h("div", {class: "legend muted"}, lines.map((l) =>
+    h("span", {}, h("span", {class: "swatch", style: `background:${l.colour}`}), l.name)));
+}
+
+/** Impressions ahead of (+) or behind (−) a target, coloured. */
+function ahead(x) {
+  return h("span", {class: x < 0 ? "down" : x > 0 ? "up" : "muted"}, (x > 0 ? "+" : "") + num(x));
+}
+
+/** A delivery curve ([{day, cumulative, target}]) as delivered so far against the target;
+ *  the delivered line stops at `today` (the book's day), where the "now" line is. */
+function deliveryChart(curve, today) {
+  const DELIVERED = {name: "Delivered 已交付", colour: "#56b4e9"};
+  const TARGET = {name: "Target 目标", colour: "#e69f00", dash: true};
+  let mark = -1;
+  curve.forEach((p, i) => { if (today && p.day <= today) mark = i; });
+  const chart = lineChart(curve.map((p) => dayName(p.day).slice(5)), [
+    Object.assign({values: curve.map((p, i) => (i <= mark ? p.cumulative : null))}, DELIVERED),
+    Object.assign({values: curve.map((p) => p.target)}, TARGET),
+  ], mark);
+  return [chart, legend([DELIVERED, TARGET])];
+}

@@ -6,7 +6,8 @@ const LAYOUT = [
   ["hours", "GMV by hour 每小时 GMV (last 72 h)"], ["days", "GMV by day 每日 GMV"],
   ["split", "Channels and tiers 渠道 · 品牌 · 主播层级"], ["alerts", "Alerts 预警"],
   ["boards", "Contests and challenges 排位赛 · 挑战", true],
-  ["budgets", "Incentive budgets 激励预算", true], ["benefits", "Consumer benefits 消费者权益"],
+  ["budgets", "Incentive budgets 激励预算", true],
+  ["traffic", "Guaranteed traffic 确定性流量", true], ["benefits", "Consumer benefits 消费者权益"],
   ["sessions", "Live now 正在直播"], ["settlement", "Settlement and report 结算 · 报告"],
 ];
 
@@ -139,6 +140,70 @@ function budgets(list, c, fest) {
     }));
 }
 
+function contractWho(src) {
+  if (src.kind === "program") return `${src.role} ${src.participant} · ${src.program}`;
+  if (src.kind === "settlement") return `${src.role} ${src.participant} · settlement ${src.settlement}`;
+  if (src.kind === "make_good") return `make-good of ${src.of}`;
+  return "festival 活动";
+}
+
+function traffic(t) {
+  const th = (cols, from) => h("tr", {}, cols.map((x, i) => h("th", {class: i >= from ? "n" : null}, x)));
+  const tracks = h("table", {},
+    th(["Track 赛道", "Contracts 合约", "Promised 承诺", "Delivered 已交付", "Of promised 完成", "Target now 当前目标", "Ahead / behind 超前 / 落后", "Owed 欠量"], 1),
+    t.tracks.map((x) => h("tr", {"data-track": x.track},
+      h("td", {}, named(x.name_zh, x.name_en)), h("td", {class: "n"}, num(x.contracts)),
+      h("td", {class: "n"}, num(x.promised)), h("td", {class: "n delivered", "data-n": x.delivered}, num(x.delivered)),
+      h("td", {class: "n"}, h("div", {class: "bar", title: pct(x.delivered_bp)}, h("span", {style: `width:${Math.min(100, x.delivered_bp / 100).toFixed(1)}%`})), pct(x.delivered_bp)),
+      h("td", {class: "n"}, num(x.target_now)), h("td", {class: "n ahead", "data-n": x.ahead}, ahead(x.ahead)),
+      h("td", {class: "n"}, num(x.owed)))));
+  const curves = h("div", {class: "boards curves"}, t.tracks.filter((x) => x.curve.length).map((x) =>
+    h("div", {class: "curve", "data-track": x.track},
+      h("h3", {}, named(x.name_zh, x.name_en)),
+      h("div", {class: "muted"}, `${num(x.delivered)} of ${num(x.promised)} · target now ${num(x.target_now)}`
+        + (x.curve_days > x.curve.length ? ` · every ${Math.ceil(x.curve_days / x.curve.length)} days` : "")),
+      deliveryChart(x.curve, t.today))));
+  const b = t.behind;
+  const behind = b.rows.length ? h("table", {id: "traffic-behind"},
+    th(["Contract 合约", "For 归属", "Delivered 已交付", "Target now 当前目标", "Behind 落后", "Promised 承诺", "Window ends 结束"], 2),
+    b.rows.map((r) => h("tr", {"data-contract": r.contract},
+      h("td", {}, r.contract), h("td", {}, contractWho(r.source)),
+      h("td", {class: "n"}, num(r.delivered)), h("td", {class: "n"}, num(r.target_now)),
+      h("td", {class: "n behind", "data-n": r.behind}, ahead(-r.behind)), h("td", {class: "n"}, num(r.promised)),
+      h("td", {class: "n"}, when(r.end)))))
+    : h("p", {class: "muted", id: "traffic-behind"}, "No contract is behind its curve.");
+  const e = t.ended_short;
+  const short = e.rows.length ? h("table", {id: "traffic-short"},
+    th(["Contract 合约", "For 归属", "Window ended 窗口结束", "Promised 承诺", "Delivered 已交付", "Short 缺口", "Make-good 补量"], 3),
+    e.rows.map((r) => h("tr", {"data-contract": r.contract},
+      h("td", {}, r.contract), h("td", {}, contractWho(r.source)), h("td", {class: "n"}, when(r.end)),
+      h("td", {class: "n"}, num(r.promised)), h("td", {class: "n"}, num(r.delivered)),
+      h("td", {class: "n shortfall", "data-n": r.shortfall}, num(r.shortfall)),
+      h("td", {class: "n"}, r.make_good ? `${r.make_good}: ${num(r.make_good_delivered)} of ${num(r.shortfall)} by ${when(r.make_good_end)}`
+        : h("span", {class: "down"}, "owed 欠量")))))
+    : h("p", {class: "muted", id: "traffic-short"}, "No contract has ended short.");
+  return [
+    h("div", {class: "figures"},
+      figure("Promised 承诺曝光", num(t.promised), {id: "traffic-promised", "data-n": t.promised}),
+      figure("Delivered 已交付", `${num(t.delivered)} · ${pct(t.delivered_bp)}`, {id: "traffic-delivered", "data-n": t.delivered}),
+      figure("Target now 当前目标", num(t.target_now), {id: "traffic-target", "data-n": t.target_now}),
+      figure("Ahead / behind 超前 / 落后", ahead(t.ahead), {id: "traffic-ahead", "data-n": t.ahead}),
+      figure("Owed 欠量", num(t.owed), {id: "traffic-owed", "data-n": t.owed}),
+      figure("Make-goods 补量合约", `${num(t.make_goods)} · ${num(t.made_good)} delivered`, {id: "traffic-make-goods", "data-n": t.make_goods}),
+      figure("Unsold 未售", `${num(t.unsold)} of ${num(t.opportunities)}`, {id: "traffic-unsold", "data-n": t.unsold})),
+    h("div", {class: "muted"}, `As of ${when(t.now)} (the plan in force; ${num(t.plans)} plans made) · `
+      + `${num(t.contracts)} contracts · tolerance ${pct(t.tolerance_bp)}`
+      + (t.tracks_total > t.tracks.length ? ` · the first ${t.tracks.length} of ${num(t.tracks_total)} tracks` : "")),
+    tracks, curves,
+    h("h3", {}, "Most behind their curve 落后最多"),
+    h("div", {class: "muted"}, `${num(b.total)} behind their target now, ${num(b.beyond_tolerance)} by more than the tolerance (planned first at the next plan)`),
+    behind,
+    h("h3", {}, "Ended short 未足量结束"),
+    h("div", {class: "muted"}, `${num(e.total)} ended short: ${num(e.made_good)} made good, ${num(e.owed)} owed`),
+    short,
+  ];
+}
+
 function benefits(b, m) {
   const left = m.red_packet_total - m.red_packet_granted - m.red_packet_returned;
   const row = (k, v) => h("tr", {}, h("td", {}, k), h("td", {class: "n"}, v));
@@ -188,6 +253,9 @@ function render(v) {
   fill("alerts", alerts(v.alerts));
   fill("boards", boards(v.boards));
   fill("budgets", budgets(v.budgets, v.clock, v.festival));
+  const tp = document.getElementById("p-traffic");
+  if (tp) tp.hidden = !v.traffic;
+  if (v.traffic) fill("traffic", traffic(v.traffic));
   fill("benefits", benefits(v.benefits, v.marketing));
   fill("sessions", sessions(v.sessions));
   fill("settlement", settlement(v));

@@ -75,6 +75,31 @@ function sessions(list) {
       h("td", {class: "n"}, num(x.unique_viewers)))));
 }
 
+/** Its guaranteed-traffic contracts (as GET /v1/contracts/{id}): delivered against the
+ *  promise and the target now, how it ended, and each one's curve. */
+function traffic(t) {
+  if (!t.contracts.length) return h("p", {class: "muted"}, "No traffic contracts.");
+  const now = t.now ? ms(t.now) : null;
+  const status = (c) => !c.ended ? (now === null || ms(c.start) > now ? "not started 未开始"
+      : ms(c.end) <= now ? "window over, closing 待结束" : "running 投放中")
+    : !c.ended.shortfall ? "delivered in full 已足量"
+    : c.ended.make_good ? `short by ${num(c.ended.shortfall)}, made good by ${c.ended.make_good}`
+    : `short by ${num(c.ended.shortfall)}, owed 欠量`;
+  return [
+    h("table", {}, h("tr", {}, ["Contract 合约", "Window 投放期", "Promised 承诺", "Delivered 已交付", "Of promised 完成", "Target now 当前目标", "Ahead / behind 超前 / 落后", "Status 状态"]
+      .map((x, i) => h("th", {class: i > 1 && i < 7 ? "n" : null}, x))),
+      t.contracts.map((c) => h("tr", {"data-contract": c.id},
+        h("td", {}, c.id), h("td", {}, `${when(c.start)} → ${when(c.end)}`),
+        h("td", {class: "n"}, num(c.impressions)), h("td", {class: "n delivered", "data-n": c.delivered}, num(c.delivered)),
+        h("td", {class: "n"}, h("div", {class: "bar", title: pct(c.delivered_bp)}, h("span", {style: `width:${Math.min(100, c.delivered_bp / 100).toFixed(1)}%`})), pct(c.delivered_bp)),
+        h("td", {class: "n"}, num(c.target_now)), h("td", {class: "n ahead", "data-n": c.ahead}, ahead(c.ahead)),
+        h("td", {class: "status"}, status(c))))),
+    t.total > t.contracts.length ? h("div", {class: "muted"}, `the latest ${t.contracts.length} of ${num(t.total)}`) : null,
+    h("div", {class: "boards curves"}, t.contracts.filter((c) => c.curve.length).map((c) =>
+      h("div", {class: "curve", "data-contract": c.id}, h("h3", {}, c.id), deliveryChart(c.curve, t.today)))),
+  ];
+}
+
 function render(v) {
   if (v === null) return failed(new Error(`no ${D.role} \`${D.id}\` in this festival`));
   fill("app", h("div", {class: "grid"},
@@ -88,6 +113,7 @@ function render(v) {
     h("section", {class: "panel wide"}, h("h2", {}, "My boards 我的排名"), standings(v.races)),
     h("section", {class: "panel wide"}, h("h2", {}, "My challenges 我的挑战"), challenges(v.races)),
     h("section", {class: "panel wide"}, h("h2", {}, "My earnings 我的收益"), earnings(v.earnings)),
+    v.traffic ? h("section", {class: "panel wide", id: "p-traffic"}, h("h2", {}, "My traffic 我的流量"), traffic(v.traffic)) : null,
     h("section", {class: "panel wide"}, h("h2", {}, "My sessions 我的直播"), sessions(v.sessions))));
   document.body.dataset.seq = v.seq;
 }
