@@ -257,6 +257,10 @@ enum Cmd {
         /// festival (live rooms, viewers, orders, refunds) or orders (orders and refunds only).
         #[arg(long, value_enum, default_value_t = cmd::simulate::MixArg::Festival)]
         mix: cmd::simulate::MixArg,
+        /// The impression supply's forecast error with `[traffic]`: each slot's hour
+        /// arrives at 100 ± this percent of its forecast (0 to 100).
+        #[arg(long, default_value_t = dacu_sim::TRAFFIC_ERROR_PCT)]
+        traffic_error_pct: u64,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -377,8 +381,9 @@ fn main() -> ExitCode {
         Cmd::Explain { data, payout, json, orders } => cmd::explain::run(&data, &payout, json, orders, opts),
         Cmd::Digest { data } => cmd::digest::run(&data, opts),
         Cmd::Verify { data } => cmd::verify::run(&data, opts),
-        Cmd::Simulate { festival, scale, seed, mix, out, quiet } => {
-            cmd::simulate::run(&festival, &scale, seed, mix.into(), out.as_deref(), quiet)
+        Cmd::Simulate { festival, scale, seed, mix, traffic_error_pct, out, quiet } => {
+            let opts = dacu_sim::Options { seed, mix: mix.into(), traffic_error_pct };
+            cmd::simulate::run(&festival, &scale, opts, out.as_deref(), quiet)
         }
         Cmd::Serve { data, festival, listen, config, set } => {
             cmd::serve::run(cmd::serve::Args { data, festival, listen, config, set }, opts)

@@ -108,3 +108,53 @@ fn only_the_deliberately_bad_lines_are_rejected() {
     }
     assert!(r["gmv_by_channel"]["shelf"].as_i64().unwrap() > 0 && r["gmv_by_channel"]["live"].as_i64().unwrap() > 0);
 }
+
+/// `--traffic-error-pct` sets the impression supply's forecast error: at 0 every node's
+/// opportunities are its forecast whatever the seed; at 25 the seed changes them, each
+/// within a quarter of the forecast; above 100 is refused.
+#[test]
+fn the_traffic_error_is_the_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let fest = festival("kuaishou-116-2021.toml");
+    let impressions = |seed: &str, err: &str| -> Vec<(String, u64)> {
+        let out = dir.path().join(format!("s{seed}-{err}"));
+        let o = dacu(&[
+            "simulate",
+            "--festival",
+            p(&fest),
+            "--scale",
+            "2000",
+            "--seed",
+            seed,
+            "--traffic-error-pct",
+            err,
+            "--quiet",
+            "--out",
+            p(&out),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        std::fs::read_to_string(out)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(r#""type":"impression""#))
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (v["id"].as_str().unwrap().to_string(), v["count"].as_u64().unwrap())
+            })
+            .collect()
+    };
+    let (a, b) = (impressions("1", "0"), impressions("2", "0"));
+    assert!(a.len() > 1000, "{} impression lines", a.len());
+    assert_eq!(a, b, "no error: the forecast itself, whatever the seed");
+    let (c, d) = (impressions("1", "25"), impressions("2", "25"));
+    assert_ne!(c, d, "the seed draws the errors");
+    let forecast: std::collections::BTreeMap<&str, u64> = a.iter().map(|(id, n)| (id.as_str(), *n)).collect();
+    for (id, n) in &c {
+        let f = forecast.get(id.as_str()).copied().unwrap_or(0);
+        // ⌊f × (100 + e) / 100⌋ for e in −25..=25.
+        assert!((n + 1) * 100 > f * 75 && *n * 100 <= f * 125, "{id}: {n} against the forecast {f}");
+    }
+    let o = dacu(&["simulate", "--festival", p(&fest), "--traffic-error-pct", "101", "--quiet", "--out", "-"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--traffic-error-pct must be 0 to 100, got 101"), "{}", stderr(&o));
+}

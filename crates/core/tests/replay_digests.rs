@@ -154,8 +154,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     // last time; the five workloads above did not, nor their values).
     (
         "sim-116",
-        "ee42f386ccf8534e76a62c15043f87f530484efefc09ea3bf12876be2244b1bc",
-        "f60794a05c04515e4658b7cba6924fc5c8e8480033607f99065d7b490fa69fac",
+        "ad8e41b4f53560ec22b0d42d938b0e394c7a43439ae12639120a056982be2b0f",
+        "3708c986797e3a769d31c014ba02d145b7ce10b6957b7969c3112fe4b68190c2",
     ),
 ];
 

@@ -229,8 +229,9 @@ fn forecast_arriving_delivers_every_contract(planner: &str) {
 fn a_shortfall_becomes_a_make_good_that_is_delivered() {
     let f = fest();
     let mut e = Engine::new(f.clone());
-    // The main venue's returning audience runs at 30% of its forecast.
-    let log = festival_of_impressions(&mut e, &[-70, 0, 0, 0], 1);
+    // Every node runs at 30% of its forecast: the main venue's 48 hours bring 14,400
+    // opportunities for the venue contract's 20,000.
+    let log = festival_of_impressions(&mut e, &[-70], 1);
     let st = e.state();
     check_invariants(st, &log).unwrap();
     let venue = st.traffic.contract("venue").unwrap();
@@ -304,8 +305,8 @@ fn bad_impressions_are_refused_and_change_nothing() {
 
 /// Ten hours of supply at a tenth of the forecast leave the venue contract far behind its
 /// curve; one batch of ten times a node's forecast then catches it up exactly to the
-/// curve — more than the node's whole forecast could give by the plan — and leaves the
-/// rest unsold.
+/// curve at the hour's end — more than the node's whole forecast could give by the plan
+/// — and leaves the rest unsold.
 #[test]
 fn surplus_supply_catches_a_contract_up_to_its_curve() {
     let f = fest();
@@ -334,7 +335,9 @@ fn surplus_supply_catches_a_contract_up_to_its_curve() {
     run(&mut e, &line, &mut out).unwrap();
     let Some(Event::ImpressionsServed { at: when, unsold, .. }) = out.last() else { panic!("served: {out:?}") };
     let venue = e.state().traffic.contract("venue").unwrap();
-    let target = target_of(&f, &venue.rec, *when);
+    // Caught up to the curve at the supply hour's end, 11:00.
+    let target = target_of(&f, &venue.rec, when.plus_ms(10 * 60_000));
+    assert_eq!(Some(when.plus_ms(10 * 60_000)), dacu_core::Ts::parse(&at(11, 0)).ok());
     assert!(before < target, "behind its curve before the surplus: {before} < {target}");
     assert_eq!(venue.delivered, target, "caught up to the curve, not past it");
     assert!(venue.delivered - before > forecast(0, 0, 10), "more than the plan could give: {before} -> {target}");

@@ -96,9 +96,28 @@ pub struct Summary {
     pub impressions: u64,
 }
 
-/// The forecast error of the simulated impression supply: each slot's hour arrives at
-/// 100 ± this percent of its forecast (uniform, whole percents).
+/// The forecast error of the simulated impression supply by default: each slot's hour
+/// arrives at 100 ± this percent of its forecast (uniform, whole percents).
 pub const TRAFFIC_ERROR_PCT: u64 = 10;
+
+/// The largest forecast error [`Options::traffic_error_pct`] takes.
+pub const MAX_TRAFFIC_ERROR_PCT: u64 = 100;
+
+/// How a festival is simulated, beside its scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    pub seed: u64,
+    pub mix: Mix,
+    /// The impression supply's forecast error, in percent (at most
+    /// [`MAX_TRAFFIC_ERROR_PCT`]; more is taken as that).
+    pub traffic_error_pct: u64,
+}
+
+impl Options {
+    pub fn new(seed: u64, mix: Mix) -> Options {
+        Options { seed, mix, traffic_error_pct: TRAFFIC_ERROR_PCT }
+    }
+}
 
 struct Merchant {
     id: usize,
@@ -662,8 +681,20 @@ pub fn simulate_with_progress(
     seed: u64,
     mix: Mix,
     out: impl Write,
+    progress: impl FnMut(u64, u64),
+) -> io::Result<Summary> {
+    simulate_with_options(f, scale, Options::new(seed, mix), out, progress)
+}
+
+/// As [`simulate_with_progress`], with every option.
+pub fn simulate_with_options(
+    f: &Festival,
+    scale: Scale,
+    opts: Options,
+    out: impl Write,
     mut progress: impl FnMut(u64, u64),
 ) -> io::Result<Summary> {
+    let (seed, mix) = (opts.seed, opts.mix);
     let target = scale.commands();
     let mut categories: Vec<String> =
         f.heat.as_ref().map(|h| h.category_coefficients_bp.keys().cloned().collect()).unwrap_or_default();
@@ -706,7 +737,11 @@ pub fn simulate_with_progress(
     // next settlement.
     let race_ends: std::collections::BTreeSet<Ts> = dacu_core::contest::race_defs(f).iter().map(|d| d.end).collect();
     let activity = target.saturating_sub(g.sum.commands);
-    let mut supply = if mix == Mix::Festival { traffic::Supply::new(f, seed, TRAFFIC_ERROR_PCT) } else { None };
+    let mut supply = if mix == Mix::Festival {
+        traffic::Supply::new(f, seed, opts.traffic_error_pct.min(MAX_TRAFFIC_ERROR_PCT))
+    } else {
+        None
+    };
     for (d, w) in weights {
         let day = d.to_string();
         let budget = activity * w / total_w;

@@ -42,11 +42,16 @@ impl From<MixArg> for Mix {
 pub fn run(
     festival: &Path,
     scale: &str,
-    seed: u64,
-    mix: Mix,
+    opts: dacu_sim::Options,
     out: Option<&Path>,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        opts.traffic_error_pct <= dacu_sim::MAX_TRAFFIC_ERROR_PCT,
+        "--traffic-error-pct must be 0 to {}, got {}",
+        dacu_sim::MAX_TRAFFIC_ERROR_PCT,
+        opts.traffic_error_pct
+    );
     let (f, _) = dacu_log::load_festival(festival)?;
     let scale = parse_scale(scale)?;
     let pb = progress_bar(scale.commands(), "simulate", quiet);
@@ -54,13 +59,13 @@ pub fn run(
     let summary = match out {
         Some(p) if p != Path::new("-") => {
             let mut file = crate::files::Output::create(p)?;
-            let s = dacu_sim::simulate_with_progress(&f, scale, seed, mix, &mut file, progress)?;
+            let s = dacu_sim::simulate_with_options(&f, scale, opts, &mut file, progress)?;
             file.finish()?;
             s
         }
         _ => {
             let stdout = io::stdout().lock();
-            let s = dacu_sim::simulate_with_progress(&f, scale, seed, mix, stdout, progress)?;
+            let s = dacu_sim::simulate_with_options(&f, scale, opts, stdout, progress)?;
             io::stdout().flush()?;
             s
         }

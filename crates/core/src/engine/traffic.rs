@@ -110,14 +110,17 @@ impl Engine {
         let mut given = vec![0u64; entries.len()];
         let mut beyond = apportion(&entries, supply, count, &mut given);
         // What no entry could take — the node's supply used up, or every entry held back —
-        // goes to the contracts still behind their curve, in planning order, up to the
-        // curve: the supply beyond a node's forecast makes up what nodes below it missed.
+        // goes to the contracts still behind their curve at the supply hour's end, in
+        // planning order, up to the curve: the supply beyond a node's forecast makes up
+        // what nodes below it missed. (The hour's end: the hour is the unit supply is
+        // forecast in, and no opportunity may come later in it.)
+        let hour_end = ctx.grid.hour_of(at).map_or(at, |h| ctx.grid.hour_start(h + 1));
         for (k, &(e, _)) in alloc.iter().enumerate() {
             if beyond == 0 {
                 break;
             }
             let (rec, delivered, _) = cs.get(cache.entry_contract[e as usize]);
-            let behind = ctx.target(rec, at).saturating_sub(delivered.saturating_add(given[k]));
+            let behind = ctx.target(rec, hour_end.min(rec.end)).saturating_sub(delivered.saturating_add(given[k]));
             let take = behind.min(entries[k].cap.saturating_sub(given[k])).min(beyond);
             given[k] += take;
             beyond -= take;
