@@ -262,16 +262,7 @@ def impressions(dacu, work, seconds, chunk):
                                         "at": "2021-11-11T20:30:00+08:00"}) + "\n")
             n += chunk
             files.append(p)
-        cfg = os.path.join(work, "impressions.curl")
-        blocks = [f'silent\nurl = "{s.url}/v1/commands?events=false"\nheader = "Authorization: Bearer {tok}"\n'
-                  f'header = "Content-Type: application/x-ndjson"\ndata-binary = "@{f}"\n'
-                  f'output = "/dev/null"\nwrite-out = "%{{http_code}}\\n"\n' for f in files]
-        with open(cfg, "w") as c:
-            c.write("next\n".join(blocks))
-        t0 = time.monotonic()
-        codes = sh("curl", "--config", cfg).split()
-        took = time.monotonic() - t0
-        bad = sum(c != "200" for c in codes) + (len(files) - len(codes))
+        took, bad = curl_in_order(work, "impressions", s.url, tok, files)
         print(f"POST /v1/commands, NDJSON batches of {chunk:,} impression lines (one opportunity each, with ids): "
               f"{n / took:,.0f} decisions/s in {took:.2f} s, non-200 {bad}")
     finally:
@@ -300,6 +291,22 @@ def chunks(path, work, lines_per):
     return files, n
 
 
+def curl_in_order(work, name, url, tok, files):
+    """Posts each NDJSON file to /v1/commands?events=false, in order, with one curl over
+    one kept-alive connection (`next` separates the requests of a curl config); returns
+    the seconds taken and how many requests did not answer 200."""
+    cfg = os.path.join(work, name + ".curl")
+    blocks = [f'silent\nurl = "{url}/v1/commands?events=false"\nheader = "Authorization: Bearer {tok}"\n'
+              f'header = "Content-Type: application/x-ndjson"\ndata-binary = "@{f}"\n'
+              f'output = "/dev/null"\nwrite-out = "%{{http_code}}\\n"\n' for f in files]
+    with open(cfg, "w") as c:
+        c.write("next\n".join(blocks))
+    t0 = time.monotonic()
+    codes = sh("curl", "--config", cfg).split()
+    took = time.monotonic() - t0
+    return took, sum(c != "200" for c in codes) + (len(files) - len(codes))
+
+
 def http_ingest(dacu, work, files, name, subscribers=0):
     """Posts the chunks in order with curl, one at a time; lines/s. With `subscribers`,
     that many SSE streams follow `totals` meanwhile; returns their staleness too."""
@@ -310,18 +317,7 @@ def http_ingest(dacu, work, files, name, subscribers=0):
         sse = Subscribers(s.url, tok, subscribers) if subscribers else None
         if sse:
             sse.start()
-        # One curl for every chunk, in order, over one kept-alive connection (`next`
-        # separates the requests of a curl config).
-        cfg = os.path.join(work, name + ".curl")
-        blocks = [f'silent\nurl = "{s.url}/v1/commands?events=false"\nheader = "Authorization: Bearer {tok}"\n'
-                  f'header = "Content-Type: application/x-ndjson"\ndata-binary = "@{f}"\n'
-                  f'output = "/dev/null"\nwrite-out = "%{{http_code}}\\n"\n' for f in files]
-        with open(cfg, "w") as c:
-            c.write("next\n".join(blocks))
-        t0 = time.monotonic()
-        codes = sh("curl", "--config", cfg).split()
-        took = time.monotonic() - t0
-        bad = sum(c != "200" for c in codes) + (len(files) - len(codes))
+        took, bad = curl_in_order(work, name, s.url, tok, files)
         stale = sse.stop() if sse else None
     finally:
         s.stop()

@@ -114,16 +114,18 @@ impl Engine {
         // planning order, up to the curve: the supply beyond a node's forecast makes up
         // what nodes below it missed. (The hour's end: the hour is the unit supply is
         // forecast in, and no opportunity may come later in it.)
-        let hour_end = ctx.grid.hour_of(at).map_or(at, |h| ctx.grid.hour_start(h + 1));
-        for (k, &(e, _)) in alloc.iter().enumerate() {
-            if beyond == 0 {
-                break;
+        if beyond > 0 {
+            let hour_end = ctx.grid.hour_of(at).map_or(at, |h| ctx.grid.hour_start(h + 1));
+            for (k, &(e, _)) in alloc.iter().enumerate() {
+                let (rec, delivered, _) = cs.get(cache.entry_contract[e as usize]);
+                let behind = ctx.target(rec, hour_end.min(rec.end)).saturating_sub(delivered.saturating_add(given[k]));
+                let take = behind.min(entries[k].cap.saturating_sub(given[k])).min(beyond);
+                given[k] += take;
+                beyond -= take;
+                if beyond == 0 {
+                    break;
+                }
             }
-            let (rec, delivered, _) = cs.get(cache.entry_contract[e as usize]);
-            let behind = ctx.target(rec, hour_end.min(rec.end)).saturating_sub(delivered.saturating_add(given[k]));
-            let take = behind.min(entries[k].cap.saturating_sub(given[k])).min(beyond);
-            given[k] += take;
-            beyond -= take;
         }
         let served: Vec<(String, u64)> = alloc
             .iter()

@@ -179,13 +179,7 @@ mod tests {
     }
 
     fn instance() -> impl Strategy<Value = Instance> {
-        (1usize..12).prop_flat_map(|nodes| {
-            let supply = proptest::collection::vec(0u64..10_000, nodes);
-            let one = (0u64..20_000, proptest::collection::btree_set(0u32..nodes as u32, 0..=nodes), 0u8..3)
-                .prop_map(|(demand, set, priority)| Contract { demand, eligible: set.into_iter().collect(), priority });
-            (supply, proptest::collection::vec(one, 0..10))
-                .prop_map(|(supply, contracts)| Instance { supply, contracts })
-        })
+        crate::traffic::testing::instance(12, 10_000, 10, 20_000, 3)
     }
 
     proptest! {
@@ -194,18 +188,7 @@ mod tests {
         #[test]
         fn plans_respect_supply_demand_and_eligibility(inst in instance()) {
             let p = plan(&inst).unwrap();
-            for (i, alloc) in p.by_node.iter().enumerate() {
-                prop_assert!(alloc.iter().map(|(_, n)| n).sum::<u64>() <= inst.supply[i]);
-                for (j, n) in alloc {
-                    prop_assert!(*n > 0);
-                    prop_assert!(inst.contracts[*j as usize].eligible.contains(&(i as u32)));
-                }
-            }
-            for (j, c) in inst.contracts.iter().enumerate() {
-                let got: u64 = (0..inst.supply.len()).map(|i| p.allocated(i, j as u32)).sum();
-                prop_assert_eq!(got, p.planned[j]);
-                prop_assert_eq!(p.planned[j] + p.shortfall[j], c.demand);
-            }
+            crate::traffic::testing::check_plan(&inst, &p)?;
         }
 
         /// A recorded plan's order and shares make the same plan again.

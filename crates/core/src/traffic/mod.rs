@@ -17,6 +17,8 @@ pub mod hwm;
 pub mod live;
 pub mod serve;
 pub mod shale;
+#[cfg(test)]
+mod testing;
 pub mod view;
 
 /// Parts per billion: the unit of every fraction here.

@@ -221,17 +221,11 @@ impl Served {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::traffic::{hwm, Contract, Instance};
+    use crate::traffic::{hwm, Instance};
     use proptest::prelude::*;
 
     fn instance() -> impl Strategy<Value = Instance> {
-        (1usize..6).prop_flat_map(|nodes| {
-            let supply = proptest::collection::vec(0u64..400, nodes);
-            let one = (0u64..800, proptest::collection::btree_set(0u32..nodes as u32, 0..=nodes))
-                .prop_map(|(demand, set)| Contract { demand, eligible: set.into_iter().collect(), priority: 0 });
-            (supply, proptest::collection::vec(one, 0..6))
-                .prop_map(|(supply, contracts)| Instance { supply, contracts })
-        })
+        crate::traffic::testing::instance(6, 400, 6, 800, 1)
     }
 
     fn entries() -> impl Strategy<Value = (Vec<Entry>, u64)> {

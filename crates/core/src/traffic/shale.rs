@@ -289,7 +289,7 @@ fn take_for(
 ) -> (Option<i64>, Vec<u64>) {
     let left: u64 = eligible.iter().map(|&i| remaining[i as usize]).sum();
     if left < demand {
-        return (None, eligible.iter().map(|&i| remaining[i as usize]).collect());
+        return (None, take_fixed(supply, remaining, beta, eligible, theta, demand, None));
     }
     let total_at = |z: i64| -> u64 {
         eligible.iter().map(|&i| take_at(supply[i as usize], remaining[i as usize], beta[i as usize], theta, z)).sum()
@@ -309,16 +309,11 @@ fn take_for(
             lo = mid + 1;
         }
     }
-    let mut takes: Vec<u64> = eligible
-        .iter()
-        .map(|&i| take_at(supply[i as usize], remaining[i as usize], beta[i as usize], theta, lo))
-        .collect();
-    give_back(&mut takes, demand);
-    (Some(lo), takes)
+    (Some(lo), take_fixed(supply, remaining, beta, eligible, theta, demand, Some(lo)))
 }
 
-/// A contract's takes at a recorded `ζ` (none: all that remains), as [`take_for`] made
-/// them.
+/// A contract's takes at `ζ` (none: all that remains on its nodes), the excess given
+/// back: how [`take_for`] takes at the `ζ` it finds, and how a recorded plan is replayed.
 fn take_fixed(
     supply: &[u64],
     remaining: &[u64],
@@ -425,13 +420,7 @@ mod tests {
     }
 
     fn instance() -> impl Strategy<Value = Instance> {
-        (1usize..12).prop_flat_map(|nodes| {
-            let supply = proptest::collection::vec(0u64..10_000, nodes);
-            let one = (0u64..20_000, proptest::collection::btree_set(0u32..nodes as u32, 0..=nodes), 0u8..3)
-                .prop_map(|(demand, set, priority)| Contract { demand, eligible: set.into_iter().collect(), priority });
-            (supply, proptest::collection::vec(one, 0..10))
-                .prop_map(|(supply, contracts)| Instance { supply, contracts })
-        })
+        crate::traffic::testing::instance(12, 10_000, 10, 20_000, 3)
     }
 
     fn options() -> impl Strategy<Value = Options> {
@@ -460,18 +449,7 @@ mod tests {
         fn plans_respect_supply_demand_and_eligibility(inst in instance(), opts in options()) {
             let p = solve(&inst, opts).unwrap().plan;
             prop_assert_eq!(p.order.clone(), planning_order(&inst));
-            for (i, alloc) in p.by_node.iter().enumerate() {
-                prop_assert!(alloc.iter().map(|(_, n)| n).sum::<u64>() <= inst.supply[i]);
-                for (j, n) in alloc {
-                    prop_assert!(*n > 0);
-                    prop_assert!(inst.contracts[*j as usize].eligible.contains(&(i as u32)));
-                }
-            }
-            for (j, c) in inst.contracts.iter().enumerate() {
-                let got: u64 = (0..inst.supply.len()).map(|i| p.allocated(i, j as u32)).sum();
-                prop_assert_eq!(got, p.planned[j]);
-                prop_assert_eq!(p.planned[j] + p.shortfall[j], c.demand);
-            }
+            crate::traffic::testing::check_plan(&inst, &p)?;
         }
 
         /// A plan replayed from its order, prices and ζs (what the engine records) is
