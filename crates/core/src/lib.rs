@@ -9,7 +9,7 @@
 //! - Leaves, which use only each other: [`time`] and [`money`] (recorded time, integer
 //!   fen), [`error`] (the one table of rejection codes and their kinds), [`hash`] (the
 //!   seeded hash maps, and why their seed cannot reach output), [`limits`] (the bounds on
-//!   inputs, running totals and event sizes), [`intern`] (ids to dense indexes),
+//!   inputs, running totals and event sizes), [`intern`] (ids to dense indexes), [`users`] (sets of them),
 //!   [`kinds`] (the small enums everything shares), [`party`] (who issues or bears a
 //!   promotion), [`promo`] (the checkable algorithms: red-packet splits, lottery draws)
 //!   , `market::quote` (the checkout price search) and [`idempotency`] (what a service
@@ -61,6 +61,7 @@ pub mod settle;
 pub mod state;
 pub mod time;
 pub mod traffic;
+pub mod users;
 pub mod view;
 
 pub use command::{parse_line, Command};

@@ -209,8 +209,8 @@ pub fn watch_times(st: &State, si: u32) -> Vec<i64> {
         .unique_viewers
         .iter()
         .map(|u| {
-            let done = st.market.watch.get(&(si, *u)).copied().unwrap_or(0);
-            done + s.present.get(u).map_or(0, |e| (close.0 - e.0).max(0))
+            let done = st.market.watch.get(&(si, u)).copied().unwrap_or(0);
+            done + s.present.get(&u).map_or(0, |e| (close.0 - e.0).max(0))
         })
         .collect();
     v.sort_unstable();
@@ -351,7 +351,7 @@ pub fn review(st: &State, id: &str, top: usize) -> Option<Review> {
     let total = s.stats.total();
     let gmv = total.net().0;
     let buyers = s.stats.buyers.len() as i64;
-    let viewer_buyers = s.stats.buyers.iter().filter(|u| s.unique_viewers.contains(u)).count() as i64;
+    let viewer_buyers = s.stats.buyers.iter().filter(|&u| s.unique_viewers.contains(u)).count() as i64;
     let orders = s.stats.orders_total() as i64;
 
     let mut products: Vec<Product> = s

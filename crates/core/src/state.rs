@@ -35,7 +35,7 @@ pub struct Stats {
     pub self_broadcast: Money2,
     pub provider_served: Money2,
     pub provider_served_self_broadcast: Money2,
-    pub buyers: HashSet<u32>,
+    pub buyers: crate::users::UserSet,
 }
 
 /// Which slices an order belongs to, decided when it was paid.
@@ -158,7 +158,7 @@ pub struct Session {
     pub end: Option<Ts>,
     /// Users in the room now, with the time they entered.
     pub present: HashMap<u32, Ts>,
-    pub unique_viewers: HashSet<u32>,
+    pub unique_viewers: crate::users::UserSet,
     pub entries: u64,
     pub peak_concurrent: u64,
     pub watch_ms: i64,
@@ -369,7 +369,10 @@ pub struct State {
     /// checkouts.
     pub market: crate::market::Market,
     /// Ranking contests, challenges and the heat value.
-    pub contests: crate::contest::Contests,
+    /// Boxed so that the engine can swap it out while the contests observe an event
+    /// (crate::engine, `apply`): moving the pointer, not the struct's several hundred
+    /// bytes twice per event.
+    pub contests: Box<crate::contest::Contests>,
     /// Settlement: the payout ledger and what it has closed.
     pub settlement: crate::settle::Settlements,
     /// Idempotency keys a service recorded, with what it answered.

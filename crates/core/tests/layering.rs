@@ -28,6 +28,7 @@ fn layer(module: &str) -> Layer {
         "hex",
         "limits",
         "intern",
+        "users",
         "kinds",
         "party",
         "promo",

@@ -318,7 +318,12 @@ impl Replay<'_> {
             return Err(self.limit.1.clone());
         }
         // Decode the whole batch before applying any of it: a batch is all or nothing.
-        let events = b.records.iter().map(|(_, p)| codec::decode(p, &self.format1)).collect::<Result<Vec<_>, _>>()?;
+        // Sized up front: collecting through a `Result` cannot see the length, and growing
+        // a vector of a few thousand events by doubling copies megabytes per batch.
+        let mut events = Vec::with_capacity(b.records.len());
+        for (_, p) in b.records.iter() {
+            events.push(codec::decode(p, &self.format1)?);
+        }
         for ev in &events {
             if let Err(e) = self.engine.apply(ev) {
                 let reason = e.to_string();

@@ -173,7 +173,7 @@ fn stats(s: &Stats, users: usize) -> Result<(), String> {
     money2("provider-served self-broadcast GMV", &s.provider_served_self_broadcast)?;
     count("orders", s.orders[0], TOTAL as u64)?;
     count("orders", s.orders[1], TOTAL as u64)?;
-    s.buyers.iter().try_for_each(|&u| index("buyer", u, users))
+    s.buyers.iter().try_for_each(|u| index("buyer", u, users))
 }
 
 /// One table's running totals: each consistent, and their gross GMV within [`TOTAL`]
@@ -241,7 +241,7 @@ fn session_times(s: &Session, f: &Festival) -> Result<(), String> {
 fn session(st: &State, s: &Session, f: &Festival, n: &Lens) -> Result<(), String> {
     index("anchor", s.anchor, n.anchors)?;
     session_times(s, f)?;
-    s.present.keys().chain(s.unique_viewers.iter()).try_for_each(|&u| index("viewer", u, n.users))?;
+    s.present.keys().copied().chain(s.unique_viewers.iter()).try_for_each(|u| index("viewer", u, n.users))?;
     range("watch_ms", s.watch_ms, 0, TOTAL)?;
     for c in [s.entries, s.peak_concurrent].iter().chain(&s.interactions) {
         count("a count", *c, TOTAL as u64)?;

@@ -103,7 +103,7 @@ impl Engine {
             Event::ViewerEntered { session, user, .. } => {
                 let s = st.session_ids.get(session);
                 let seen =
-                    s.zip(st.users.get(user)).is_some_and(|(s, u)| st.sessions[s as usize].unique_viewers.contains(&u));
+                    s.zip(st.users.get(user)).is_some_and(|(s, u)| st.sessions[s as usize].unique_viewers.contains(u));
                 a.viewers += u64::from(!seen);
             }
             Event::OrderPaid { order, session, lines, .. } => {

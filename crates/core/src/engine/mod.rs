@@ -64,8 +64,9 @@ pub struct Engine {
     state: State,
     /// An empty `Contests` that stands in for the state's while the contests observe an
     /// event (they read the rest of the state): swapping it is free, whereas making a new
-    /// one per event would draw a hash seed for each of its maps (crate::hash).
-    spare: crate::contest::Contests,
+    /// one per event would draw a hash seed for each of its maps (crate::hash). Both are
+    /// boxed, so the swap moves two pointers.
+    spare: Box<crate::contest::Contests>,
     /// The festival's traffic supply grid, when it has `[traffic]`.
     grid: Option<crate::festival::traffic::Grid>,
     /// The traffic plan in force, expanded from the one the state records.
@@ -311,7 +312,7 @@ impl Engine {
             Event::ViewerEntered { session, user, .. } => {
                 let st = &self.state;
                 match (st.session_ids.get(session), st.users.get(user)) {
-                    (Some(s), Some(u)) => !st.sessions[s as usize].unique_viewers.contains(&u),
+                    (Some(s), Some(u)) => !st.sessions[s as usize].unique_viewers.contains(u),
                     _ => true,
                 }
             }

@@ -352,11 +352,6 @@ pub(in crate::engine) fn claimed(st: &mut State, coupon: &str, user: &str, from:
 pub(in crate::engine) fn grant(m: &mut Market, c: u32, u: u32, from: Ts, until: Ts, at: Ts) {
     m.coupons[c as usize].claimed += 1;
     *m.claims.entry((c, u)).or_insert(0) += 1;
-    m.wallets.entry(u).or_default().coupons.push(Held {
-        coupon: c,
-        claimed_at: at,
-        from,
-        until,
-        state: HeldState::Available,
-    });
+    let held = Held { coupon: c, claimed_at: at, from, until, state: HeldState::Available };
+    crate::market::push_one(&mut m.wallets.entry(u).or_default().coupons, held);
 }

@@ -103,8 +103,8 @@ impl Engine {
         let mut eligible: Vec<String> = s
             .unique_viewers
             .iter()
-            .filter(|&&u| self.eligible(l.session, &l.eligibility, l.said.contains(&u), u, due).is_ok())
-            .map(|&u| st.users.name(u).to_string())
+            .filter(|&u| self.eligible(l.session, &l.eligibility, l.said.contains(&u), u, due).is_ok())
+            .map(|u| st.users.name(u).to_string())
             .collect();
         eligible = lottery::canonical(&eligible);
         let secret = lottery::unhex(&l.secret).expect("validated at creation");

@@ -254,7 +254,7 @@ pub(in crate::engine) fn grabbed(st: &mut State, packet: &str, user: &str, amoun
         got_at: at,
         until: pk.use_until,
     };
-    st.market.wallets.entry(u).or_default().allowances.push(al);
+    crate::market::push_one(&mut st.market.wallets.entry(u).or_default().allowances, al);
     Ok(())
 }
 
