@@ -71,6 +71,18 @@ pub struct Engine {
     grid: Option<crate::festival::traffic::Grid>,
     /// The traffic plan in force, expanded from the one the state records.
     traffic: crate::traffic::live::Cache,
+    /// A plan the last decision made, with its expansion, for the apply of its event to
+    /// take (engine/traffic.rs, `rebuild_traffic`): expanding a plan of a thousand
+    /// festival-long contracts is tens of milliseconds. Cleared by every decision, so only
+    /// that decision's own events can use it. A cache only: nothing else reads it.
+    made: std::sync::Mutex<Option<Made>>,
+}
+
+/// A plan a decision made: its record and pricing, and their expansion.
+struct Made {
+    rec: crate::event::PlanRec,
+    pricing: Option<crate::event::PricingRec>,
+    cache: crate::traffic::live::Cache,
 }
 
 fn reject<T>(code: Code, msg: impl Into<String>) -> Result<T, Rejection> {
@@ -108,8 +120,14 @@ impl Engine {
     pub fn new(festival: Arc<Festival>) -> Engine {
         let tiers = festival.anchor_tiers.len();
         let grid = traffic::grid(&festival);
-        let mut e =
-            Engine { festival, state: State::new(tiers), spare: Default::default(), grid, traffic: Default::default() };
+        let mut e = Engine {
+            festival,
+            state: State::new(tiers),
+            spare: Default::default(),
+            grid,
+            traffic: Default::default(),
+            made: Default::default(),
+        };
         e.init_contests();
         e
     }
@@ -134,7 +152,14 @@ impl Engine {
             });
         }
         let grid = traffic::grid(&festival);
-        let mut e = Engine { festival, state, spare: Default::default(), grid, traffic: Default::default() };
+        let mut e = Engine {
+            festival,
+            state,
+            spare: Default::default(),
+            grid,
+            traffic: Default::default(),
+            made: Default::default(),
+        };
         e.state.market.rebuild_totals();
         e.state.count_viewers();
         e.init_contests();
@@ -234,6 +259,7 @@ impl Engine {
     /// Validates a command; on success pushes its events onto `out`. On rejection `out`
     /// is as it was.
     pub fn decide(&self, c: &Command, out: &mut Vec<Event>) -> Result<(), Rejection> {
+        self.made.lock().unwrap_or_else(|e| e.into_inner()).take();
         let start = out.len();
         // The orders it records are checked against the running totals' bounds last, when
         // everything else about the command is known to be acceptable.

@@ -21,8 +21,29 @@ impl Engine {
         Some(Ctx { festival: &self.festival, config: self.festival.traffic.as_ref()?, grid: self.grid.as_ref()? })
     }
 
-    /// Rebuilds the expanded plan from the one the state records (after a snapshot).
+    /// Keeps the expansion of the plan `out` ends with, made while deciding, for the apply
+    /// of that plan's event (`rebuild_traffic`) to take instead of making it again.
+    fn keep_made(&self, out: &[Event], cache: Cache) {
+        let made = out.iter().rev().find_map(|e| match e {
+            Event::TrafficPlanned(rec) => Some((rec.clone(), None)),
+            Event::TrafficPlannedShale(r) => Some((r.plan.clone(), Some(r.pricing.clone()))),
+            _ => None,
+        });
+        *self.made.lock().unwrap_or_else(|e| e.into_inner()) =
+            made.map(|(rec, pricing)| super::Made { rec, pricing, cache });
+    }
+
+    /// Rebuilds the expanded plan from the one the state records: after a snapshot, in
+    /// replay, and on applying a plan's event — where the expansion the decision just made
+    /// of this very plan is taken when there is one (the same function of the same plan
+    /// and book, so the same cache).
     pub(super) fn rebuild_traffic(&mut self) {
+        let made = self.made.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+        let book = &self.state.traffic;
+        if let Some(m) = made.filter(|m| book.plan.as_ref() == Some(&m.rec) && book.pricing == m.pricing) {
+            self.traffic = m.cache;
+            return;
+        }
         let cache = match (self.traffic_ctx(), &self.state.traffic.plan) {
             (Some(ctx), Some(rec)) => {
                 let book = &self.state.traffic;
@@ -58,6 +79,9 @@ impl Engine {
         let fresh = self.replan_if_due(&ctx, k.at, &new, &[], out);
         let cs = Contracts { book: &self.state.traffic, new: &new, ending: &[] };
         let (served, unsold) = self.serve(&ctx, &cs, fresh.as_ref(), node, k.count, k.at);
+        if let Some(cache) = fresh {
+            self.keep_made(out, cache);
+        }
         out.push(Event::ImpressionsServed {
             slot: k.slot.clone(),
             segment: k.segment.clone(),
@@ -207,7 +231,9 @@ impl Engine {
             }
         }
         if ctx.grid.hour_of(at).is_some() {
-            self.replan_if_due(&ctx, at, &new, &ending, out);
+            if let Some(cache) = self.replan_if_due(&ctx, at, &new, &ending, out) {
+                self.keep_made(out, cache);
+            }
         }
     }
 

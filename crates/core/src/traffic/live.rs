@@ -230,9 +230,21 @@ impl Ctx<'_> {
         used: &[(u32, u64)],
     ) -> (Instance, Vec<u32>) {
         let eligible: Vec<Vec<u32>> = parts.iter().map(|p| self.eligible(cs.get(p.contract).0, p.part, hour)).collect();
-        let mut nodes: Vec<u32> = eligible.iter().flatten().copied().collect();
-        nodes.sort_unstable();
-        nodes.dedup();
+        // The union of the parts' nodes, ascending, and each node's place in it: marks on
+        // the grid (at most `max::NODES`), not a sort of every part's list — a plan of a
+        // thousand festival-long contracts lists a million (node, part) pairs.
+        let grid_nodes = self.grid.nodes() as usize;
+        let mut place = vec![u32::MAX; grid_nodes];
+        for &n in eligible.iter().flatten() {
+            place[n as usize] = 0;
+        }
+        let mut nodes = Vec::new();
+        for (n, p) in place.iter_mut().enumerate() {
+            if *p == 0 {
+                *p = nodes.len() as u32;
+                nodes.push(n as u32);
+            }
+        }
         let supply = nodes
             .iter()
             .map(|&n| {
@@ -247,7 +259,7 @@ impl Ctx<'_> {
             .zip(eligible)
             .map(|(p, el)| Contract {
                 demand: p.demand,
-                eligible: el.iter().map(|n| nodes.binary_search(n).expect("a node of the union") as u32).collect(),
+                eligible: el.iter().map(|&n| place[n as usize]).collect(),
                 priority: p.priority,
             })
             .collect();
