@@ -307,7 +307,7 @@ fn packet(p: &Packet, n: &Lens) -> Result<(), String> {
     index("session", p.session, n.sessions)?;
     n.party(p.issuer)?;
     shares(p)?;
-    p.grabbers.iter().chain(&p.said).try_for_each(|&u| n.user(u))?;
+    p.grabbers.iter().chain(p.said.iter().copied()).try_for_each(|u| n.user(u))?;
     eligibility(&p.eligibility)?;
     window(p.opens_at, p.expires_at)?;
     time("use_until", p.use_until)?;

@@ -239,7 +239,7 @@ pub struct Packet {
     /// The secret (lowercase hex), kept from views until the packet is finished.
     pub secret: Option<String>,
     pub shares: Vec<i64>,
-    pub grabbers: HashSet<u32>,
+    pub grabbers: crate::users::UserSet,
     pub granted: Fen,
     pub eligibility: Eligibility,
     pub opens_at: Ts,

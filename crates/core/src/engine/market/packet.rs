@@ -158,7 +158,7 @@ impl Engine {
         let Some(u) = st.users.get(&k.user) else {
             return reject(Code::NotEligible, format!("user `{}` must be in the live room", k.user));
         };
-        if p.grabbers.contains(&u) {
+        if p.grabbers.contains(u) {
             return reject(Code::LimitReached, format!("user `{}` already grabbed red packet `{}`", k.user, k.packet));
         }
         self.eligible(p.session, &p.eligibility, p.said.contains(&u), u, k.at).map_err(|why| {
