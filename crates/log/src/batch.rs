@@ -102,8 +102,11 @@ impl Batcher {
         let (at, crc) = self.last_record.take()?;
         let chain = self.hasher.take().expect("a pending batch has a hasher").finish();
         segment::seal(&mut self.buf, at, crc, &chain);
+        // The next batch starts at this one's size: batches are alike, and growing a
+        // buffer of megabytes by doubling copied each batch about twice over.
+        let next = Vec::with_capacity(self.buf.len());
         let sealed = SealedBatch {
-            bytes: std::mem::take(&mut self.buf),
+            bytes: std::mem::replace(&mut self.buf, next),
             first_seq: self.batch_first_seq,
             last_seq: self.next_seq - 1,
             chain,
