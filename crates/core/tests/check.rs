@@ -498,7 +498,7 @@ impl Gen<'_> {
         }
         for (i, pk) in m.packets.iter().enumerate().take(6) {
             let p = m.packet_ids.name(i as u32);
-            for (j, &u) in pk.said.iter().chain(&pk.grabbers).take(3).enumerate() {
+            for (j, u) in pk.said.iter().copied().chain(pk.grabbers.iter()).take(3).enumerate() {
                 let u = st.users.name(u);
                 v.push(format!(
                     r#"{{"type":"grab_red_packet","id":"chk-g{i}-{j}","packet":"{p}","user":"{u}","at":"{t}"}}"#
