@@ -5,20 +5,18 @@
 //!   with the `baselines` feature).
 //! - `files`: the files the command line writes and the directories it may replace.
 //! - `table`: plain-text tables padded to display width.
-//! - `alloc`: the allocator's options, set first thing in `main`.
 //!
 //! Exit codes (docs/cli.md, Exit codes): 0 success; 1 the command ran but found what it was
 //! asked to flag (an unknown id for `show` or `review`, rejections under `ingest --strict`);
 //! 2 bad input, usage or storage (an invalid festival file, an unreadable data directory,
 //! a bad flag); 3 a writer committed everything but could not write its closing snapshot.
 
-mod alloc;
 mod cmd;
 mod files;
 mod table;
 
 // The engine allocates many small strings per command; mimalloc handles that pattern
-// much faster than the system allocator. Its options: crate::alloc.
+// much faster than the system allocator.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -331,7 +329,6 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    alloc::tune();
     // Die quietly on a closed pipe (`dacu report | head`) like other Unix tools, rather
     // than panicking inside println!.
     #[cfg(unix)]
