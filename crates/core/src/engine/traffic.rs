@@ -41,18 +41,24 @@ impl Engine {
         let made = self.made.get_mut().unwrap_or_else(|e| e.into_inner()).take();
         let book = &self.state.traffic;
         if let Some(m) = made.filter(|m| book.plan.as_ref() == Some(&m.rec) && book.pricing == m.pricing) {
+            // Every debug build (the test suite) checks the claim above on each plan.
+            debug_assert!(m.cache == self.expand_recorded(), "a decision's plan expanded differently on apply");
             self.traffic = m.cache;
             return;
         }
-        let cache = match (self.traffic_ctx(), &self.state.traffic.plan) {
+        self.traffic = self.expand_recorded();
+    }
+
+    /// The expansion of the plan the state records (none without one).
+    fn expand_recorded(&self) -> Cache {
+        match (self.traffic_ctx(), &self.state.traffic.plan) {
             (Some(ctx), Some(rec)) => {
                 let book = &self.state.traffic;
                 let cs = Contracts { book, new: &[], ending: &[] };
                 ctx.expand(&cs, rec, book.pricing.as_ref(), |id| book.ids.get(id))
             }
             _ => Cache::default(),
-        };
-        self.traffic = cache;
+        }
     }
 
     pub(super) fn decide_impression(&self, k: &cmd::Impression, out: &mut Vec<Event>) -> Result<(), Rejection> {

@@ -17,7 +17,7 @@ use crate::kinds::Pacing;
 use crate::time::Ts;
 
 /// The plan in force, expanded: what each node gives each entry.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cache {
     /// The plan's nodes (global indexes), ascending: a local index is a place here.
     pub nodes: Vec<u32>,
