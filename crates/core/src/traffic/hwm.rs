@@ -14,7 +14,7 @@
 //!    one impression per node, from the last eligible node backwards.
 //! 4. Subtract what the contract took from each node's remaining supply.
 
-use super::{Instance, Invalid, Plan, PPB};
+use super::{give_back, smallest_reaching, Instance, Invalid, Plan, PPB};
 
 /// Plans `inst` with HWM.
 pub fn plan(inst: &Instance) -> Result<Plan, Invalid> {
@@ -114,15 +114,7 @@ fn share_for(supply: &[u64], remaining: &[u64], eligible: &[u32], demand: u64) -
         hi = lo.saturating_add(step).min(PPB);
     }
     // Every share below `lo` falls short and `hi` reaches the demand.
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if total_at(mid) >= demand {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    lo
+    smallest_reaching(lo as i64, hi as i64, |a| total_at(a as u64) >= demand) as u64
 }
 
 /// The take from each eligible node (in `eligible`'s order) at `share`, with the
@@ -130,17 +122,7 @@ fn share_for(supply: &[u64], remaining: &[u64], eligible: &[u32], demand: u64) -
 fn takes_at(supply: &[u64], remaining: &[u64], eligible: &[u32], demand: u64, share: u64) -> Vec<u64> {
     let mut takes: Vec<u64> =
         eligible.iter().map(|&i| take_at(supply[i as usize], remaining[i as usize], share)).collect();
-    let mut excess = takes.iter().sum::<u64>().saturating_sub(demand);
-    // Give back the rounding's excess, one impression per node from the end, repeatedly.
-    while excess > 0 {
-        for t in takes.iter_mut().rev().filter(|t| **t > 0) {
-            if excess == 0 {
-                break;
-            }
-            *t -= 1;
-            excess -= 1;
-        }
-    }
+    give_back(&mut takes, demand);
     takes
 }
 

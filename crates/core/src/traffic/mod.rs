@@ -24,6 +24,36 @@ pub mod view;
 /// Parts per billion: the unit of every fraction here.
 pub const PPB: u64 = 1_000_000_000;
 
+/// The smallest `x` in `[lo, hi]` for which `reaches(x)` holds, by bisection, given that it
+/// holds at `hi` and `reaches` is monotone (false, then true): HWM's share and SHALE's `ζ`.
+fn smallest_reaching(mut lo: i64, mut hi: i64, reaches: impl Fn(i64) -> bool) -> i64 {
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if reaches(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
+}
+
+/// Rounding each node's take down separately can pass the demand by a few impressions:
+/// the excess is given back one impression per node, from the last eligible node
+/// backwards (and again if need be), skipping nodes that give nothing — HWM and SHALE alike.
+fn give_back(takes: &mut [u64], demand: u64) {
+    let mut excess = takes.iter().sum::<u64>().saturating_sub(demand);
+    while excess > 0 {
+        for t in takes.iter_mut().rev().filter(|t| **t > 0) {
+            if excess == 0 {
+                break;
+            }
+            *t -= 1;
+            excess -= 1;
+        }
+    }
+}
+
 /// A planning instance: forecast supply per node, and the contracts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {

@@ -20,7 +20,7 @@
 //! machine. The iteration count is fixed ([`Options::iterations`]) rather than a
 //! convergence test, so the same instance always gives the same plan.
 
-use super::{Instance, Invalid, Plan, PPB};
+use super::{give_back, smallest_reaching, Instance, Invalid, Plan, PPB};
 
 /// Stage one's iterations by default. The duals approach their fixed point slowly where
 /// nodes are contended: on `dacu bench traffic --load-pct 100` (the default 1,000 nodes
@@ -297,18 +297,11 @@ fn take_for(
     // At ζ = max β + ⌈10¹⁸ / θ⌉ − 10⁹ every node's wanted fraction is the whole, so the
     // takes are all that remains, which covers the demand: the smallest ζ lies below.
     let max_beta = eligible.iter().map(|&i| beta[i as usize]).max().unwrap_or(0);
-    let (mut lo, mut hi) = (-(PPB as i64), -(PPB as i64));
+    let (lo, mut hi) = (-(PPB as i64), -(PPB as i64));
     if theta > 0 {
         hi = (max_beta + (PPB * PPB).div_ceil(theta)) as i64 - PPB as i64;
     }
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if total_at(mid) >= demand {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
+    let lo = smallest_reaching(lo, hi, |z| total_at(z) >= demand);
     (Some(lo), take_fixed(supply, remaining, beta, eligible, theta, demand, Some(lo)))
 }
 
@@ -330,21 +323,6 @@ fn take_fixed(
         .collect();
     give_back(&mut takes, demand);
     takes
-}
-
-/// Rounding each node down separately can pass the demand by a few impressions: give the
-/// excess back one impression per node, from the last eligible node backwards, as HWM does.
-fn give_back(takes: &mut [u64], demand: u64) {
-    let mut excess = takes.iter().sum::<u64>().saturating_sub(demand);
-    while excess > 0 {
-        for t in takes.iter_mut().rev().filter(|t| **t > 0) {
-            if excess == 0 {
-                break;
-            }
-            *t -= 1;
-            excess -= 1;
-        }
-    }
 }
 
 #[cfg(test)]
