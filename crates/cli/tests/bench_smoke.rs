@@ -67,6 +67,11 @@ fn every_bench_completes_at_a_tiny_scale_with_its_cross_checks() {
     for what in ["replay", "restart"] {
         bench(&["bench", what, "--data", data]);
     }
+    let memory = bench(&["bench", "memory", "--data", data]);
+    let m = named(&memory, "memory");
+    let orders = m["orders"].as_u64().unwrap();
+    assert!(orders > 0 && orders <= i["orders"].as_u64().unwrap(), "{m}");
+    assert!(m["tables"].as_array().unwrap().iter().all(|t| t["mib"].as_f64().is_some()), "{m}");
     bench(&["bench", "quote", "--festival", p(&f116), "--iterations", "200"]);
     bench(&["bench", "grabs", "--festival", p(&f116), "--count", "2000", "--baselines", baselines("redis")]);
     bench(&["bench", "claims", "--festival", p(&f116), "--count", "2000", "--baselines", baselines("redis")]);

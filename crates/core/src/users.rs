@@ -1,52 +1,106 @@
 //! Sets of interned users ([`UserSet`]): a session's distinct viewers, the distinct buyers
 //! of every running total.
 //!
-//! A user is a dense index ([`crate::intern`]), so a set of them is a compressed bitmap
-//! (roaring): about two bytes a member while a 65,536-user range holds few, one bit a
-//! user in that range once it holds many. The festival total and each day count nearly
-//! every buyer, where a hash set spent about five bytes a member and a cache miss an
-//! insert; a session with a handful of buyers stays a short sorted array. Iteration is in
-//! ascending user order, so nothing here depends on a seed.
+//! A user is a dense index ([`crate::intern`]). Most sets are small — a session's handful
+//! of buyers, an entrant's distinct buyers — and their members are scattered over the
+//! whole range of users, where a compressed bitmap spends a container and an allocation
+//! (about fifty bytes) on each: such a set is a sorted vector, four bytes a member. Past
+//! [`SMALL_MAX`] members it becomes a compressed bitmap (roaring): about two bytes a member
+//! while a 65,536-user range holds few, one bit a user in that range once it holds many,
+//! which is what the festival total and each day, counting nearly every buyer, need.
+//! Iteration is in ascending user order, so nothing here depends on a seed.
 //!
-//! Serialised as the sequence of its members, ascending: the same encoding a hash set of
-//! `u32` had, so snapshots keep their format.
+//! Serialised as the sequence of its members, ascending, whichever form it has: the same
+//! encoding a hash set of `u32` had, so snapshots keep their format.
 
 use serde::de::{SeqAccess, Visitor};
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// The most members a set keeps as a sorted vector; one more and it becomes a bitmap. An
+/// insert into the vector moves at most this many members (16 KiB).
+pub const SMALL_MAX: usize = 4096;
+
 /// A set of user indexes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UserSet(roaring::RoaringBitmap);
+#[derive(Debug, Clone)]
+pub enum UserSet {
+    /// Ascending, at most [`SMALL_MAX`] members.
+    Small(Vec<u32>),
+    Large(roaring::RoaringBitmap),
+}
+
+impl Default for UserSet {
+    fn default() -> UserSet {
+        UserSet::Small(Vec::new())
+    }
+}
+
+impl PartialEq for UserSet {
+    fn eq(&self, other: &UserSet) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for UserSet {}
 
 impl UserSet {
     /// Adds `user`; whether it was new.
     pub fn insert(&mut self, user: u32) -> bool {
-        self.0.insert(user)
+        let v = match self {
+            UserSet::Large(b) => return b.insert(user),
+            UserSet::Small(v) => v,
+        };
+        let Err(at) = v.binary_search(&user) else { return false };
+        if v.len() < SMALL_MAX {
+            // Room for one more at a time while small: most sets stay at a few members.
+            if v.len() == v.capacity() && v.len() < 8 {
+                v.reserve_exact(1);
+            }
+            v.insert(at, user);
+        } else {
+            let mut b: roaring::RoaringBitmap = v.iter().copied().collect();
+            b.insert(user);
+            *self = UserSet::Large(b);
+        }
+        true
     }
 
     pub fn contains(&self, user: u32) -> bool {
-        self.0.contains(user)
+        match self {
+            UserSet::Small(v) => v.binary_search(&user).is_ok(),
+            UserSet::Large(b) => b.contains(user),
+        }
     }
 
     pub fn len(&self) -> usize {
-        // A set of u32 has at most 2^32 members, which fits a 64-bit usize.
-        self.0.len() as usize
+        match self {
+            UserSet::Small(v) => v.len(),
+            // A set of u32 has at most 2^32 members, which fits a 64-bit usize.
+            UserSet::Large(b) => b.len() as usize,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
     }
 
     /// The members, ascending.
     pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        self.0.iter()
+        let (small, large) = match self {
+            UserSet::Small(v) => (Some(v.iter().copied()), None),
+            UserSet::Large(b) => (None, Some(b.iter())),
+        };
+        small.into_iter().flatten().chain(large.into_iter().flatten())
     }
 }
 
 impl FromIterator<u32> for UserSet {
     fn from_iter<I: IntoIterator<Item = u32>>(iter: I) -> Self {
-        UserSet(iter.into_iter().collect())
+        let mut set = UserSet::default();
+        for u in iter {
+            set.insert(u);
+        }
+        set
     }
 }
 
@@ -89,11 +143,14 @@ mod tests {
         /// The same members, count and answers as a hash set fed the same inserts, and a
         /// round trip through the snapshot encoding (postcard) gives the set back.
         #[test]
-        fn behaves_as_a_set(users in proptest::collection::vec(prop_oneof![0u32..200, 0u32..3_000_000, any::<u32>()], 0..400)) {
+        fn behaves_as_a_set(users in proptest::collection::vec(prop_oneof![0u32..200, 0u32..3_000_000, any::<u32>()], 0..400), more in 0usize..2 * SMALL_MAX) {
             let mut set = UserSet::default();
             let mut reference = std::collections::BTreeSet::new();
-            for &u in &users {
+            // Sometimes enough members to cross from a vector to a bitmap midway.
+            let spread = (0..more as u32).map(|i| i.wrapping_mul(2_654_435_761) % 5_000_000);
+            for u in users.iter().copied().chain(spread).chain(users.iter().map(|u| u ^ 1)) {
                 prop_assert_eq!(set.insert(u), reference.insert(u));
+                prop_assert_eq!(matches!(set, UserSet::Large(_)), reference.len() > SMALL_MAX);
             }
             prop_assert_eq!(set.len(), reference.len());
             prop_assert!(set.iter().eq(reference.iter().copied()));

@@ -901,11 +901,11 @@ const MUTATIONS: &[Mutation] = &[
     }),
     ("pop a wallet's coupon", |s, r| {
         let n = s.market.wallets.len();
-        nth(s.market.wallets.values_mut(), r, n).is_some_and(|w| pop(&mut w.coupons))
+        nth(s.market.wallets.values_mut(), r, n).is_some_and(|w| w.coupons.pop().is_some())
     }),
     ("pop a wallet's red-packet money", |s, r| {
         let n = s.market.wallets.len();
-        nth(s.market.wallets.values_mut(), r, n).is_some_and(|w| pop(&mut w.allowances))
+        nth(s.market.wallets.values_mut(), r, n).is_some_and(|w| w.allowances.pop().is_some())
     }),
     ("swap a wallet's coupons", |s, r| {
         let n = s.market.wallets.len();

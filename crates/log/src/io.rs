@@ -13,6 +13,9 @@ pub trait LogFile: Send {
     fn sync(&mut self) -> io::Result<()>;
     /// Cuts the file to `len` bytes and continues appending there.
     fn truncate(&mut self, len: u64) -> io::Result<()>;
+    /// Overwrites the file's first `buf.len()` bytes, which must have been written;
+    /// appending continues at the end.
+    fn write_start(&mut self, buf: &[u8]) -> io::Result<()>;
 }
 
 pub trait Io: Send + Sync {
@@ -39,6 +42,10 @@ impl LogFile for RealFile {
         self.0.set_len(len)?;
         self.0.seek(SeekFrom::Start(len))?;
         self.0.sync_all()
+    }
+    fn write_start(&mut self, buf: &[u8]) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        self.0.write_all_at(buf, 0)
     }
 }
 
@@ -145,6 +152,15 @@ impl LogFile for FaultyFile {
         self.len = len;
         self.record(&mut f, true);
         Ok(())
+    }
+
+    fn write_start(&mut self, buf: &[u8]) -> io::Result<()> {
+        let faults = self.faults.clone();
+        let f = faults.lock().expect("faults lock");
+        if f.crash_at_sync {
+            return Err(io::Error::other("injected crash"));
+        }
+        self.inner.write_start(buf)
     }
 }
 

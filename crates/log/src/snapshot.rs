@@ -75,19 +75,70 @@ fn u64_at(b: &[u8], i: usize) -> u64 {
     u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"))
 }
 
-fn encode_header(seq: u64, log_id: &LogId, chain: &Chain, payload: &[u8]) -> Vec<u8> {
-    let mut h = Vec::with_capacity(HEADER_LEN + payload.len());
+fn encode_header(seq: u64, log_id: &LogId, chain: &Chain, payload: Sum) -> Vec<u8> {
+    let mut h = Vec::with_capacity(HEADER_LEN);
     h.extend_from_slice(MAGIC);
     h.extend_from_slice(&FORMAT.to_le_bytes());
     h.extend_from_slice(&0u32.to_le_bytes());
     h.extend_from_slice(&seq.to_le_bytes());
     h.extend_from_slice(log_id);
     h.extend_from_slice(chain);
-    h.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    h.extend_from_slice(&crc32c::crc32c(payload).to_le_bytes());
+    h.extend_from_slice(&payload.len.to_le_bytes());
+    h.extend_from_slice(&payload.crc.to_le_bytes());
     let c = crc32c::crc32c(&h);
     h.extend_from_slice(&c.to_le_bytes());
     h
+}
+
+/// A payload's length and crc32c: its header fields.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Sum {
+    len: u64,
+    crc: u32,
+}
+
+/// Sums the bytes written through it and writes them to the file in [`CHUNK`]-byte
+/// pieces (the encoder writes a byte at a time).
+struct Stream<'a> {
+    file: &'a mut dyn crate::io::LogFile,
+    buf: Vec<u8>,
+    sum: Sum,
+}
+
+/// The write size while streaming a snapshot's payload.
+const CHUNK: usize = 1 << 20;
+
+impl<'a> Stream<'a> {
+    fn new(file: &'a mut dyn crate::io::LogFile) -> Stream<'a> {
+        Stream { file, buf: Vec::with_capacity(CHUNK), sum: Sum::default() }
+    }
+
+    fn drain(&mut self) -> std::io::Result<()> {
+        self.sum.crc = crc32c::crc32c_append(self.sum.crc, &self.buf);
+        self.sum.len += self.buf.len() as u64;
+        self.file.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Writes what is buffered; the sum of everything written.
+    fn finish(mut self) -> std::io::Result<Sum> {
+        self.drain()?;
+        Ok(self.sum)
+    }
+}
+
+impl std::io::Write for Stream<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(buf);
+        if self.buf.len() >= CHUNK {
+            self.drain()?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Reads and checks a snapshot's header (not its payload).
@@ -170,12 +221,14 @@ fn write_tmp(io: &dyn Io, tmp: &Path, state: &State, log_id: &LogId, chain: &Cha
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
         _ => {}
     }
-    let payload = postcard::to_stdvec(state).map_err(std::io::Error::other)?;
-    let header = encode_header(state.events, log_id, chain, &payload);
+    // The payload is streamed to the file behind a blank header, which is written once
+    // its length and checksum are known: the encoded state, as large as a good part of the
+    // state itself, is never held in memory.
     let mut f = io.open_append(tmp)?;
-    f.write_all(&header)?;
+    f.write_all(&[0; HEADER_LEN])?;
     crate::fail_point!("snapshot::write");
-    f.write_all(&payload)?;
+    let sum = postcard::to_io(state, Stream::new(f.as_mut())).map_err(std::io::Error::other)?.finish()?;
+    f.write_start(&encode_header(state.events, log_id, chain, sum))?;
     f.sync()
 }
 
@@ -191,5 +244,36 @@ impl crate::SnapshotStore for FileSnapshots {
         write(self.io.as_ref(), &self.data, state, &self.log_id, chain)
             .map(|_| ())
             .map_err(crate::io_err(&dir(&self.data)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Streamed in pieces of every size, across several chunks, the file holds exactly the
+    /// bytes written and the sum is their length and CRC.
+    #[test]
+    fn a_stream_writes_and_sums_every_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let mut f = crate::io::RealIo.open_append(&path).unwrap();
+        let mut want = Vec::new();
+        let mut stream = Stream::new(f.as_mut());
+        for i in 0..3_000u32 {
+            let piece: Vec<u8> = (0..(i * 7) % 2_900).map(|j| (i ^ j) as u8).collect();
+            stream.write_all(&piece).unwrap();
+            want.extend_from_slice(&piece);
+        }
+        stream.write_all(&vec![7u8; CHUNK + 3]).unwrap();
+        want.extend_from_slice(&vec![7u8; CHUNK + 3]);
+        assert!(want.len() > 3 * CHUNK);
+        let sum = stream.finish().unwrap();
+        assert_eq!(sum, Sum { len: want.len() as u64, crc: crc32c::crc32c(&want) });
+        f.write_start(b"head").unwrap();
+        let got = std::fs::read(&path).unwrap();
+        assert_eq!(&got[..4], b"head");
+        assert_eq!(&got[4..], &want[4..]);
     }
 }

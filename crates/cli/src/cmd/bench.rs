@@ -41,6 +41,12 @@ pub enum What {
         #[arg(long)]
         data: PathBuf,
     },
+    /// Memory: open a data directory as a restart does, then drop its tables one at a
+    /// time and report the resident memory each held.
+    Memory {
+        #[arg(long)]
+        data: PathBuf,
+    },
     /// Checkout quotes in-process: a 10-line cart across 3 merchants with 30 candidate
     /// promotions; latency percentiles over many quotes.
     Quote {
@@ -162,10 +168,16 @@ pub enum What {
 
 /// Peak resident memory of this process (VmHWM), in MiB.
 pub fn peak_rss_mib() -> f64 {
+    status_mib("VmHWM:")
+}
+
+/// A memory field of this process's `/proc/self/status` (`VmHWM:`, `VmRSS:`), in MiB; 0
+/// where it cannot be read.
+pub fn status_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
         })
         .map(|kib| kib / 1024.0)
         .unwrap_or(0.0)
@@ -191,6 +203,7 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
             super::bench_node::acks(&festival, &work, interval_ms, count, commit_ms)
         }
         What::Restart { data } => restart(&data),
+        What::Memory { data } => super::bench_memory::memory(&data),
         What::Quote { festival, iterations } => super::bench_market::quote(&festival, iterations),
         What::Grabs { festival, count, baselines } => super::bench_market::grabs(&festival, count, &baselines),
         What::Boards { entrants, count, queries, baselines } => {

@@ -3,6 +3,7 @@ pub mod bench;
 pub mod bench_boards;
 pub mod bench_impressions;
 pub mod bench_market;
+mod bench_memory;
 pub mod bench_node;
 pub mod bench_settle;
 pub mod bench_traffic;

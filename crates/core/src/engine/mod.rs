@@ -179,6 +179,11 @@ impl Engine {
         &self.state
     }
 
+    /// The state, the engine's caches dropped (`dacu bench memory` measures its tables).
+    pub fn into_state(self) -> State {
+        self.state
+    }
+
     /// Decides and applies one command; on rejection nothing changes.
     pub fn execute(&mut self, c: &Command, out: &mut Vec<Event>) -> Result<(), Rejection> {
         let start = out.len();

@@ -1,0 +1,104 @@
+//! `dacu bench memory`: how much of a data directory's resident state each table holds.
+//! Opens the directory as a restart does, then drops the tables one at a time and reads
+//! the resident size after each, with the allocator told to return what it freed.
+
+use dacu_core::state::State;
+use dacu_log::{DataDir, Options};
+use serde_json::json;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// The resident size now (VmRSS), in MiB, once the allocator has returned its free pages.
+fn settle_rss() -> f64 {
+    #[allow(unsafe_code, reason = "FFI: mi_collect; the workspace denies unsafe code elsewhere")]
+    // SAFETY: mi_collect takes no pointers; it returns the allocator's free pages.
+    unsafe {
+        libmimalloc_sys::mi_collect(true)
+    };
+    super::bench::status_mib("VmRSS:")
+}
+
+type Drop = (&'static str, fn(&mut State));
+
+/// The tables in the order they are dropped; each takes its field, leaving an empty one.
+fn tables() -> Vec<Drop> {
+    fn take<T: Default>(x: &mut T) {
+        drop(std::mem::take(x));
+    }
+    vec![
+        ("market.watch (session, viewer) → watch time", |s| take(&mut s.market.watch)),
+        ("market.follows", |s| take(&mut s.market.follows)),
+        ("market.claims (coupon, user) → count", |s| take(&mut s.market.claims)),
+        ("market.wallets", |s| take(&mut s.market.wallets)),
+        ("market.command_ids", |s| take(&mut s.market.command_ids)),
+        ("market.order_checkout", |s| take(&mut s.market.order_checkout)),
+        ("market.pending_orders", |s| take(&mut s.market.pending_orders)),
+        ("market.group_members", |s| take(&mut s.market.group_members)),
+        ("market.checkouts", |s| take(&mut s.market.checkouts)),
+        ("market.packets", |s| take(&mut s.market.packets)),
+        ("market (the rest)", |s| take(&mut s.market)),
+        ("orders", |s| take(&mut s.orders)),
+        ("refund_ids", |s| take(&mut s.refund_ids)),
+        ("sessions: present", |s| s.sessions.iter_mut().for_each(|x| take(&mut x.present))),
+        ("sessions: unique_viewers", |s| s.sessions.iter_mut().for_each(|x| take(&mut x.unique_viewers))),
+        ("sessions: products", |s| s.sessions.iter_mut().for_each(|x| take(&mut x.products))),
+        ("sessions: curve", |s| s.sessions.iter_mut().for_each(|x| take(&mut x.curve))),
+        ("sessions: buyers", |s| s.sessions.iter_mut().for_each(|x| take(&mut x.stats.buyers))),
+        ("sessions (the rest) and session_ids", |s| {
+            take(&mut s.sessions);
+            take(&mut s.session_ids)
+        }),
+        ("contests", |s| take(&mut s.contests)),
+        ("idempotency keys", |s| take(&mut s.keys)),
+        ("traffic book", |s| take(&mut s.traffic)),
+        ("settlement", |s| take(&mut s.settlement)),
+        ("users (interner)", |s| take(&mut s.users)),
+        ("skus (interner)", |s| take(&mut s.skus)),
+        ("merchants, anchors, providers", |s| {
+            take(&mut s.merchants);
+            take(&mut s.anchors);
+            take(&mut s.providers);
+            take(&mut s.merchant_ids);
+            take(&mut s.anchor_ids);
+            take(&mut s.provider_ids)
+        }),
+        ("totals by tier, day and hour", |s| {
+            take(&mut s.total);
+            take(&mut s.by_brand_tier);
+            take(&mut s.by_anchor_tier);
+            take(&mut s.by_day);
+            take(&mut s.by_hour)
+        }),
+    ]
+}
+
+pub fn memory(data: &Path) -> anyhow::Result<ExitCode> {
+    let base = settle_rss();
+    let (dir, _) = DataDir::open(data, Options::default())?;
+    let parts = dir.into_parts();
+    let opened = settle_rss();
+    let mut state = parts.engine.into_state();
+    let (orders, users, sessions) = (state.orders.len(), state.users.len(), state.sessions.len());
+    let mut rows = Vec::new();
+    let mut before = settle_rss();
+    let caches = opened - before;
+    println!("open: {:.0} MiB resident ({:.0} MiB before opening); engine caches {caches:.0} MiB", opened, base);
+    println!("{orders} orders, {users} users, {sessions} sessions");
+    println!("{:>10}  table", "MiB");
+    for (name, f) in tables() {
+        f(&mut state);
+        let after = settle_rss();
+        println!("{:>10.1}  {name}", before - after);
+        rows.push(json!({"table": name, "mib": before - after}));
+        before = after;
+    }
+    drop(state);
+    let left = settle_rss();
+    println!("{:>10.1}  (everything else)", before - left);
+    println!(
+        "{}",
+        json!({"bench": "memory", "resident_mib": opened, "base_mib": base, "orders": orders, "users": users,
+               "sessions": sessions, "tables": rows, "rest_mib": before - left})
+    );
+    Ok(ExitCode::SUCCESS)
+}
