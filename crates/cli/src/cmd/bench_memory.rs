@@ -1,9 +1,9 @@
 //! `dacu bench memory`: how much of a data directory's resident state each table holds.
-//! Opens the directory as a restart does, then drops the tables one at a time and reads
+//! Opens the directory to read it (changing nothing), as a restart would load it, then drops the tables one at a time and reads
 //! the resident size after each, with the allocator told to return what it freed.
 
 use dacu_core::state::State;
-use dacu_log::{DataDir, Options};
+use dacu_log::Options;
 use serde_json::json;
 use std::path::Path;
 use std::process::ExitCode;
@@ -18,10 +18,10 @@ fn settle_rss() -> f64 {
     super::bench::status_mib("VmRSS:")
 }
 
-type Drop = (&'static str, fn(&mut State));
+type Table = (&'static str, fn(&mut State));
 
 /// The tables in the order they are dropped; each takes its field, leaving an empty one.
-fn tables() -> Vec<Drop> {
+fn tables() -> Vec<Table> {
     fn take<T: Default>(x: &mut T) {
         drop(std::mem::take(x));
     }
@@ -74,10 +74,9 @@ fn tables() -> Vec<Drop> {
 
 pub fn memory(data: &Path) -> anyhow::Result<ExitCode> {
     let base = settle_rss();
-    let (dir, _) = DataDir::open(data, Options::default())?;
-    let parts = dir.into_parts();
+    let (engine, _) = dacu_log::open_read(data, &Options::default())?;
     let opened = settle_rss();
-    let mut state = parts.engine.into_state();
+    let mut state = engine.into_state();
     let (orders, users, sessions) = (state.orders.len(), state.users.len(), state.sessions.len());
     let mut rows = Vec::new();
     let mut before = settle_rss();
