@@ -134,9 +134,9 @@ pub fn digest(st: &State) -> String {
         h.str(id);
         h.str(user(o.user));
         h.str(st.merchant_ids.name(o.merchant));
-        h.opt(o.anchor.map(|a| st.anchor_ids.name(a)));
-        h.opt(o.provider.map(|p| st.provider_ids.name(p)));
-        h.opt(o.session.map(|s| st.session_ids.name(s)));
+        h.opt(o.anchor.get().map(|a| st.anchor_ids.name(a)));
+        h.opt(o.provider.get().map(|p| st.provider_ids.name(p)));
+        h.opt(o.session.get().map(|s| st.session_ids.name(s)));
         h.str(o.slices.channel.as_str());
         h.u64(o.slices.self_broadcast as u64);
         h.i64(o.at.0);
@@ -432,7 +432,8 @@ fn market(h: &mut Canon, st: &State) {
     let (n, sum) = set_sum(m.follows.iter().map(|(&(a, u), t)| (st.anchor_ids.name(a), st.users.name(u), t.0)));
     h.u64(n);
     h.u64(sum);
-    let (n, sum) = set_sum(m.watch.iter().map(|(&(s, u), w)| (st.session_ids.name(s), st.users.name(u), *w)));
+    let watch = st.sessions.iter().enumerate().flat_map(|(s, x)| x.watch.iter().map(move |(u, w)| (s as u32, u, w)));
+    let (n, sum) = set_sum(watch.map(|(s, u, w)| (st.session_ids.name(s), st.users.name(u), w)));
     h.u64(n);
     h.u64(sum);
 }

@@ -122,6 +122,56 @@ impl Interner {
     }
 }
 
+/// An optional index into one of the state's tables in four bytes, where an
+/// `Option<u32>` takes eight: `u32::MAX` stands for none. Every table is capped far below
+/// 2³² − 1 entries ([`crate::limits`], `[capacity]`), so no index is ever `u32::MAX`.
+/// Serialised as an `Option<u32>`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OptIdx(u32);
+
+impl OptIdx {
+    pub const NONE: OptIdx = OptIdx(u32::MAX);
+
+    pub fn new(i: Option<u32>) -> OptIdx {
+        match i {
+            Some(i) => {
+                assert_ne!(i, u32::MAX, "no table holds 2^32 - 1 entries");
+                OptIdx(i)
+            }
+            None => OptIdx::NONE,
+        }
+    }
+
+    pub fn get(self) -> Option<u32> {
+        (self.0 != u32::MAX).then_some(self.0)
+    }
+
+    pub fn is_some(self) -> bool {
+        self.0 != u32::MAX
+    }
+}
+
+impl std::fmt::Debug for OptIdx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
+impl Serialize for OptIdx {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for OptIdx {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<OptIdx, D::Error> {
+        match Option::<u32>::deserialize(d)? {
+            Some(u32::MAX) => Err(serde::de::Error::custom("index 4294967295 is past every table")),
+            i => Ok(OptIdx::new(i)),
+        }
+    }
+}
+
 impl Serialize for Interner {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(self.names())

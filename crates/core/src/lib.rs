@@ -40,6 +40,7 @@
 pub mod check;
 pub mod command;
 pub mod contest;
+pub mod curve;
 pub mod digest;
 pub mod engine;
 pub mod error;
@@ -58,11 +59,13 @@ pub mod party;
 pub mod promo;
 pub mod review;
 pub mod settle;
+pub mod small_map;
 pub mod state;
 pub mod time;
 pub mod traffic;
 pub mod users;
 pub mod view;
+pub mod watch;
 
 pub use command::{parse_line, Command};
 pub use engine::Engine;

@@ -209,7 +209,7 @@ pub fn watch_times(st: &State, si: u32) -> Vec<i64> {
         .unique_viewers
         .iter()
         .map(|u| {
-            let done = st.market.watch.get(&(si, u)).copied().unwrap_or(0);
+            let done = s.watch.get(u);
             done + s.present.get(&u).map_or(0, |e| (close.0 - e.0).max(0))
         })
         .collect();
@@ -239,7 +239,7 @@ pub fn curve(st: &State, si: u32) -> Vec<Minute> {
         x.entries = c.entries as u64;
         x.viewers = inside.max(0) as u64;
     }
-    for o in st.orders.values().filter(|o| o.session == Some(si)) {
+    for o in st.orders.values().filter(|o| o.session.get() == Some(si)) {
         // OrderPaid moves last_at, so every order of the session falls in the curve.
         if let Some(x) = v.get_mut(minute_of(s.start, o.at) as usize) {
             x.orders += 1;

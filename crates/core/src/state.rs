@@ -2,14 +2,15 @@
 //! Lookups use hash maps with a random seed per map (crate::hash); anything that reaches
 //! output is ordered by id first, so the seed never shows.
 
+pub use crate::curve::{Curve, MinuteCounts, CURVE_MAX_MINUTE};
 use crate::event::PartyRec;
 use crate::hash::{Map as HashMap, Set as HashSet};
-pub use crate::intern::Interner;
+pub use crate::intern::{Interner, OptIdx};
 use crate::kinds::{BrandTier, Channel, Role};
 use crate::money::Fen;
 use crate::party::Party;
 use crate::time::{Day, Ts};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Gross paid and refunded money of one slice of sales.
@@ -159,6 +160,8 @@ pub struct Session {
     /// Users in the room now, with the time they entered.
     pub present: HashMap<u32, Ts>,
     pub unique_viewers: crate::users::UserSet,
+    /// Each viewer's watch time up to their last leave.
+    pub watch: crate::watch::WatchTimes,
     pub entries: u64,
     pub peak_concurrent: u64,
     pub watch_ms: i64,
@@ -171,7 +174,7 @@ pub struct Session {
     /// Entries and finished stays per minute since the start: the review's viewer curve.
     pub curve: Curve,
     /// (merchant, sku index into [`State::skus`]) → what the session's orders bought.
-    pub products: HashMap<(u32, u32), ProductTotals>,
+    pub products: crate::small_map::SmallMap<(u32, u32), ProductTotals>,
 }
 
 impl Session {
@@ -182,6 +185,7 @@ impl Session {
             end: None,
             present: Default::default(),
             unique_viewers: Default::default(),
+            watch: Default::default(),
             entries: 0,
             peak_concurrent: 0,
             watch_ms: 0,
@@ -229,106 +233,15 @@ pub struct ProductTotals {
     pub paid: Fen,
 }
 
-/// One minute of a session: viewers who entered in it, and stays that ended in it.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct MinuteCounts {
-    pub entries: u32,
-    pub left: u32,
-}
-
-const BLOCK_MINUTES: usize = 60;
-
-/// Per-minute entries and leaves of a session, in blocks of an hour allocated on first
-/// use: a session of a few hours costs a few kilobytes, and a stray far-off time costs a
-/// pointer per hour in between rather than a dense array. Serialised as the non-zero
-/// minutes, ascending: `[(minute, entries, left), …]`.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Curve {
-    blocks: Vec<Option<Box<[MinuteCounts; BLOCK_MINUTES]>>>,
-}
-
-impl Curve {
-    pub fn get(&self, minute: u32) -> MinuteCounts {
-        let (b, i) = (minute as usize / BLOCK_MINUTES, minute as usize % BLOCK_MINUTES);
-        self.blocks.get(b).and_then(|x| x.as_ref()).map_or(MinuteCounts::default(), |x| x[i])
-    }
-
-    fn cell(&mut self, minute: u32) -> &mut MinuteCounts {
-        let (b, i) = (minute as usize / BLOCK_MINUTES, minute as usize % BLOCK_MINUTES);
-        if self.blocks.len() <= b {
-            self.blocks.resize_with(b + 1, || None);
-        }
-        &mut self.blocks[b].get_or_insert_with(|| Box::new([MinuteCounts::default(); BLOCK_MINUTES]))[i]
-    }
-
-    /// A viewer entered in `minute`. (Four billion entries in one minute of one room is
-    /// beyond any log this engine holds; the counts saturate rather than wrap.)
-    pub fn enter(&mut self, minute: u32) {
-        let c = self.cell(minute);
-        c.entries = c.entries.saturating_add(1);
-    }
-
-    /// A stay ended in `minute`.
-    pub fn leave(&mut self, minute: u32) {
-        let c = self.cell(minute);
-        c.left = c.left.saturating_add(1);
-    }
-
-    /// The minutes the curve has room for: whole hours, up to the hour of the last minute
-    /// it recorded (crate::check bounds it by the session's length).
-    pub(crate) fn room_minutes(&self) -> usize {
-        self.blocks.len() * BLOCK_MINUTES
-    }
-
-    /// The minutes with an entry or a leave, ascending.
-    pub fn nonzero(&self) -> impl Iterator<Item = (u32, MinuteCounts)> + '_ {
-        self.blocks.iter().enumerate().flat_map(|(b, block)| {
-            block.iter().flat_map(move |x| {
-                x.iter()
-                    .enumerate()
-                    .filter(|(_, c)| c.entries != 0 || c.left != 0)
-                    .map(move |(i, c)| ((b * BLOCK_MINUTES + i) as u32, *c))
-            })
-        })
-    }
-}
-
-impl Serialize for Curve {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let cells: Vec<(u32, u32, u32)> = self.nonzero().map(|(m, c)| (m, c.entries, c.left)).collect();
-        cells.serialize(s)
-    }
-}
-
-/// The latest minute a session's curve may hold when read back: decoding allocates a
-/// pointer per hour up to it, so a damaged snapshot must not name a minute years away
-/// (the state's checks then hold the curve to the festival).
-pub const CURVE_MAX_MINUTE: u32 = 1 << 22;
-
-impl<'de> Deserialize<'de> for Curve {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Curve, D::Error> {
-        let cells: Vec<(u32, u32, u32)> = Vec::deserialize(d)?;
-        let mut c = Curve::default();
-        for (m, entries, left) in cells {
-            if m > CURVE_MAX_MINUTE {
-                return Err(serde::de::Error::custom(format!(
-                    "a session curve minute {m} past the limit {CURVE_MAX_MINUTE}"
-                )));
-            }
-            *c.cell(m) = MinuteCounts { entries, left };
-        }
-        Ok(c)
-    }
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Order {
     pub user: u32,
     pub merchant: u32,
-    pub anchor: Option<u32>,
-    pub provider: Option<u32>,
-    pub session: Option<u32>,
-    pub anchor_tier: Option<u32>,
+    // Four-byte options: the order table is among the largest (docs/architecture.md).
+    pub anchor: OptIdx,
+    pub provider: OptIdx,
+    pub session: OptIdx,
+    pub anchor_tier: OptIdx,
     pub slices: Slices,
     pub at: Ts,
     pub paid: Fen,
@@ -488,9 +401,9 @@ impl crate::contest::Tables for State {
         let o = self.orders.get(id)?;
         Some(crate::contest::Sold {
             merchant: o.merchant,
-            anchor: o.anchor,
-            provider: o.provider,
-            session: o.session,
+            anchor: o.anchor.get(),
+            provider: o.provider.get(),
+            session: o.session.get(),
             paid_at: o.at,
             paid_fen: o.paid.0,
         })

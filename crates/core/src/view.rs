@@ -417,7 +417,7 @@ fn tier_share_in_month(st: &State, tier: u32, month: Option<&str>) -> Option<i64
         if month.is_some_and(|m| !o.at.day().to_string().starts_with(m)) {
             continue;
         }
-        if let Some(t) = o.anchor_tier {
+        if let Some(t) = o.anchor_tier.get() {
             let net = (o.paid - o.refunded).0;
             all += net;
             if t == tier {

@@ -618,6 +618,9 @@ fn views(e: &Engine) {
     for d in st.by_day.keys() {
         let _ = view::day(st, *d);
     }
+    for i in 0..st.traffic.contracts.len().min(VIEW_CAP) {
+        let _ = dacu_core::traffic::view::contract(f, st, name_at(&st.traffic.ids, i));
+    }
     market_views(e);
     boards(e);
     for id in st.settlement.payouts.keys() {
@@ -1012,6 +1015,48 @@ const MUTATIONS: &[Mutation] = &[
         x.boards.insert((Some(day), k.1), t);
         true
     }),
+    ("swap traffic contracts", |s, r| swap(&mut s.traffic.contracts, r)),
+    ("pop traffic contracts", |s, _| pop(&mut s.traffic.contracts)),
+    ("pop a plan's entry", |s, _| s.traffic.plan.as_mut().is_some_and(|p| pop(&mut p.entries))),
+    ("pop a plan's forecast correction", |s, _| s.traffic.plan.as_mut().is_some_and(|p| pop(&mut p.correction_ppb))),
+    ("clear the node counts", |s, _| !std::mem::take(&mut s.traffic.node_served).is_empty()),
+    ("clear the traffic slots seen", |s, _| !std::mem::take(&mut s.traffic.by_slot).is_empty()),
+    ("forget that the file's contracts were made", |s, _| std::mem::replace(&mut s.traffic.file_contracts, false)),
+    ("rename a traffic contract", |s, r| {
+        let n = s.traffic.contracts.len();
+        nth(s.traffic.contracts.iter_mut(), r, n).is_some_and(|c| {
+            c.rec.id += "-gone";
+            true
+        })
+    }),
+    ("rename a plan entry's contract", |s, r| {
+        let Some(p) = s.traffic.plan.as_mut() else { return false };
+        let n = p.entries.len();
+        nth(p.entries.iter_mut(), r, n).is_some_and(|e| {
+            e.contract += "-gone";
+            true
+        })
+    }),
+    ("raise a traffic contract's priority", |s, r| {
+        let n = s.traffic.contracts.len();
+        nth(s.traffic.contracts.iter_mut(), r, n).is_some_and(|c| {
+            c.rec.priority = 200;
+            true
+        })
+    }),
+    ("clear a traffic contract's days of delivery", |s, r| {
+        let n = s.traffic.contracts.len();
+        nth(s.traffic.contracts.iter_mut(), r, n).is_some_and(|c| !std::mem::take(&mut c.by_day).is_empty())
+    }),
+    ("reopen an ended traffic contract", |s, r| {
+        let n = s.traffic.contracts.iter().filter(|c| c.ended.is_some()).count();
+        nth(s.traffic.contracts.iter_mut().filter(|c| c.ended.is_some()), r, n)
+            .is_some_and(|c| c.ended.take().is_some())
+    }),
+    ("forget an enrolment", |s, r| {
+        let n = s.enrolments.len();
+        nth(s.enrolments.values_mut(), r, n).is_some_and(|m| m.pop_first().is_some())
+    }),
 ];
 
 fn structured(b: &Base, r: &mut SplitMix64, tally: &mut Tally) {
@@ -1060,6 +1105,23 @@ fn mutated_states_are_refused_or_harmless() {
     assert!(tally.refused > 0 && tally.passed > 0, "{tally:?}");
 }
 
+/// Every structured mutation once on every base, so that each meets the states that
+/// have what it changes (the traffic book is the simulated festival's only).
+#[test]
+fn every_structured_mutation_is_refused_or_harmless() {
+    let mut tally = Tally::default();
+    for b in bases() {
+        for (k, (name, m)) in MUTATIONS.iter().enumerate() {
+            let mut st = b.state.clone();
+            if m(&mut st, &mut SplitMix64(0x116 + k as u64)) {
+                judge_state(b, st, &|| name.to_string(), &mut tally);
+            }
+        }
+    }
+    assert!(tally.panics.is_empty(), "{} panics:\n{}", tally.panics.len(), tally.panics.join("\n"));
+    assert!(tally.refused > 0 && tally.passed > 0, "{tally:?}");
+}
+
 #[test]
 fn a_snapshot_state_whose_order_names_a_missing_user_is_refused() {
     let b = &bases()[0];
@@ -1096,4 +1158,34 @@ fn a_snapshot_state_whose_board_index_is_out_of_range_is_refused() {
     t.recs.insert(1_000_000, rec);
     let e = st.check(&b.festival).expect_err("refused");
     assert!(e.contains("merchant index 1000000"), "{e}");
+}
+
+#[test]
+fn a_snapshot_state_whose_traffic_contract_is_renamed_is_refused() {
+    let b = bases().iter().find(|b| b.name == "sim-116-open").expect("the simulated festival, midway");
+    b.state.check(&b.festival).expect("the state as the engine built it passes");
+    let book = &b.state.traffic;
+    // A contract an impression has served: serving it again looks its name up.
+    let c = book.contracts.iter().find(|c| c.delivered > 0 && c.rec.id.contains('-')).expect("a contract served");
+    let renamed = c.rec.id.replacen('-', "%", 1);
+    let mut ids = dacu_core::state::Interner::default();
+    for name in book.ids.names() {
+        ids.intern(if name == c.rec.id { &renamed } else { name });
+    }
+    let mut st = b.state.clone();
+    st.traffic.ids = ids;
+    let e = st.check(&b.festival).expect_err("refused");
+    assert!(e.starts_with("traffic: ") && e.contains(&format!("`{}`", c.rec.id)) && e.contains(&renamed), "{e}");
+    // A plan entry naming a contract that does not exist.
+    let mut st = b.state.clone();
+    let entry = &mut st.traffic.plan.as_mut().expect("a plan in force").entries[0];
+    entry.contract += "-gone";
+    let gone = entry.contract.clone();
+    let e = st.check(&b.festival).expect_err("refused");
+    assert!(e.contains(&format!("no contract `{gone}`")), "{e}");
+    // A SHALE pricing without a ζ per entry, its nodes out of order.
+    let mut st = b.state.clone();
+    st.traffic.pricing = Some(dacu_core::event::PricingRec { zeta_ppb: Vec::new(), prices: vec![(1, 5), (0, 5)] });
+    let e = st.check(&b.festival).expect_err("refused");
+    assert!(e.contains("ζ for"), "{e}");
 }

@@ -243,6 +243,36 @@ fn a_shortfall_becomes_a_make_good_that_is_delivered() {
     assert!(mg.delivered > 0, "the make-good was served");
 }
 
+/// Ids are the clients': a participant called `m1+mg1` holds the name `m1`'s make-good
+/// would take, so the make-good takes the next free depth (and that participant's own
+/// make-good the one after), and nothing collides.
+#[test]
+fn a_make_good_never_takes_an_id_that_is_already_held() {
+    let f = fest();
+    let mut e = Engine::new(f.clone());
+    let mut log = Vec::new();
+    for m in ["m2", "m2+mg1"] {
+        let reg = format!(
+            r#"{{"type":"register_merchant","merchant":"{m}","name":"M","brand_tier":"ska","category":"beauty"}}"#
+        );
+        run(&mut e, &reg, &mut log).unwrap();
+        let enrol = format!(r#"{{"type":"enroll","program":"sbd","participant":"{m}","at":"{}"}}"#, at(1, 0));
+        run(&mut e, &enrol, &mut log).unwrap();
+    }
+    // No opportunity at all: every contract ends short.
+    for (hour, day) in [(0, "2021-11-03T12:00:00+08:00"), (1, "2021-11-04T00:00:00+08:00")] {
+        run(&mut e, &format!(r#"{{"type":"tick","id":"t{hour}","at":"{day}"}}"#), &mut log).unwrap();
+    }
+    let b = &e.state().traffic;
+    let end = |id: &str| b.contract(id).unwrap().ended.as_ref().unwrap().make_good.clone();
+    assert_eq!(end("sbd-venue/m2").as_deref(), Some("sbd-venue/m2+mg2"));
+    assert_eq!(end("sbd-venue/m2+mg1").as_deref(), Some("sbd-venue/m2+mg3"));
+    let mg = b.contract("sbd-venue/m2+mg2").unwrap();
+    assert!(matches!(&mg.rec.source, dacu_core::event::ContractSourceRec::MakeGood { of } if of == "sbd-venue/m2"));
+    e.state().check(&f).unwrap();
+    assert_eq!(digest(e.state()), digest(replay(&f, &log).state()));
+}
+
 #[test]
 fn pacing_never_runs_ahead_of_the_curve_by_more_than_the_tolerance() {
     let f = fest();

@@ -23,7 +23,7 @@ use dacu_core::state::State;
 use std::path::{Path, PathBuf};
 
 pub const MAGIC: &[u8; 8] = b"DACUSNAP";
-pub const FORMAT: u32 = 9;
+pub const FORMAT: u32 = 10;
 pub const HEADER_LEN: usize = 88;
 /// Snapshots kept: the newest and one older, to fall back on.
 pub const KEEP: usize = 2;

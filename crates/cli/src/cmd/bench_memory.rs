@@ -26,7 +26,7 @@ fn tables() -> Vec<Table> {
         drop(std::mem::take(x));
     }
     vec![
-        ("market.watch (session, viewer) → watch time", |s| take(&mut s.market.watch)),
+        ("sessions: watch (viewer → watch time)", |s| s.sessions.iter_mut().for_each(|x| take(&mut x.watch))),
         ("market.follows", |s| take(&mut s.market.follows)),
         ("market.claims (coupon, user) → count", |s| take(&mut s.market.claims)),
         ("market.wallets", |s| take(&mut s.market.wallets)),

@@ -431,21 +431,11 @@ fn checkouts(st: &State, n: &Lens) -> Result<(), String> {
     Ok(())
 }
 
-/// What the live rooms keep: follows, watch time, passphrases.
+/// What the live rooms keep: follows and passphrases (watch times are the sessions').
 fn room(m: &Market, n: &Lens) -> Result<(), String> {
     for (&(a, u), t) in &m.follows {
         index("anchor", a, n.anchors).and(n.user(u)).and(time("followed at", *t)).at(|| "a follow".into())?;
     }
-    let mut per_session = vec![0i128; n.sessions];
-    for (&(s, u), &w) in &m.watch {
-        index("session", s, n.sessions)
-            .and(n.user(u))
-            .and(range("watch ms", w, 0, TOTAL))
-            .at(|| "watch time".into())?;
-        per_session[s as usize] += w as i128;
-    }
-    let most = per_session.iter().copied().max().unwrap_or(0);
-    ensure(most <= TOTAL as i128, || format!("a session's viewers watched {most} ms, above {TOTAL}"))?;
     for (&s, targets) in &m.passphrases {
         index("session", s, n.sessions).at(|| "passphrases".into())?;
         for (_, t) in targets {

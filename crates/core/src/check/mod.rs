@@ -14,6 +14,7 @@
 mod contest;
 mod market;
 mod settle;
+mod traffic;
 
 use crate::contest::Pid;
 use crate::festival::{Festival, Role};
@@ -243,6 +244,12 @@ fn session(st: &State, s: &Session, f: &Festival, n: &Lens) -> Result<(), String
     session_times(s, f)?;
     s.present.keys().copied().chain(s.unique_viewers.iter()).try_for_each(|u| index("viewer", u, n.users))?;
     range("watch_ms", s.watch_ms, 0, TOTAL)?;
+    let mut viewers_ms = 0i128;
+    for (u, w) in s.watch.iter() {
+        index("viewer", u, n.users).and(range("watch ms", w, 0, TOTAL)).at(|| "watch time".into())?;
+        viewers_ms += w as i128;
+    }
+    ensure(viewers_ms <= TOTAL as i128, || format!("the session's viewers watched {viewers_ms} ms, above {TOTAL}"))?;
     for c in [s.entries, s.peak_concurrent].iter().chain(&s.interactions) {
         count("a count", *c, TOTAL as u64)?;
     }
@@ -266,10 +273,10 @@ fn sessions(st: &State, f: &Festival, n: &Lens) -> Result<(), String> {
 fn order(o: &Order, tiers: usize, n: &Lens) -> Result<(), String> {
     n.user(o.user)?;
     index("merchant", o.merchant, n.merchants)?;
-    opt_index("anchor", o.anchor, n.anchors)?;
-    opt_index("provider", o.provider, n.providers)?;
-    opt_index("session", o.session, n.sessions)?;
-    opt_index("anchor tier", o.anchor_tier, tiers)?;
+    opt_index("anchor", o.anchor.get(), n.anchors)?;
+    opt_index("provider", o.provider.get(), n.providers)?;
+    opt_index("session", o.session.get(), n.sessions)?;
+    opt_index("anchor tier", o.anchor_tier.get(), tiers)?;
     time("at", o.at)?;
     range("paid", o.paid.0, 0, ORDER_FEN)?;
     range("refunded", o.refunded.0, 0, o.paid.0)
@@ -349,6 +356,7 @@ impl State {
         market::check(self, &n).at(|| "market".into())?;
         contest::check(self, festival, &n).at(|| "contests".into())?;
         settle::check(&self.settlement).at(|| "settlement".into())?;
+        traffic::check(self, festival).at(|| "traffic".into())?;
         for p in self.registration_closed.keys() {
             ensure(festival.program(p).is_some(), || format!("enrolment closed in `{p}`, which the festival lacks"))?;
         }

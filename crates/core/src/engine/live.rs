@@ -101,7 +101,7 @@ impl Engine {
     /// Watch time of `user` in session `s` up to `at`, including an ongoing stay.
     pub fn watch_ms(&self, s: u32, user: u32, at: Ts) -> i64 {
         let st = &self.state;
-        let past = st.market.watch.get(&(s, user)).copied().unwrap_or(0);
+        let past = st.sessions[s as usize].watch.get(user);
         let now = st.sessions[s as usize].present.get(&user).map_or(0, |t| (at.0 - t.0).max(0));
         past + now
     }
@@ -128,10 +128,11 @@ pub(super) fn live_ended(st: &mut State, session: &str, at: Ts) -> Applied {
     s.touch(at);
     let mut stayed = 0;
     let start = s.start;
-    for (u, entered) in s.present.drain() {
+    // Taken rather than drained: an ended session's room keeps no table.
+    for (u, entered) in std::mem::take(&mut s.present) {
         let w = (at.0 - entered.0).max(0);
         stayed += w;
-        *st.market.watch.entry((si, u)).or_insert(0) += w;
+        s.watch.add(u, w);
         // A stay never ends before it began (an end sent with an earlier time).
         s.curve.leave(minute_of(start, at.max(entered)));
     }
@@ -165,7 +166,7 @@ pub(super) fn viewer_left(st: &mut State, session: &str, user: &str, at: Ts) -> 
     s.touch(at);
     let m = s.minute_of(at.max(entered));
     s.curve.leave(m);
-    *st.market.watch.entry((si, u)).or_insert(0) += (at.0 - entered.0).max(0);
+    s.watch.add(u, (at.0 - entered.0).max(0));
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use crate::error::{Code, Rejection};
 use crate::event::{Event, LineRec};
 use crate::kinds::Channel;
 use crate::money::Fen;
-use crate::state::{Order, Slices, State, Stats};
+use crate::state::{OptIdx, Order, Slices, State, Stats};
 use crate::time::Ts;
 
 impl Engine {
@@ -212,10 +212,10 @@ pub(super) fn order_paid(
     let rec = Order {
         user: u,
         merchant: m,
-        anchor: a,
-        provider: p,
-        session: s,
-        anchor_tier,
+        anchor: OptIdx::new(a),
+        provider: OptIdx::new(p),
+        session: OptIdx::new(s),
+        anchor_tier: OptIdx::new(anchor_tier),
         slices,
         at,
         paid,
@@ -232,7 +232,7 @@ pub(super) fn order_paid(
         sess.touch(at);
         for l in lines {
             let k = st.skus.intern(&l.sku);
-            let p = sess.products.entry((m, k)).or_default();
+            let p = sess.products.get_or_default((m, k));
             p.orders += 1;
             p.qty += l.qty;
             p.paid += Fen(l.paid);
@@ -270,16 +270,16 @@ fn stats_of<'s>(st: &'s mut State, o: &Order) -> Vec<&'s mut Stats> {
     v.push(&mut st.merchants[o.merchant as usize].stats);
     v.push(&mut st.by_brand_tier[tier.index()]);
     v.push(st.by_day.entry(o.at.day()).or_default());
-    if let Some(a) = o.anchor {
+    if let Some(a) = o.anchor.get() {
         v.push(&mut st.anchors[a as usize].stats);
     }
-    if let Some(t) = o.anchor_tier {
+    if let Some(t) = o.anchor_tier.get() {
         v.push(&mut st.by_anchor_tier[t as usize]);
     }
-    if let Some(p) = o.provider {
+    if let Some(p) = o.provider.get() {
         v.push(&mut st.providers[p as usize].stats);
     }
-    if let Some(s) = o.session {
+    if let Some(s) = o.session.get() {
         v.push(&mut st.sessions[s as usize].stats);
     }
     v

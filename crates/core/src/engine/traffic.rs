@@ -223,7 +223,8 @@ impl Engine {
             ending.push(i as u32);
             let shortfall = c.rec.impressions.saturating_sub(c.delivered);
             let room = self.contract_room() > new.len() as u64;
-            let make_good = (shortfall > 0 && room).then(|| self.make_good(&ctx, &c.rec, shortfall, at)).flatten();
+            let make_good =
+                (shortfall > 0 && room).then(|| self.make_good(&ctx, &c.rec, &new, shortfall, at)).flatten();
             out.push(Event::ContractEnded {
                 contract: c.rec.id.clone(),
                 delivered: c.delivered,
@@ -245,8 +246,15 @@ impl Engine {
 
     /// The make-good of a shortfall: the same audience over `make_good_hours` from the
     /// window's end, cut at the festival's end; none (owed) when that leaves nothing or
-    /// the file says to owe.
-    fn make_good(&self, ctx: &Ctx<'_>, rec: &ContractRec, shortfall: u64, at: Ts) -> Option<ContractRec> {
+    /// the file says to owe. `made` are the contracts this decision creates before it.
+    fn make_good(
+        &self,
+        ctx: &Ctx<'_>,
+        rec: &ContractRec,
+        made: &[ContractRec],
+        shortfall: u64,
+        at: Ts,
+    ) -> Option<ContractRec> {
         use crate::festival::traffic::OnShortfall;
         if ctx.config.on_shortfall == OnShortfall::Owe {
             return None;
@@ -255,10 +263,17 @@ impl Engine {
         if end <= rec.end || end <= at {
             return None;
         }
-        let (root, depth) = match rec.id.rsplit_once("+mg") {
-            Some((root, n)) => (root, n.parse::<u32>().unwrap_or(0) + 1),
-            None => (rec.id.as_str(), 1),
+        let (root, mut depth) = match rec.id.rsplit_once("+mg").map(|(root, n)| (root, n.parse::<u64>())) {
+            Some((root, Ok(n))) => (root, n.saturating_add(1)),
+            _ => (rec.id.as_str(), 1),
         };
+        // Ids are the clients' (a participant may be called `m1+mg1`): the next depth not
+        // taken, by the book or by a contract this decision makes. There are fewer taken
+        // ids than depths to try, so one is free.
+        let taken = |id: &str| self.state.traffic.ids.get(id).is_some() || made.iter().any(|m| m.id == id);
+        while taken(&format!("{root}+mg{depth}")) {
+            depth = depth.checked_add(1)?;
+        }
         Some(ContractRec {
             id: format!("{root}+mg{depth}"),
             source: ContractSourceRec::MakeGood { of: rec.id.clone() },

@@ -459,8 +459,6 @@ pub struct Market {
     pub pending_orders: HashSet<Box<str>>,
     /// (anchor, user) → when the user followed.
     pub follows: HashMap<(u32, u32), Ts>,
-    /// (session, user) → watch time in ms up to the user's last leave.
-    pub watch: HashMap<(u32, u32), i64>,
     /// session → passphrase targets.
     pub passphrases: HashMap<u32, Vec<(String, Target)>>,
     /// (due, kind, index): what a tick fires, in order.

@@ -154,8 +154,8 @@ pub fn explain(f: &Festival, st: &State, id: &str, max_orders: usize) -> Option<
                 && o.at < end
                 && match d.role {
                     Role::Merchant => o.merchant == p,
-                    Role::Anchor => o.anchor == Some(p),
-                    Role::Provider => o.provider == Some(p),
+                    Role::Anchor => o.anchor.get() == Some(p),
+                    Role::Provider => o.provider.get() == Some(p),
                 }
         })
         .map(|(id, o)| OrderPart {

@@ -415,10 +415,14 @@ fn contracts_of(f: &Festival, st: &State, role: Role, id: &str, ledger: &[(usize
     for root in roots {
         let Some(c) = b.contract(&root).filter(|c| mine(c)) else { continue };
         found.push(c);
-        // A make-good of a make-good keeps the root: ‹root›+mg1, ‹root›+mg2, …
+        // A make-good of a make-good keeps the root: ‹root›+mg1, ‹root›+mg2, … A make-good
+        // takes the first depth not taken, so every name below the chain's last exists;
+        // one may be another participant's (an id like `m1+mg1`) and is passed over.
         for k in 1.. {
             let Some(m) = b.contract(&format!("{root}+mg{k}")) else { break };
-            found.push(m);
+            if made_good_from(b, m, &root) {
+                found.push(m);
+            }
         }
     }
     let total = found.len();
@@ -437,6 +441,20 @@ fn contracts_of(f: &Festival, st: &State, role: Role, id: &str, ledger: &[(usize
         .collect();
     let now = book_now(st);
     json!({"now": now, "today": now.map(|t| t.day()), "total": total, "contracts": rows})
+}
+
+/// Whether `c` is a make-good whose chain of shortfalls starts at the contract `root`.
+fn made_good_from<'a>(b: &'a dacu_core::traffic::book::Book, mut c: &'a ContractState, root: &str) -> bool {
+    // Each step goes to a contract created earlier, so the chain is at most the book long.
+    for _ in 0..b.contracts.len() {
+        let ContractSourceRec::MakeGood { of } = &c.rec.source else { return false };
+        if of == root {
+            return true;
+        }
+        let Some(parent) = b.contract(of) else { return false };
+        c = parent;
+    }
+    false
 }
 
 /// One participant's own screen: sales today and in total, every board it is on (rank,
