@@ -26,7 +26,8 @@ pub const SMALL_MAX: usize = 1024;
 pub enum SmallMap<K, V> {
     /// Ascending by key, at most [`SMALL_MAX`] entries.
     Small(Vec<(K, V)>),
-    Large(Map<K, V>),
+    /// Boxed: a hash map's header is several words, and almost every map is small.
+    Large(Box<Map<K, V>>),
 }
 
 impl<K: Clone + Hash + Eq, V: Clone> Clone for SmallMap<K, V> {
@@ -68,7 +69,7 @@ impl<K: Ord + Hash + Copy, V> SmallMap<K, V> {
         if let SmallMap::Small(v) = self {
             if v.len() >= SMALL_MAX && v.binary_search_by(|(x, _)| x.cmp(&k)).is_err() {
                 let m: Map<K, V> = std::mem::take(v).into_iter().collect();
-                *self = SmallMap::Large(m);
+                *self = SmallMap::Large(Box::new(m));
             }
         }
         match self {
@@ -121,6 +122,22 @@ impl<K: Ord + Hash + Copy, V> SmallMap<K, V> {
 
     pub fn values(&self) -> impl Iterator<Item = &V> + '_ {
         self.iter().map(|(_, v)| v)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
+        self.iter().map(|(k, _)| k)
+    }
+
+    /// Every entry, by value (the map is consumed).
+    pub fn into_pairs(self) -> Box<dyn Iterator<Item = (K, V)>>
+    where
+        K: 'static,
+        V: 'static,
+    {
+        match self {
+            SmallMap::Small(v) => Box::new(v.into_iter()),
+            SmallMap::Large(m) => Box::new(m.into_iter()),
+        }
     }
 }
 
@@ -208,7 +225,7 @@ impl<'de, K: Deserialize<'de> + Ord + Hash + Copy, V: Deserialize<'de>> Deserial
                     pairs.shrink_to_fit();
                     Ok(SmallMap::Small(pairs))
                 } else {
-                    Ok(SmallMap::Large(pairs.into_iter().collect()))
+                    Ok(SmallMap::Large(Box::new(pairs.into_iter().collect())))
                 }
             }
         }

@@ -158,7 +158,7 @@ pub struct Session {
     pub start: Ts,
     pub end: Option<Ts>,
     /// Users in the room now, with the time they entered.
-    pub present: HashMap<u32, Ts>,
+    pub present: crate::small_map::SmallMap<u32, Ts>,
     pub unique_viewers: crate::users::UserSet,
     /// Each viewer's watch time up to their last leave.
     pub watch: crate::watch::WatchTimes,

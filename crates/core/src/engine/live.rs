@@ -129,7 +129,7 @@ pub(super) fn live_ended(st: &mut State, session: &str, at: Ts) -> Applied {
     let mut stayed = 0;
     let start = s.start;
     // Taken rather than drained: an ended session's room keeps no table.
-    for (u, entered) in std::mem::take(&mut s.present) {
+    for (u, entered) in std::mem::take(&mut s.present).into_pairs() {
         let w = (at.0 - entered.0).max(0);
         stayed += w;
         s.watch.add(u, w);
