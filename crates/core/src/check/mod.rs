@@ -67,7 +67,7 @@ pub(crate) fn opt_index(what: &str, i: Option<u32>, len: usize) -> Result<(), St
     i.map_or(Ok(()), |i| index(what, i, len))
 }
 
-fn table(what: &str, ids: &Interner, len: usize) -> Result<(), String> {
+pub(crate) fn table(what: &str, ids: &Interner, len: usize) -> Result<(), String> {
     ensure(ids.len() == len, || format!("{} {what} ids for {len} {what}s", ids.len()))
 }
 

@@ -5,7 +5,7 @@
 //! that exist, one correction per slot, nodes of the festival's supply grid); what the
 //! slots, segments and nodes have seen; and the counts adding up as the engine keeps them.
 
-use super::{count, day, ensure, index, range, time, At};
+use super::{count, day, ensure, index, range, table, time, At};
 use crate::event::{ContractSourceRec, PlanRec, PricingRec};
 use crate::festival::traffic::{max, Grid, TrafficConfig};
 use crate::festival::Festival;
@@ -58,7 +58,7 @@ fn empty(b: &Book) -> Result<(), String> {
 /// the contract's own `rec.id`: so the names are the contracts', in order.
 fn ids(b: &Book, f: &Festival) -> Result<(), String> {
     let (n, cap) = (b.contracts.len(), f.capacity.contracts);
-    ensure(b.ids.len() == n, || format!("{} contract ids for {n} contracts", b.ids.len()))?;
+    table("contract", &b.ids, n)?;
     count("contracts", n as u64, cap)?;
     for (i, c) in b.contracts.iter().enumerate() {
         ensure(b.ids.get(&c.rec.id) == Some(i as u32), || {
