@@ -48,7 +48,12 @@ fn tables() -> Vec<Table> {
             take(&mut s.sessions);
             take(&mut s.session_ids)
         }),
-        ("contests", |s| take(&mut s.contests)),
+        ("contests: heat (participant, day)", |s| take(&mut s.contests.heat)),
+        ("contests: boards' records and order", |s| {
+            s.contests.races.iter_mut().flat_map(|r| r.boards.values_mut()).for_each(take)
+        }),
+        ("contests: races (the rest)", |s| take(&mut s.contests.races)),
+        ("contests (the rest)", |s| take(&mut s.contests)),
         ("idempotency keys", |s| take(&mut s.keys)),
         ("traffic book", |s| take(&mut s.traffic)),
         ("settlement", |s| take(&mut s.settlement)),
@@ -72,6 +77,25 @@ fn tables() -> Vec<Table> {
     ]
 }
 
+/// How many entries the largest tables hold, to divide their rows by.
+fn counts(s: &State) -> serde_json::Value {
+    let m = &s.market;
+    let held: usize = m.wallets.values().map(|w| w.coupons.len()).sum();
+    let allowances: usize = m.wallets.values().map(|w| w.allowances.len()).sum();
+    let discounts: usize = m.checkouts.iter().map(|c| c.quote.discounts.len()).sum();
+    let lines: usize = m.checkouts.iter().map(|c| c.quote.lines.len()).sum();
+    let c = &s.contests;
+    let tallies: usize = c.races.iter().map(|r| r.boards.len()).sum();
+    let recs: usize = c.races.iter().flat_map(|r| r.boards.values()).map(|t| t.recs.len()).sum();
+    let ranked: usize = c.races.iter().flat_map(|r| r.boards.values()).map(|t| t.board.len()).sum();
+    let session_fen: usize = c.races.iter().flat_map(|r| r.session_fen.values()).map(|m| m.len()).sum();
+    json!({"wallets": m.wallets.len(), "held_coupons": held, "allowances": allowances,
+           "claims": m.claims.len(), "checkouts": m.checkouts.len(), "checkout_lines": lines,
+           "discounts": discounts, "order_checkout": m.order_checkout.len(), "follows": m.follows.len(),
+           "packets": m.packets.len(), "board_tallies": tallies, "board_recs": recs, "ranked": ranked,
+           "session_fen": session_fen, "heat_days": c.heat.len(), "refund_ids": s.refund_ids.len()})
+}
+
 pub fn memory(data: &Path) -> anyhow::Result<ExitCode> {
     let base = settle_rss();
     let (engine, _) = dacu_log::open_read(data, &Options::default())?;
@@ -83,6 +107,8 @@ pub fn memory(data: &Path) -> anyhow::Result<ExitCode> {
     let caches = opened - before;
     println!("open: {:.0} MiB resident ({:.0} MiB before opening); engine caches {caches:.0} MiB", opened, base);
     println!("{orders} orders, {users} users, {sessions} sessions");
+    let counts = counts(&state);
+    println!("counts: {counts}");
     println!("{:>10}  table", "MiB");
     for (name, f) in tables() {
         f(&mut state);
@@ -97,7 +123,7 @@ pub fn memory(data: &Path) -> anyhow::Result<ExitCode> {
     println!(
         "{}",
         json!({"bench": "memory", "resident_mib": opened, "base_mib": base, "orders": orders, "users": users,
-               "sessions": sessions, "tables": rows, "rest_mib": before - left})
+               "sessions": sessions, "counts": counts, "tables": rows, "rest_mib": before - left})
     );
     Ok(ExitCode::SUCCESS)
 }
