@@ -268,11 +268,16 @@ enum Cmd {
     /// Serve the festival engine over HTTP/JSON (docs/api.md): commands, resource
     /// endpoints, reads, tokens, metrics. SIGTERM stops it cleanly.
     Serve {
-        /// The data directory; created from --festival on first use.
+        /// The data directory; created from --festival on first use. With --log, the
+        /// node's own directory (its lock and tokens), created when missing or empty.
         #[arg(long)]
         data: PathBuf,
         #[arg(long)]
         festival: Option<PathBuf>,
+        /// The event log in a NATS JetStream stream, nats://HOST:PORT[/STREAM]
+        /// (docs/scale-out.md), instead of the data directory's files.
+        #[arg(long, value_name = "URL")]
+        log: Option<String>,
         /// Where to listen (default 127.0.0.1:7116; port 0 picks a free one).
         #[arg(long)]
         listen: Option<String>,
@@ -385,8 +390,8 @@ fn main() -> ExitCode {
             let opts = dacu_sim::Options { seed, mix: mix.into(), traffic_error_pct };
             cmd::simulate::run(&festival, &scale, opts, out.as_deref(), quiet)
         }
-        Cmd::Serve { data, festival, listen, config, set } => {
-            cmd::serve::run(cmd::serve::Args { data, festival, listen, config, set }, opts)
+        Cmd::Serve { data, festival, log, listen, config, set } => {
+            cmd::serve::run(cmd::serve::Args { data, festival, log, listen, config, set }, opts)
         }
         Cmd::Token { what } => cmd::token::run(what),
         Cmd::Bench { what } => cmd::bench::run(what),

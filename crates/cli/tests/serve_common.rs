@@ -18,7 +18,7 @@ pub struct Server {
     pub http: reqwest::blocking::Client,
 }
 
-fn root() -> PathBuf {
+pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
@@ -70,8 +70,13 @@ fn ingest(data: &Path, setup: &str) -> String {
 impl Server {
     /// Serves `data` with extra `--set` settings.
     pub fn start(data: &Path, sets: &[&str]) -> Server {
+        Server::start_with(data, &[], sets)
+    }
+
+    /// Serves `data` with extra arguments (`--log URL`, `--festival FILE`) and settings.
+    pub fn start_with(data: &Path, args: &[&str], sets: &[&str]) -> Server {
         let mut c = dacu();
-        c.args(["serve", "--data"]).arg(data).args(["--listen", "127.0.0.1:0"]);
+        c.args(["serve", "--data"]).arg(data).args(["--listen", "127.0.0.1:0"]).args(args);
         c.args(["--set", &format!("clock.start=\"{CLOCK_START}\"")]);
         for s in sets {
             c.args(["--set", s]);

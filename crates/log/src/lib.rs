@@ -92,6 +92,10 @@ pub enum StoreError {
     Locked(PathBuf),
     #[error("everything was committed and is safe, but the snapshot could not be written ({0}); the next open replays more of the log")]
     SnapshotFailed(String),
+    #[error("{url}: {reason}")]
+    Remote { url: String, reason: String },
+    #[error("{log}: another writer has appended to the log since this one last did; this writer accepts nothing more")]
+    Overtaken { log: String },
     #[error("refused an append at event {got}: the log ends at event {} (another writer has taken over the log)", expected - 1)]
     Fenced { expected: u64, got: u64 },
 }

@@ -3,9 +3,9 @@
 //! never on state that is not durable. It also takes the snapshots, so a snapshot costs
 //! the writer nothing.
 
+use crate::backend::Source;
 use crate::shared::Shared;
 use dacu_core::Event;
-use dacu_log::follow::Follow;
 use dacu_log::{codec, SnapshotStore};
 use std::sync::Arc;
 
@@ -14,8 +14,9 @@ const APPLY_EVENTS: usize = 65_536;
 
 pub(crate) struct Follower {
     pub shared: Arc<Shared>,
-    pub follow: Follow,
-    pub snapshots: Arc<dyn SnapshotStore>,
+    pub follow: Source,
+    /// None when the log is a stream: snapshots there are not written yet (docs/scale-out.md).
+    pub snapshots: Option<Arc<dyn SnapshotStore>>,
     pub snapshot_every: u64,
     pub last_snapshot_seq: u64,
     /// The chain value after the last applied event.
@@ -58,15 +59,13 @@ impl Follower {
             let mut last = None;
             let mut limit = through.min(self.follow.next_seq().saturating_add(APPLY_EVENTS as u64));
             loop {
-                self.follow
-                    .read(limit, |records, c| {
-                        for (_, payload) in records {
-                            events.push(codec::decode(payload, &self.format1)?);
-                        }
-                        last = Some(c);
-                        Ok(())
-                    })
-                    .map_err(|e| e.to_string())?;
+                self.follow.read(limit, |records, c| {
+                    for (_, payload) in records {
+                        events.push(codec::decode(payload, &self.format1)?);
+                    }
+                    last = Some(c);
+                    Ok(())
+                })?;
                 // A batch larger than the chunk is taken whole.
                 if !events.is_empty() || limit == through {
                     break;
@@ -96,13 +95,14 @@ impl Follower {
         } else {
             self.snapshot_every > 0 && applied - self.last_snapshot_seq >= self.snapshot_every
         };
+        let Some(store) = self.snapshots.clone() else { return Ok(()) };
         if !due {
             return Ok(());
         }
         let view = self.shared.view.as_ref().expect("a follower has a view");
         let engine = view.read().expect("view lock");
         let t0 = std::time::Instant::now();
-        let saved = self.snapshots.save(engine.state(), &chain).map_err(|e| e.to_string());
+        let saved = store.save(engine.state(), &chain).map_err(|e| e.to_string());
         drop(engine);
         metrics::histogram!("dacu_snapshot_seconds").record(t0.elapsed().as_secs_f64());
         // A failed periodic snapshot is retried after the next interval; the log is intact.

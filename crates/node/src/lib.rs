@@ -13,6 +13,7 @@
 //! - [`config`]: every limit and default; where times come from.
 //! - [`clock`]: the node's clock — the only place in dacu that reads the time.
 //! - `writer`: the one thread that owns the engine; group commit by size or time.
+//! - [`backend`]: where the log lives — the data directory's files or a JetStream stream.
 //! - `committer`: durability through the [`dacu_log::EventLog`], then the replies.
 //! - `handoff`: the one-slot hand-over of a batch from the writer to the committer.
 //! - `follower`: the read view and the snapshots, off the writer.
@@ -23,6 +24,7 @@
 //! query may ask for "at least position P" to read its own write. docs/node.md describes
 //! the runtime and its guarantees.
 
+pub mod backend;
 pub mod clock;
 mod committer;
 pub mod config;
@@ -36,9 +38,10 @@ pub use clock::{Clock, ManualClock, ScaledClock, SystemClock};
 pub use config::{NodeConfig, Time};
 pub use request::{KeyStatus, Keyed, Outcome, ReadError, Reply, ReplyFn, Request, Stamp, SubmitError};
 
+use backend::{Log, Source};
 use crossbeam_channel::{Sender, TrySendError};
 use dacu_core::{Command, Engine};
-use dacu_log::{DataDir, FileLog, FileSnapshots, SnapshotStore, StoreError};
+use dacu_log::{DataDir, FileSnapshots, SnapshotStore, StoreError};
 use shared::{Position, Shared};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -61,7 +64,7 @@ pub struct Node {
     tx: Option<Sender<Request>>,
     shared: Arc<Shared>,
     writer: Option<JoinHandle<(Engine, dacu_log::Batcher, u64)>>,
-    committer: Option<JoinHandle<FileLog>>,
+    committer: Option<JoinHandle<Log>>,
     follower: Option<JoinHandle<(Result<(), String>, u64)>>,
     snapshots: Option<Arc<FileSnapshots>>,
     cfg: NodeConfig,
@@ -71,20 +74,91 @@ pub struct Node {
     lock: Option<std::fs::File>,
 }
 
+/// What a node starts from, whatever its log.
+struct Start {
+    engine: Engine,
+    batcher: dacu_log::Batcher,
+    log: Log,
+    follow: Option<Source>,
+    /// The data directory's snapshots (none yet when the log is a stream).
+    snapshots: Option<Arc<FileSnapshots>>,
+    last_snapshot_seq: u64,
+    path: std::path::PathBuf,
+    opts: dacu_log::Options,
+    lock: std::fs::File,
+}
+
+/// A node whose log is a JetStream stream: what [`Node::start_stream`] takes.
+pub struct StreamStart {
+    /// The state the stream's batches rebuilt.
+    pub engine: Engine,
+    pub log: dacu_jetstream::JetStreamLog,
+    /// The read view's reader, from where the log's recovery ended.
+    pub follow: dacu_jetstream::Follow,
+    /// The node's own directory and the lock on it.
+    pub path: std::path::PathBuf,
+    pub lock: std::fs::File,
+}
+
 impl Node {
     /// Starts the node's threads over a data directory opened for writing.
     pub fn start(dir: DataDir, cfg: NodeConfig) -> Result<Node, StoreError> {
         let parts = dir.into_parts();
+        let durable = dacu_log::EventLog::durable_seq(&parts.log);
+        let follow = match cfg.read_view {
+            true => Some(Source::File(dacu_log::follow::Follow::from_end(&parts.path, durable, parts.log.chain())?)),
+            false => None,
+        };
+        Node::start_with(
+            Start {
+                engine: parts.engine,
+                batcher: parts.batcher,
+                log: Log::File(parts.log),
+                follow,
+                snapshots: Some(Arc::new(parts.snapshots)),
+                last_snapshot_seq: parts.last_snapshot_seq,
+                path: parts.path,
+                opts: parts.opts,
+                lock: parts.lock,
+            },
+            cfg,
+        )
+    }
+
+    /// Starts the node's threads over a JetStream stream (docs/scale-out.md). The read
+    /// view is always on: it reads the stream back. No snapshots are written: a node
+    /// recovers by reading the whole stream.
+    pub fn start_stream(s: StreamStart, mut cfg: NodeConfig) -> Result<Node, StoreError> {
+        cfg.read_view = true;
+        let batcher = dacu_log::Batcher::new(
+            dacu_log::EventLog::durable_seq(&s.log) + 1,
+            s.log.chain(),
+            dacu_log::segment::MAX_RECORD_BYTES as usize,
+        );
+        Node::start_with(
+            Start {
+                engine: s.engine,
+                batcher,
+                log: Log::Stream(Box::new(s.log)),
+                follow: Some(Source::Stream(Box::new(s.follow))),
+                snapshots: None,
+                last_snapshot_seq: 0,
+                path: s.path,
+                opts: dacu_log::Options::default(),
+                lock: s.lock,
+            },
+            cfg,
+        )
+    }
+
+    fn start_with(parts: Start, cfg: NodeConfig) -> Result<Node, StoreError> {
         let durable = dacu_log::EventLog::durable_seq(&parts.log);
         let chain0 = parts.log.chain();
         let view = cfg.read_view.then(|| {
             let e = &parts.engine;
             RwLock::new(Engine::with_state(e.festival_arc(), e.state().clone()).expect("the engine's own state"))
         });
-        let follow = match cfg.read_view {
-            true => Some(dacu_log::follow::Follow::from_end(&parts.path, durable, parts.log.chain())?),
-            false => None,
-        };
+        let follow = parts.follow;
         // The view decodes the log as it grows; format 1 records need the festival's values.
         let format1 = parts.engine.festival().format1_context();
         let shared = Arc::new(Shared {
@@ -96,7 +170,7 @@ impl Node {
             stopping: false.into(),
             final_snapshot: true.into(),
         });
-        let snapshots = Arc::new(parts.snapshots);
+        let snapshots = parts.snapshots;
         let (tx, rx) = crossbeam_channel::bounded(cfg.queue_requests);
         // One slot: the writer hands a batch over only when the committer is free.
         let handoff = Arc::new(handoff::Handoff::default());
@@ -104,7 +178,7 @@ impl Node {
         let mut w = writer::Writer::new(parts.engine, parts.batcher, cfg.clone(), shared.clone());
         w.last_snapshot_seq = parts.last_snapshot_seq;
         if !cfg.read_view {
-            w.snapshots = Some(snapshots.clone() as Arc<dyn SnapshotStore>);
+            w.snapshots = snapshots.clone().map(|s| s as Arc<dyn SnapshotStore>);
         }
         let spawn = |name: &str| std::thread::Builder::new().name(format!("dacu-{name}"));
         let writer = spawn("writer")
@@ -119,7 +193,7 @@ impl Node {
                 let f = follower::Follower {
                     shared: shared.clone(),
                     follow,
-                    snapshots: snapshots.clone() as Arc<dyn SnapshotStore>,
+                    snapshots: snapshots.clone().map(|s| s as Arc<dyn SnapshotStore>),
                     snapshot_every: cfg.snapshot_every,
                     last_snapshot_seq: parts.last_snapshot_seq,
                     chain: chain0,
@@ -139,7 +213,7 @@ impl Node {
             writer: Some(writer),
             committer: Some(committer),
             follower,
-            snapshots: Some(snapshots),
+            snapshots,
             cfg,
             path: parts.path,
             opts: parts.opts,
@@ -259,7 +333,12 @@ impl Node {
     /// directory back to be driven from this thread (it snapshots when it is closed).
     pub fn into_dir(mut self) -> Result<DataDir, StoreError> {
         let (stopped, log) = self.stop(false)?;
-        let snapshots = Arc::try_unwrap(self.snapshots.take().expect("running")).ok().expect("threads joined");
+        let Log::File(log) = log else {
+            return Err(StoreError::Poisoned("a node whose log is a stream has no data directory to hand back".into()));
+        };
+        let snapshots = Arc::try_unwrap(self.snapshots.take().expect("a file log's node has snapshots"))
+            .ok()
+            .expect("threads joined");
         Ok(DataDir::from_parts(dacu_log::Parts {
             path: std::mem::take(&mut self.path),
             lock: self.lock.take().expect("running"),
@@ -272,7 +351,7 @@ impl Node {
         }))
     }
 
-    fn stop(&mut self, final_snapshot: bool) -> Result<(Stopped, FileLog), StoreError> {
+    fn stop(&mut self, final_snapshot: bool) -> Result<(Stopped, Log), StoreError> {
         drop(self.tx.take());
         let joined = "a node thread exits or ends the process";
         let (engine, batcher, writer_snap) = self.writer.take().expect("running").join().expect(joined);
@@ -284,10 +363,10 @@ impl Node {
         let (snapshot, last_snapshot_seq) = match self.follower.take() {
             Some(h) => h.join().expect(joined),
             None if final_snapshot && engine.state().events > writer_snap && engine.state().events == durable_seq => {
-                let store = self.snapshots.as_ref().expect("running");
-                match store.save(engine.state(), &log.chain()) {
-                    Ok(()) => (Ok(()), durable_seq),
-                    Err(e) => (Err(e.to_string()), writer_snap),
+                match self.snapshots.as_ref().map(|s| s.save(engine.state(), &log.chain())) {
+                    Some(Ok(())) => (Ok(()), durable_seq),
+                    Some(Err(e)) => (Err(e.to_string()), writer_snap),
+                    None => (Ok(()), writer_snap),
                 }
             }
             None => (Ok(()), writer_snap),

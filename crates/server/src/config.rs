@@ -19,6 +19,22 @@ pub struct Config {
     pub snapshots: Snapshots,
     pub clock: ClockConfig,
     pub report: ReportConfig,
+    pub log: LogConfig,
+}
+
+/// The replicated log (`dacu serve --log`; docs/scale-out.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// Copies JetStream keeps of each message when dacu creates the stream: 1 on one
+    /// server, 3 (or 5) in a cluster. An existing stream keeps its own.
+    pub replicas: usize,
+}
+
+impl Default for LogConfig {
+    fn default() -> LogConfig {
+        LogConfig { replicas: 1 }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -111,6 +127,7 @@ impl Default for Config {
             snapshots: Snapshots::default(),
             clock: ClockConfig::default(),
             report: ReportConfig::default(),
+            log: LogConfig::default(),
         }
     }
 }
@@ -277,6 +294,9 @@ impl Config {
         }
         if self.clock.start != "system" && dacu_core::Ts::parse(&self.clock.start).is_err() {
             return Err(format!("`clock.start` is \"system\" or an RFC 3339 time, got \"{}\"", self.clock.start));
+        }
+        if !(1..=5).contains(&self.log.replicas) {
+            return Err(format!("`log.replicas` must be 1 to 5 (JetStream's limit), got {}", self.log.replicas));
         }
         if !(self.clock.speed > 0.0 && self.clock.speed <= 1e6) {
             return Err(format!("`clock.speed` must be above 0 and at most 1000000, got {}", self.clock.speed));

@@ -55,22 +55,47 @@ impl Service {
         let tokens = tokens::Tokens::load(data)?;
         let (dir, report) = DataDir::open_or_create(data, festival, opts).map_err(|e| e.to_string())?;
         let festival = dir.engine().festival_arc();
-        let clock: Arc<dyn Clock> = if cfg.clock.start == "system" {
-            Arc::new(SystemClock)
-        } else {
-            let start = dacu_core::Ts::parse(&cfg.clock.start).map_err(|e| format!("clock.start: {e}"))?;
-            Arc::new(ScaledClock::new(start, cfg.clock.speed))
-        };
-        let node_cfg = NodeConfig {
-            queue_requests: cfg.limits.queue_requests,
-            max_request_commands: cfg.limits.batch_commands.max(1),
-            batch_commands: cfg.batch.commands,
-            batch_wait: std::time::Duration::from_micros(cfg.batch.wait_us),
-            read_view: true,
-            snapshot_every: cfg.snapshots.every,
-            time: Time::Clock(clock.clone()),
-        };
-        let node = Node::start(dir, node_cfg).map_err(|e| e.to_string())?;
+        let clock = clock(&cfg)?;
+        let node = Node::start(dir, node_config(&cfg, &clock)).map_err(|e| e.to_string())?;
+        let service = Service::with_node(node, data, cfg, festival, tokens, clock, baseline)?;
+        Ok((service, report))
+    }
+
+    /// Starts a node whose log is the JetStream stream at `log` (docs/scale-out.md):
+    /// `data` is the node's own directory (its lock and tokens), created when missing or
+    /// empty; the stream is created from `festival` when it holds none yet, and the state
+    /// is rebuilt from its batches.
+    pub fn open_stream(
+        data: &Path,
+        log: &dacu_jetstream::LogUrl,
+        festival: Option<&str>,
+        cfg: Config,
+        baseline: Option<dacu_core::view::Baseline>,
+    ) -> Result<(Service, dacu_jetstream::Recovered), String> {
+        let lock = dacu_jetstream::node_dir::open(data, log).map_err(|e| e.to_string())?;
+        let tokens = tokens::Tokens::load(data)?;
+        let opts = dacu_jetstream::StreamOptions { replicas: cfg.log.replicas, ..Default::default() };
+        let opened = dacu_jetstream::JetStreamLog::open(log, &opts, festival).map_err(|e| e.to_string())?;
+        let follow = dacu_jetstream::Follow::open(log, &opts, opened.log.meta().log_id, &opened.recovered)
+            .map_err(|e| e.to_string())?;
+        let fest = opened.engine.festival_arc();
+        let clock = clock(&cfg)?;
+        let start =
+            dacu_node::StreamStart { engine: opened.engine, log: opened.log, follow, path: data.to_path_buf(), lock };
+        let node = Node::start_stream(start, node_config(&cfg, &clock)).map_err(|e| e.to_string())?;
+        let service = Service::with_node(node, data, cfg, fest, tokens, clock, baseline)?;
+        Ok((service, opened.recovered))
+    }
+
+    fn with_node(
+        node: Node,
+        data: &Path,
+        cfg: Config,
+        festival: Arc<dacu_core::Festival>,
+        tokens: tokens::Tokens,
+        clock: Arc<dyn Clock>,
+        baseline: Option<dacu_core::view::Baseline>,
+    ) -> Result<Service, String> {
         let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
             .install_recorder()
             .map_err(|e| format!("metrics: {e}"))?;
@@ -89,7 +114,7 @@ impl Service {
             in_flight: Default::default(),
             baseline,
         });
-        Ok((Service { app }, report))
+        Ok(Service { app })
     }
 
     pub fn app(&self) -> &Arc<App> {
@@ -128,6 +153,27 @@ impl Service {
         let node =
             Arc::try_unwrap(app.node).map_err(|_| StoreError::Poisoned("requests still hold the node".into()))?;
         node.shutdown()
+    }
+}
+
+/// The node's clock: the system's, or a scaled one from `clock.start`.
+fn clock(cfg: &Config) -> Result<Arc<dyn Clock>, String> {
+    if cfg.clock.start == "system" {
+        return Ok(Arc::new(SystemClock));
+    }
+    let start = dacu_core::Ts::parse(&cfg.clock.start).map_err(|e| format!("clock.start: {e}"))?;
+    Ok(Arc::new(ScaledClock::new(start, cfg.clock.speed)))
+}
+
+fn node_config(cfg: &Config, clock: &Arc<dyn Clock>) -> NodeConfig {
+    NodeConfig {
+        queue_requests: cfg.limits.queue_requests,
+        max_request_commands: cfg.limits.batch_commands.max(1),
+        batch_commands: cfg.batch.commands,
+        batch_wait: std::time::Duration::from_micros(cfg.batch.wait_us),
+        read_view: true,
+        snapshot_every: cfg.snapshots.every,
+        time: Time::Clock(clock.clone()),
     }
 }
 

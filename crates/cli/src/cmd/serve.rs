@@ -8,6 +8,7 @@ use std::process::ExitCode;
 pub struct Args {
     pub data: PathBuf,
     pub festival: Option<PathBuf>,
+    pub log: Option<String>,
     pub listen: Option<String>,
     pub config: Option<PathBuf>,
     pub set: Vec<String>,
@@ -29,9 +30,15 @@ pub fn run(a: Args, opts: dacu_log::Options) -> anyhow::Result<ExitCode> {
         "" => None,
         p => Some(super::report::load_baseline(Path::new(p), opts.clone()).context("report.baseline")?),
     };
-    let (service, report) = Service::open(&a.data, a.festival.as_deref(), cfg.clone(), opts, baseline)
-        .map_err(|e| anyhow::anyhow!("cannot serve {}: {e}", a.data.display()))?;
-    super::warn(&report);
+    let service = match &a.log {
+        None => {
+            let (service, report) = Service::open(&a.data, a.festival.as_deref(), cfg.clone(), opts, baseline)
+                .map_err(|e| anyhow::anyhow!("cannot serve {}: {e}", a.data.display()))?;
+            super::warn(&report);
+            service
+        }
+        Some(url) => open_stream(&a, url, &cfg, baseline)?,
+    };
     let rt = runtime(&cfg)?;
     rt.block_on(serve(&service, &cfg.listen, &a.data))?;
     drop(rt);
@@ -42,6 +49,31 @@ pub fn run(a: Args, opts: dacu_log::Options) -> anyhow::Result<ExitCode> {
         Err(why) => super::Closed::SnapshotFailed(why),
     };
     Ok(closed.exit(ExitCode::SUCCESS))
+}
+
+/// A node whose log is a JetStream stream: the state rebuilt from the stream, and what
+/// reading it found on stderr.
+fn open_stream(
+    a: &Args,
+    url: &str,
+    cfg: &config::Config,
+    baseline: Option<dacu_core::view::Baseline>,
+) -> anyhow::Result<Service> {
+    let url = dacu_jetstream::LogUrl::parse(url).map_err(|e| anyhow::anyhow!("--log: {e}"))?;
+    let festival = match &a.festival {
+        Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?),
+        None => None,
+    };
+    let (service, r) = Service::open_stream(&a.data, &url, festival.as_deref(), cfg.clone(), baseline)
+        .map_err(|e| anyhow::anyhow!("cannot serve {url}: {e}"))?;
+    eprintln!("dacu: {url}: {} events in {} batches, to stream sequence {}", r.last_seq, r.batches, r.stream_last);
+    for t in &r.torn {
+        eprintln!(
+            "dacu: {url}: skipped a batch never completed ({} of {} chunks from stream sequence {}, events from {}): its writer stopped before acknowledging it",
+            t.chunks, t.of, t.stream_seq, t.first_seq
+        );
+    }
+    Ok(service)
 }
 
 /// The service's runtime: `workers` HTTP threads (config.md: `workers`), and no

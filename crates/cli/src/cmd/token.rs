@@ -11,6 +11,10 @@ pub enum What {
     Create {
         #[arg(long)]
         data: std::path::PathBuf,
+        /// The node's log stream, as `dacu serve --log` takes it: DIR is then that node's
+        /// own directory, created when missing or empty (docs/scale-out.md).
+        #[arg(long, value_name = "URL")]
+        log: Option<String>,
         /// operator, integration or participant.
         #[arg(long)]
         role: String,
@@ -39,7 +43,12 @@ pub enum What {
 
 pub fn run(what: What) -> anyhow::Result<ExitCode> {
     match what {
-        What::Create { data, role, participant, participant_role, expires } => {
+        What::Create { data, log, role, participant, participant_role, expires } => {
+            if let Some(url) = log {
+                let url = dacu_jetstream::LogUrl::parse(&url).map_err(|e| anyhow::anyhow!("--log: {e}"))?;
+                // Makes DIR the stream's node directory (the lock is taken again below).
+                drop(dacu_jetstream::node_dir::open(&data, &url).with_context(|| format!("{}", data.display()))?);
+            }
             let role = Role::parse(&role)
                 .ok_or_else(|| anyhow::anyhow!("--role is operator, integration or participant, got `{role}`"))?;
             let participant = match (participant, participant_role.as_deref()) {
@@ -85,7 +94,11 @@ pub fn create(
 
 /// The directory's lock: tokens change only while nothing serves it.
 fn lock(data: &Path) -> anyhow::Result<std::fs::File> {
-    anyhow::ensure!(data.join(dacu_log::FESTIVAL_FILE).exists(), "{} is not a dacu data directory", data.display());
+    anyhow::ensure!(
+        data.join(dacu_log::FESTIVAL_FILE).exists() || dacu_jetstream::node_dir::is_node_dir(data),
+        "{} is not a dacu data directory (nor a node directory of `dacu serve --log`)",
+        data.display()
+    );
     dacu_log::dir::lock_exclusive(data).with_context(|| {
         format!(
             "cannot change the tokens of {}: stop `dacu serve` first, or use the API (POST /v1/tokens)",

@@ -1,0 +1,144 @@
+//! `dacu serve --log nats://…`: the event log in a JetStream stream of the test's own
+//! server. Every acknowledged claim survives a SIGKILL of the node and no refused one
+//! appears; a new node with an empty directory recovers the festival and the state from
+//! the stream alone; a node that another has overtaken is refused on its first append.
+
+#[path = "../../jetstream/tests/common/mod.rs"]
+mod nats;
+mod serve_common;
+
+use serde_json::{json, Value};
+use serve_common::*;
+use std::path::Path;
+
+const SETUP: &str = r#"{"type":"register_merchant","merchant":"m1","name":"Beauty","brand_tier":"ska","category":"beauty"}
+{"type":"register_anchor","anchor":"a1","name":"A","followers":50000}
+{"type":"live_start","session":"s1","anchor":"a1","at":"2021-11-05T09:00:00+08:00"}
+"#;
+
+/// A token for the node directory `dir` of the stream `url` (created if need be).
+fn stream_token(dir: &Path, url: &str, role: &str) -> String {
+    let out =
+        dacu().args(["token", "create", "--data"]).arg(dir).args(["--log", url, "--role", role]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn festival() -> String {
+    root().join(FESTIVAL).to_string_lossy().into_owned()
+}
+
+fn coupon() -> Value {
+    json!({"type":"create_coupon","id":"c-big","coupon":"big","issuer":"platform","scope":"platform","threshold":1000,"off":100,
+           "stock":1000000,"claim_from":"2021-11-01T00:00:00+08:00","claim_until":"2021-11-08T00:00:00+08:00","valid_days":3})
+}
+
+/// Claims from 8 clients until the node is killed; each user with its answer's status.
+fn claims_until_killed(s: &Server) -> Vec<(String, u16)> {
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..8)
+            .map(|w| {
+                let (s, stop) = (&s, &stop);
+                scope.spawn(move || {
+                    let mut seen = Vec::new();
+                    let mut i = 0;
+                    let t = std::fs::read_to_string(s.data.join("test-token")).unwrap();
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let user = format!("w{w}-{i}");
+                        let body = json!({"type":"claim_coupon","id":format!("k-{user}"),"coupon":"big","user":user});
+                        match s.http.post(format!("{}/v1/commands", s.url)).bearer_auth(&t).json(&body).send() {
+                            Ok(r) => seen.push((user, r.status().as_u16())),
+                            Err(_) => break,
+                        }
+                        i += 1;
+                    }
+                    seen
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let pid = s.child.as_ref().unwrap().id();
+        let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+    })
+}
+
+#[test]
+fn acknowledged_claims_survive_a_kill_and_a_new_node_recovers_from_the_stream_alone() {
+    let server = nats::Nats::start();
+    let url = format!("nats://127.0.0.1:{}/FEST", server.port);
+    let tmp = tempfile::tempdir().unwrap();
+    let n1 = tmp.path().join("n1");
+    let t = stream_token(&n1, &url, "integration");
+    std::fs::write(n1.join("test-token"), &t).unwrap();
+    let s = Server::start_with(&n1, &["--log", &url, "--festival", &festival()], &[]);
+    for line in SETUP.lines() {
+        let (st, r) = s.command(&t, serde_json::from_str(line).unwrap());
+        assert_eq!(st, 200, "{r}");
+    }
+    assert_eq!(s.command(&t, coupon()).0, 200);
+    let answers = claims_until_killed(&s);
+    drop(s);
+    let ok: Vec<&String> = answers.iter().filter(|(_, st)| *st == 200).map(|(u, _)| u).collect();
+    let refused: Vec<&String> = answers.iter().filter(|(_, st)| *st != 200).map(|(u, _)| u).collect();
+    assert!(ok.len() > 50, "too few claims before the kill: {}", ok.len());
+
+    // A new node: an empty directory, no festival file, only the stream's address.
+    let n2 = tmp.path().join("n2");
+    let t2 = stream_token(&n2, &url, "operator");
+    let s2 = Server::start_with(&n2, &["--log", &url], &[]);
+    for u in &ok {
+        let w: Value = s2.get(&t2, &format!("/v1/wallets/{u}")).json().unwrap();
+        assert!(w.to_string().contains("\"big\""), "acknowledged claim of {u} lost: {w}");
+    }
+    for u in &refused {
+        let r = s2.get(&t2, &format!("/v1/wallets/{u}"));
+        assert!(r.status() == 404 || !r.text().unwrap().contains("\"big\""), "a refused claim of {u} is there");
+    }
+    // It goes on writing where the stream ended.
+    let (st, r) = s2.command(&t2, json!({"type":"claim_coupon","id":"after","coupon":"big","user":"after"}));
+    assert_eq!(st, 200, "{r}");
+    assert!(s2.stop().success());
+    // A directory that holds something else is refused and left alone.
+    let other = tmp.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("keep.txt"), "mine").unwrap();
+    let out =
+        dacu().args(["serve", "--data"]).arg(&other).args(["--log", &url, "--listen", "127.0.0.1:0"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_dir(&other).unwrap().count(), 1);
+}
+
+#[test]
+fn a_node_another_has_overtaken_is_refused_on_its_first_append() {
+    let server = nats::Nats::start();
+    let url = format!("nats://127.0.0.1:{}/FENCE", server.port);
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let ta = stream_token(&a, &url, "integration");
+    let tb = stream_token(&b, &url, "integration");
+    let sa = Server::start_with(&a, &["--log", &url, "--festival", &festival()], &[]);
+    assert_eq!(sa.command(&ta, serde_json::from_str(SETUP.lines().next().unwrap()).unwrap()).0, 200);
+    // B starts on the same stream and writes: A no longer leads.
+    let sb = Server::start_with(&b, &["--log", &url], &[]);
+    let (st, r) = sb.command(&tb, json!({"type":"register_anchor","anchor":"by-b","name":"B","followers":1}));
+    assert_eq!(st, 200, "{r}");
+    let (st, r) = sa.command(&ta, json!({"type":"register_anchor","anchor":"by-a","name":"A","followers":1}));
+    assert_eq!(st, 503, "the overtaken node acknowledged a write: {r}");
+    assert!(r.to_string().contains("another writer has appended"), "{r}");
+    // And it accepts nothing more.
+    let (st, _) = sa.command(&ta, json!({"type":"register_anchor","anchor":"by-a2","name":"A","followers":1}));
+    assert_eq!(st, 503);
+    drop(sa);
+    // The stream holds B's write and not A's.
+    let c = tmp.path().join("c");
+    let tc = stream_token(&c, &url, "operator");
+    drop(sb);
+    let sc = Server::start_with(&c, &["--log", &url], &[]);
+    let anchors: Value = sc.get(&tc, "/v1/anchors/by-b").json().unwrap();
+    assert_eq!(anchors["anchor"], "by-b", "{anchors}");
+    assert_eq!(sc.get(&tc, "/v1/anchors/by-a").status(), 404);
+}

@@ -1,0 +1,174 @@
+//! The JetStream log against a real server of the test's own: batches come back byte for
+//! byte and rebuild the same state; a writer that has been overtaken is refused on its
+//! first publish and writes nothing; torn batches are dropped; a restarted server keeps
+//! every acknowledged batch.
+
+mod common;
+use common::*;
+use dacu_core::{digest, Command, Event};
+use dacu_jetstream::{JetStreamLog, StreamOptions};
+use dacu_log::{Batcher, EventLog, StoreError};
+
+fn festival() -> String {
+    std::fs::read_to_string(root().join("festivals/kuaishou-116-2021.toml")).unwrap()
+}
+
+/// A simulated festival's commands, in order.
+fn commands(n: u64, seed: u64) -> Vec<Command> {
+    let f = dacu_core::festival::parse(&festival()).unwrap();
+    let mut out = Vec::new();
+    dacu_sim::simulate(&f, dacu_sim::Scale::Commands(n), seed, &mut out).unwrap();
+    String::from_utf8(out).unwrap().lines().filter_map(|l| dacu_core::command::parse_line(l).ok()).collect()
+}
+
+/// Executes `cmds` in batches of `per` commands, appending each batch to `log`.
+fn run(log: &mut JetStreamLog, engine: &mut dacu_core::Engine, cmds: &[Command], per: usize) -> u64 {
+    let mut batcher = Batcher::new(log.durable_seq() + 1, log.chain(), dacu_log::segment::MAX_RECORD_BYTES as usize);
+    let mut events: Vec<Event> = Vec::new();
+    let mut batches = 0;
+    for part in cmds.chunks(per) {
+        for c in part {
+            let _ = dacu_log::execute(engine, &mut batcher, c, &mut events);
+        }
+        if let Some(b) = batcher.seal() {
+            let done = log.append(&b).unwrap();
+            assert_eq!((done.first_seq, done.last_seq), (b.first_seq, b.last_seq));
+            batches += 1;
+        }
+    }
+    batches
+}
+
+#[test]
+fn batches_come_back_and_rebuild_the_same_state_whatever_the_chunking() {
+    let nats = Nats::start();
+    let url = nats.url("T1");
+    let opts = StreamOptions::default();
+    let src = festival();
+    let mut o = JetStreamLog::open(&url, &opts, Some(&src)).unwrap();
+    assert_eq!(o.recovered.last_seq, 0);
+    let cmds = commands(6_000, 7);
+    let half = cmds.len() / 2;
+    let mut engine = o.engine;
+    // Whole batches in one message, then batches cut into chunks of 1,000 bytes.
+    assert!(run(&mut o.log, &mut engine, &cmds[..half], 400) > 3);
+    o.log.set_chunk_bytes(1_000);
+    let before = o.log.stream_last();
+    let batches = run(&mut o.log, &mut engine, &cmds[half..], 400);
+    assert!(o.log.stream_last() - before > 2 * batches, "batches were cut into several chunks");
+    let want = digest::digest(engine.state());
+    let (events, chain) = (o.log.durable_seq(), o.log.chain());
+    assert!(events > 5_000, "{events}");
+    drop(o.log);
+
+    // A new node with nothing but the address: the festival and every batch from the stream.
+    let again = JetStreamLog::open(&url, &opts, None).unwrap();
+    assert_eq!(again.festival, src);
+    assert_eq!(again.recovered.last_seq, events);
+    assert!(again.recovered.torn.is_empty());
+    assert_eq!(digest::digest(again.engine.state()), want);
+    assert_eq!(again.log.chain(), chain, "the chain the writer ended with");
+}
+
+#[test]
+fn a_writer_that_was_overtaken_is_refused_and_writes_nothing() {
+    let nats = Nats::start();
+    let url = nats.url("T2");
+    let opts = StreamOptions::default();
+    let cmds = commands(2_000, 3);
+    let mut a = JetStreamLog::open(&url, &opts, Some(&festival())).unwrap();
+    let mut ea = a.engine;
+    run(&mut a.log, &mut ea, &cmds[..500], 250);
+    // B takes over: it reads the stream and appends.
+    let mut b = JetStreamLog::open(&url, &opts, None).unwrap();
+    assert_eq!(b.recovered.last_seq, a.log.durable_seq());
+    let mut eb = b.engine;
+    run(&mut b.log, &mut eb, &cmds[500..1000], 250);
+    let end = b.log.stream_last();
+    // A, a zombie that still thinks it leads, tries once more.
+    let mut batcher = Batcher::new(a.log.durable_seq() + 1, a.log.chain(), 1 << 20);
+    let mut events = Vec::new();
+    for c in &cmds[500..600] {
+        let _ = dacu_log::execute(&mut ea, &mut batcher, c, &mut events);
+    }
+    let batch = batcher.seal().unwrap();
+    match a.log.append(&batch) {
+        Err(StoreError::Overtaken { .. }) => {}
+        other => panic!("the zombie's append was not refused: {other:?}"),
+    }
+    assert!(matches!(a.log.append(&batch), Err(StoreError::Poisoned(_))), "it accepts nothing more");
+    // Nothing of A's reached the stream: a reader sees exactly B's log.
+    let c = JetStreamLog::open(&url, &opts, None).unwrap();
+    assert_eq!(c.recovered.stream_last, end);
+    assert_eq!(c.recovered.last_seq, b.log.durable_seq());
+    assert_eq!(digest::digest(c.engine.state()), digest::digest(eb.state()));
+}
+
+#[test]
+fn a_torn_batch_is_dropped_and_the_next_writer_continues_after_it() {
+    let nats = Nats::start();
+    let url = nats.url("T3");
+    let opts = StreamOptions::default();
+    let cmds = commands(2_000, 5);
+    let mut a = JetStreamLog::open(&url, &opts, Some(&festival())).unwrap();
+    let mut ea = a.engine;
+    run(&mut a.log, &mut ea, &cmds[..400], 200);
+    let durable = a.log.durable_seq();
+    let good = digest::digest(ea.state());
+    // A dies after the first chunk of a batch: publish that chunk by hand.
+    let mut batcher = Batcher::new(durable + 1, a.log.chain(), 1 << 20);
+    let mut events = Vec::new();
+    for c in &cmds[400..600] {
+        let _ = dacu_log::execute(&mut ea, &mut batcher, c, &mut events);
+    }
+    let batch = batcher.seal().unwrap();
+    a.log.publish_chunk_for_test(&batch, 0, 3).unwrap();
+
+    let mut b = JetStreamLog::open(&url, &opts, None).unwrap();
+    assert_eq!(b.recovered.last_seq, durable, "the torn batch is not applied");
+    assert_eq!(b.recovered.torn.len(), 1);
+    assert_eq!(
+        (b.recovered.torn[0].first_seq, b.recovered.torn[0].chunks, b.recovered.torn[0].of),
+        (durable + 1, 1, 3)
+    );
+    assert_eq!(digest::digest(b.engine.state()), good);
+    let mut eb = b.engine;
+    run(&mut b.log, &mut eb, &cmds[400..800], 200);
+    let c = JetStreamLog::open(&url, &opts, None).unwrap();
+    assert_eq!(c.recovered.last_seq, b.log.durable_seq());
+    assert_eq!(c.recovered.torn.len(), 1, "the torn chunks stay in the stream, skipped");
+    assert_eq!(digest::digest(c.engine.state()), digest::digest(eb.state()));
+}
+
+#[test]
+fn acknowledged_batches_survive_a_server_kill_and_restart() {
+    let nats = Nats::start();
+    let url = nats.url("T4");
+    let opts = StreamOptions::default();
+    let cmds = commands(2_000, 11);
+    let mut a = JetStreamLog::open(&url, &opts, Some(&festival())).unwrap();
+    let mut ea = a.engine;
+    run(&mut a.log, &mut ea, &cmds, 300);
+    let (events, want) = (a.log.durable_seq(), digest::digest(ea.state()));
+    drop(a.log);
+    let (dir, port) = nats.kill();
+    let nats = Nats::start_in(dir, port);
+    let b = JetStreamLog::open(&nats.url("T4"), &opts, None).unwrap();
+    assert_eq!(b.recovered.last_seq, events);
+    assert_eq!(digest::digest(b.engine.state()), want);
+}
+
+#[test]
+fn a_stream_with_another_festival_or_none_is_refused_with_a_reason() {
+    let nats = Nats::start();
+    let url = nats.url("T5");
+    let opts = StreamOptions::default();
+    let e = JetStreamLog::open(&url, &opts, None).err().unwrap().to_string();
+    assert!(e.contains("--festival FILE"), "{e}");
+    JetStreamLog::open(&url, &opts, Some(&festival())).unwrap();
+    let other = std::fs::read_to_string(root().join("festivals/example-mini.toml")).unwrap();
+    let e = JetStreamLog::open(&url, &opts, Some(&other)).err().unwrap().to_string();
+    assert!(e.contains("different festival"), "{e}");
+    let e = JetStreamLog::open(&nats.url("T6"), &opts, Some("not = [toml")).err().unwrap().to_string();
+    assert!(e.contains("not valid"), "{e}");
+}
