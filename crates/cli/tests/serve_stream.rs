@@ -33,8 +33,9 @@ fn coupon() -> Value {
            "stock":1000000,"claim_from":"2021-11-01T00:00:00+08:00","claim_until":"2021-11-08T00:00:00+08:00","valid_days":3})
 }
 
-/// Claims from 8 clients until the node is killed; each user with its answer's status.
-fn claims_until_killed(s: &Server) -> Vec<(String, u16)> {
+/// Claims from 8 clients until the node is killed, `during` run halfway; each user with
+/// its answer's status.
+fn claims_until_killed(s: &Server, during: impl FnOnce()) -> Vec<(String, u16)> {
     let stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..8)
@@ -57,7 +58,9 @@ fn claims_until_killed(s: &Server) -> Vec<(String, u16)> {
                 })
             })
             .collect();
-        std::thread::sleep(std::time::Duration::from_millis(1500));
+        std::thread::sleep(std::time::Duration::from_millis(750));
+        during();
+        std::thread::sleep(std::time::Duration::from_millis(750));
         let pid = s.child.as_ref().unwrap().id();
         let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -79,7 +82,7 @@ fn acknowledged_claims_survive_a_kill_and_a_new_node_recovers_from_the_stream_al
         assert_eq!(st, 200, "{r}");
     }
     assert_eq!(s.command(&t, coupon()).0, 200);
-    let answers = claims_until_killed(&s);
+    let answers = claims_until_killed(&s, || {});
     drop(s);
     let ok: Vec<&String> = answers.iter().filter(|(_, st)| *st == 200).map(|(u, _)| u).collect();
     let refused: Vec<&String> = answers.iter().filter(|(_, st)| *st != 200).map(|(u, _)| u).collect();
@@ -141,4 +144,49 @@ fn a_node_another_has_overtaken_is_refused_on_its_first_append() {
     let anchors: Value = sc.get(&tc, "/v1/anchors/by-b").json().unwrap();
     assert_eq!(anchors["anchor"], "by-b", "{anchors}");
     assert_eq!(sc.get(&tc, "/v1/anchors/by-a").status(), 404);
+}
+
+#[test]
+fn on_three_replicas_a_nats_server_killed_under_load_loses_nothing_acknowledged() {
+    let mut servers = nats::cluster();
+    let url = format!("nats://127.0.0.1:{}/R3", servers[0].port);
+    // The cluster elects its leaders first: create the stream, with three replicas, once it can.
+    let src = std::fs::read_to_string(festival()).unwrap();
+    let opts = dacu_jetstream::StreamOptions { replicas: 3, ..Default::default() };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while let Err(e) =
+        dacu_jetstream::JetStreamLog::open(&dacu_jetstream::LogUrl::parse(&url).unwrap(), &opts, Some(&src))
+    {
+        assert!(std::time::Instant::now() < deadline, "the cluster never took the stream: {e}");
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let n1 = tmp.path().join("n1");
+    let t = stream_token(&n1, &url, "integration");
+    std::fs::write(n1.join("test-token"), &t).unwrap();
+    let s = Server::start_with(&n1, &["--log", &url], &[]);
+    for line in SETUP.lines() {
+        assert_eq!(s.command(&t, serde_json::from_str(line).unwrap()).0, 200);
+    }
+    assert_eq!(s.command(&t, coupon()).0, 200);
+    // One of the other two servers dies halfway through the load (SIGKILL).
+    let killed = servers.pop().unwrap();
+    let answers = claims_until_killed(&s, move || drop(killed.kill()));
+    drop(s);
+    let ok: Vec<&String> = answers.iter().filter(|(_, st)| *st == 200).map(|(u, _)| u).collect();
+    let refused: Vec<&String> = answers.iter().filter(|(_, st)| *st != 200).map(|(u, _)| u).collect();
+    assert!(ok.len() > 50, "too few claims: {}", ok.len());
+    // A new node, through the other server that is left.
+    let url2 = format!("nats://127.0.0.1:{}/R3", servers[1].port);
+    let n2 = tmp.path().join("n2");
+    let t2 = stream_token(&n2, &url2, "operator");
+    let s2 = Server::start_with(&n2, &["--log", &url2], &[]);
+    for u in &ok {
+        let w: Value = s2.get(&t2, &format!("/v1/wallets/{u}")).json().unwrap();
+        assert!(w.to_string().contains("\"big\""), "acknowledged claim of {u} lost: {w}");
+    }
+    for u in &refused {
+        let r = s2.get(&t2, &format!("/v1/wallets/{u}"));
+        assert!(r.status() == 404 || !r.text().unwrap().contains("\"big\""), "a refused claim of {u} is there");
+    }
 }

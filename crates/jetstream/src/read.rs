@@ -186,8 +186,9 @@ pub fn read(
         ..Default::default()
     };
     conn.block_on(async {
-        let consumer =
-            conn.stream.create_consumer(config).await.map_err(|e| conn.err(format!("cannot read the stream: {e}")))?;
+        let consumer = crate::stream::settle(conn.opts.settle, || conn.stream.create_consumer(config.clone()))
+            .await
+            .map_err(|e| conn.err(format!("cannot read the stream: {e}")))?;
         if consumer.cached_info().num_pending == 0 {
             return Ok(asm.finish());
         }
@@ -242,11 +243,17 @@ impl Follow {
     /// `through`, then returns; a batch not yet whole waits for the next call.
     pub fn read(&mut self, through: u64, f: &mut HandOver<'_>) -> Result<(), Error> {
         while self.asm.last_seq() < through {
-            let got = self.conn.block_on(self.conn.stream.direct_get(self.next_stream));
+            let (stream, seq) = (&self.conn.stream, self.next_stream);
+            let got = self.conn.block_on(crate::stream::settle(self.conn.opts.settle, || async move {
+                match stream.direct_get(seq).await {
+                    Err(e) if e.kind() == DirectGetErrorKind::NotFound => Ok(None),
+                    r => r.map(Some),
+                }
+            }));
             let m = match got {
-                Ok(m) => m,
-                Err(e) if e.kind() == DirectGetErrorKind::NotFound => return Ok(()),
-                Err(e) => return Err(self.conn.err(format!("reading stream sequence {}: {e}", self.next_stream))),
+                Ok(Some(m)) => m,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(self.conn.err(format!("reading stream sequence {seq}: {e}"))),
             };
             if m.subject.as_str() == self.conn.layout.batch {
                 let seq = m.sequence;

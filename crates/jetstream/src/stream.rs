@@ -21,11 +21,19 @@ pub struct StreamOptions {
     pub connect_timeout: Duration,
     /// How long one publish waits for JetStream's acknowledgement before it is retried.
     pub ack_timeout: Duration,
+    /// How long opening the stream and reading it are retried while a cluster elects its
+    /// leaders (after a server was lost, a few seconds).
+    pub settle: Duration,
 }
 
 impl Default for StreamOptions {
     fn default() -> StreamOptions {
-        StreamOptions { replicas: 1, connect_timeout: Duration::from_secs(5), ack_timeout: Duration::from_secs(5) }
+        StreamOptions {
+            replicas: 1,
+            connect_timeout: Duration::from_secs(5),
+            ack_timeout: Duration::from_secs(5),
+            settle: Duration::from_secs(20),
+        }
     }
 }
 
@@ -123,8 +131,7 @@ impl Conn {
                 duplicate_window: Duration::from_secs(120),
                 ..Default::default()
             };
-            let stream = js
-                .get_or_create_stream(config)
+            let stream = settle(opts.settle, || js.get_or_create_stream(config.clone()))
                 .await
                 .map_err(|e| server_err(format!("cannot open or create stream {}: {e}", layout.stream)))?;
             Ok::<_, Error>((js, stream, max_payload))
@@ -151,7 +158,11 @@ impl Conn {
 
     /// The stream's last sequence now (0 when empty).
     pub fn last_sequence(&mut self) -> Result<u64, Error> {
-        let r = self.rt.block_on(async { self.stream.info().await.map(|i| i.state.last_sequence) });
+        let within = self.opts.settle;
+        let r = self.rt.block_on(settle(within, || async {
+            let mut st = self.stream.clone();
+            st.info().await.map(|i| i.state.last_sequence)
+        }));
         r.map_err(|e| self.err(format!("cannot read the stream's state: {e}")))
     }
 
@@ -187,7 +198,23 @@ impl Conn {
     /// One message by stream sequence, from the stream's leader (so never behind an
     /// acknowledged write).
     pub(crate) fn get(&self, seq: u64) -> Result<jetstream::message::StreamMessage, Error> {
-        let r = self.rt.block_on(self.stream.get_raw_message(seq));
+        let r = self.rt.block_on(settle(self.opts.settle, || self.stream.get_raw_message(seq)));
         r.map_err(|e| self.err(format!("cannot read stream sequence {seq}: {e}")))
+    }
+}
+
+/// Runs `f` until it succeeds or `within` has passed (then its last error): for the
+/// requests a cluster cannot answer while it elects a leader.
+pub(crate) async fn settle<T, E, F: Future<Output = Result<T, E>>>(
+    within: Duration,
+    mut f: impl FnMut() -> F,
+) -> Result<T, E> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match f().await {
+            Ok(v) => return Ok(v),
+            Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
     }
 }

@@ -30,6 +30,13 @@ pub enum What {
         /// (comma-separated), or none.
         #[arg(long, default_value = "none")]
         baselines: String,
+        /// Ingest through a JetStream stream, nats://HOST:PORT/STREAM, instead of the data
+        /// directory's files (docs/scale-out.md). The stream must be new.
+        #[arg(long, value_name = "URL")]
+        log: Option<String>,
+        /// With --log: the replicas of the stream the bench creates (1 to 5).
+        #[arg(long, default_value_t = 1)]
+        replicas: usize,
     },
     /// Replay: rebuild a data directory's state from its log alone (no snapshot).
     Replay {
@@ -193,8 +200,9 @@ pub fn quantile(sorted: &[u64], q: f64) -> u64 {
 
 pub fn run(what: What) -> anyhow::Result<ExitCode> {
     match what {
-        What::Ingest { festival, scale, mix, seed, work, baselines } => {
-            ingest(&festival, &scale, mix, seed, work, &baselines)
+        What::Ingest { festival, scale, mix, seed, work, baselines, log, replicas } => {
+            let log = log.map(|url| (url, replicas));
+            ingest(&festival, &scale, mix, seed, work, &baselines, log.as_ref().map(|(u, r)| (u.as_str(), *r)))
         }
         What::Replay { data } => replay(&data),
         What::Node { data, seconds, clients } => super::bench_node::node(&data, seconds, clients.max(1)),
@@ -227,8 +235,10 @@ fn ingest(
     seed: u64,
     work: Option<PathBuf>,
     baselines: &str,
+    log: Option<(&str, usize)>,
 ) -> anyhow::Result<ExitCode> {
     let baselines = super::baseline::wanted(baselines, &["redis", "postgres"], "ingest")?;
+    anyhow::ensure!(log.is_none() || baselines.is_empty(), "--log and --baselines go in separate runs");
     let (f, _) = dacu_log::load_festival(festival)?;
     let scale = parse_scale(scale)?;
     let work = work.unwrap_or_else(|| std::env::temp_dir().join("dacu-bench"));
@@ -256,18 +266,30 @@ fn ingest(
     }
 
     let t0 = Instant::now();
-    let (dir, _) = DataDir::open_or_create(&data, Some(festival), Options::default())?;
     let reader = std::fs::File::open(&input)?;
     let mut batch_us = Vec::new();
     let cfg = super::ingest::Config::default();
-    let node = dacu_node::Node::start(dir, super::ingest::node_config(&cfg, Options::default().snapshot_every))?;
+    let node_cfg = super::ingest::node_config(&cfg, Options::default().snapshot_every);
+    let node = match log {
+        None => {
+            let (dir, _) = DataDir::open_or_create(&data, Some(festival), Options::default())?;
+            dacu_node::Node::start(dir, node_cfg)?
+        }
+        Some((url, replicas)) => stream_node(url, replicas, festival, &work.join("node"), node_cfg)?,
+    };
     let s = super::ingest::feed(&node, reader, &mut std::io::sink(), &mut batch_us, cfg).map_err(|(_, e)| e)?;
-    let dir = node.into_dir()?;
-    let ingest_s = t0.elapsed().as_secs_f64();
-    let events = dir.engine().state().events;
-    let t1 = Instant::now();
-    dir.close()?;
-    let close_s = t1.elapsed().as_secs_f64();
+    let (ingest_s, events, close_s) = match log {
+        None => {
+            let dir = node.into_dir()?;
+            let ingest_s = t0.elapsed().as_secs_f64();
+            let events = dir.engine().state().events;
+            let t1 = Instant::now();
+            dir.close()?;
+            (ingest_s, events, t1.elapsed().as_secs_f64())
+        }
+        // A stream node writes no snapshot: its shutdown is the last commit.
+        Some(_) => (t0.elapsed().as_secs_f64(), node.shutdown()?.durable_seq, 0.0),
+    };
     batch_us.sort_unstable();
     let out = json!({
         "bench": "ingest",
@@ -285,7 +307,9 @@ fn ingest(
         "batch_latency_p99_us": quantile(&batch_us, 0.99),
         "close_with_snapshot_s": close_s,
         "peak_rss_mib": peak_rss_mib(),
-        "data": data,
+        "data": if log.is_none() { data.clone() } else { work.join("node") },
+        "log": log.map_or("file", |(u, _)| u),
+        "replicas": log.map_or(0, |(_, r)| r),
     });
     println!(
         "durable ingest: {} commands ({:.0} MiB), {} events in {:.2} s = {:.0} events/s; batch (at most {} commands or {} ms) p50 {} µs, p99 {} µs; snapshot on close {:.2} s; peak RSS {:.0} MiB",
@@ -343,6 +367,30 @@ fn ingest(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A node on a new JetStream stream, its own directory at `dir` (made by the bench).
+fn stream_node(
+    url: &str,
+    replicas: usize,
+    festival: &Path,
+    dir: &Path,
+    cfg: dacu_node::NodeConfig,
+) -> anyhow::Result<dacu_node::Node> {
+    anyhow::ensure!((1..=5).contains(&replicas), "--replicas must be 1 to 5, got {replicas}");
+    let url = dacu_jetstream::LogUrl::parse(url).map_err(|e| anyhow::anyhow!("--log: {e}"))?;
+    let src = std::fs::read_to_string(festival).with_context(|| format!("cannot read {}", festival.display()))?;
+    let opts = dacu_jetstream::StreamOptions { replicas, ..Default::default() };
+    let o = dacu_jetstream::JetStreamLog::open(&url, &opts, Some(&src))?;
+    anyhow::ensure!(o.recovered.stream_last <= 1, "{url} already holds a log; give the bench a new stream name");
+    let follow = dacu_jetstream::Follow::open(&url, &opts, o.log.meta().log_id, &o.recovered)?;
+    if dir.exists() {
+        let _lock = dacu_log::dir::lock_exclusive(dir).with_context(|| format!("cannot replace {}", dir.display()))?;
+        std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    let lock = dacu_jetstream::node_dir::open(dir, &url)?;
+    let start = dacu_node::StreamStart { engine: o.engine, log: o.log, follow, path: dir.to_path_buf(), lock };
+    Ok(dacu_node::Node::start_stream(start, cfg)?)
 }
 
 fn dir_state(data: &Path) -> anyhow::Result<DataDir> {

@@ -59,11 +59,19 @@ impl Nats {
 
     /// Starts a server on `port` with its store in `dir` (a restart keeps both).
     pub fn start_in(dir: tempfile::TempDir, port: u16) -> Nats {
+        Nats::start_conf(dir, port, "")
+    }
+
+    /// Starts a server with `extra` appended to its configuration.
+    fn start_conf(dir: tempfile::TempDir, port: u16, extra: &str) -> Nats {
         let conf = dir.path().join("nats.conf");
         let store = dir.path().join("js");
         std::fs::write(
             &conf,
-            format!("listen: 127.0.0.1:{port}\njetstream {{\n  store_dir: {:?}\n  sync_interval: always\n}}\n", store),
+            format!(
+                "listen: 127.0.0.1:{port}\njetstream {{\n  store_dir: {:?}\n  sync_interval: always\n}}\n{extra}",
+                store
+            ),
         )
         .unwrap();
         let child = Command::new(nats_server())
@@ -107,6 +115,25 @@ impl Drop for Nats {
             let _ = c.wait();
         }
     }
+}
+
+/// Three servers in one JetStream cluster on free local ports, for streams of three
+/// replicas.
+pub fn cluster() -> Vec<Nats> {
+    let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
+    let routes: Vec<String> = ports.iter().map(|(_, r)| format!("nats://127.0.0.1:{r}")).collect();
+    let servers: Vec<Nats> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, (port, route))| {
+            let extra = format!(
+                "server_name: n{i}\ncluster {{\n  name: dacu-test\n  listen: 127.0.0.1:{route}\n  routes: [{}]\n}}\n",
+                routes.join(", ")
+            );
+            Nats::start_conf(tempfile::tempdir().unwrap(), *port, &extra)
+        })
+        .collect();
+    servers
 }
 
 /// The repository's root.
