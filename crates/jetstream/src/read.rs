@@ -12,17 +12,22 @@ use crate::stream::Conn;
 use crate::stream::StreamOptions;
 use crate::url::LogUrl;
 use crate::Error;
-use async_nats::jetstream::consumer::{pull, DeliverPolicy};
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use async_nats::jetstream::stream::DirectGetErrorKind;
 use dacu_log::chain::{Chain, LogId};
 use dacu_log::segment::{self, End, Header};
 use futures_util::StreamExt;
+use std::time::Duration;
 
 /// The header naming a chunk's batch: `FIRST_SEQ LAST_SEQ CHUNK CHUNKS` (events
 /// `FIRST_SEQ..=LAST_SEQ`, chunk `CHUNK` of `CHUNKS`, from 0).
 pub const BATCH_HEADER: &str = "Dacu-Batch";
 /// No batch is cut into more chunks (a batch is at most a few MiB; chunks near 1 MiB).
 pub const MAX_CHUNKS: u32 = 4096;
+
+/// What one pull asks for while recovering: at most this many messages and bytes.
+const PULL_MESSAGES: usize = 256;
+const PULL_BYTES: usize = 16 << 20;
 
 /// What takes each whole batch: its `(seq, payload)` records and the chain value after it.
 pub type HandOver<'a> = dyn FnMut(&[(u64, &[u8])], Chain) -> Result<(), String> + 'a;
@@ -180,9 +185,16 @@ pub fn read(
     if from > through {
         return Ok(asm.finish());
     }
-    let config = pull::OrderedConfig {
+    // A plain pull consumer, unacknowledged and ephemeral, pulling a bounded number of
+    // bytes at a time: an ordered consumer pulls 500 messages at once, and of messages
+    // near a MiB each that is more than a client takes before the server drops it as slow.
+    let config = pull::Config {
         filter_subject: conn.layout.batch.clone(),
         deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: from },
+        ack_policy: AckPolicy::None,
+        inactive_threshold: Duration::from_secs(30),
+        memory_storage: true,
+        num_replicas: 1,
         ..Default::default()
     };
     conn.block_on(async {
@@ -192,7 +204,13 @@ pub fn read(
         if consumer.cached_info().num_pending == 0 {
             return Ok(asm.finish());
         }
-        let mut messages = consumer.messages().await.map_err(|e| conn.err(format!("cannot read the stream: {e}")))?;
+        let mut messages = consumer
+            .stream()
+            .max_messages_per_batch(PULL_MESSAGES)
+            .max_bytes_per_batch(PULL_BYTES)
+            .messages()
+            .await
+            .map_err(|e| conn.err(format!("cannot read the stream: {e}")))?;
         while let Some(m) = messages.next().await {
             let m = m.map_err(|e| conn.err(format!("reading the stream: {e}")))?;
             let seq = m.info().map_err(|e| conn.err(format!("a message without its position: {e}")))?.stream_sequence;
