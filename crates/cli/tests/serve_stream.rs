@@ -76,7 +76,8 @@ fn acknowledged_claims_survive_a_kill_and_a_new_node_recovers_from_the_stream_al
     let n1 = tmp.path().join("n1");
     let t = stream_token(&n1, &url, "integration");
     std::fs::write(n1.join("test-token"), &t).unwrap();
-    let s = Server::start_with(&n1, &["--log", &url, "--festival", &festival()], &[]);
+    // Snapshots often, so that the new node below starts from one in the bucket.
+    let s = Server::start_with(&n1, &["--log", &url, "--festival", &festival()], &["snapshots.every=200"]);
     for line in SETUP.lines() {
         let (st, r) = s.command(&t, serde_json::from_str(line).unwrap());
         assert_eq!(st, 200, "{r}");
@@ -92,6 +93,8 @@ fn acknowledged_claims_survive_a_kill_and_a_new_node_recovers_from_the_stream_al
     let n2 = tmp.path().join("n2");
     let t2 = stream_token(&n2, &url, "operator");
     let s2 = Server::start_with(&n2, &["--log", &url], &[]);
+    let fetched = std::fs::read_dir(n2.join("snapshots")).map_or(0, |d| d.count());
+    assert!(fetched > 0, "the new node did not start from a snapshot in the bucket");
     for u in &ok {
         let w: Value = s2.get(&t2, &format!("/v1/wallets/{u}")).json().unwrap();
         assert!(w.to_string().contains("\"big\""), "acknowledged claim of {u} lost: {w}");
@@ -155,7 +158,7 @@ fn on_three_replicas_a_nats_server_killed_under_load_loses_nothing_acknowledged(
     let opts = dacu_jetstream::StreamOptions { replicas: 3, ..Default::default() };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while let Err(e) =
-        dacu_jetstream::JetStreamLog::open(&dacu_jetstream::LogUrl::parse(&url).unwrap(), &opts, Some(&src))
+        dacu_jetstream::JetStreamLog::open(&dacu_jetstream::LogUrl::parse(&url).unwrap(), &opts, Some(&src), None)
     {
         assert!(std::time::Instant::now() < deadline, "the cluster never took the stream: {e}");
         std::thread::sleep(std::time::Duration::from_millis(250));

@@ -11,6 +11,7 @@
 //! - [`stream`]: connecting, the stream's configuration and its meta message.
 //! - [`log`]: [`JetStreamLog`], the [`dacu_log::EventLog`] a writer appends through.
 //! - [`read`]: reading the batches back, checked record by record and along the chain.
+//! - [`snapshots`]: snapshots in the JetStream object store, bound to a stream position.
 //! - [`node_dir`]: a node's own directory (its lock and tokens) when its log is a stream.
 //!
 //! Fencing: every message is published with `Nats-Expected-Last-Sequence`, the stream
@@ -22,11 +23,13 @@
 pub mod log;
 pub mod node_dir;
 pub mod read;
+pub mod snapshots;
 pub mod stream;
 pub mod url;
 
 pub use log::JetStreamLog;
 pub use read::{Follow, Recovered, Torn};
+pub use snapshots::Snapshots;
 pub use stream::{Layout, Meta, StreamOptions};
 pub use url::LogUrl;
 

@@ -12,6 +12,7 @@
 //! - `Dacu-Batch`: `FIRST_SEQ LAST_SEQ CHUNK CHUNKS` (crate::read).
 
 use crate::read::{self, Assembler, Recovered, BATCH_HEADER};
+use crate::snapshots::Snapshots;
 use crate::stream::{Conn, Meta, StreamOptions};
 use crate::url::LogUrl;
 use crate::Error;
@@ -21,6 +22,7 @@ use dacu_core::festival::Festival;
 use dacu_core::Engine;
 use dacu_log::chain::{self, Chain};
 use dacu_log::{codec, Committed, EventLog, SealedBatch, StoreError};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Room left in each message for its headers, under the server's payload limit.
@@ -48,20 +50,30 @@ pub struct Opened {
     pub recovered: Recovered,
     /// The festival source the stream holds.
     pub festival: String,
+    /// The snapshot bucket, when the log was opened with a node directory.
+    pub snapshots: Option<Snapshots>,
+    /// The snapshot recovery started from, by event seq.
+    pub snapshot_seq: Option<u64>,
+    /// Snapshots passed over, and why.
+    pub warnings: Vec<String>,
+    /// The stream position of the last whole batch: the read view keeps it current for
+    /// the snapshots.
+    pub position: Arc<AtomicU64>,
 }
 
 impl JetStreamLog {
     /// Opens the stream at `url`, creating it with `festival` when it has none yet (a
     /// stream that has one keeps it: `festival` must then be the same source or `None`),
-    /// and rebuilds the state from its batches.
-    pub fn open(url: &LogUrl, opts: &StreamOptions, festival: Option<&str>) -> Result<Opened, Error> {
+    /// and rebuilds the state: from the newest good snapshot and the batches after it when
+    /// `node_dir` is given (snapshots are staged there), else from every batch.
+    pub fn open(
+        url: &LogUrl,
+        opts: &StreamOptions,
+        festival: Option<&str>,
+        node_dir: Option<&std::path::Path>,
+    ) -> Result<Opened, Error> {
         let mut conn = Conn::open(url, opts)?;
         let meta = match (conn.meta()?, festival) {
-            (Some(m), Some(f)) if m.festival != f => {
-                return Err(conn.err(
-                    "the stream already holds a different festival; use a new stream for another festival".to_string(),
-                ))
-            }
             (Some(m), _) => m,
             (None, Some(f)) => {
                 parse(&conn, f)?;
@@ -69,11 +81,31 @@ impl JetStreamLog {
             }
             (None, None) => return Err(conn.err("the stream holds no festival yet; pass --festival FILE to create it")),
         };
+        if festival.is_some_and(|f| f != meta.festival) {
+            return Err(
+                conn.err("the stream already holds a different festival; use a new stream for another festival")
+            );
+        }
         let festival = Arc::new(parse(&conn, &meta.festival)?);
         let through = conn.last_sequence()?;
-        let mut engine = Engine::new(festival.clone());
+        let position = Arc::new(AtomicU64::new(1));
+        let snapshots = match node_dir {
+            Some(dir) => Some(Snapshots::open(Conn::open(url, opts)?, meta.log_id, dir, position.clone())?),
+            None => None,
+        };
+        let (found, warnings) = match &snapshots {
+            Some(s) => s.newest(&festival)?,
+            None => (None, Vec::new()),
+        };
+        let snapshot_seq = found.as_ref().map(|f| f.seq);
+        let (mut engine, asm, from) = match found {
+            Some(f) => {
+                let e = Engine::with_state(festival.clone(), f.state).map_err(|e| conn.err(e.to_string()))?;
+                (e, Assembler::new(meta.log_id, f.seq, f.chain, f.stream_seq), f.stream_seq + 1)
+            }
+            None => (Engine::new(festival.clone()), Assembler::new(meta.log_id, 0, chain::genesis(&meta.log_id), 1), 2),
+        };
         let ctx = festival.format1_context();
-        let asm = Assembler::new(meta.log_id, 0, chain::genesis(&meta.log_id), 1);
         let mut apply = |records: &[(u64, &[u8])], _: Chain| -> Result<(), String> {
             for (seq, p) in records {
                 let ev = codec::decode(p, &ctx).map_err(|e| format!("event {seq}: {e}"))?;
@@ -81,7 +113,8 @@ impl JetStreamLog {
             }
             Ok(())
         };
-        let recovered = read::read(&conn, asm, 2, through, &mut apply)?;
+        let recovered = read::read(&conn, asm, from, through, &mut apply)?;
+        position.store(recovered.batch_end, Ordering::SeqCst);
         let chunk_bytes = conn.max_payload().saturating_sub(HEADER_ROOM).max(4096);
         let log = JetStreamLog {
             stream_last: recovered.stream_last.max(1),
@@ -92,7 +125,7 @@ impl JetStreamLog {
             poisoned: None,
             meta: meta.clone(),
         };
-        Ok(Opened { log, engine, recovered, festival: meta.festival })
+        Ok(Opened { log, engine, recovered, festival: meta.festival, snapshots, snapshot_seq, warnings, position })
     }
 
     pub fn meta(&self) -> &Meta {

@@ -17,6 +17,8 @@ use async_nats::jetstream::stream::DirectGetErrorKind;
 use dacu_log::chain::{Chain, LogId};
 use dacu_log::segment::{self, End, Header};
 use futures_util::StreamExt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The header naming a chunk's batch: `FIRST_SEQ LAST_SEQ CHUNK CHUNKS` (events
@@ -51,6 +53,9 @@ pub struct Recovered {
     pub chain: Chain,
     /// The stream's last sequence read (whole batches and torn chunks alike).
     pub stream_last: u64,
+    /// The stream sequence of the last whole batch's last chunk (1, the meta message,
+    /// when there is none): where a snapshot of this state sits in the stream.
+    pub batch_end: u64,
     pub batches: u64,
     /// Torn batches dropped, the one at the end included.
     pub torn: Vec<Torn>,
@@ -94,7 +99,7 @@ impl Assembler {
     pub fn new(log_id: LogId, last_seq: u64, chain: Chain, stream_last: u64) -> Assembler {
         Assembler {
             log_id,
-            done: Recovered { last_seq, chain, stream_last, batches: 0, torn: Vec::new() },
+            done: Recovered { last_seq, chain, stream_last, batch_end: stream_last, batches: 0, torn: Vec::new() },
             pending: None,
         }
     }
@@ -121,6 +126,7 @@ impl Assembler {
         if p.got == p.of {
             let p = self.pending.take().expect("a pending batch");
             self.check_and_hand_over(&p, f)?;
+            self.done.batch_end = seq;
         }
         Ok(())
     }
@@ -235,21 +241,32 @@ pub struct Follow {
     asm: Assembler,
     /// The stream sequence of the next message to read.
     next_stream: u64,
+    /// The stream sequence of the last whole batch handed over (the snapshots read it).
+    position: Arc<AtomicU64>,
 }
 
 impl Follow {
     /// Follows `url` from stream sequence `next_stream`, where the last whole batch read
     /// ended at event `last_seq` with chain value `chain` (what [`Recovered`] says).
-    pub fn open(url: &LogUrl, opts: &StreamOptions, log_id: LogId, from: &Recovered) -> Result<Follow, Error> {
+    /// `position` is set to each whole batch's last stream sequence as it is handed over.
+    pub fn open(
+        url: &LogUrl,
+        opts: &StreamOptions,
+        log_id: LogId,
+        from: &Recovered,
+        position: Arc<AtomicU64>,
+    ) -> Result<Follow, Error> {
         let conn = Conn::open(url, opts)?;
+        position.store(from.batch_end, Ordering::SeqCst);
         // Torn chunks at the end are read again: the batch may yet be completed.
         let next_stream = from
             .torn
             .last()
             .filter(|t| t.first_seq == from.last_seq + 1)
             .map_or(from.stream_last + 1, |t| t.stream_seq);
-        let asm = Assembler::new(log_id, from.last_seq, from.chain, next_stream - 1);
-        Ok(Follow { conn, asm, next_stream })
+        let mut asm = Assembler::new(log_id, from.last_seq, from.chain, next_stream - 1);
+        asm.done.batch_end = from.batch_end;
+        Ok(Follow { conn, asm, next_stream, position })
     }
 
     /// The seq of the next event to hand over.
@@ -283,6 +300,7 @@ impl Follow {
                     return Ok(());
                 }
                 self.asm.push(seq, &header, &m.payload, f).map_err(|e| self.conn.corrupt(seq, e))?;
+                self.position.store(self.asm.done.batch_end, Ordering::SeqCst);
             }
             self.next_stream += 1;
         }

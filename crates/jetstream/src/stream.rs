@@ -182,12 +182,15 @@ impl Conn {
     /// then that one is the stream's.
     pub fn create_meta(&mut self, festival: &str) -> Result<Meta, Error> {
         let log_id = dacu_log::chain::new_log_id().map_err(|e| self.err(e.to_string()))?;
-        let meta = Meta { log_id, festival: festival.to_string() };
-        let msg = PublishMessage::build().payload(meta.encode().into()).expected_last_sequence(0);
+        let mine = Meta { log_id, festival: festival.to_string() };
+        let msg = PublishMessage::build().payload(mine.encode().into()).expected_last_sequence(0);
         let subject = self.layout.meta.clone();
         let r = self.rt.block_on(async { self.js.send_publish(subject, msg).await?.await });
         match r {
-            Ok(_) => Ok(meta),
+            // Read back what is first, whoever wrote it: two creators racing may both be
+            // stored (a server may not hold an expected sequence of 0 against an empty
+            // stream), and only the message at sequence 1 is the stream's.
+            Ok(_) => self.meta()?.ok_or_else(|| self.err("the meta message was acknowledged but is not there")),
             Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
                 self.meta()?.ok_or_else(|| self.err("the stream is not empty but has no meta message"))
             }

@@ -45,7 +45,7 @@ fn batches_come_back_and_rebuild_the_same_state_whatever_the_chunking() {
     let url = nats.url("T1");
     let opts = StreamOptions::default();
     let src = festival();
-    let mut o = JetStreamLog::open(&url, &opts, Some(&src)).unwrap();
+    let mut o = JetStreamLog::open(&url, &opts, Some(&src), None).unwrap();
     assert_eq!(o.recovered.last_seq, 0);
     let cmds = commands(6_000, 7);
     let half = cmds.len() / 2;
@@ -62,7 +62,7 @@ fn batches_come_back_and_rebuild_the_same_state_whatever_the_chunking() {
     drop(o.log);
 
     // A new node with nothing but the address: the festival and every batch from the stream.
-    let again = JetStreamLog::open(&url, &opts, None).unwrap();
+    let again = JetStreamLog::open(&url, &opts, None, None).unwrap();
     assert_eq!(again.festival, src);
     assert_eq!(again.recovered.last_seq, events);
     assert!(again.recovered.torn.is_empty());
@@ -76,11 +76,11 @@ fn a_writer_that_was_overtaken_is_refused_and_writes_nothing() {
     let url = nats.url("T2");
     let opts = StreamOptions::default();
     let cmds = commands(2_000, 3);
-    let mut a = JetStreamLog::open(&url, &opts, Some(&festival())).unwrap();
+    let mut a = JetStreamLog::open(&url, &opts, Some(&festival()), None).unwrap();
     let mut ea = a.engine;
     run(&mut a.log, &mut ea, &cmds[..500], 250);
     // B takes over: it reads the stream and appends.
-    let mut b = JetStreamLog::open(&url, &opts, None).unwrap();
+    let mut b = JetStreamLog::open(&url, &opts, None, None).unwrap();
     assert_eq!(b.recovered.last_seq, a.log.durable_seq());
     let mut eb = b.engine;
     run(&mut b.log, &mut eb, &cmds[500..1000], 250);
@@ -98,7 +98,7 @@ fn a_writer_that_was_overtaken_is_refused_and_writes_nothing() {
     }
     assert!(matches!(a.log.append(&batch), Err(StoreError::Poisoned(_))), "it accepts nothing more");
     // Nothing of A's reached the stream: a reader sees exactly B's log.
-    let c = JetStreamLog::open(&url, &opts, None).unwrap();
+    let c = JetStreamLog::open(&url, &opts, None, None).unwrap();
     assert_eq!(c.recovered.stream_last, end);
     assert_eq!(c.recovered.last_seq, b.log.durable_seq());
     assert_eq!(digest::digest(c.engine.state()), digest::digest(eb.state()));
@@ -110,7 +110,7 @@ fn a_torn_batch_is_dropped_and_the_next_writer_continues_after_it() {
     let url = nats.url("T3");
     let opts = StreamOptions::default();
     let cmds = commands(2_000, 5);
-    let mut a = JetStreamLog::open(&url, &opts, Some(&festival())).unwrap();
+    let mut a = JetStreamLog::open(&url, &opts, Some(&festival()), None).unwrap();
     let mut ea = a.engine;
     run(&mut a.log, &mut ea, &cmds[..400], 200);
     let durable = a.log.durable_seq();
@@ -124,7 +124,7 @@ fn a_torn_batch_is_dropped_and_the_next_writer_continues_after_it() {
     let batch = batcher.seal().unwrap();
     a.log.publish_chunk_for_test(&batch, 0, 3).unwrap();
 
-    let mut b = JetStreamLog::open(&url, &opts, None).unwrap();
+    let mut b = JetStreamLog::open(&url, &opts, None, None).unwrap();
     assert_eq!(b.recovered.last_seq, durable, "the torn batch is not applied");
     assert_eq!(b.recovered.torn.len(), 1);
     assert_eq!(
@@ -134,7 +134,7 @@ fn a_torn_batch_is_dropped_and_the_next_writer_continues_after_it() {
     assert_eq!(digest::digest(b.engine.state()), good);
     let mut eb = b.engine;
     run(&mut b.log, &mut eb, &cmds[400..800], 200);
-    let c = JetStreamLog::open(&url, &opts, None).unwrap();
+    let c = JetStreamLog::open(&url, &opts, None, None).unwrap();
     assert_eq!(c.recovered.last_seq, b.log.durable_seq());
     assert_eq!(c.recovered.torn.len(), 1, "the torn chunks stay in the stream, skipped");
     assert_eq!(digest::digest(c.engine.state()), digest::digest(eb.state()));
@@ -146,14 +146,14 @@ fn acknowledged_batches_survive_a_server_kill_and_restart() {
     let url = nats.url("T4");
     let opts = StreamOptions::default();
     let cmds = commands(2_000, 11);
-    let mut a = JetStreamLog::open(&url, &opts, Some(&festival())).unwrap();
+    let mut a = JetStreamLog::open(&url, &opts, Some(&festival()), None).unwrap();
     let mut ea = a.engine;
     run(&mut a.log, &mut ea, &cmds, 300);
     let (events, want) = (a.log.durable_seq(), digest::digest(ea.state()));
     drop(a.log);
     let (dir, port) = nats.kill();
     let nats = Nats::start_in(dir, port);
-    let b = JetStreamLog::open(&nats.url("T4"), &opts, None).unwrap();
+    let b = JetStreamLog::open(&nats.url("T4"), &opts, None, None).unwrap();
     assert_eq!(b.recovered.last_seq, events);
     assert_eq!(digest::digest(b.engine.state()), want);
 }
@@ -163,12 +163,53 @@ fn a_stream_with_another_festival_or_none_is_refused_with_a_reason() {
     let nats = Nats::start();
     let url = nats.url("T5");
     let opts = StreamOptions::default();
-    let e = JetStreamLog::open(&url, &opts, None).err().unwrap().to_string();
+    let e = JetStreamLog::open(&url, &opts, None, None).err().unwrap().to_string();
     assert!(e.contains("--festival FILE"), "{e}");
-    JetStreamLog::open(&url, &opts, Some(&festival())).unwrap();
+    JetStreamLog::open(&url, &opts, Some(&festival()), None).unwrap();
     let other = std::fs::read_to_string(root().join("festivals/example-mini.toml")).unwrap();
-    let e = JetStreamLog::open(&url, &opts, Some(&other)).err().unwrap().to_string();
+    let e = JetStreamLog::open(&url, &opts, Some(&other), None).err().unwrap().to_string();
     assert!(e.contains("different festival"), "{e}");
-    let e = JetStreamLog::open(&nats.url("T6"), &opts, Some("not = [toml")).err().unwrap().to_string();
+    let e = JetStreamLog::open(&nats.url("T6"), &opts, Some("not = [toml"), None).err().unwrap().to_string();
     assert!(e.contains("not valid"), "{e}");
+}
+
+#[test]
+fn a_snapshot_in_the_bucket_shortens_recovery_and_one_bound_elsewhere_is_skipped() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let nats = Nats::start();
+    let url = nats.url("T7");
+    let opts = StreamOptions::default();
+    let cmds = commands(3_000, 13);
+    let dir1 = tempfile::tempdir().unwrap();
+    let mut o = JetStreamLog::open(&url, &opts, Some(&festival()), Some(dir1.path())).unwrap();
+    let mut engine = o.engine;
+    run(&mut o.log, &mut engine, &cmds[..1_500], 300);
+    // As the read view does: the position of the last whole batch, then the state after it.
+    o.position.store(o.log.stream_last(), SeqCst);
+    dacu_log::SnapshotStore::save(o.snapshots.as_ref().unwrap(), engine.state(), &o.log.chain()).unwrap();
+    let at = o.log.durable_seq();
+    run(&mut o.log, &mut engine, &cmds[1_500..], 300);
+    let (events, want) = (o.log.durable_seq(), digest::digest(engine.state()));
+    drop(o.log);
+
+    // A new node: the snapshot from the bucket, then only the batches after it.
+    let dir2 = tempfile::tempdir().unwrap();
+    let r = JetStreamLog::open(&url, &opts, None, Some(dir2.path())).unwrap();
+    assert_eq!(r.snapshot_seq, Some(at));
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert_eq!(r.recovered.last_seq, events);
+    assert_eq!(digest::digest(r.engine.state()), want);
+    let full = JetStreamLog::open(&url, &opts, None, None).unwrap();
+    assert_eq!(full.snapshot_seq, None);
+    assert_eq!(digest::digest(full.engine.state()), want, "the same state as a replay of the whole stream");
+
+    // A newer snapshot saved against a position that is not its batch's end is passed over.
+    r.position.store(2, SeqCst);
+    dacu_log::SnapshotStore::save(r.snapshots.as_ref().unwrap(), r.engine.state(), &r.log.chain()).unwrap();
+    let dir3 = tempfile::tempdir().unwrap();
+    let again = JetStreamLog::open(&url, &opts, None, Some(dir3.path())).unwrap();
+    assert_eq!(again.snapshot_seq, Some(at), "the older, good snapshot");
+    assert_eq!(again.warnings.len(), 1, "{:?}", again.warnings);
+    assert!(again.warnings[0].contains("is not the end of event"), "{}", again.warnings[0]);
+    assert_eq!(digest::digest(again.engine.state()), want);
 }

@@ -80,7 +80,9 @@ struct Start {
     batcher: dacu_log::Batcher,
     log: Log,
     follow: Option<Source>,
-    /// The data directory's snapshots (none yet when the log is a stream).
+    /// Where snapshots go (none for a stream node without a snapshot bucket).
+    store: Option<Arc<dyn SnapshotStore>>,
+    /// The data directory's snapshots (a file log's node), handed back by `into_dir`.
     snapshots: Option<Arc<FileSnapshots>>,
     last_snapshot_seq: u64,
     path: std::path::PathBuf,
@@ -98,6 +100,11 @@ pub struct StreamStart {
     /// The node's own directory and the lock on it.
     pub path: std::path::PathBuf,
     pub lock: std::fs::File,
+    /// The snapshot bucket ([`dacu_jetstream::Snapshots`]); without one no snapshot is
+    /// written and a node recovers by reading the whole stream.
+    pub snapshots: Option<Arc<dyn SnapshotStore>>,
+    /// The snapshot the state was recovered from, by event seq (0 for none).
+    pub last_snapshot_seq: u64,
 }
 
 impl Node {
@@ -115,6 +122,7 @@ impl Node {
                 batcher: parts.batcher,
                 log: Log::File(parts.log),
                 follow,
+                store: None,
                 snapshots: Some(Arc::new(parts.snapshots)),
                 last_snapshot_seq: parts.last_snapshot_seq,
                 path: parts.path,
@@ -126,8 +134,8 @@ impl Node {
     }
 
     /// Starts the node's threads over a JetStream stream (docs/scale-out.md). The read
-    /// view is always on: it reads the stream back. No snapshots are written: a node
-    /// recovers by reading the whole stream.
+    /// view is always on: it reads the stream back, and takes the snapshots into the
+    /// stream's bucket.
     pub fn start_stream(s: StreamStart, mut cfg: NodeConfig) -> Result<Node, StoreError> {
         cfg.read_view = true;
         let batcher = dacu_log::Batcher::new(
@@ -141,8 +149,9 @@ impl Node {
                 batcher,
                 log: Log::Stream(Box::new(s.log)),
                 follow: Some(Source::Stream(Box::new(s.follow))),
+                store: s.snapshots,
                 snapshots: None,
-                last_snapshot_seq: 0,
+                last_snapshot_seq: s.last_snapshot_seq,
                 path: s.path,
                 opts: dacu_log::Options::default(),
                 lock: s.lock,
@@ -171,6 +180,8 @@ impl Node {
             final_snapshot: true.into(),
         });
         let snapshots = parts.snapshots;
+        let store: Option<Arc<dyn SnapshotStore>> =
+            parts.store.or_else(|| snapshots.clone().map(|s| s as Arc<dyn SnapshotStore>));
         let (tx, rx) = crossbeam_channel::bounded(cfg.queue_requests);
         // One slot: the writer hands a batch over only when the committer is free.
         let handoff = Arc::new(handoff::Handoff::default());
@@ -178,7 +189,7 @@ impl Node {
         let mut w = writer::Writer::new(parts.engine, parts.batcher, cfg.clone(), shared.clone());
         w.last_snapshot_seq = parts.last_snapshot_seq;
         if !cfg.read_view {
-            w.snapshots = snapshots.clone().map(|s| s as Arc<dyn SnapshotStore>);
+            w.snapshots = store.clone();
         }
         let spawn = |name: &str| std::thread::Builder::new().name(format!("dacu-{name}"));
         let writer = spawn("writer")
@@ -193,7 +204,7 @@ impl Node {
                 let f = follower::Follower {
                     shared: shared.clone(),
                     follow,
-                    snapshots: snapshots.clone().map(|s| s as Arc<dyn SnapshotStore>),
+                    snapshots: store.clone(),
                     snapshot_every: cfg.snapshot_every,
                     last_snapshot_seq: parts.last_snapshot_seq,
                     chain: chain0,

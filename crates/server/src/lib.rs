@@ -43,6 +43,14 @@ pub struct Service {
     app: Arc<App>,
 }
 
+/// What opening a stream found: where reading ended, the snapshot it started from, and
+/// the snapshots it passed over.
+pub struct StreamOpened {
+    pub recovered: dacu_jetstream::Recovered,
+    pub snapshot_seq: Option<u64>,
+    pub warnings: Vec<String>,
+}
+
 impl Service {
     /// Opens (or, with `festival`, creates) the data directory and starts its node.
     pub fn open(
@@ -71,20 +79,28 @@ impl Service {
         festival: Option<&str>,
         cfg: Config,
         baseline: Option<dacu_core::view::Baseline>,
-    ) -> Result<(Service, dacu_jetstream::Recovered), String> {
+    ) -> Result<(Service, StreamOpened), String> {
         let lock = dacu_jetstream::node_dir::open(data, log).map_err(|e| e.to_string())?;
         let tokens = tokens::Tokens::load(data)?;
         let opts = dacu_jetstream::StreamOptions { replicas: cfg.log.replicas, ..Default::default() };
-        let opened = dacu_jetstream::JetStreamLog::open(log, &opts, festival).map_err(|e| e.to_string())?;
-        let follow = dacu_jetstream::Follow::open(log, &opts, opened.log.meta().log_id, &opened.recovered)
+        let o = dacu_jetstream::JetStreamLog::open(log, &opts, festival, Some(data)).map_err(|e| e.to_string())?;
+        let follow = dacu_jetstream::Follow::open(log, &opts, o.log.meta().log_id, &o.recovered, o.position.clone())
             .map_err(|e| e.to_string())?;
-        let fest = opened.engine.festival_arc();
+        let fest = o.engine.festival_arc();
         let clock = clock(&cfg)?;
-        let start =
-            dacu_node::StreamStart { engine: opened.engine, log: opened.log, follow, path: data.to_path_buf(), lock };
+        let opened = StreamOpened { recovered: o.recovered, snapshot_seq: o.snapshot_seq, warnings: o.warnings };
+        let start = dacu_node::StreamStart {
+            engine: o.engine,
+            log: o.log,
+            follow,
+            path: data.to_path_buf(),
+            lock,
+            snapshots: o.snapshots.map(|s| Arc::new(s) as Arc<dyn dacu_log::SnapshotStore>),
+            last_snapshot_seq: opened.snapshot_seq.unwrap_or(0),
+        };
         let node = Node::start_stream(start, node_config(&cfg, &clock)).map_err(|e| e.to_string())?;
         let service = Service::with_node(node, data, cfg, fest, tokens, clock, baseline)?;
-        Ok((service, opened.recovered))
+        Ok((service, opened))
     }
 
     fn with_node(

@@ -287,8 +287,15 @@ fn ingest(
             dir.close()?;
             (ingest_s, events, t1.elapsed().as_secs_f64())
         }
-        // A stream node writes no snapshot: its shutdown is the last commit.
-        Some(_) => (t0.elapsed().as_secs_f64(), node.shutdown()?.durable_seq, 0.0),
+        // A stream node's close is its shutdown: the last commit, then the final snapshot
+        // into the stream's bucket.
+        Some(_) => {
+            let ingest_s = t0.elapsed().as_secs_f64();
+            let t1 = Instant::now();
+            let down = node.shutdown()?;
+            down.snapshot.map_err(|e| anyhow::anyhow!("the final snapshot failed: {e}"))?;
+            (ingest_s, down.durable_seq, t1.elapsed().as_secs_f64())
+        }
     };
     batch_us.sort_unstable();
     let out = json!({
@@ -381,15 +388,23 @@ fn stream_node(
     let url = dacu_jetstream::LogUrl::parse(url).map_err(|e| anyhow::anyhow!("--log: {e}"))?;
     let src = std::fs::read_to_string(festival).with_context(|| format!("cannot read {}", festival.display()))?;
     let opts = dacu_jetstream::StreamOptions { replicas, ..Default::default() };
-    let o = dacu_jetstream::JetStreamLog::open(&url, &opts, Some(&src))?;
-    anyhow::ensure!(o.recovered.stream_last <= 1, "{url} already holds a log; give the bench a new stream name");
-    let follow = dacu_jetstream::Follow::open(&url, &opts, o.log.meta().log_id, &o.recovered)?;
     if dir.exists() {
         let _lock = dacu_log::dir::lock_exclusive(dir).with_context(|| format!("cannot replace {}", dir.display()))?;
         std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
     }
     let lock = dacu_jetstream::node_dir::open(dir, &url)?;
-    let start = dacu_node::StreamStart { engine: o.engine, log: o.log, follow, path: dir.to_path_buf(), lock };
+    let o = dacu_jetstream::JetStreamLog::open(&url, &opts, Some(&src), Some(dir))?;
+    anyhow::ensure!(o.recovered.stream_last <= 1, "{url} already holds a log; give the bench a new stream name");
+    let follow = dacu_jetstream::Follow::open(&url, &opts, o.log.meta().log_id, &o.recovered, o.position.clone())?;
+    let start = dacu_node::StreamStart {
+        engine: o.engine,
+        log: o.log,
+        follow,
+        path: dir.to_path_buf(),
+        lock,
+        snapshots: o.snapshots.map(|s| std::sync::Arc::new(s) as std::sync::Arc<dyn dacu_log::SnapshotStore>),
+        last_snapshot_seq: 0,
+    };
     Ok(dacu_node::Node::start_stream(start, cfg)?)
 }
 

@@ -64,9 +64,17 @@ fn open_stream(
         Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?),
         None => None,
     };
-    let (service, r) = Service::open_stream(&a.data, &url, festival.as_deref(), cfg.clone(), baseline)
+    let (service, o) = Service::open_stream(&a.data, &url, festival.as_deref(), cfg.clone(), baseline)
         .map_err(|e| anyhow::anyhow!("cannot serve {url}: {e}"))?;
-    eprintln!("dacu: {url}: {} events in {} batches, to stream sequence {}", r.last_seq, r.batches, r.stream_last);
+    for w in &o.warnings {
+        eprintln!("dacu: {url}: {w}");
+    }
+    let r = &o.recovered;
+    let from = o.snapshot_seq.map_or("the start".to_string(), |s| format!("the snapshot at event {s}"));
+    eprintln!(
+        "dacu: {url}: {} events, from {from} and {} batches after it, to stream sequence {}",
+        r.last_seq, r.batches, r.stream_last
+    );
     for t in &r.torn {
         eprintln!(
             "dacu: {url}: skipped a batch never completed ({} of {} chunks from stream sequence {}, events from {}): its writer stopped before acknowledging it",
