@@ -193,3 +193,37 @@ fn on_three_replicas_a_nats_server_killed_under_load_loses_nothing_acknowledged(
         assert!(r.status() == 404 || !r.text().unwrap().contains("\"big\""), "a refused claim of {u} is there");
     }
 }
+
+#[test]
+fn a_token_minted_or_revoked_on_one_node_counts_on_every_node_of_the_stream() {
+    let server = nats::Nats::start();
+    let url = format!("nats://127.0.0.1:{}/TOK", server.port);
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    // Minted before any node runs, through the stream: good on a node whose directory never saw it.
+    let op = stream_token(&a, &url, "operator");
+    let sa = Server::start_with(&a, &["--log", &url, "--festival", &festival()], &[]);
+    let sb = Server::start_with(&b, &["--log", &url], &[]);
+    assert_eq!(sb.get(&op, "/v1/tokens").status(), 200);
+    // Minted through A's API: B takes it.
+    let made: Value = sa.post(&op, "/v1/tokens", &json!({"role": "integration"})).json().unwrap();
+    let (tok, id) = (made["token"].as_str().unwrap().to_string(), made["record"]["id"].as_str().unwrap().to_string());
+    // (B reads the stream's tokens again on an unknown one, at most every 100 ms.)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while sb.get(&tok, "/v1/anchors/nobody").status() != 404 {
+        assert!(std::time::Instant::now() < deadline, "B does not take a token minted on A");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(sa.get(&tok, "/v1/anchors/nobody").status(), 404);
+    // Revoked through B: refused on A within the reload interval.
+    let r = sb.http.delete(format!("{}/v1/tokens/{id}", sb.url)).bearer_auth(&op).send().unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(sb.get(&tok, "/v1/anchors/nobody").status(), 401);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while sa.get(&tok, "/v1/anchors/nobody").status() != 401 {
+        assert!(std::time::Instant::now() < deadline, "A still takes a token revoked on B");
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    // The node directories hold no tokens of their own: they are the stream's.
+    assert!(!b.join("tokens.json").exists());
+}

@@ -12,6 +12,7 @@
 //! - [`log`]: [`JetStreamLog`], the [`dacu_log::EventLog`] a writer appends through.
 //! - [`read`]: reading the batches back, checked record by record and along the chain.
 //! - [`snapshots`]: snapshots in the JetStream object store, bound to a stream position.
+//! - [`tokens`]: API tokens as replicated state, in a key-value bucket of the stream.
 //! - [`node_dir`]: a node's own directory (its lock and tokens) when its log is a stream.
 //!
 //! Fencing: every message is published with `Nats-Expected-Last-Sequence`, the stream
@@ -25,6 +26,7 @@ pub mod node_dir;
 pub mod read;
 pub mod snapshots;
 pub mod stream;
+pub mod tokens;
 pub mod url;
 
 pub use log::JetStreamLog;

@@ -89,13 +89,28 @@ impl JetStreamLog {
         let festival = Arc::new(parse(&conn, &meta.festival)?);
         let through = conn.last_sequence()?;
         let position = Arc::new(AtomicU64::new(1));
-        let snapshots = match node_dir {
-            Some(dir) => Some(Snapshots::open(Conn::open(url, opts)?, meta.log_id, dir, position.clone())?),
+        // Snapshots only shorten recovery: without them the whole stream is read, and a
+        // bucket that cannot be opened leaves the node without snapshots, said on stderr.
+        let mut warnings = Vec::new();
+        let snapshots =
+            match node_dir.map(|dir| Snapshots::open(Conn::open(url, opts)?, meta.log_id, dir, position.clone())) {
+                Some(Ok(s)) => Some(s),
+                Some(Err(e)) => {
+                    warnings.push(format!("no snapshot bucket ({e}): this node takes no snapshots"));
+                    None
+                }
+                None => None,
+            };
+        let found = match snapshots.as_ref().map(|s| s.newest(&festival)) {
+            Some(Ok((found, skipped))) => {
+                warnings.extend(skipped);
+                found
+            }
+            Some(Err(e)) => {
+                warnings.push(format!("no snapshot could be read ({e}); reading the whole stream"));
+                None
+            }
             None => None,
-        };
-        let (found, warnings) = match &snapshots {
-            Some(s) => s.newest(&festival)?,
-            None => (None, Vec::new()),
         };
         let snapshot_seq = found.as_ref().map(|f| f.seq);
         let (mut engine, asm, from) = match found {

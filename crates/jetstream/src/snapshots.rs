@@ -59,7 +59,7 @@ impl Snapshots {
     /// Opens (creating it when missing) the bucket of the stream at `conn`.
     pub fn open(conn: Conn, log_id: LogId, dir: &Path, position: Arc<AtomicU64>) -> Result<Snapshots, Error> {
         let name = bucket(&conn);
-        let replicas = conn.opts.replicas;
+        let replicas = conn.replicas;
         let got = conn.block_on(crate::stream::settle(conn.opts.settle, || async {
             match conn.js.get_object_store(&name).await {
                 Ok(s) => Ok(s),
@@ -80,7 +80,7 @@ impl Snapshots {
 
     /// The bucket's snapshots, newest first: (event seq, object name, stream seq).
     fn list(&self) -> Result<Vec<(u64, String, u64)>, Error> {
-        let r: Result<Vec<_>, String> = self.conn.block_on(async {
+        let r: Result<Vec<_>, String> = self.conn.block_on(crate::stream::settle(self.conn.opts.settle, || async {
             let mut out = Vec::new();
             let mut l = self.store.list().await.map_err(|e| e.to_string())?;
             while let Some(o) = l.next().await {
@@ -92,7 +92,7 @@ impl Snapshots {
                 }
             }
             Ok(out)
-        });
+        }));
         let mut v = r.map_err(|e| self.conn.err(format!("cannot list the snapshots: {e}")))?;
         v.sort_by_key(|s| std::cmp::Reverse(s.0));
         Ok(v)

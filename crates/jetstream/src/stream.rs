@@ -96,6 +96,9 @@ pub struct Conn {
     pub layout: Layout,
     pub opts: StreamOptions,
     max_payload: usize,
+    /// The stream's own replicas (an existing stream keeps its configuration): the
+    /// snapshot and token buckets are made with as many.
+    pub replicas: usize,
 }
 
 impl Conn {
@@ -136,7 +139,8 @@ impl Conn {
                 .map_err(|e| server_err(format!("cannot open or create stream {}: {e}", layout.stream)))?;
             Ok::<_, Error>((js, stream, max_payload))
         })?;
-        Ok(Conn { rt, js, stream, url: url.clone(), layout, opts: opts.clone(), max_payload })
+        let replicas = stream.cached_info().config.num_replicas.max(1);
+        Ok(Conn { rt, js, stream, url: url.clone(), layout, opts: opts.clone(), max_payload, replicas })
     }
 
     /// The largest message the server takes, headers included.

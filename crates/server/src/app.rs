@@ -25,8 +25,11 @@ pub struct App {
     pub cfg: Config,
     pub festival: Arc<Festival>,
     pub tokens: RwLock<Tokens>,
-    /// Serialises changes to the tokens file.
-    pub tokens_write: Mutex<()>,
+    /// Serialises this node's changes to the tokens.
+    pub tokens_write: tokio::sync::Mutex<()>,
+    /// A stream node's tokens bucket (the tokens are then the stream's, shared by every
+    /// node: crate::tokens::change), and when this node last read it.
+    pub token_bucket: Option<(dacu_jetstream::tokens::Bucket, Mutex<Option<Instant>>)>,
     pub limiter: Mutex<HashMap<String, Bucket>>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Set once the node is up and accepting; cleared when shutdown starts.
@@ -214,12 +217,14 @@ impl FromRequestParts<Shared> for Principal {
             }
             None => return Err(unauthorized("no token")),
         };
-        let p = app
-            .tokens
-            .read()
-            .expect("tokens")
-            .check(token.trim(), crate::tokens::now_s())
-            .ok_or_else(|| unauthorized("the token is unknown, expired or revoked"))?;
+        let check = || app.tokens.read().expect("tokens").check(token.trim(), crate::tokens::now_s());
+        let mut found = check();
+        // A stream node's tokens are the stream's: one minted or revoked on another node
+        // since this one last read them counts here too.
+        if crate::tokens::reload(app, found.is_none()).await {
+            found = check();
+        }
+        let p = found.ok_or_else(|| unauthorized("the token is unknown, expired or revoked"))?;
         if let Err(wait) = app.take(&p.token_id) {
             return Err(Problem::new(
                 StatusCode::TOO_MANY_REQUESTS,

@@ -2,7 +2,7 @@
 //!
 //! - [`config`]: the settings file, environment and flags.
 //! - [`app`]: what handlers share; who a request is from and what it may touch.
-//! - [`tokens`]: API tokens, stored hashed in the data directory.
+//! - [`tokens`]: API tokens, stored hashed in the data directory (a stream node's: in the stream).
 //! - [`idempotency`]: `Idempotency-Key` on writes: scoping, fingerprints, keys in flight.
 //! - [`problem`]: errors as RFC 9457 problem documents; the kind → status table.
 //! - [`routes`]: the endpoints (`commands`, `reads`, `tokens`, `ops`) and the layers every
@@ -65,7 +65,7 @@ impl Service {
         let festival = dir.engine().festival_arc();
         let clock = clock(&cfg)?;
         let node = Node::start(dir, node_config(&cfg, &clock)).map_err(|e| e.to_string())?;
-        let service = Service::with_node(node, data, cfg, festival, tokens, clock, baseline)?;
+        let service = Service::with_node(node, data, cfg, festival, (tokens, None), clock, baseline)?;
         Ok((service, report))
     }
 
@@ -81,8 +81,9 @@ impl Service {
         baseline: Option<dacu_core::view::Baseline>,
     ) -> Result<(Service, StreamOpened), String> {
         let lock = dacu_jetstream::node_dir::open(data, log).map_err(|e| e.to_string())?;
-        let tokens = tokens::Tokens::load(data)?;
         let opts = dacu_jetstream::StreamOptions { replicas: cfg.log.replicas, ..Default::default() };
+        let bucket = dacu_jetstream::tokens::Bucket::open(log, &opts).map_err(|e| e.to_string())?;
+        let tokens = stream_tokens(&bucket, data)?;
         let o = dacu_jetstream::JetStreamLog::open(log, &opts, festival, Some(data)).map_err(|e| e.to_string())?;
         let follow = dacu_jetstream::Follow::open(log, &opts, o.log.meta().log_id, &o.recovered, o.position.clone())
             .map_err(|e| e.to_string())?;
@@ -99,7 +100,8 @@ impl Service {
             last_snapshot_seq: opened.snapshot_seq.unwrap_or(0),
         };
         let node = Node::start_stream(start, node_config(&cfg, &clock)).map_err(|e| e.to_string())?;
-        let service = Service::with_node(node, data, cfg, fest, tokens, clock, baseline)?;
+        let bucket = Some((bucket, Mutex::new(Some(std::time::Instant::now()))));
+        let service = Service::with_node(node, data, cfg, fest, (tokens, bucket), clock, baseline)?;
         Ok((service, opened))
     }
 
@@ -108,7 +110,7 @@ impl Service {
         data: &Path,
         cfg: Config,
         festival: Arc<dacu_core::Festival>,
-        tokens: tokens::Tokens,
+        (tokens, token_bucket): (tokens::Tokens, TokenBucket),
         clock: Arc<dyn Clock>,
         baseline: Option<dacu_core::view::Baseline>,
     ) -> Result<Service, String> {
@@ -122,7 +124,8 @@ impl Service {
             cfg,
             festival,
             tokens: RwLock::new(tokens),
-            tokens_write: Mutex::new(()),
+            tokens_write: tokio::sync::Mutex::new(()),
+            token_bucket,
             limiter: Mutex::new(Default::default()),
             metrics,
             ready: true.into(),
@@ -170,6 +173,27 @@ impl Service {
             Arc::try_unwrap(app.node).map_err(|_| StoreError::Poisoned("requests still hold the node".into()))?;
         node.shutdown()
     }
+}
+
+type TokenBucket = Option<(dacu_jetstream::tokens::Bucket, Mutex<Option<std::time::Instant>>)>;
+
+/// A stream node's tokens: the stream's bucket's; when it holds none yet, the node
+/// directory's file, which is then put in the bucket for every node.
+fn stream_tokens(bucket: &dacu_jetstream::tokens::Bucket, data: &Path) -> Result<tokens::Tokens, String> {
+    let read = bucket.read_blocking()?;
+    if let Some(json) = read.json {
+        return serde_json::from_slice(&json).map_err(|e| format!("the tokens bucket: {e}"));
+    }
+    let local = tokens::Tokens::load(data)?;
+    if !local.tokens.is_empty() {
+        let json = serde_json::to_vec_pretty(&local).expect("tokens serialise");
+        // Another node may have put its own first: then those are the stream's.
+        if bucket.write_blocking(json, read.revision).is_err() {
+            let again = bucket.read_blocking()?.json.unwrap_or_default();
+            return serde_json::from_slice(&again).map_err(|e| format!("the tokens bucket: {e}"));
+        }
+    }
+    Ok(local)
 }
 
 /// The node's clock: the system's, or a scaled one from `clock.start`.

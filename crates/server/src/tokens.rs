@@ -1,5 +1,7 @@
 //! API tokens: created by `dacu token create` (while the directory is not served) or by an
-//! operator through the API, stored hashed in `DIR/tokens.json`, checked on every request.
+//! operator through the API, stored hashed in `DIR/tokens.json` — on a stream node, in the
+//! stream's tokens bucket (dacu_jetstream::tokens), shared by every node — and checked on
+//! every request.
 //!
 //! A token reads `dacu_ID_SECRET`: `ID` (16 hex digits) names it, `SECRET` (32 random
 //! bytes, hex) proves it. The file keeps the id, SHA-256 of the whole token, the role, the
@@ -217,4 +219,73 @@ mod tests {
         assert_eq!(parse_duration_s("7d"), Ok(604_800));
         assert!(parse_duration_s("7w").is_err() && parse_duration_s("0s").is_err());
     }
+}
+
+/// A stream node reads its tokens bucket again on an unknown token at most this often…
+pub const RELOAD_ON_MISS: std::time::Duration = std::time::Duration::from_millis(100);
+/// … and at least this often while it is in use, so that a token revoked on another node
+/// stops working here within this time.
+pub const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A stream node: reads the tokens bucket again when it is due (`missed`: the token just
+/// checked is unknown); whether the tokens were read.
+pub async fn reload(app: &crate::app::App, missed: bool) -> bool {
+    let Some((bucket, last)) = &app.token_bucket else { return false };
+    {
+        let mut last = last.lock().expect("reload time");
+        let wait = if missed { RELOAD_ON_MISS } else { RELOAD_EVERY };
+        if last.is_some_and(|t| t.elapsed() < wait) {
+            return false;
+        }
+        *last = Some(std::time::Instant::now());
+    }
+    match bucket.read().await.map(|r| r.json.map(|j| serde_json::from_slice::<Tokens>(&j))) {
+        Ok(Some(Ok(ts))) => {
+            *app.tokens.write().expect("tokens") = ts;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Applies `f` to the tokens and stores them — in a stream node's bucket (compare-and-set
+/// on its revision; read again and redone, up to three times, when another node changed
+/// them meanwhile), or in the data directory's file — then serves them.
+pub async fn change<T>(app: &crate::app::App, f: impl Fn(&mut Tokens) -> Result<T, String>) -> Result<T, ChangeError> {
+    let _w = app.tokens_write.lock().await;
+    let Some((bucket, _)) = &app.token_bucket else {
+        let mut all = app.tokens.read().expect("tokens").clone();
+        let out = f(&mut all).map_err(ChangeError::Refused)?;
+        all.save(&app.data).map_err(ChangeError::Store)?;
+        *app.tokens.write().expect("tokens") = all;
+        return Ok(out);
+    };
+    let mut last = String::new();
+    for _ in 0..3 {
+        let read = bucket.read().await.map_err(ChangeError::Store)?;
+        let mut all = match &read.json {
+            Some(j) => serde_json::from_slice::<Tokens>(j)
+                .map_err(|e| ChangeError::Store(format!("the tokens bucket: {e}")))?,
+            None => Tokens::default(),
+        };
+        let out = f(&mut all).map_err(ChangeError::Refused)?;
+        let json = serde_json::to_vec_pretty(&all).expect("tokens serialise");
+        match bucket.write(json, read.revision).await {
+            Ok(_) => {
+                *app.tokens.write().expect("tokens") = all;
+                return Ok(out);
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(ChangeError::Store(last))
+}
+
+/// Why a change to the tokens was not made.
+#[derive(Debug)]
+pub enum ChangeError {
+    /// The change itself was refused (no such token, too many tokens).
+    Refused(String),
+    /// The tokens could not be stored.
+    Store(String),
 }

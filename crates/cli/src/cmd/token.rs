@@ -11,8 +11,9 @@ pub enum What {
     Create {
         #[arg(long)]
         data: std::path::PathBuf,
-        /// The node's log stream, as `dacu serve --log` takes it: DIR is then that node's
-        /// own directory, created when missing or empty (docs/scale-out.md).
+        /// The node's log stream, as `dacu serve --log` takes it: the token is then the
+        /// stream's, good on every node serving it, and DIR is this node's own directory,
+        /// created when missing or empty (docs/scale-out.md).
         #[arg(long, value_name = "URL")]
         log: Option<String>,
         /// operator, integration or participant.
@@ -44,11 +45,6 @@ pub enum What {
 pub fn run(what: What) -> anyhow::Result<ExitCode> {
     match what {
         What::Create { data, log, role, participant, participant_role, expires } => {
-            if let Some(url) = log {
-                let url = dacu_jetstream::LogUrl::parse(&url).map_err(|e| anyhow::anyhow!("--log: {e}"))?;
-                // Makes DIR the stream's node directory (the lock is taken again below).
-                drop(dacu_jetstream::node_dir::open(&data, &url).with_context(|| format!("{}", data.display()))?);
-            }
             let role = Role::parse(&role)
                 .ok_or_else(|| anyhow::anyhow!("--role is operator, integration or participant, got `{role}`"))?;
             let participant = match (participant, participant_role.as_deref()) {
@@ -62,7 +58,11 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
                 _ => anyhow::bail!("a participant token needs both --participant and --participant-role"),
             };
             let lifetime = expires.as_deref().map(tokens::parse_duration_s).transpose().map_err(anyhow::Error::msg)?;
-            let (token, _) = change(&data, |ts| ts.create(role, participant, lifetime, usize::MAX))?;
+            let create = |ts: &mut Tokens| ts.create(role, participant.clone(), lifetime, usize::MAX);
+            let (token, _) = match log {
+                Some(url) => change_stream(&data, &url, create)?,
+                None => change(&data, create)?,
+            };
             println!("{token}");
             Ok(ExitCode::SUCCESS)
         }
@@ -105,6 +105,31 @@ fn lock(data: &Path) -> anyhow::Result<std::fs::File> {
             data.display()
         )
     })
+}
+
+/// A stream's tokens (`--log`): DIR becomes, or is, the stream's node directory, and the
+/// tokens are the stream's bucket's (crates/jetstream/src/tokens.rs), changed by
+/// compare-and-set and redone if a node changed them meanwhile.
+fn change_stream<T>(data: &Path, url: &str, f: impl Fn(&mut Tokens) -> Result<T, String>) -> anyhow::Result<T> {
+    let url = dacu_jetstream::LogUrl::parse(url).map_err(|e| anyhow::anyhow!("--log: {e}"))?;
+    let _lock = dacu_jetstream::node_dir::open(data, &url).with_context(|| {
+        format!("cannot change the tokens through {}: stop its `dacu serve` first, or use the API", data.display())
+    })?;
+    let bucket = dacu_jetstream::tokens::Bucket::open(&url, &dacu_jetstream::StreamOptions::default())?;
+    let mut last = String::new();
+    for _ in 0..3 {
+        let read = bucket.read_blocking().map_err(anyhow::Error::msg)?;
+        let mut ts: Tokens = match &read.json {
+            Some(j) => serde_json::from_slice(j).context("the tokens bucket")?,
+            None => Tokens::load(data).map_err(anyhow::Error::msg)?,
+        };
+        let out = f(&mut ts).map_err(anyhow::Error::msg)?;
+        match bucket.write_blocking(serde_json::to_vec_pretty(&ts)?, read.revision) {
+            Ok(_) => return Ok(out),
+            Err(e) => last = e,
+        }
+    }
+    anyhow::bail!("{last}")
 }
 
 fn change<T>(data: &Path, f: impl FnOnce(&mut Tokens) -> Result<T, String>) -> anyhow::Result<T> {

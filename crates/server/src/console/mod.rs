@@ -174,7 +174,11 @@ struct Login {
 /// refused with the sign-in page and sets nothing.
 async fn login(State(app): State<Shared>, Query(q): Query<Login>) -> Response {
     let token = q.token.unwrap_or_default();
-    let known = app.tokens.read().expect("tokens").check(token.trim(), crate::tokens::now_s()).is_some();
+    let check = || app.tokens.read().expect("tokens").check(token.trim(), crate::tokens::now_s()).is_some();
+    let mut known = check();
+    if crate::tokens::reload(&app, !known).await {
+        known = check();
+    }
     if !known {
         return refused(Problem::new(
             StatusCode::UNAUTHORIZED,

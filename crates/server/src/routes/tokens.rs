@@ -2,7 +2,7 @@
 
 use crate::app::Shared;
 use crate::problem::{codes, Problem};
-use crate::tokens::{Principal, Role, Token};
+use crate::tokens::{ChangeError, Principal, Role, Token};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -57,17 +57,14 @@ pub async fn create(State(app): State<Shared>, who: Principal, Json(t): Json<New
         Ok(l) => l,
         Err(e) => return Problem::bad_request(e).at("/expires").into_response(),
     };
-    let _w = app.tokens_write.lock().expect("tokens write");
-    let mut all = app.tokens.read().expect("tokens").clone();
-    let (token, record) = match all.create(t.role, participant, lifetime, app.cfg.limits.tokens) {
-        Ok(x) => x,
-        Err(e) => return Problem::new(StatusCode::UNPROCESSABLE_ENTITY, codes::BAD_REQUEST, e).into_response(),
-    };
-    if let Err(e) = all.save(&app.data) {
-        return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e).into_response();
+    let limit = app.cfg.limits.tokens;
+    match crate::tokens::change(&app, |all| all.create(t.role, participant.clone(), lifetime, limit)).await {
+        Ok((token, record)) => (StatusCode::CREATED, Json(Created { token, record })).into_response(),
+        Err(ChangeError::Refused(e)) => {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, codes::BAD_REQUEST, e).into_response()
+        }
+        Err(ChangeError::Store(e)) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e).into_response(),
     }
-    *app.tokens.write().expect("tokens") = all;
-    (StatusCode::CREATED, Json(Created { token, record })).into_response()
 }
 
 #[utoipa::path(get, path = "/v1/tokens", tag = "operator", responses((status = 200, body = Vec<Token>), (status = 403, body = Problem)), security(("bearer" = [])))]
@@ -84,14 +81,13 @@ pub async fn revoke(State(app): State<Shared>, who: Principal, Path(id): Path<St
     if let Err(p) = who.require(&[Role::Operator]) {
         return p.into_response();
     }
-    let _w = app.tokens_write.lock().expect("tokens write");
-    let mut all = app.tokens.read().expect("tokens").clone();
-    if !all.revoke(&id) {
-        return Problem::not_found(format!("no live token `{id}`")).into_response();
+    let revoked = |all: &mut crate::tokens::Tokens| match all.revoke(&id) {
+        true => Ok(()),
+        false => Err(format!("no live token `{id}`")),
+    };
+    match crate::tokens::change(&app, revoked).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(ChangeError::Refused(e)) => Problem::not_found(e).into_response(),
+        Err(ChangeError::Store(e)) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e).into_response(),
     }
-    if let Err(e) = all.save(&app.data) {
-        return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e).into_response();
-    }
-    *app.tokens.write().expect("tokens") = all;
-    StatusCode::NO_CONTENT.into_response()
 }
