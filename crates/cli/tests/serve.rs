@@ -214,48 +214,13 @@ fn after_a_kill_under_load_every_acknowledged_claim_is_there_and_no_refused_one(
     let c = json!({"type":"create_coupon","id":"c-big","coupon":"big","issuer":"platform","scope":"platform","threshold":1000,"off":100,
                    "stock":1000000,"claim_from":"2021-11-01T00:00:00+08:00","claim_until":"2021-11-08T00:00:00+08:00","valid_days":3});
     assert_eq!(s.command(&t, c).0, 200);
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let answers: Vec<(String, u16)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..8)
-            .map(|w| {
-                let (s, t, stop) = (&s, &t, &stop);
-                scope.spawn(move || {
-                    let mut seen = Vec::new();
-                    let mut i = 0;
-                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        let user = format!("w{w}-{i}");
-                        let body =
-                            json!({"type":"claim_coupon","id":format!("k-{user}"),"coupon":"big","user":user.clone()});
-                        match s.http.post(format!("{}/v1/commands", s.url)).bearer_auth(t).json(&body).send() {
-                            Ok(r) => seen.push((user, r.status().as_u16())),
-                            Err(_) => break, // the server died with this request in flight
-                        }
-                        i += 1;
-                    }
-                    seen
-                })
-            })
-            .collect();
-        std::thread::sleep(std::time::Duration::from_millis(1500));
-        let pid = s.child.as_ref().unwrap().id();
-        let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
-    });
+    let answers = claims_until_killed(&s, &t, || {});
     drop(s);
-    let ok: Vec<&String> = answers.iter().filter(|(_, st)| *st == 200).map(|(u, _)| u).collect();
-    let refused: Vec<&String> = answers.iter().filter(|(_, st)| *st != 200).map(|(u, _)| u).collect();
+    let (ok, refused) = split_claims(&answers);
     assert!(ok.len() > 50, "too few claims before the kill: {}", ok.len());
     // Restart: recovery keeps every acknowledged batch.
     let s = Server::start(&tmp.path().join("d"), &[]);
-    for u in &ok {
-        let w: Value = s.get(&t, &format!("/v1/wallets/{u}")).json().unwrap();
-        assert!(w.to_string().contains("\"big\""), "acknowledged claim of {u} lost: {w}");
-    }
-    for u in &refused {
-        let r = s.get(&t, &format!("/v1/wallets/{u}"));
-        assert!(r.status() == 404 || !r.text().unwrap().contains("\"big\""), "a refused claim of {u} is there");
-    }
+    assert_claims(&s, &t, &ok, &refused);
     assert!(s.stop().success());
     let v = dacu().args(["verify", "--data"]).arg(tmp.path().join("d")).output().unwrap();
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));

@@ -131,3 +131,56 @@ impl Drop for Server {
         }
     }
 }
+
+/// Claims of coupon `big` from 8 clients until the server is killed (SIGKILL), `during`
+/// run halfway through; each user with its answer's status.
+pub fn claims_until_killed(s: &Server, t: &str, during: impl FnOnce()) -> Vec<(String, u16)> {
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..8)
+            .map(|w| {
+                let (s, stop) = (&s, &stop);
+                scope.spawn(move || {
+                    let mut seen = Vec::new();
+                    let mut i = 0;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let user = format!("w{w}-{i}");
+                        let body = serde_json::json!({"type":"claim_coupon","id":format!("k-{user}"),"coupon":"big","user":user});
+                        match s.http.post(format!("{}/v1/commands", s.url)).bearer_auth(t).json(&body).send() {
+                            Ok(r) => seen.push((user, r.status().as_u16())),
+                            Err(_) => break, // the server died with this request in flight
+                        }
+                        i += 1;
+                    }
+                    seen
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(750));
+        during();
+        std::thread::sleep(Duration::from_millis(750));
+        let pid = s.child.as_ref().unwrap().id();
+        let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+    })
+}
+
+/// The users whose claims were acknowledged (200) and those refused.
+pub fn split_claims(answers: &[(String, u16)]) -> (Vec<&String>, Vec<&String>) {
+    let ok = answers.iter().filter(|(_, st)| *st == 200).map(|(u, _)| u).collect();
+    let refused = answers.iter().filter(|(_, st)| *st != 200).map(|(u, _)| u).collect();
+    (ok, refused)
+}
+
+/// Every acknowledged claim of `big` is in its user's wallet on `s`, and no refused one.
+pub fn assert_claims(s: &Server, t: &str, ok: &[&String], refused: &[&String]) {
+    for u in ok {
+        let w: serde_json::Value = s.get(t, &format!("/v1/wallets/{u}")).json().unwrap();
+        assert!(w.to_string().contains("\"big\""), "acknowledged claim of {u} lost: {w}");
+    }
+    for u in refused {
+        let r = s.get(t, &format!("/v1/wallets/{u}"));
+        assert!(r.status() == 404 || !r.text().unwrap().contains("\"big\""), "a refused claim of {u} is there");
+    }
+}

@@ -33,41 +33,6 @@ fn coupon() -> Value {
            "stock":1000000,"claim_from":"2021-11-01T00:00:00+08:00","claim_until":"2021-11-08T00:00:00+08:00","valid_days":3})
 }
 
-/// Claims from 8 clients until the node is killed, `during` run halfway; each user with
-/// its answer's status.
-fn claims_until_killed(s: &Server, during: impl FnOnce()) -> Vec<(String, u16)> {
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..8)
-            .map(|w| {
-                let (s, stop) = (&s, &stop);
-                scope.spawn(move || {
-                    let mut seen = Vec::new();
-                    let mut i = 0;
-                    let t = std::fs::read_to_string(s.data.join("test-token")).unwrap();
-                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        let user = format!("w{w}-{i}");
-                        let body = json!({"type":"claim_coupon","id":format!("k-{user}"),"coupon":"big","user":user});
-                        match s.http.post(format!("{}/v1/commands", s.url)).bearer_auth(&t).json(&body).send() {
-                            Ok(r) => seen.push((user, r.status().as_u16())),
-                            Err(_) => break,
-                        }
-                        i += 1;
-                    }
-                    seen
-                })
-            })
-            .collect();
-        std::thread::sleep(std::time::Duration::from_millis(750));
-        during();
-        std::thread::sleep(std::time::Duration::from_millis(750));
-        let pid = s.child.as_ref().unwrap().id();
-        let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
-    })
-}
-
 #[test]
 fn acknowledged_claims_survive_a_kill_and_a_new_node_recovers_from_the_stream_alone() {
     let server = nats::Nats::start();
@@ -75,7 +40,6 @@ fn acknowledged_claims_survive_a_kill_and_a_new_node_recovers_from_the_stream_al
     let tmp = tempfile::tempdir().unwrap();
     let n1 = tmp.path().join("n1");
     let t = stream_token(&n1, &url, "integration");
-    std::fs::write(n1.join("test-token"), &t).unwrap();
     // Snapshots often, so that the new node below starts from one in the bucket.
     let s = Server::start_with(&n1, &["--log", &url, "--festival", &festival()], &["snapshots.every=200"]);
     for line in SETUP.lines() {
@@ -83,10 +47,9 @@ fn acknowledged_claims_survive_a_kill_and_a_new_node_recovers_from_the_stream_al
         assert_eq!(st, 200, "{r}");
     }
     assert_eq!(s.command(&t, coupon()).0, 200);
-    let answers = claims_until_killed(&s, || {});
+    let answers = claims_until_killed(&s, &t, || {});
     drop(s);
-    let ok: Vec<&String> = answers.iter().filter(|(_, st)| *st == 200).map(|(u, _)| u).collect();
-    let refused: Vec<&String> = answers.iter().filter(|(_, st)| *st != 200).map(|(u, _)| u).collect();
+    let (ok, refused) = split_claims(&answers);
     assert!(ok.len() > 50, "too few claims before the kill: {}", ok.len());
 
     // A new node: an empty directory, no festival file, only the stream's address.
@@ -95,14 +58,7 @@ fn acknowledged_claims_survive_a_kill_and_a_new_node_recovers_from_the_stream_al
     let s2 = Server::start_with(&n2, &["--log", &url], &[]);
     let fetched = std::fs::read_dir(n2.join("snapshots")).map_or(0, |d| d.count());
     assert!(fetched > 0, "the new node did not start from a snapshot in the bucket");
-    for u in &ok {
-        let w: Value = s2.get(&t2, &format!("/v1/wallets/{u}")).json().unwrap();
-        assert!(w.to_string().contains("\"big\""), "acknowledged claim of {u} lost: {w}");
-    }
-    for u in &refused {
-        let r = s2.get(&t2, &format!("/v1/wallets/{u}"));
-        assert!(r.status() == 404 || !r.text().unwrap().contains("\"big\""), "a refused claim of {u} is there");
-    }
+    assert_claims(&s2, &t2, &ok, &refused);
     // It goes on writing where the stream ended.
     let (st, r) = s2.command(&t2, json!({"type":"claim_coupon","id":"after","coupon":"big","user":"after"}));
     assert_eq!(st, 200, "{r}");
@@ -166,7 +122,6 @@ fn on_three_replicas_a_nats_server_killed_under_load_loses_nothing_acknowledged(
     let tmp = tempfile::tempdir().unwrap();
     let n1 = tmp.path().join("n1");
     let t = stream_token(&n1, &url, "integration");
-    std::fs::write(n1.join("test-token"), &t).unwrap();
     let s = Server::start_with(&n1, &["--log", &url], &[]);
     for line in SETUP.lines() {
         assert_eq!(s.command(&t, serde_json::from_str(line).unwrap()).0, 200);
@@ -174,24 +129,16 @@ fn on_three_replicas_a_nats_server_killed_under_load_loses_nothing_acknowledged(
     assert_eq!(s.command(&t, coupon()).0, 200);
     // One of the other two servers dies halfway through the load (SIGKILL).
     let killed = servers.pop().unwrap();
-    let answers = claims_until_killed(&s, move || drop(killed.kill()));
+    let answers = claims_until_killed(&s, &t, move || drop(killed.kill()));
     drop(s);
-    let ok: Vec<&String> = answers.iter().filter(|(_, st)| *st == 200).map(|(u, _)| u).collect();
-    let refused: Vec<&String> = answers.iter().filter(|(_, st)| *st != 200).map(|(u, _)| u).collect();
+    let (ok, refused) = split_claims(&answers);
     assert!(ok.len() > 50, "too few claims: {}", ok.len());
     // A new node, through the other server that is left.
     let url2 = format!("nats://127.0.0.1:{}/R3", servers[1].port);
     let n2 = tmp.path().join("n2");
     let t2 = stream_token(&n2, &url2, "operator");
     let s2 = Server::start_with(&n2, &["--log", &url2], &[]);
-    for u in &ok {
-        let w: Value = s2.get(&t2, &format!("/v1/wallets/{u}")).json().unwrap();
-        assert!(w.to_string().contains("\"big\""), "acknowledged claim of {u} lost: {w}");
-    }
-    for u in &refused {
-        let r = s2.get(&t2, &format!("/v1/wallets/{u}"));
-        assert!(r.status() == 404 || !r.text().unwrap().contains("\"big\""), "a refused claim of {u} is there");
-    }
+    assert_claims(&s2, &t2, &ok, &refused);
 }
 
 #[test]

@@ -43,14 +43,6 @@ pub struct Service {
     app: Arc<App>,
 }
 
-/// What opening a stream found: where reading ended, the snapshot it started from, and
-/// the snapshots it passed over.
-pub struct StreamOpened {
-    pub recovered: dacu_jetstream::Recovered,
-    pub snapshot_seq: Option<u64>,
-    pub warnings: Vec<String>,
-}
-
 impl Service {
     /// Opens (or, with `festival`, creates) the data directory and starts its node.
     pub fn open(
@@ -79,26 +71,15 @@ impl Service {
         festival: Option<&str>,
         cfg: Config,
         baseline: Option<dacu_core::view::Baseline>,
-    ) -> Result<(Service, StreamOpened), String> {
+    ) -> Result<(Service, dacu_node::StreamOpened), String> {
         let lock = dacu_jetstream::node_dir::open(data, log).map_err(|e| e.to_string())?;
         let opts = dacu_jetstream::StreamOptions { replicas: cfg.log.replicas, ..Default::default() };
         let bucket = dacu_jetstream::tokens::Bucket::open(log, &opts).map_err(|e| e.to_string())?;
         let tokens = stream_tokens(&bucket, data)?;
-        let o = dacu_jetstream::JetStreamLog::open(log, &opts, festival, Some(data)).map_err(|e| e.to_string())?;
-        let follow = dacu_jetstream::Follow::open(log, &opts, o.log.meta().log_id, &o.recovered, o.position.clone())
-            .map_err(|e| e.to_string())?;
-        let fest = o.engine.festival_arc();
+        let (start, opened) =
+            dacu_node::StreamStart::open(log, &opts, festival, data, lock).map_err(|e| e.to_string())?;
+        let fest = start.engine.festival_arc();
         let clock = clock(&cfg)?;
-        let opened = StreamOpened { recovered: o.recovered, snapshot_seq: o.snapshot_seq, warnings: o.warnings };
-        let start = dacu_node::StreamStart {
-            engine: o.engine,
-            log: o.log,
-            follow,
-            path: data.to_path_buf(),
-            lock,
-            snapshots: o.snapshots.map(|s| Arc::new(s) as Arc<dyn dacu_log::SnapshotStore>),
-            last_snapshot_seq: opened.snapshot_seq.unwrap_or(0),
-        };
         let node = Node::start_stream(start, node_config(&cfg, &clock)).map_err(|e| e.to_string())?;
         let bucket = Some((bucket, Mutex::new(Some(std::time::Instant::now()))));
         let service = Service::with_node(node, data, cfg, fest, (tokens, bucket), clock, baseline)?;

@@ -393,18 +393,8 @@ fn stream_node(
         std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
     }
     let lock = dacu_jetstream::node_dir::open(dir, &url)?;
-    let o = dacu_jetstream::JetStreamLog::open(&url, &opts, Some(&src), Some(dir))?;
-    anyhow::ensure!(o.recovered.stream_last <= 1, "{url} already holds a log; give the bench a new stream name");
-    let follow = dacu_jetstream::Follow::open(&url, &opts, o.log.meta().log_id, &o.recovered, o.position.clone())?;
-    let start = dacu_node::StreamStart {
-        engine: o.engine,
-        log: o.log,
-        follow,
-        path: dir.to_path_buf(),
-        lock,
-        snapshots: o.snapshots.map(|s| std::sync::Arc::new(s) as std::sync::Arc<dyn dacu_log::SnapshotStore>),
-        last_snapshot_seq: 0,
-    };
+    let (start, opened) = dacu_node::StreamStart::open(&url, &opts, Some(&src), dir, lock)?;
+    anyhow::ensure!(opened.recovered.stream_last <= 1, "{url} already holds a log; give the bench a new stream name");
     Ok(dacu_node::Node::start_stream(start, cfg)?)
 }
 
