@@ -278,6 +278,10 @@ enum Cmd {
         /// (docs/scale-out.md), instead of the data directory's files.
         #[arg(long, value_name = "URL")]
         log: Option<String>,
+        /// With --log: a read replica that follows the stream, serves every read and
+        /// redirects writes to the leader, and never leads (setting `log.replica`).
+        #[arg(long, requires = "log")]
+        replica: bool,
         /// Where to listen (default 127.0.0.1:7116; port 0 picks a free one).
         #[arg(long)]
         listen: Option<String>,
@@ -390,7 +394,10 @@ fn main() -> ExitCode {
             let opts = dacu_sim::Options { seed, mix: mix.into(), traffic_error_pct };
             cmd::simulate::run(&festival, &scale, opts, out.as_deref(), quiet)
         }
-        Cmd::Serve { data, festival, log, listen, config, set } => {
+        Cmd::Serve { data, festival, log, replica, listen, config, mut set } => {
+            if replica {
+                set.push("log.replica=true".into());
+            }
             cmd::serve::run(cmd::serve::Args { data, festival, log, listen, config, set }, opts)
         }
         Cmd::Token { what } => cmd::token::run(what),

@@ -75,6 +75,25 @@ fn every_bench_completes_at_a_tiny_scale_with_its_cross_checks() {
     bench(&["bench", "quote", "--festival", p(&f116), "--iterations", "200"]);
     bench(&["bench", "grabs", "--festival", p(&f116), "--count", "2000", "--baselines", baselines("redis")]);
     bench(&["bench", "claims", "--festival", p(&f116), "--count", "2000", "--baselines", baselines("redis")]);
+    let parts = bench(&[
+        "bench",
+        "partitions",
+        "--festival",
+        p(&f116),
+        "--count",
+        "3001",
+        "--partitions",
+        "1,3",
+        "--simulated",
+        "3000",
+    ]);
+    let festival = named(&parts, "partitions_festival");
+    assert!(festival["commands"].as_u64().unwrap() > 1_000, "{festival}");
+    let runs = named(&parts, "partitions")["runs"].as_array().unwrap().clone();
+    assert_eq!(runs.iter().map(|r| r["partitions"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 3]);
+    let bad = dacu(&["bench", "partitions", "--festival", p(&f116), "--count", "10", "--partitions", "0"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("partitions must be 1 to 64"), "{}", stderr(&bad));
     let boards = ["--entrants", "100", "--count", "2000", "--queries", "100"];
     bench(&[&["bench", "boards"][..], &boards, &["--baselines", baselines("redis")]].concat());
     bench(&["bench", "settle", "--data", data, "--runs", "1", "--baselines", baselines("postgres")]);

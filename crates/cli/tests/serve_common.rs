@@ -89,7 +89,12 @@ impl Server {
             .find(|w| w.starts_with("http://"))
             .unwrap_or_else(|| panic!("no URL in `{line}`"))
             .to_string();
-        let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        // Redirects are the tests' to see (a follower answers writes with 307).
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
         Server { child: Some(child), url, data: data.to_path_buf(), http }
     }
 
@@ -183,4 +188,38 @@ pub fn assert_claims(s: &Server, t: &str, ok: &[&String], refused: &[&String]) {
         let r = s.get(t, &format!("/v1/wallets/{u}"));
         assert!(r.status() == 404 || !r.text().unwrap().contains("\"big\""), "a refused claim of {u} is there");
     }
+}
+
+impl Server {
+    /// Waits (up to 30 s) until the node's `/readyz` says it is `role` (`leader`,
+    /// `follower` or `replica`, as a stream node answers); the answer.
+    pub fn wait_role(&self, role: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = self.http.get(format!("{}/readyz", self.url)).send().and_then(|r| r.text()).unwrap_or_default();
+            if text.starts_with(&format!("ready: {role}")) {
+                return text;
+            }
+            assert!(std::time::Instant::now() < deadline, "{} never became {role}: {text}", self.url);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The process id (for SIGSTOP and SIGCONT).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+}
+
+/// A token for the node directory `dir` of the stream `url` (created if need be).
+pub fn stream_token(dir: &Path, url: &str, role: &str) -> String {
+    let out =
+        dacu().args(["token", "create", "--data"]).arg(dir).args(["--log", url, "--role", role]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// The tests' festival file, as a `--festival` argument.
+pub fn festival() -> String {
+    root().join(FESTIVAL).to_string_lossy().into_owned()
 }

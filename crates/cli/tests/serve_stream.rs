@@ -1,7 +1,8 @@
 //! `dacu serve --log nats://…`: the event log in a JetStream stream of the test's own
 //! server. Every acknowledged claim survives a SIGKILL of the node and no refused one
 //! appears; a new node with an empty directory recovers the festival and the state from
-//! the stream alone; a node that another has overtaken is refused on its first append.
+//! the stream alone; a paused leader that a follower took over from is refused on its
+//! first append.
 
 #[path = "../../jetstream/tests/common/mod.rs"]
 mod nats;
@@ -9,24 +10,11 @@ mod serve_common;
 
 use serde_json::{json, Value};
 use serve_common::*;
-use std::path::Path;
 
 const SETUP: &str = r#"{"type":"register_merchant","merchant":"m1","name":"Beauty","brand_tier":"ska","category":"beauty"}
 {"type":"register_anchor","anchor":"a1","name":"A","followers":50000}
 {"type":"live_start","session":"s1","anchor":"a1","at":"2021-11-05T09:00:00+08:00"}
 "#;
-
-/// A token for the node directory `dir` of the stream `url` (created if need be).
-fn stream_token(dir: &Path, url: &str, role: &str) -> String {
-    let out =
-        dacu().args(["token", "create", "--data"]).arg(dir).args(["--log", url, "--role", role]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn festival() -> String {
-    root().join(FESTIVAL).to_string_lossy().into_owned()
-}
 
 fn coupon() -> Value {
     json!({"type":"create_coupon","id":"c-big","coupon":"big","issuer":"platform","scope":"platform","threshold":1000,"off":100,
@@ -42,6 +30,7 @@ fn acknowledged_claims_survive_a_kill_and_a_new_node_recovers_from_the_stream_al
     let t = stream_token(&n1, &url, "integration");
     // Snapshots often, so that the new node below starts from one in the bucket.
     let s = Server::start_with(&n1, &["--log", &url, "--festival", &festival()], &["snapshots.every=200"]);
+    s.wait_role("leader");
     for line in SETUP.lines() {
         let (st, r) = s.command(&t, serde_json::from_str(line).unwrap());
         assert_eq!(st, 200, "{r}");
@@ -56,6 +45,8 @@ fn acknowledged_claims_survive_a_kill_and_a_new_node_recovers_from_the_stream_al
     let n2 = tmp.path().join("n2");
     let t2 = stream_token(&n2, &url, "operator");
     let s2 = Server::start_with(&n2, &["--log", &url], &[]);
+    // The lease of the killed node lapses first.
+    s2.wait_role("leader");
     let fetched = std::fs::read_dir(n2.join("snapshots")).map_or(0, |d| d.count());
     assert!(fetched > 0, "the new node did not start from a snapshot in the bucket");
     assert_claims(&s2, &t2, &ok, &refused);
@@ -75,34 +66,48 @@ fn acknowledged_claims_survive_a_kill_and_a_new_node_recovers_from_the_stream_al
 }
 
 #[test]
-fn a_node_another_has_overtaken_is_refused_on_its_first_append() {
+fn a_paused_leader_is_refused_on_its_first_append_after_a_follower_took_over() {
     let server = nats::Nats::start();
     let url = format!("nats://127.0.0.1:{}/FENCE", server.port);
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    let ta = stream_token(&a, &url, "integration");
-    let tb = stream_token(&b, &url, "integration");
-    let sa = Server::start_with(&a, &["--log", &url, "--festival", &festival()], &[]);
-    assert_eq!(sa.command(&ta, serde_json::from_str(SETUP.lines().next().unwrap()).unwrap()).0, 200);
-    // B starts on the same stream and writes: A no longer leads.
+    let t = stream_token(&tmp.path().join("tok"), &url, "integration");
+    // A renews its lease only every 30 s: when it wakes, it still believes it leads.
+    let lazy = ["log.lease_ms=60000", "log.renew_ms=30000"];
+    let sa = Server::start_with(&a, &["--log", &url, "--festival", &festival()], &lazy);
+    sa.wait_role("leader");
+    assert_eq!(sa.command(&t, serde_json::from_str(SETUP.lines().next().unwrap()).unwrap()).0, 200);
     let sb = Server::start_with(&b, &["--log", &url], &[]);
-    let (st, r) = sb.command(&tb, json!({"type":"register_anchor","anchor":"by-b","name":"B","followers":1}));
+    sb.wait_role("follower");
+    // A is paused (SIGSTOP); B sees the lease go unrenewed and takes the stream over.
+    let signal = |sig: &str, pid: u32| {
+        assert!(std::process::Command::new("kill").args([sig, &pid.to_string()]).status().unwrap().success())
+    };
+    signal("-STOP", sa.pid());
+    sb.wait_role("leader");
+    let (st, r) = sb.command(&t, json!({"type":"register_anchor","anchor":"by-b","name":"B","followers":1}));
     assert_eq!(st, 200, "{r}");
-    let (st, r) = sa.command(&ta, json!({"type":"register_anchor","anchor":"by-a","name":"A","followers":1}));
-    assert_eq!(st, 503, "the overtaken node acknowledged a write: {r}");
+    // A resumes and takes a write at once: the stream refuses its first append.
+    signal("-CONT", sa.pid());
+    let (st, r) = sa.command(&t, json!({"type":"register_anchor","anchor":"by-a","name":"A","followers":1}));
+    assert_eq!(st, 503, "the paused node acknowledged a write: {r}");
     assert!(r.to_string().contains("another writer has appended"), "{r}");
-    // And it accepts nothing more.
-    let (st, _) = sa.command(&ta, json!({"type":"register_anchor","anchor":"by-a2","name":"A","followers":1}));
-    assert_eq!(st, 503);
-    drop(sa);
-    // The stream holds B's write and not A's.
-    let c = tmp.path().join("c");
-    let tc = stream_token(&c, &url, "operator");
-    drop(sb);
-    let sc = Server::start_with(&c, &["--log", &url], &[]);
-    let anchors: Value = sc.get(&tc, "/v1/anchors/by-b").json().unwrap();
-    assert_eq!(anchors["anchor"], "by-b", "{anchors}");
-    assert_eq!(sc.get(&tc, "/v1/anchors/by-a").status(), 404);
+    // It follows B from then on: writes are sent to B, reads see B's write.
+    sa.wait_role(&format!("follower of {}", sb.url));
+    let r = sa.post(&t, "/v1/commands", &json!({"type":"register_anchor","anchor":"by-a2","name":"A","followers":1}));
+    assert_eq!(r.status(), 307);
+    assert_eq!(r.headers()["location"].to_str().unwrap(), format!("{}/v1/commands", sb.url));
+    let mut seen = sa.get(&t, "/v1/anchors/by-b");
+    for _ in 0..100 {
+        if seen.status() == 200 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        seen = sa.get(&t, "/v1/anchors/by-b");
+    }
+    assert_eq!(seen.status(), 200, "the old leader's view does not follow the new leader");
+    assert_eq!(sb.get(&t, "/v1/anchors/by-a").status(), 404, "the refused write is in the stream");
+    assert_eq!(sb.get(&t, "/v1/anchors/by-a2").status(), 404);
 }
 
 #[test]
@@ -123,6 +128,7 @@ fn on_three_replicas_a_nats_server_killed_under_load_loses_nothing_acknowledged(
     let n1 = tmp.path().join("n1");
     let t = stream_token(&n1, &url, "integration");
     let s = Server::start_with(&n1, &["--log", &url], &[]);
+    s.wait_role("leader");
     for line in SETUP.lines() {
         assert_eq!(s.command(&t, serde_json::from_str(line).unwrap()).0, 200);
     }
@@ -138,6 +144,7 @@ fn on_three_replicas_a_nats_server_killed_under_load_loses_nothing_acknowledged(
     let n2 = tmp.path().join("n2");
     let t2 = stream_token(&n2, &url2, "operator");
     let s2 = Server::start_with(&n2, &["--log", &url2], &[]);
+    s2.wait_role("leader");
     assert_claims(&s2, &t2, &ok, &refused);
 }
 
@@ -150,7 +157,9 @@ fn a_token_minted_or_revoked_on_one_node_counts_on_every_node_of_the_stream() {
     // Minted before any node runs, through the stream: good on a node whose directory never saw it.
     let op = stream_token(&a, &url, "operator");
     let sa = Server::start_with(&a, &["--log", &url, "--festival", &festival()], &[]);
+    sa.wait_role("leader");
     let sb = Server::start_with(&b, &["--log", &url], &[]);
+    sb.wait_role("follower");
     assert_eq!(sb.get(&op, "/v1/tokens").status(), 200);
     // Minted through A's API: B takes it.
     let made: Value = sa.post(&op, "/v1/tokens", &json!({"role": "integration"})).json().unwrap();

@@ -5,6 +5,7 @@
 //!   STREAM.meta    one message, the stream's first: the log id and the festival source
 //!   STREAM.batch   commit batches, each the same framed records a file segment holds,
 //!                  cut into chunks under the server's payload limit
+//!   STREAM.leader  takeover markers: a new leader's first message, fencing the old one
 //! ```
 //!
 //! - [`url`]: `nats://HOST:PORT[/STREAM]`, the `--log` address.
@@ -12,6 +13,7 @@
 //! - [`log`]: [`JetStreamLog`], the [`dacu_log::EventLog`] a writer appends through.
 //! - [`read`]: reading the batches back, checked record by record and along the chain.
 //! - [`snapshots`]: snapshots in the JetStream object store, bound to a stream position.
+//! - [`lease`]: who leads: a renewed lease in a key-value bucket, and takeover.
 //! - [`tokens`]: API tokens as replicated state, in a key-value bucket of the stream.
 //! - [`node_dir`]: a node's own directory (its lock and tokens) when its log is a stream.
 //!
@@ -21,6 +23,7 @@
 //! the fencing token. A retried publish carries the same `Nats-Msg-Id`, so the server
 //! stores it once. docs/scale-out.md states what each server setting guarantees.
 
+pub mod lease;
 pub mod log;
 pub mod node_dir;
 pub mod read;

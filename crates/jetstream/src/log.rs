@@ -132,7 +132,8 @@ impl JetStreamLog {
         position.store(recovered.batch_end, Ordering::SeqCst);
         let chunk_bytes = conn.max_payload().saturating_sub(HEADER_ROOM).max(4096);
         let log = JetStreamLog {
-            stream_last: recovered.stream_last.max(1),
+            // Markers are not batches: the fencing token is the stream's end as read.
+            stream_last: recovered.stream_last.max(through).max(1),
             durable_seq: recovered.last_seq,
             chain: recovered.chain,
             conn,
@@ -141,6 +142,22 @@ impl JetStreamLog {
             meta: meta.clone(),
         };
         Ok(Opened { log, engine, recovered, festival: meta.festival, snapshots, snapshot_seq, warnings, position })
+    }
+
+    /// A writer that takes over at a known end of the stream, without reading it: a
+    /// follower whose state holds every batch up to `stream_last` (its takeover marker's
+    /// sequence), the last of them ending at event `durable_seq` with chain `chain`.
+    pub fn resume(
+        url: &LogUrl,
+        opts: &StreamOptions,
+        stream_last: u64,
+        durable_seq: u64,
+        chain: Chain,
+    ) -> Result<JetStreamLog, Error> {
+        let mut conn = Conn::open(url, opts)?;
+        let meta = conn.meta()?.ok_or_else(|| conn.err("the stream holds no festival"))?;
+        let chunk_bytes = conn.max_payload().saturating_sub(HEADER_ROOM).max(4096);
+        Ok(JetStreamLog { conn, meta, stream_last, durable_seq, chain, chunk_bytes, poisoned: None })
     }
 
     pub fn meta(&self) -> &Meta {

@@ -274,6 +274,72 @@ impl Follow {
         self.asm.last_seq() + 1
     }
 
+    /// The stream sequence of the last message read, whatever its subject.
+    pub fn stream_read(&self) -> u64 {
+        self.next_stream - 1
+    }
+
+    /// The chain value after the last whole batch handed over.
+    pub fn chain(&self) -> Chain {
+        self.asm.chain()
+    }
+
+    /// Publishes a takeover marker (`holder`, on the leader subject) if the stream still
+    /// ends at the last message read: its stream sequence, after which this reader's
+    /// position is the whole stream's end and nothing another writer published before is
+    /// unread. `None` when the stream has grown meanwhile: read on, then try again.
+    pub fn claim_end(&mut self, holder: &str) -> Result<Option<u64>, Error> {
+        use async_nats::jetstream::context::PublishErrorKind;
+        let msg = async_nats::jetstream::message::PublishMessage::build()
+            .payload(bytes::Bytes::copy_from_slice(holder.as_bytes()))
+            .expected_last_sequence(self.stream_read());
+        let subject = self.conn.layout.leader.clone();
+        let r = self.conn.block_on(async { self.conn.js.send_publish(subject, msg).await?.await });
+        match r {
+            Ok(ack) => {
+                self.next_stream = ack.sequence + 1;
+                Ok(Some(ack.sequence))
+            }
+            Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => Ok(None),
+            Err(e) => Err(self.conn.err(format!("cannot publish the takeover marker: {e}"))),
+        }
+    }
+
+    /// Whether the stream holds a message after the last one read (a direct get of the
+    /// next sequence): the read view's way to tell a follower's lag is zero.
+    pub fn at_end(&self) -> Result<bool, Error> {
+        let (stream, seq) = (&self.conn.stream, self.next_stream);
+        let got = self.conn.block_on(async move { stream.direct_get(seq).await });
+        match got {
+            Ok(_) => Ok(false),
+            Err(e) if e.kind() == DirectGetErrorKind::NotFound => Ok(true),
+            Err(e) => Err(self.conn.err(format!("reading stream sequence {seq}: {e}"))),
+        }
+    }
+
+    /// The last event of the stream's last batch now (its header's `LAST_SEQ`; 0 for
+    /// none): how far a follower has to go.
+    pub fn last_event(&self) -> Result<u64, Error> {
+        let (stream, subject) = (&self.conn.stream, self.conn.layout.batch.clone());
+        let got = self.conn.block_on(async move { stream.direct_get_last_for_subject(subject).await });
+        let m = match got {
+            Ok(m) => m,
+            Err(e) if e.kind() == DirectGetErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(self.conn.err(format!("reading the stream's last batch: {e}"))),
+        };
+        let header = m.headers.get(BATCH_HEADER).map(|v| v.as_str().to_string()).unwrap_or_default();
+        let (_, last, _, _) = parse_header(&header).map_err(|e| self.conn.corrupt(m.sequence, e))?;
+        Ok(last)
+    }
+
+    pub fn url(&self) -> &LogUrl {
+        &self.conn.url
+    }
+
+    pub fn opts(&self) -> &StreamOptions {
+        &self.conn.opts
+    }
+
     /// Hands over, in order, every whole batch whose events are all at or before
     /// `through`, then returns; a batch not yet whole waits for the next call.
     pub fn read(&mut self, through: u64, f: &mut HandOver<'_>) -> Result<(), Error> {

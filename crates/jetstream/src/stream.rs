@@ -43,11 +43,18 @@ pub struct Layout {
     pub stream: String,
     pub meta: String,
     pub batch: String,
+    /// Takeover markers: a new leader's first message (crate::lease).
+    pub leader: String,
 }
 
 impl Layout {
     pub fn new(stream: &str) -> Layout {
-        Layout { stream: stream.to_string(), meta: format!("{stream}.meta"), batch: format!("{stream}.batch") }
+        Layout {
+            stream: stream.to_string(),
+            meta: format!("{stream}.meta"),
+            batch: format!("{stream}.batch"),
+            leader: format!("{stream}.leader"),
+        }
     }
 }
 
@@ -141,6 +148,28 @@ impl Conn {
         })?;
         let replicas = stream.cached_info().config.num_replicas.max(1);
         Ok(Conn { rt, js, stream, url: url.clone(), layout, opts: opts.clone(), max_payload, replicas })
+    }
+
+    /// The key-value bucket `{STREAM}-{suffix}` (history 1, the stream's replicas),
+    /// created when missing; `what` names it in the error.
+    pub(crate) fn kv_bucket(&self, suffix: &str, what: &str) -> Result<jetstream::kv::Store, Error> {
+        use async_nats::jetstream::kv;
+        let name = format!("{}-{suffix}", self.layout.stream);
+        let got = self.block_on(settle(self.opts.settle, || async {
+            match self.js.get_key_value(&name).await {
+                Ok(s) => Ok(s),
+                Err(_) => {
+                    let config = kv::Config {
+                        bucket: name.clone(),
+                        history: 1,
+                        num_replicas: self.replicas,
+                        ..Default::default()
+                    };
+                    self.js.create_key_value(config).await.map_err(|e| e.to_string())
+                }
+            }
+        }));
+        got.map_err(|e| self.err(format!("cannot open the {what} bucket {name}: {e}")))
     }
 
     /// The largest message the server takes, headers included.

@@ -32,23 +32,7 @@ impl Bucket {
     /// any async runtime.
     pub fn open(url: &LogUrl, opts: &StreamOptions) -> Result<Bucket, Error> {
         let conn = Conn::open(url, opts)?;
-        let name = format!("{}-tokens", conn.layout.stream);
-        let got = conn.block_on(crate::stream::settle(conn.opts.settle, || async {
-            match conn.js.get_key_value(&name).await {
-                Ok(s) => Ok(s),
-                Err(_) => conn
-                    .js
-                    .create_key_value(kv::Config {
-                        bucket: name.clone(),
-                        history: 1,
-                        num_replicas: conn.replicas,
-                        ..Default::default()
-                    })
-                    .await
-                    .map_err(|e| e.to_string()),
-            }
-        }));
-        let kv = got.map_err(|e| conn.err(format!("cannot open the tokens bucket {name}: {e}")))?;
+        let kv = conn.kv_bucket("tokens", "tokens")?;
         Ok(Bucket { conn, kv })
     }
 

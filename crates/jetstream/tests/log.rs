@@ -213,3 +213,45 @@ fn a_snapshot_in_the_bucket_shortens_recovery_and_one_bound_elsewhere_is_skipped
     assert!(again.warnings[0].contains("is not the end of event"), "{}", again.warnings[0]);
     assert_eq!(digest::digest(again.engine.state()), want);
 }
+
+#[test]
+fn a_takeover_marker_fences_the_old_writer_before_it_appends_again() {
+    let nats = Nats::start();
+    let url = nats.url("T7");
+    let opts = StreamOptions::default();
+    let cmds = commands(2_000, 5);
+    let mut a = JetStreamLog::open(&url, &opts, Some(&festival()), None).unwrap();
+    let mut ea = a.engine;
+    run(&mut a.log, &mut ea, &cmds[..400], 200);
+    // A follower reads to the end, but A appends once more before the claim.
+    let b = JetStreamLog::open(&url, &opts, None, None).unwrap();
+    let position = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut follow = dacu_jetstream::Follow::open(&url, &opts, b.log.meta().log_id, &b.recovered, position).unwrap();
+    run(&mut a.log, &mut ea, &cmds[400..600], 200);
+    let mut eb = b.engine;
+    let mut apply = |records: &[(u64, &[u8])], _| -> Result<(), String> {
+        let ctx = eb.festival().format1_context();
+        for (_, p) in records {
+            eb.apply(&dacu_log::codec::decode(p, &ctx).unwrap()).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    };
+    assert_eq!(follow.claim_end("b").unwrap(), None, "the stream grew since the follower read it");
+    follow.read(u64::MAX, &mut apply).unwrap();
+    let marker = follow.claim_end("b").unwrap().expect("at the end now");
+    assert_eq!(follow.next_seq() - 1, a.log.durable_seq(), "the follower holds every batch");
+    // A has no traffic to notice anything by; its next append is refused all the same.
+    let mut batcher = Batcher::new(a.log.durable_seq() + 1, a.log.chain(), 1 << 20);
+    let mut events = Vec::new();
+    for c in &cmds[600..700] {
+        let _ = dacu_log::execute(&mut ea, &mut batcher, c, &mut events);
+    }
+    assert!(matches!(a.log.append(&batcher.seal().unwrap()), Err(StoreError::Overtaken { .. })));
+    // The new writer resumes at the marker without reading the stream again.
+    let mut log = JetStreamLog::resume(&url, &opts, marker, follow.next_seq() - 1, follow.chain()).unwrap();
+    run(&mut log, &mut eb, &cmds[600..1_000], 200);
+    let again = JetStreamLog::open(&url, &opts, None, None).unwrap();
+    assert_eq!(again.recovered.last_seq, log.durable_seq());
+    assert_eq!(digest::digest(again.engine.state()), digest::digest(eb.state()));
+    assert_eq!(again.log.stream_last(), log.stream_last(), "a writer opened now fences on the true end");
+}

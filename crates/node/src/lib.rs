@@ -17,6 +17,8 @@
 //! - `committer`: durability through the [`dacu_log::EventLog`], then the replies.
 //! - `handoff`: the one-slot hand-over of a batch from the writer to the committer.
 //! - `follower`: the read view and the snapshots, off the writer.
+//! - `stream`: what a stream node starts from ([`StreamStart`]).
+//! - `tail`: a stream node's read view while another node leads, and the takeover.
 //! - `shared`: positions the threads wait on.
 //!
 //! A caller's reply arrives only after the commit holding its command's events is
@@ -32,17 +34,21 @@ mod follower;
 mod handoff;
 pub mod request;
 mod shared;
+mod stream;
+mod tail;
 mod writer;
 
 pub use clock::{Clock, ManualClock, ScaledClock, SystemClock};
 pub use config::{NodeConfig, Time};
 pub use request::{KeyStatus, Keyed, Outcome, ReadError, Reply, ReplyFn, Request, Stamp, SubmitError};
+pub use stream::{StreamOpened, StreamStart};
 
 use backend::{Log, Source};
 use crossbeam_channel::{Sender, TrySendError};
 use dacu_core::{Command, Engine};
 use dacu_log::{DataDir, FileSnapshots, SnapshotStore, StoreError};
-use shared::{Position, Shared};
+use shared::Shared;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -59,12 +65,15 @@ pub struct Shutdown {
     pub snapshot: Result<(), String>,
 }
 
+type WriterThread = JoinHandle<(Engine, dacu_log::Batcher, u64)>;
+
 /// A running node over one data directory, holding its exclusive lock.
 pub struct Node {
-    tx: Option<Sender<Request>>,
+    /// The writer's queue: none while the node follows a stream another node writes.
+    tx: RwLock<Option<Sender<Request>>>,
     shared: Arc<Shared>,
-    writer: Option<JoinHandle<(Engine, dacu_log::Batcher, u64)>>,
-    committer: Option<JoinHandle<Log>>,
+    writer: Mutex<Option<WriterThread>>,
+    committer: Mutex<Option<JoinHandle<Log>>>,
     follower: Option<JoinHandle<(Result<(), String>, u64)>>,
     snapshots: Option<Arc<FileSnapshots>>,
     cfg: NodeConfig,
@@ -72,6 +81,10 @@ pub struct Node {
     path: std::path::PathBuf,
     opts: dacu_log::Options,
     lock: Option<std::fs::File>,
+    /// The log is a stream (the node may follow, lead, step down and take over).
+    stream: bool,
+    /// Set when the node begins to stop: submissions are then refused as stopped.
+    closing: std::sync::atomic::AtomicBool,
 }
 
 /// What a node starts from, whatever its log.
@@ -88,59 +101,6 @@ struct Start {
     path: std::path::PathBuf,
     opts: dacu_log::Options,
     lock: std::fs::File,
-}
-
-/// A node whose log is a JetStream stream: what [`Node::start_stream`] takes.
-pub struct StreamStart {
-    /// The state the stream's batches rebuilt.
-    pub engine: Engine,
-    pub log: dacu_jetstream::JetStreamLog,
-    /// The read view's reader, from where the log's recovery ended.
-    pub follow: dacu_jetstream::Follow,
-    /// The node's own directory and the lock on it.
-    pub path: std::path::PathBuf,
-    pub lock: std::fs::File,
-    /// The snapshot bucket ([`dacu_jetstream::Snapshots`]); without one no snapshot is
-    /// written and a node recovers by reading the whole stream.
-    pub snapshots: Option<Arc<dyn SnapshotStore>>,
-    /// The snapshot the state was recovered from, by event seq (0 for none).
-    pub last_snapshot_seq: u64,
-}
-
-/// What opening a stream found: where reading ended, the snapshot it started from, and
-/// the snapshots it passed over.
-pub struct StreamOpened {
-    pub recovered: dacu_jetstream::Recovered,
-    pub snapshot_seq: Option<u64>,
-    pub warnings: Vec<String>,
-}
-
-impl StreamStart {
-    /// Opens the stream at `url` for a node whose own directory is `path`, held by `lock`:
-    /// the state from the newest good snapshot in the stream's bucket and the batches
-    /// after it (or from the whole stream), the log to append to, and the read view's
-    /// reader from where recovery ended. With `festival`, a stream that has none is
-    /// created with it.
-    pub fn open(
-        url: &dacu_jetstream::LogUrl,
-        opts: &dacu_jetstream::StreamOptions,
-        festival: Option<&str>,
-        path: &std::path::Path,
-        lock: std::fs::File,
-    ) -> Result<(StreamStart, StreamOpened), dacu_jetstream::Error> {
-        let o = dacu_jetstream::JetStreamLog::open(url, opts, festival, Some(path))?;
-        let follow = dacu_jetstream::Follow::open(url, opts, o.log.meta().log_id, &o.recovered, o.position.clone())?;
-        let start = StreamStart {
-            engine: o.engine,
-            log: o.log,
-            follow,
-            path: path.to_path_buf(),
-            lock,
-            snapshots: o.snapshots.map(|s| Arc::new(s) as Arc<dyn SnapshotStore>),
-            last_snapshot_seq: o.snapshot_seq.unwrap_or(0),
-        };
-        Ok((start, StreamOpened { recovered: o.recovered, snapshot_seq: o.snapshot_seq, warnings: o.warnings }))
-    }
 }
 
 impl Node {
@@ -196,7 +156,46 @@ impl Node {
         )
     }
 
+    /// Starts a node over a JetStream stream that it only follows: its read view reads
+    /// the stream to its end as another node writes it, it answers reads, and
+    /// [`Node::take_over`] makes it the writer. `s.engine` becomes the read view.
+    pub fn follow_stream(s: StreamStart, mut cfg: NodeConfig) -> Result<Node, StoreError> {
+        cfg.read_view = true;
+        let durable = dacu_log::EventLog::durable_seq(&s.log);
+        let chain = s.log.chain();
+        drop(s.log);
+        let format1 = s.engine.festival().format1_context();
+        let shared = Arc::new(Shared::new(durable, Some(RwLock::new(s.engine)), false));
+        let f = follower::Follower {
+            shared: shared.clone(),
+            follow: Source::Stream(Box::new(s.follow)),
+            snapshots: s.snapshots,
+            snapshot_every: cfg.snapshot_every,
+            last_snapshot_seq: s.last_snapshot_seq,
+            chain,
+            format1,
+        };
+        let follower = spawn("view")
+            .spawn(move || shared::fatal_on_panic("read view", move || f.run()))
+            .map_err(|e| io("the read-view thread", e))?;
+        Ok(Node {
+            tx: RwLock::new(None),
+            shared,
+            writer: Mutex::new(None),
+            committer: Mutex::new(None),
+            follower: Some(follower),
+            snapshots: None,
+            cfg,
+            path: s.path,
+            opts: dacu_log::Options::default(),
+            lock: Some(s.lock),
+            stream: true,
+            closing: false.into(),
+        })
+    }
+
     fn start_with(parts: Start, cfg: NodeConfig) -> Result<Node, StoreError> {
+        let stream = matches!(parts.log, Log::Stream(_));
         let durable = dacu_log::EventLog::durable_seq(&parts.log);
         let chain0 = parts.log.chain();
         let view = cfg.read_view.then(|| {
@@ -206,35 +205,13 @@ impl Node {
         let follow = parts.follow;
         // The view decodes the log as it grows; format 1 records need the festival's values.
         let format1 = parts.engine.festival().format1_context();
-        let shared = Arc::new(Shared {
-            durable: Position::new(durable),
-            applied: Position::new(durable),
-            view,
-            poisoned: Mutex::new(None),
-            view_failed: Mutex::new(None),
-            stopping: false.into(),
-            final_snapshot: true.into(),
-        });
+        let shared = Arc::new(Shared::new(durable, view, true));
         let snapshots = parts.snapshots;
         let store: Option<Arc<dyn SnapshotStore>> =
             parts.store.or_else(|| snapshots.clone().map(|s| s as Arc<dyn SnapshotStore>));
-        let (tx, rx) = crossbeam_channel::bounded(cfg.queue_requests);
-        // One slot: the writer hands a batch over only when the committer is free.
-        let handoff = Arc::new(handoff::Handoff::default());
-        let writer_handoff = handoff.clone();
-        let mut w = writer::Writer::new(parts.engine, parts.batcher, cfg.clone(), shared.clone());
-        w.last_snapshot_seq = parts.last_snapshot_seq;
-        if !cfg.read_view {
-            w.snapshots = store.clone();
-        }
-        let spawn = |name: &str| std::thread::Builder::new().name(format!("dacu-{name}"));
-        let writer = spawn("writer")
-            .spawn(move || shared::fatal_on_panic("writer", move || w.run(rx, &writer_handoff)))
-            .map_err(|e| io("the writer thread", e))?;
-        let (log, sh) = (parts.log, shared.clone());
-        let committer = spawn("commit")
-            .spawn(move || shared::fatal_on_panic("commit", move || committer::run(log, &handoff, sh)))
-            .map_err(|e| io("the commit thread", e))?;
+        let writer_store = (!cfg.read_view).then(|| store.clone()).flatten();
+        let w = Writing { engine: parts.engine, batcher: parts.batcher, log: parts.log, snapshots: writer_store };
+        let (tx, writer, committer) = spawn_writer(w, parts.last_snapshot_seq, &cfg, &shared)?;
         let follower = match follow {
             Some(follow) => {
                 let f = follower::Follower {
@@ -255,24 +232,156 @@ impl Node {
             None => None,
         };
         Ok(Node {
-            tx: Some(tx),
+            tx: RwLock::new(Some(tx)),
             shared,
-            writer: Some(writer),
-            committer: Some(committer),
+            writer: Mutex::new(Some(writer)),
+            committer: Mutex::new(Some(committer)),
             follower,
             snapshots,
             cfg,
             path: parts.path,
             opts: parts.opts,
             lock: Some(parts.lock),
+            stream,
+            closing: false.into(),
         })
+    }
+}
+
+/// What a writer starts from.
+struct Writing {
+    engine: Engine,
+    batcher: dacu_log::Batcher,
+    log: Log,
+    /// Where the writer snapshots (a node without a read view); none: the view does.
+    snapshots: Option<Arc<dyn SnapshotStore>>,
+}
+
+fn spawn(name: &str) -> std::thread::Builder {
+    std::thread::Builder::new().name(format!("dacu-{name}"))
+}
+
+/// Starts the writer and the committer; the writer's queue.
+fn spawn_writer(
+    w: Writing,
+    last_snapshot_seq: u64,
+    cfg: &NodeConfig,
+    shared: &Arc<Shared>,
+) -> Result<(Sender<Request>, WriterThread, JoinHandle<Log>), StoreError> {
+    let (tx, rx) = crossbeam_channel::bounded(cfg.queue_requests);
+    // One slot: the writer hands a batch over only when the committer is free.
+    let handoff = Arc::new(handoff::Handoff::default());
+    let writer_handoff = handoff.clone();
+    let mut writer = writer::Writer::new(w.engine, w.batcher, cfg.clone(), shared.clone());
+    writer.last_snapshot_seq = last_snapshot_seq;
+    writer.snapshots = w.snapshots;
+    let writer = spawn("writer")
+        .spawn(move || shared::fatal_on_panic("writer", move || writer.run(rx, &writer_handoff)))
+        .map_err(|e| io("the writer thread", e))?;
+    let (log, sh) = (w.log, shared.clone());
+    let committer = spawn("commit")
+        .spawn(move || shared::fatal_on_panic("commit", move || committer::run(log, &handoff, sh)))
+        .map_err(|e| io("the commit thread", e))?;
+    Ok((tx, writer, committer))
+}
+
+/// A node that leads writes; one that follows reads the stream another node writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Leader,
+    Follower,
+}
+
+impl Node {
+    /// Whether this node writes its log: its view follows a writer's position and the
+    /// writer takes requests (during a takeover the first holds a moment before the second).
+    pub fn role(&self) -> Role {
+        if self.shared.leading() && self.tx.read().expect("queue lock").is_some() {
+            Role::Leader
+        } else {
+            Role::Follower
+        }
+    }
+
+    /// A follower's distance from the end of its stream, in events (0 for a leader, and
+    /// for a follower at the end).
+    pub fn lag_events(&self) -> u64 {
+        if self.shared.leading() {
+            0
+        } else {
+            self.shared.lag_events.load(Ordering::Relaxed)
+        }
+    }
+
+    /// Makes a stream node that follows the stream its writer (docs/scale-out.md,
+    /// "Failover"): the read view reads to the end of the stream and publishes a marker
+    /// there with `holder` (fencing any writer before it), the writer starts from a copy
+    /// of the view's state. Returns the marker's stream sequence (0 when the node already
+    /// led). A writer that failed before is let go first.
+    pub fn take_over(&self, holder: &str) -> Result<u64, String> {
+        if self.shared.leading() {
+            return Ok(0);
+        }
+        self.retire_writer();
+        let (reply, rx) = crossbeam_channel::bounded(1);
+        *self.shared.promote.lock().expect("promote lock") = Some(tail::Promote { holder: holder.to_string(), reply });
+        let p = loop {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(r) => break r?,
+                Err(_) => {
+                    if let Some(why) = self.shared.view_failed.lock().expect("view lock").clone() {
+                        return Err(format!("the read view stopped: {why}"));
+                    }
+                    if self.shared.stopping() {
+                        return Err("the node is stopping".into());
+                    }
+                }
+            }
+        };
+        let batcher = dacu_log::Batcher::new(
+            dacu_log::EventLog::durable_seq(&p.log) + 1,
+            p.log.chain(),
+            dacu_log::segment::MAX_RECORD_BYTES as usize,
+        );
+        let w = Writing { engine: p.engine, batcher, log: Log::Stream(Box::new(p.log)), snapshots: None };
+        let last_snapshot_seq = 0;
+        let (tx, writer, committer) =
+            spawn_writer(w, last_snapshot_seq, &self.cfg, &self.shared).map_err(|e| e.to_string())?;
+        *self.writer.lock().expect("writer handle") = Some(writer);
+        *self.committer.lock().expect("committer handle") = Some(committer);
+        *self.tx.write().expect("queue lock") = Some(tx);
+        self.shared.leading.store(true, Ordering::SeqCst);
+        Ok(p.marker_seq)
+    }
+
+    /// Stops writing (another node holds the lease): queued requests are refused, and the
+    /// read view goes on reading the stream as a follower's.
+    pub fn step_down(&self, why: &str) {
+        if self.shared.leading() && self.stream {
+            self.shared.poison(format!("no longer the leader: {why}"));
+        }
+    }
+
+    /// Closes the queue of a writer that failed, waits for its threads, and clears the
+    /// failure: the node may lead again.
+    fn retire_writer(&self) {
+        drop(self.tx.write().expect("queue lock").take());
+        let joined = "a node thread exits or ends the process";
+        if let Some(w) = self.writer.lock().expect("writer handle").take() {
+            drop(w.join().expect(joined));
+        }
+        if let Some(c) = self.committer.lock().expect("committer handle").take() {
+            drop(c.join().expect(joined));
+        }
+        *self.shared.poisoned.lock().expect("poison lock") = None;
     }
 }
 
 impl Node {
     /// Queues a request without waiting; a full queue is [`SubmitError::Full`].
     pub fn try_submit(&self, req: Request) -> Result<(), (SubmitError, Request)> {
-        let tx = match self.check(&req) {
+        let tx = self.tx.read().expect("queue lock");
+        let tx = match self.check(&req, tx.as_ref()) {
             Ok(tx) => tx,
             Err(e) => return Err((e, req)),
         };
@@ -286,14 +395,19 @@ impl Node {
 
     /// Queues a request, waiting for room in the queue.
     pub fn submit(&self, req: Request) -> Result<(), (SubmitError, Request)> {
-        match self.check(&req) {
+        let tx = self.tx.read().expect("queue lock");
+        match self.check(&req, tx.as_ref()) {
             Ok(tx) => tx.send(req).map_err(|e| (SubmitError::Stopped, e.0)),
             Err(e) => Err((e, req)),
         }
     }
 
-    fn check(&self, req: &Request) -> Result<&Sender<Request>, SubmitError> {
-        let tx = self.tx.as_ref().ok_or(SubmitError::Stopped)?;
+    fn check<'a>(&self, req: &Request, tx: Option<&'a Sender<Request>>) -> Result<&'a Sender<Request>, SubmitError> {
+        let tx = match tx {
+            _ if self.closing.load(Ordering::SeqCst) => return Err(SubmitError::Stopped),
+            Some(tx) if self.shared.leading() => tx,
+            _ => return Err(SubmitError::NotLeader),
+        };
         if req.commands.len() > self.cfg.max_request_commands {
             return Err(SubmitError::TooLarge { commands: req.commands.len(), limit: self.cfg.max_request_commands });
         }
@@ -361,26 +475,30 @@ impl Node {
 
     /// Requests waiting in the queue.
     pub fn queued(&self) -> usize {
-        self.tx.as_ref().map_or(0, |t| t.len())
+        self.tx.read().expect("queue lock").as_ref().map_or(0, |t| t.len())
     }
 
-    /// Why the node accepts nothing more (a failed write), if it does not.
+    /// Why the node accepts nothing more (a failed write), if it does not. A stream node
+    /// whose writer failed follows the stream instead: it is not failed.
     pub fn poisoned(&self) -> Option<String> {
-        self.shared.poisoned()
+        match self.stream && !self.shared.leading() {
+            true => None,
+            false => self.shared.poisoned(),
+        }
     }
 
     /// Stops taking requests, answers those queued, makes the last batch durable, lets the
     /// read view catch up, writes the final snapshot and releases the directory.
     pub fn shutdown(mut self) -> Result<Shutdown, StoreError> {
-        let (stopped, log) = self.stop(true)?;
-        Ok(Shutdown { durable_seq: dacu_log::EventLog::durable_seq(&log), snapshot: stopped.snapshot })
+        let (stopped, _) = self.stop(true)?;
+        Ok(Shutdown { durable_seq: stopped.durable_seq, snapshot: stopped.snapshot })
     }
 
     /// Stops as [`Node::shutdown`] does, without the final snapshot, and hands the data
     /// directory back to be driven from this thread (it snapshots when it is closed).
     pub fn into_dir(mut self) -> Result<DataDir, StoreError> {
         let (stopped, log) = self.stop(false)?;
-        let Log::File(log) = log else {
+        let (Some(Log::File(log)), Some((engine, batcher))) = (log, stopped.wrote) else {
             return Err(StoreError::Poisoned("a node whose log is a stream has no data directory to hand back".into()));
         };
         let snapshots = Arc::try_unwrap(self.snapshots.take().expect("a file log's node has snapshots"))
@@ -389,8 +507,8 @@ impl Node {
         Ok(DataDir::from_parts(dacu_log::Parts {
             path: std::mem::take(&mut self.path),
             lock: self.lock.take().expect("running"),
-            engine: stopped.engine,
-            batcher: stopped.batcher,
+            engine,
+            batcher,
             log,
             snapshots,
             opts: self.opts.clone(),
@@ -398,44 +516,50 @@ impl Node {
         }))
     }
 
-    fn stop(&mut self, final_snapshot: bool) -> Result<(Stopped, Log), StoreError> {
-        drop(self.tx.take());
+    fn stop(&mut self, final_snapshot: bool) -> Result<(Stopped, Option<Log>), StoreError> {
+        self.closing.store(true, Ordering::SeqCst);
+        drop(self.tx.get_mut().expect("queue lock").take());
         let joined = "a node thread exits or ends the process";
-        let (engine, batcher, writer_snap) = self.writer.take().expect("running").join().expect(joined);
-        let log = self.committer.take().expect("running").join().expect(joined);
-        self.shared.final_snapshot.store(final_snapshot, std::sync::atomic::Ordering::SeqCst);
-        self.shared.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        let wrote = self.writer.get_mut().expect("writer handle").take().map(|w| w.join().expect(joined));
+        let log = self.committer.get_mut().expect("committer handle").take().map(|c| c.join().expect(joined));
+        self.shared.final_snapshot.store(final_snapshot, Ordering::SeqCst);
+        self.shared.stopping.store(true, Ordering::SeqCst);
         self.shared.durable.nudge();
-        let durable_seq = dacu_log::EventLog::durable_seq(&log);
-        let (snapshot, last_snapshot_seq) = match self.follower.take() {
-            Some(h) => h.join().expect(joined),
-            None if final_snapshot && engine.state().events > writer_snap && engine.state().events == durable_seq => {
+        let durable_seq = log.as_ref().map_or(self.shared.durable.get(), dacu_log::EventLog::durable_seq);
+        let writer_snap = wrote.as_ref().map_or(0, |w| w.2);
+        let (snapshot, last_snapshot_seq) = match (self.follower.take(), &wrote, &log) {
+            (Some(h), _, _) => h.join().expect(joined),
+            (None, Some((engine, _, _)), Some(log))
+                if final_snapshot && engine.state().events > writer_snap && engine.state().events == durable_seq =>
+            {
                 match self.snapshots.as_ref().map(|s| s.save(engine.state(), &log.chain())) {
                     Some(Ok(())) => (Ok(()), durable_seq),
                     Some(Err(e)) => (Err(e.to_string()), writer_snap),
                     None => (Ok(()), writer_snap),
                 }
             }
-            None => (Ok(()), writer_snap),
+            _ => (Ok(()), writer_snap),
         };
-        if let Some(why) = self.shared.poisoned() {
+        if let Some(why) = self.poisoned() {
             return Err(StoreError::Poisoned(why));
         }
-        Ok((Stopped { engine, batcher, snapshot, last_snapshot_seq }, log))
+        let stopped = Stopped { wrote: wrote.map(|(e, b, _)| (e, b)), snapshot, last_snapshot_seq, durable_seq };
+        Ok((stopped, log))
     }
 }
 
 /// What the threads leave when they stop.
 struct Stopped {
-    engine: Engine,
-    batcher: dacu_log::Batcher,
+    /// The writer's engine and batcher (none for a node that was following).
+    wrote: Option<(Engine, dacu_log::Batcher)>,
+    durable_seq: u64,
     snapshot: Result<(), String>,
     last_snapshot_seq: u64,
 }
 
 impl Drop for Node {
     fn drop(&mut self) {
-        if self.writer.is_some() {
+        if !self.closing.load(Ordering::SeqCst) {
             let _ = self.stop(true);
         }
     }

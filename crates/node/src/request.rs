@@ -137,6 +137,8 @@ pub enum SubmitError {
     TooLarge { commands: usize, limit: usize },
     /// `stamp` on a node that takes its times from the commands.
     NoClock,
+    /// This node follows the stream another node writes (docs/scale-out.md, "Failover").
+    NotLeader,
 }
 
 impl fmt::Display for SubmitError {
@@ -150,6 +152,9 @@ impl fmt::Display for SubmitError {
                 write!(f, "a request of {commands} commands is over the limit of {limit}; split it")
             }
             SubmitError::NoClock => f.write_str("this node takes times from the commands and stamps none"),
+            SubmitError::NotLeader => {
+                f.write_str("this node follows the stream and does not write it; send writes to the leader")
+            }
         }
     }
 }

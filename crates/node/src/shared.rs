@@ -69,9 +69,32 @@ pub(crate) struct Shared {
     pub stopping: std::sync::atomic::AtomicBool,
     /// Whether the read view takes a final snapshot when it stops.
     pub final_snapshot: std::sync::atomic::AtomicBool,
+    /// Whether this node writes the log. A stream node that follows is not (its read
+    /// view reads the stream to its end); one whose writer failed stops leading.
+    pub leading: std::sync::atomic::AtomicBool,
+    /// A takeover asked of the read view (Node::take_over).
+    pub promote: Mutex<Option<crate::follower::Promote>>,
+    /// A follower's distance from the end of the stream, in events (0 for a leader).
+    pub lag_events: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
+    /// At durable position `durable`, the view (if any) there too.
+    pub fn new(durable: u64, view: Option<RwLock<Engine>>, leading: bool) -> Shared {
+        Shared {
+            durable: Position::new(durable),
+            applied: Position::new(durable),
+            view,
+            poisoned: Mutex::new(None),
+            view_failed: Mutex::new(None),
+            stopping: false.into(),
+            final_snapshot: true.into(),
+            leading: leading.into(),
+            promote: Mutex::new(None),
+            lag_events: 0.into(),
+        }
+    }
+
     pub fn poisoned(&self) -> Option<String> {
         self.poisoned.lock().expect("poison lock").clone()
     }
@@ -83,6 +106,10 @@ impl Shared {
 
     pub fn stopping(&self) -> bool {
         self.stopping.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn leading(&self) -> bool {
+        self.leading.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn final_snapshot(&self) -> bool {

@@ -40,6 +40,8 @@ pub struct App {
     /// The previous festival's figures, for the year-on-year columns of the report and
     /// the console.
     pub baseline: Option<dacu_core::view::Baseline>,
+    /// A stream node's leadership (none for a node on its data directory's log).
+    pub cluster: Option<Arc<crate::lead::Cluster>>,
 }
 
 pub type Shared = Arc<App>;
@@ -93,6 +95,19 @@ impl App {
         }
     }
 
+    /// A write that reached a node that does not lead: a redirect to the leader (the
+    /// routes' layer adds the `Location`), or 503 while no leader is known.
+    fn not_leader(&self) -> Problem {
+        match self.cluster.as_ref().and_then(|c| c.leader()) {
+            Some(leader) => Problem::new(
+                StatusCode::TEMPORARY_REDIRECT,
+                codes::NOT_LEADER,
+                format!("this node follows the stream; the leader is {leader}: send the request there"),
+            ),
+            None => no_leader(),
+        }
+    }
+
     /// Submits commands and waits for the durable reply.
     pub async fn submit(
         &self,
@@ -123,6 +138,7 @@ impl App {
                     Problem::new(StatusCode::PAYLOAD_TOO_LARGE, codes::TOO_LARGE, e.to_string())
                 }
                 SubmitError::NoClock => Problem::bad_request(e.to_string()),
+                SubmitError::NotLeader => self.not_leader(),
             });
         }
         let reply = match tokio::time::timeout(self.cfg.request_timeout(), rx).await {
@@ -163,7 +179,8 @@ impl App {
         f: impl FnOnce(&Engine) -> T + Send + 'static,
     ) -> Result<(T, u64), Problem> {
         let durable = self.node.durable_seq();
-        if at_least > durable {
+        // A follower may be behind the leader that gave the position: it waits for it.
+        if at_least > durable && self.node.role() == dacu_node::Role::Leader {
             return Err(Problem::bad_request(format!(
                 "`at_least` {at_least} is past the end of the log (event {durable}): give a position a write returned"
             ))
@@ -184,12 +201,23 @@ impl App {
     }
 }
 
+/// A write while no node leads the stream.
+pub fn no_leader() -> Problem {
+    Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        codes::NO_LEADER,
+        "no node leads the stream at the moment (a takeover takes up to `log.lease_ms`); retry shortly",
+    )
+    .retry_after(1)
+}
+
 fn refusal(e: &SubmitError) -> &'static str {
     match e {
         SubmitError::Full { .. } => "full",
         SubmitError::Stopped => "stopped",
         SubmitError::TooLarge { .. } => "too_large",
         SubmitError::NoClock => "no_clock",
+        SubmitError::NotLeader => "not_leader",
     }
 }
 

@@ -29,11 +29,21 @@ pub struct LogConfig {
     /// Copies JetStream keeps of each message when dacu creates the stream: 1 on one
     /// server, 3 (or 5) in a cluster. An existing stream keeps its own.
     pub replicas: usize,
+    /// How long the leader's lease may go unrenewed before a follower takes over.
+    pub lease_ms: u64,
+    /// How often the leader renews its lease.
+    pub renew_ms: u64,
+    /// The address other nodes send writers to (`http://HOST:PORT`); empty: the address
+    /// this node listens on.
+    pub advertise: String,
+    /// A read replica (`dacu serve --replica`): follows the stream, serves reads, never
+    /// leads.
+    pub replica: bool,
 }
 
 impl Default for LogConfig {
     fn default() -> LogConfig {
-        LogConfig { replicas: 1 }
+        LogConfig { replicas: 1, lease_ms: 1500, renew_ms: 300, advertise: String::new(), replica: false }
     }
 }
 
@@ -297,6 +307,20 @@ impl Config {
         }
         if !(1..=5).contains(&self.log.replicas) {
             return Err(format!("`log.replicas` must be 1 to 5 (JetStream's limit), got {}", self.log.replicas));
+        }
+        if !(200..=60_000).contains(&self.log.lease_ms) {
+            return Err(format!("`log.lease_ms` must be 200 to 60000, got {}", self.log.lease_ms));
+        }
+        if self.log.renew_ms == 0 || self.log.renew_ms * 2 > self.log.lease_ms {
+            return Err(format!(
+                "`log.renew_ms` must be above 0 and at most half of `log.lease_ms` ({}), got {}",
+                self.log.lease_ms, self.log.renew_ms
+            ));
+        }
+        let a = &self.log.advertise;
+        let http = a.starts_with("http://") || a.starts_with("https://");
+        if !(a.is_empty() || http) || a.len() > 256 {
+            return Err(format!("`log.advertise` is empty or an http(s):// address of at most 256 bytes, got \"{a}\""));
         }
         if !(self.clock.speed > 0.0 && self.clock.speed <= 1e6) {
             return Err(format!("`clock.speed` must be above 0 and at most 1000000, got {}", self.clock.speed));

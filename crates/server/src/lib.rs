@@ -3,6 +3,7 @@
 //! - [`config`]: the settings file, environment and flags.
 //! - [`app`]: what handlers share; who a request is from and what it may touch.
 //! - [`tokens`]: API tokens, stored hashed in the data directory (a stream node's: in the stream).
+//! - [`lead`]: a stream node's lease: leading, stepping down, taking over.
 //! - [`idempotency`]: `Idempotency-Key` on writes: scoping, fingerprints, keys in flight.
 //! - [`problem`]: errors as RFC 9457 problem documents; the kind → status table.
 //! - [`routes`]: the endpoints (`commands`, `reads`, `tokens`, `ops`) and the layers every
@@ -24,6 +25,7 @@ pub mod app;
 pub mod config;
 pub mod console;
 pub mod idempotency;
+pub mod lead;
 pub mod openapi;
 pub mod problem;
 pub mod push;
@@ -76,13 +78,18 @@ impl Service {
         let opts = dacu_jetstream::StreamOptions { replicas: cfg.log.replicas, ..Default::default() };
         let bucket = dacu_jetstream::tokens::Bucket::open(log, &opts).map_err(|e| e.to_string())?;
         let tokens = stream_tokens(&bucket, data)?;
+        let lease = dacu_jetstream::lease::Lease::open(log, &opts).map_err(|e| e.to_string())?;
         let (start, opened) =
             dacu_node::StreamStart::open(log, &opts, festival, data, lock).map_err(|e| e.to_string())?;
         let fest = start.engine.festival_arc();
         let clock = clock(&cfg)?;
-        let node = Node::start_stream(start, node_config(&cfg, &clock)).map_err(|e| e.to_string())?;
+        // Every stream node starts as a follower; its elector makes it the leader when
+        // the lease is free (docs/scale-out.md, "Failover").
+        let node = Node::follow_stream(start, node_config(&cfg, &clock)).map_err(|e| e.to_string())?;
         let bucket = Some((bucket, Mutex::new(Some(std::time::Instant::now()))));
-        let service = Service::with_node(node, data, cfg, fest, (tokens, bucket), clock, baseline)?;
+        let cluster = Arc::new(lead::Cluster::new(lease, &cfg.log));
+        let mut service = Service::with_node(node, data, cfg, fest, (tokens, bucket), clock, baseline)?;
+        Arc::get_mut(&mut service.app).expect("a new service").cluster = Some(cluster);
         Ok((service, opened))
     }
 
@@ -113,6 +120,7 @@ impl Service {
             push: Default::default(),
             in_flight: Default::default(),
             baseline,
+            cluster: None,
         });
         Ok(Service { app })
     }
@@ -128,6 +136,9 @@ impl Service {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let app = self.app.clone();
+        if let Some(c) = &app.cluster {
+            c.start(app.node.clone(), listener.local_addr()?);
+        }
         let router = routes::router(app.clone());
         let hub = tokio::spawn(push::run(app.clone()));
         let upkeep = tokio::spawn(metrics_upkeep(app.metrics.clone()));
@@ -142,6 +153,9 @@ impl Service {
         upkeep.abort();
         let _ = hub.await;
         let _ = upkeep.await;
+        if let Some(c) = &self.app.cluster {
+            c.stop();
+        }
         served
     }
 
@@ -152,7 +166,12 @@ impl Service {
             Arc::try_unwrap(self.app).map_err(|_| StoreError::Poisoned("requests still hold the service".into()))?;
         let node =
             Arc::try_unwrap(app.node).map_err(|_| StoreError::Poisoned("requests still hold the node".into()))?;
-        node.shutdown()
+        let down = node.shutdown();
+        if let Some(c) = &app.cluster {
+            c.stop();
+            c.release();
+        }
+        down
     }
 }
 

@@ -45,6 +45,7 @@ const ANY_REQUEST: &[(&str, &str)] = &[
 
 /// What any write can get besides: a key still running, a table at its capacity.
 const WRITES: &[(&str, &str)] = &[
+    ("307", "A stream node that does not lead: resend to the leader, at `Location` (`not_leader`)"),
     ("409", "A clash with what already happened, or the request's `Idempotency-Key` still running"),
     ("507", "A new entry for a table at the festival's `[capacity]`"),
 ];

@@ -34,6 +34,8 @@ pub mod codes {
     pub const NOT_YET: &str = "not_yet";
     pub const IDEMPOTENCY_IN_FLIGHT: &str = "idempotency_key_in_flight";
     pub const STOPPING: &str = "stopping";
+    pub const NOT_LEADER: &str = "not_leader";
+    pub const NO_LEADER: &str = "no_leader";
 }
 
 /// A problem document.

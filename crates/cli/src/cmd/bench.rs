@@ -150,6 +150,24 @@ pub enum What {
         #[arg(long, default_value = "none")]
         baselines: String,
     },
+    /// Coupon claims through 1, 2 and 4 partitions (the router, the escrow of stock, one
+    /// engine per partition thread) against the single engine on the same claims.
+    Partitions {
+        #[arg(long, default_value = "festivals/kuaishou-116-2021.toml")]
+        festival: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+        /// Partition counts to run (comma-separated), 1 to 64 each.
+        #[arg(long, default_value = "1,2,4", value_delimiter = ',')]
+        partitions: Vec<u32>,
+        /// Client threads sending the claims.
+        #[arg(long, default_value_t = 2)]
+        clients: usize,
+        /// Then the simulated festival's partitionable commands, of about this many
+        /// simulated (0: skip).
+        #[arg(long, default_value_t = 200_000)]
+        simulated: u64,
+    },
     /// Guaranteed traffic: HWM, SHALE and the LP optimum plan a generated instance, then
     /// serving its supply at each forecast error (docs/traffic.md): planning time,
     /// decisions/s, under- and over-delivery, smoothness.
@@ -222,6 +240,9 @@ pub fn run(what: What) -> anyhow::Result<ExitCode> {
             super::bench_impressions::impressions(&festival, count, &batches, &at)
         }
         What::Claims { festival, count, baselines } => super::bench_market::claims(&festival, count, &baselines),
+        What::Partitions { festival, count, partitions, clients, simulated } => {
+            super::bench_partitions::partitions(&festival, count, &partitions, clients, simulated)
+        }
         What::Traffic { nodes, contracts, load_pct, errors, seed, planners } => {
             super::bench_traffic::traffic(nodes, contracts, load_pct, &errors, seed, planners.as_deref())
         }

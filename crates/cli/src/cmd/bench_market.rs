@@ -13,10 +13,14 @@ use std::time::Instant;
 
 const AT: &str = "2021-11-11T20:30:00+08:00";
 
-fn engine(festival_file: &Path) -> anyhow::Result<Engine> {
+pub(crate) fn engine(festival_file: &Path) -> anyhow::Result<Engine> {
     let text = std::fs::read_to_string(festival_file)?;
     let f = festival::parse(&text).map_err(|p| anyhow::anyhow!("invalid festival file: {} problem(s)", p.len()))?;
     Ok(Engine::new(Arc::new(f)))
+}
+
+pub(crate) fn exec_line(e: &mut Engine, line: &str) -> anyhow::Result<()> {
+    exec(e, line)
 }
 
 fn exec(e: &mut Engine, line: &str) -> anyhow::Result<()> {
@@ -198,11 +202,11 @@ pub fn quote(festival_file: &Path, iterations: u64) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-fn parsed(lines: impl Iterator<Item = String>) -> anyhow::Result<Vec<Command>> {
+pub(crate) fn parsed(lines: impl Iterator<Item = String>) -> anyhow::Result<Vec<Command>> {
     lines.map(|l| parse_line(&l).map_err(|r| anyhow::anyhow!("{l}: {r}"))).collect()
 }
 
-fn time_execute(e: &mut Engine, cmds: &[Command]) -> anyhow::Result<f64> {
+pub(crate) fn time_execute(e: &mut Engine, cmds: &[Command]) -> anyhow::Result<f64> {
     let mut out = Vec::new();
     let t0 = Instant::now();
     for c in cmds {

@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
 use std::collections::HashMap;
@@ -81,7 +81,8 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Gives each request an id (`X-Request-Id`, in the logs and in error bodies), records its
 /// metrics, and turns any error response that is not a problem document into one.
-async fn around(State(_app): State<Shared>, req: Request, next: Next) -> Response {
+async fn around(State(app): State<Shared>, req: Request, next: Next) -> Response {
+    let target = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
     let id = format!("{:x}-{:x}", std::process::id(), NEXT_ID.fetch_add(1, Ordering::Relaxed));
     let matched = req.extensions().get::<MatchedPath>().cloned();
     let route = matched.as_ref().map_or("unmatched", |m| m.as_str());
@@ -102,12 +103,34 @@ async fn around(State(_app): State<Shared>, req: Request, next: Next) -> Respons
         res
     };
     res.headers_mut().insert("x-request-id", HeaderValue::from_str(&id).expect("ascii id"));
+    position_headers(&app, &mut res, &target);
     let elapsed = t0.elapsed().as_secs_f64();
     let (count, duration) = request_metrics(route, method, status.as_u16());
     count.increment(1);
     duration.record(elapsed);
     tracing::info!(id = %id, method = %method, route = %route, status = status.as_u16(), elapsed_ms = elapsed * 1000.0, "served");
     res
+}
+
+/// Where the answer stands: `Dacu-Position`, the read view's last event; on a stream
+/// node `Dacu-Lag`, the events it is behind the end of the stream. A write that reached a
+/// follower is redirected to the same path on the leader.
+fn position_headers(app: &Shared, res: &mut Response, target: &str) {
+    let Some(c) = &app.cluster else {
+        res.headers_mut().insert("dacu-position", HeaderValue::from(app.node.applied_seq()));
+        return;
+    };
+    if res.status() == StatusCode::TEMPORARY_REDIRECT && !res.headers().contains_key(header::LOCATION) {
+        let at = c.leader().map(|l| HeaderValue::from_str(&format!("{}{target}", l.trim_end_matches('/'))));
+        match at {
+            Some(Ok(v)) => drop(res.headers_mut().insert(header::LOCATION, v)),
+            // The leader was lost between the refusal and now.
+            _ => *res = crate::app::no_leader().into_response(),
+        }
+    }
+    let h = res.headers_mut();
+    h.insert("dacu-position", HeaderValue::from(app.node.applied_seq()));
+    h.insert("dacu-lag", HeaderValue::from(app.node.lag_events()));
 }
 
 /// Per (method, status), per route: the request counter and the duration histogram.

@@ -21,7 +21,14 @@ pub async fn readyz(State(app): State<Shared>) -> Response {
     if !app.ready.load(Ordering::SeqCst) {
         return (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response();
     }
-    (StatusCode::OK, "ready\n").into_response()
+    let Some(c) = &app.cluster else { return (StatusCode::OK, "ready\n").into_response() };
+    let leader = c.leader().unwrap_or_else(|| "no leader yet".into());
+    let text = match (app.node.role(), c.replica) {
+        (dacu_node::Role::Leader, _) => "ready: leader\n".to_string(),
+        (_, true) => format!("ready: replica of {leader}, {} events behind\n", app.node.lag_events()),
+        (_, false) => format!("ready: follower of {leader}, {} events behind\n", app.node.lag_events()),
+    };
+    (StatusCode::OK, text).into_response()
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format")))]
@@ -29,6 +36,11 @@ pub async fn metrics(State(app): State<Shared>) -> Response {
     metrics::gauge!("dacu_writer_queue_requests").set(app.node.queued() as f64);
     metrics::gauge!("dacu_durable_seq").set(app.node.durable_seq() as f64);
     metrics::gauge!("dacu_read_view_seq").set(app.node.applied_seq() as f64);
+    if app.cluster.is_some() {
+        let leads = app.node.role() == dacu_node::Role::Leader;
+        metrics::gauge!("dacu_leader").set(if leads { 1.0 } else { 0.0 });
+        metrics::gauge!("dacu_replica_lag_events").set(app.node.lag_events() as f64);
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render()).into_response()
 }
 

@@ -1,0 +1,264 @@
+//! Partitions running at once, one thread each, the coordinator's escrow between them
+//! behind one lock: the concurrent form of [`crate::Partitioned`], for the load test and
+//! the benchmark. The router routes at submission ([`crate::router::Router`]); a
+//! definition is decided by partition 0's thread, which queues its events to every other
+//! partition before it answers, so whatever is sent after the answer finds the definition
+//! applied. Settlement, decided on a projection of the logs, is not taken here.
+//!
+//! A claim whose partition holds no stock asks the coordinator for a slab. When none is
+//! left to grant but other partitions may still hold some, the coordinator asks them to
+//! give it back and the claim is answered [`Answer::Busy`] (the service's `busy`, with
+//! `Retry-After`); it is refused as sold out only when no partition holds any.
+
+use crate::escrow::Escrow;
+use crate::partition::{Partition, Partitioned, Step};
+use crate::route::{key, Key};
+use crate::router::Router;
+use dacu_core::{Command, Event, Rejection};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// How long an idle partition waits for a command before it looks for requests to give
+/// stock back.
+const IDLE: Duration = Duration::from_millis(1);
+
+/// The answer to one command.
+#[derive(Debug)]
+pub enum Answer {
+    Accepted(Vec<Event>),
+    Rejected(Rejection),
+    /// Stock is held by other partitions, which were asked to give it back: resend.
+    Busy,
+    /// Not partitioned (yet), or `settle`.
+    Unsupported(String),
+}
+
+#[allow(
+    clippy::large_enum_variant,
+    reason = "nearly every job is a command: boxing it would add an allocation to each"
+)]
+enum Job {
+    Run {
+        command: Command,
+        reply: Sender<Answer>,
+    },
+    /// A definition's events, decided by the coordinator.
+    Apply(Vec<Event>),
+    Stop,
+}
+
+/// The coordinator's side: the escrow, what each partition last said it holds, and the
+/// coupons each partition is asked to give back.
+struct Coord {
+    escrow: Escrow,
+    /// Per coupon and partition: at least what the partition holds unspent (it spends
+    /// without telling; it tells when it is granted or gives back).
+    held: BTreeMap<String, Vec<u64>>,
+    wanted: Vec<BTreeSet<String>>,
+}
+
+struct Shared {
+    coord: Mutex<Coord>,
+    /// Per partition: `wanted` is not empty.
+    asked: Vec<AtomicBool>,
+}
+
+/// N partition threads.
+pub struct Cluster {
+    senders: Vec<Sender<Job>>,
+    threads: Vec<JoinHandle<Partition>>,
+    shared: Arc<Shared>,
+    router: Mutex<Router>,
+}
+
+impl Cluster {
+    /// Starts one thread per partition of `set_up` (with what it holds so far).
+    pub fn start(set_up: Partitioned) -> Cluster {
+        let n = set_up.partitions();
+        let coord = Coord { escrow: set_up.escrow, held: BTreeMap::new(), wanted: vec![BTreeSet::new(); n as usize] };
+        let shared =
+            Arc::new(Shared { coord: Mutex::new(coord), asked: (0..n).map(|_| AtomicBool::new(false)).collect() });
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..n).map(|_| channel::<Job>()).unzip();
+        let mut threads = Vec::new();
+        for (mut part, rx) in set_up.parts.into_iter().zip(receivers) {
+            let shared = shared.clone();
+            // Partition 0 copies definitions into the others.
+            let peers = if part.index == 0 { senders[1..].to_vec() } else { Vec::new() };
+            let name = format!("dacu-partition-{}", part.index);
+            let t = std::thread::Builder::new().name(name).spawn(move || {
+                serve(&mut part, &rx, &peers, &shared);
+                part
+            });
+            threads.push(t.expect("a partition thread starts"));
+        }
+        Cluster { senders, threads, shared, router: Mutex::new(set_up.router) }
+    }
+
+    /// Sends a command to its partition; the answer comes on the receiver.
+    pub fn submit(&self, command: Command) -> Receiver<Answer> {
+        let (reply, rx) = channel();
+        match self.router.lock().expect("router lock").route(&command, false) {
+            Ok(p) => {
+                let _ = self.senders[p as usize].send(Job::Run { command, reply });
+            }
+            Err(why) => {
+                let _ = reply.send(Answer::Unsupported(why.0));
+            }
+        }
+        rx
+    }
+
+    /// Sends `commands` from one client thread per partition, each its partition's
+    /// commands in their order with up to `window` in flight, resending what is answered
+    /// busy; the answers, by index. What one command depends on must be in its partition
+    /// or answered before (definitions).
+    pub fn run(&self, commands: &[Command], window: usize) -> Vec<Answer> {
+        let mut router = self.router.lock().expect("router lock").clone();
+        let mut mine: Vec<Vec<usize>> = vec![Vec::new(); self.senders.len()];
+        for (i, c) in commands.iter().enumerate() {
+            if let Ok(p) = router.route(c, false) {
+                mine[p as usize].push(i);
+            }
+        }
+        let mut out: Vec<Option<Answer>> = (0..commands.len()).map(|_| None).collect();
+        std::thread::scope(|s| {
+            let handles: Vec<_> = mine.iter().map(|ids| s.spawn(move || self.client(commands, ids, window))).collect();
+            for h in handles {
+                for (i, a) in h.join().expect("a client thread") {
+                    out[i] = Some(a);
+                }
+            }
+        });
+        let unrouted = |i: usize| Answer::Unsupported(crate::partition::unsupported(&commands[i]).0);
+        out.into_iter().enumerate().map(|(i, a)| a.unwrap_or_else(|| unrouted(i))).collect()
+    }
+
+    fn client(&self, commands: &[Command], ids: &[usize], window: usize) -> Vec<(usize, Answer)> {
+        let mut got = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(window.max(1)) {
+            let mut todo: Vec<usize> = chunk.to_vec();
+            while !todo.is_empty() {
+                let sent: Vec<_> = todo.iter().map(|&i| (i, self.submit(commands[i].clone()))).collect();
+                todo.clear();
+                for (i, rx) in sent {
+                    match rx.recv().expect("a partition answers") {
+                        Answer::Busy => todo.push(i),
+                        a => got.push((i, a)),
+                    }
+                }
+            }
+        }
+        got
+    }
+
+    /// Stops the threads once they have answered everything sent; the partitions, the
+    /// escrow and the router's records.
+    pub fn stop(self) -> Partitioned {
+        // Partition 0 first: whatever definitions it copies are queued before the others stop.
+        for (tx, t) in self.senders.iter().zip(&self.threads) {
+            let _ = tx.send(Job::Stop);
+            while !t.is_finished() {
+                std::thread::yield_now();
+            }
+        }
+        let parts = self.threads.into_iter().map(|t| t.join().expect("a partition thread ends")).collect();
+        let coord = Arc::try_unwrap(self.shared).ok().expect("the threads have ended").coord;
+        Partitioned {
+            parts,
+            escrow: coord.into_inner().expect("coordinator lock").escrow,
+            router: self.router.into_inner().expect("router lock"),
+            recording: false,
+            definitions: 0,
+        }
+    }
+}
+
+fn serve(part: &mut Partition, rx: &Receiver<Job>, peers: &[Sender<Job>], shared: &Shared) {
+    loop {
+        if shared.asked[part.index as usize].load(Ordering::Acquire) {
+            give_back(part, shared);
+        }
+        match rx.recv_timeout(IDLE) {
+            Ok(Job::Run { command, reply }) => {
+                let answer = execute(part, &command, peers, shared);
+                let _ = reply.send(answer);
+            }
+            Ok(Job::Apply(events)) => part.apply_all(&events),
+            Ok(Job::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+    }
+}
+
+fn execute(part: &mut Partition, c: &Command, peers: &[Sender<Job>], shared: &Shared) -> Answer {
+    let k = match c {
+        Command::ClaimCoupon(k) => k,
+        _ if key(c) == Key::Coordinator => return define(part, c, peers, shared),
+        _ => return answer(part.execute(c)),
+    };
+    let p = part.index as usize;
+    let mut sold_out = false;
+    let mut grant = || {
+        let mut co = shared.coord.lock().expect("coordinator lock");
+        let n = co.wanted.len();
+        let g = co.escrow.grant(&k.coupon, p as u32);
+        let held = co.held.entry(k.coupon.clone()).or_insert_with(|| vec![0; n]);
+        held[p] = g;
+        if g == 0 {
+            let others: Vec<usize> = (0..n).filter(|&q| q != p && held[q] > 0).collect();
+            sold_out = others.is_empty();
+            for q in others {
+                co.wanted[q].insert(k.coupon.clone());
+                shared.asked[q].store(true, Ordering::Release);
+            }
+        }
+        g
+    };
+    match part.claim(c, k, &mut grant) {
+        Step::Done(r) => answer(r),
+        Step::RefusedAfterStock(e) => Answer::Rejected(e),
+        Step::NeedsStock if sold_out => Answer::Rejected(part.sold_out(&k.coupon)),
+        Step::NeedsStock => Answer::Busy,
+    }
+}
+
+/// A definition on partition 0: decided, queued to every other partition, its stock put
+/// in escrow — all before the answer.
+fn define(part: &mut Partition, c: &Command, peers: &[Sender<Job>], shared: &Shared) -> Answer {
+    let r = part.execute(c);
+    if let Ok(events) = &r {
+        for q in peers {
+            let _ = q.send(Job::Apply(events.clone()));
+        }
+        if let Some((coupon, stock)) = crate::partition::escrowed(events) {
+            shared.coord.lock().expect("coordinator lock").escrow.define(&coupon, stock);
+        }
+    }
+    answer(r)
+}
+
+/// Gives back whatever the coordinator asked for.
+fn give_back(part: &mut Partition, shared: &Shared) {
+    let mut co = shared.coord.lock().expect("coordinator lock");
+    let p = part.index as usize;
+    let wanted = std::mem::take(&mut co.wanted[p]);
+    for coupon in wanted {
+        let amount = part.take_held(&coupon);
+        co.escrow.give_back(&coupon, part.index, amount);
+        if let Some(h) = co.held.get_mut(&coupon) {
+            h[p] = 0;
+        }
+    }
+    shared.asked[p].store(false, Ordering::Release);
+}
+
+fn answer(r: Result<Vec<Event>, Rejection>) -> Answer {
+    match r {
+        Ok(events) => Answer::Accepted(events),
+        Err(e) => Answer::Rejected(e),
+    }
+}

@@ -1,0 +1,30 @@
+//! dacu-part: partitions (docs/scale-out.md, "Partitions").
+//!
+//! - [`route`]: the key of every command and the partition of a key (FNV-1a-32 mod N,
+//!   as NATS's subject mapping computes it).
+//! - [`escrow`]: the coordinator's slabs of global stock, and the log of grants and
+//!   returns that proves nothing is handed out beyond a total.
+//! - [`partition`]: one partition (a whole engine and the slabs it holds), and N of them
+//!   executed in one thread — the reference for what partitioned execution decides — with
+//!   the router's records, each partition's log, and the projection that merges the logs
+//!   into one engine (reads, and the settlement decided on it).
+//! - [`router`]: the router's records of where each session and paid order lives.
+//! - [`merge`]: figures summed over the partitions (a merchant's, anchor's or provider's
+//!   sales and buyers).
+//! - [`cluster`]: the partitions running at once, one thread each (claims and follows).
+//!
+//! What is partitioned so far ([`partition::SUPPORTED`]): the registrations and bindings,
+//! contest entries, coupons for everyone, follows and claims, live rooms, orders, refunds
+//! and settlement; the other commands are refused with
+//! [`partition::Unsupported`] until their partitioning (designed in docs/scale-out.md) is
+//! built.
+
+pub mod cluster;
+pub mod escrow;
+pub mod merge;
+pub mod partition;
+pub mod route;
+pub mod router;
+
+pub use cluster::{Answer, Cluster};
+pub use partition::{Partitioned, Unsupported};
