@@ -186,6 +186,10 @@ enum Cmd {
         /// The previous festival: its data directory, or a JSON file of its figures.
         #[arg(long)]
         baseline: Option<PathBuf>,
+        /// A reference period for figures about a month outside the festival (the July of
+        /// the 116 festival): its data directory, or a JSON file of its anchor-tier shares.
+        #[arg(long)]
+        reference: Option<PathBuf>,
         /// SKA GMV thresholds in fen, comma-separated (default: the festival's figures').
         #[arg(long)]
         ska_thresholds: Option<String>,
@@ -243,12 +247,19 @@ enum Cmd {
     },
     /// Write a seeded synthetic festival as a command stream (what `ingest` reads).
     Simulate {
+        /// The festival file (with --profile: by default the one the profile is calibrated
+        /// for, built in).
+        #[arg(long, required_unless_present = "profile")]
+        festival: Option<PathBuf>,
+        /// A calibrated world (docs/simulator.md): kuaishou-2021, kuaishou-2020 (its
+        /// baseline) or kuaishou-2021-07 (its July reference).
         #[arg(long)]
-        festival: PathBuf,
+        profile: Option<String>,
         /// small (~20k commands, plus one impression line per supply node with `[traffic]`: ~44k
-        /// for the 116 file), medium (~1M), large (~50M), or a number of commands.
-        #[arg(long, default_value = "small")]
-        scale: String,
+        /// for the 116 file), medium (~1M), large (~50M), or a number of commands. With
+        /// --profile: `full`, or `1/K` (one simulated buyer stands for K; default 1/100).
+        #[arg(long)]
+        scale: Option<String>,
         #[arg(long, default_value_t = 116)]
         seed: u64,
         /// Output file, or `-` (the default) for standard output.
@@ -313,9 +324,11 @@ enum Cmd {
         /// Where to put the data directory (default: ~/.local/share/dacu/demo).
         #[arg(long)]
         data: Option<PathBuf>,
-        /// How much activity: small, medium, large or a number of commands.
-        #[arg(long, default_value = "2000000")]
-        scale: String,
+        /// The calibrated rehearsal at `1/K` (one simulated buyer stands for K) or `full`;
+        /// or the generic festival at small, medium, large or a number of commands
+        /// (docs/simulator.md). With --serve: the generic festival only.
+        #[arg(long)]
+        scale: Option<String>,
         #[arg(long, default_value_t = 116)]
         seed: u64,
         /// No progress bars or commentary: the report only.
@@ -382,17 +395,21 @@ fn main() -> ExitCode {
         }
         Cmd::VerifyDraw { file } => cmd::verify_draw::run(&file),
         Cmd::Review { data, session, json, top } => cmd::review::run(&data, &session, json, top, opts),
-        Cmd::Report { data, json, html, baseline, ska_thresholds } => {
-            cmd::report::run(&data, cmd::report::Args { json, html, baseline, ska_thresholds }, opts)
+        Cmd::Report { data, json, html, baseline, reference, ska_thresholds } => {
+            cmd::report::run(&data, cmd::report::Args { json, html, baseline, reference, ska_thresholds }, opts)
         }
         Cmd::Settle { data, at, id, json } => cmd::settle::run(&data, at.as_deref(), id, json, opts),
         Cmd::Ledger { data, json, settlement } => cmd::ledger::run(&data, json, settlement, opts),
         Cmd::Explain { data, payout, json, orders } => cmd::explain::run(&data, &payout, json, orders, opts),
         Cmd::Digest { data } => cmd::digest::run(&data, opts),
         Cmd::Verify { data } => cmd::verify::run(&data, opts),
-        Cmd::Simulate { festival, scale, seed, mix, traffic_error_pct, out, quiet } => {
+        Cmd::Simulate { festival, profile: Some(profile), scale, seed, out, quiet, .. } => {
+            cmd::simulate::run_profile(&profile, festival.as_deref(), scale.as_deref(), seed, out.as_deref(), quiet)
+        }
+        Cmd::Simulate { festival, profile: None, scale, seed, mix, traffic_error_pct, out, quiet } => {
             let opts = dacu_sim::Options { seed, mix: mix.into(), traffic_error_pct };
-            cmd::simulate::run(&festival, &scale, opts, out.as_deref(), quiet)
+            let festival = festival.expect("clap requires --festival without --profile");
+            cmd::simulate::run(&festival, scale.as_deref().unwrap_or("small"), opts, out.as_deref(), quiet)
         }
         Cmd::Serve { data, festival, log, replica, listen, config, mut set } => {
             if replica {
@@ -404,9 +421,12 @@ fn main() -> ExitCode {
         Cmd::Bench { what } => cmd::bench::run(what),
         Cmd::Codes { json } => cmd::codes::run(json),
         Cmd::Demo { data, scale, seed, serve: true, minutes, listen, exit, .. } => {
+            let scale = scale.unwrap_or_else(|| "2000000".into());
             cmd::rehearse::run(cmd::rehearse::Args { data, scale, seed, minutes, listen, exit })
         }
-        Cmd::Demo { data, scale, seed, quiet, .. } => cmd::demo::run(data, &scale, seed, quiet),
+        Cmd::Demo { data, scale, seed, quiet, .. } => {
+            cmd::demo::run(data, scale.as_deref().unwrap_or(cmd::demo::SCALE), seed, quiet)
+        }
     };
     match result {
         Ok(code) => code,

@@ -46,6 +46,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod festival;
+pub mod figures;
 pub mod hash;
 mod hex;
 pub mod html;

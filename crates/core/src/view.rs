@@ -3,6 +3,7 @@
 
 use crate::command::{Channel, InteractionKind};
 use crate::festival::{BrandTier, Festival, FigureMetric};
+pub use crate::figures::{FigureView, Reference};
 use crate::money::share_bp;
 use crate::state::{Money2, State, Stats};
 use crate::time::{Day, Ts};
@@ -203,17 +204,6 @@ pub struct Ranked {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct FigureView {
-    pub id: String,
-    pub text_en: String,
-    pub text_zh: String,
-    pub reported: String,
-    /// The value computed from this festival's data, or None where it needs a baseline
-    /// or data the directory does not hold (e.g. a month outside the festival).
-    pub computed: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
 pub struct TierGmv {
     pub gmv: i64,
     pub share_bp: i64,
@@ -264,6 +254,8 @@ pub struct Report {
     pub baseline: Option<Baseline>,
     /// This festival against the baseline, where both have the figure.
     pub year_on_year: Vec<Multiple>,
+    /// The reference the figures of months outside the festival were read from.
+    pub reference: Option<Reference>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -349,6 +341,11 @@ pub struct Multiple {
     pub multiple_x100: i64,
     /// What the festival announced for this figure (`[support]`), if anything.
     pub announced_x: Option<i64>,
+    /// Whether the multiple lands within `[support] tolerance_bp` of the announced one;
+    /// None when nothing was announced.
+    pub reproduced: Option<bool>,
+    /// That tolerance (basis points of the announced multiple), when one was announced.
+    pub tolerance_bp: Option<i64>,
 }
 
 /// `x / base` in hundredths, rounded half up; None when the base is not positive.
@@ -397,6 +394,9 @@ pub struct ReportOptions {
     /// SKA thresholds to count brands at (default: the festival's figures' thresholds).
     pub ska_thresholds_fen: Option<Vec<i64>>,
     pub baseline: Option<Baseline>,
+    /// Another period's anchor-tier shares by month, for figures about a month outside
+    /// this festival.
+    pub reference: Option<Reference>,
 }
 
 /// Top `n` by GMV, ties by id ascending.
@@ -406,26 +406,6 @@ fn top<'a>(n: usize, items: impl Iterator<Item = (&'a str, &'a str, &'a Stats)>)
     v.sort_by(|a, b| b.gmv.cmp(&a.gmv).then_with(|| a.id.cmp(&b.id)));
     v.truncate(n);
     v
-}
-
-/// Share (bp) of anchor-attributed GMV that anchors of `tier` made, over orders paid in
-/// `month` (YYYY-MM, Asia/Shanghai) or over the whole festival. None when no anchor sold
-/// anything in that month.
-fn tier_share_in_month(st: &State, tier: u32, month: Option<&str>) -> Option<i64> {
-    let (mut mine, mut all) = (0i64, 0i64);
-    for o in st.orders.values() {
-        if month.is_some_and(|m| !o.at.day().to_string().starts_with(m)) {
-            continue;
-        }
-        if let Some(t) = o.anchor_tier.get() {
-            let net = (o.paid - o.refunded).0;
-            all += net;
-            if t == tier {
-                mine += net;
-            }
-        }
-    }
-    (all > 0).then(|| share_bp(mine, all))
 }
 
 fn benefits(st: &State, m: &crate::market::view::Summary) -> Benefits {
@@ -504,6 +484,7 @@ fn year_on_year(f: &Festival, r: &Report, b: &Baseline) -> Vec<Multiple> {
     let this = Baseline::of(r);
     let support = f.support.as_ref();
     let announced = |x: Option<i64>| x.filter(|v| *v > 0);
+    let tolerance_bp = support.map_or(crate::festival::DEFAULT_MULTIPLE_TOLERANCE_BP, |s| s.tolerance_bp);
     // (figure, this festival, baseline, announced multiple)
     type Row<'a> = (&'a str, Option<i64>, Option<i64>, Option<i64>);
     let rows: [Row<'_>; 8] = [
@@ -540,6 +521,8 @@ fn year_on_year(f: &Festival, r: &Report, b: &Baseline) -> Vec<Multiple> {
                 baseline: base,
                 multiple_x100: multiple_x100(x, base)?,
                 announced_x: announced(ann),
+                reproduced: crate::figures::multiple_reproduced(multiple_x100(x, base)?, announced(ann), tolerance_bp),
+                tolerance_bp: announced(ann).map(|_| tolerance_bp),
             })
         })
         .collect()
@@ -562,56 +545,11 @@ pub fn report_with(f: &Festival, st: &State, opts: &ReportOptions) -> Report {
         .collect();
     let merchants = st.merchants.len() as u64;
     let served = st.merchants_served() as u64;
-    let figures = f
-        .figures
-        .iter()
-        .map(|fig| {
-            let computed = match fig.metric {
-                FigureMetric::SkaBrandsGmvAtLeast => {
-                    let t = fig.threshold_fen.unwrap_or(0);
-                    Some(
-                        st.merchants
-                            .iter()
-                            .filter(|m| m.brand_tier == BrandTier::Ska && m.stats.gmv().0 >= t)
-                            .count()
-                            .to_string(),
-                    )
-                }
-                FigureMetric::CertifiedProviders => Some(st.certified_providers().to_string()),
-                FigureMetric::MerchantsServedShare => {
-                    Some(crate::money::fmt_bp(share_bp(served as i64, merchants as i64)))
-                }
-                FigureMetric::AnchorTierGmvShare => {
-                    let tier = fig.tier.as_deref().and_then(|t| tier_ids.iter().position(|x| *x == t));
-                    tier.and_then(|ti| tier_share_in_month(st, ti as u32, fig.month.as_deref()))
-                        .map(crate::money::fmt_bp)
-                }
-                FigureMetric::ProviderSelfBroadcastGrowth => opts
-                    .baseline
-                    .as_ref()
-                    .and_then(|b| b.provider_served_self_broadcast_gmv_fen)
-                    .and_then(|base| multiple_x100(total.provider_served_self_broadcast_gmv, base))
-                    .map(fmt_multiple),
-                FigureMetric::ProviderSelfBroadcastShareChange => opts.baseline.as_ref().and_then(|b| {
-                    let before = share_bp(b.provider_served_self_broadcast_gmv_fen?, b.self_broadcast_gmv_fen?);
-                    let now = share_bp(total.provider_served_self_broadcast_gmv, total.self_broadcast_gmv);
-                    Some(format!(
-                        "{} → {} ({})",
-                        crate::money::fmt_bp(before),
-                        crate::money::fmt_bp(now),
-                        fmt_multiple(multiple_x100(now, before)?)
-                    ))
-                }),
-            };
-            FigureView {
-                id: fig.id.clone(),
-                text_en: fig.text_en.clone(),
-                text_zh: fig.text_zh.clone(),
-                reported: fig.reported.clone(),
-                computed,
-            }
-        })
-        .collect();
+    let figures = crate::figures::figures(
+        f,
+        st,
+        &crate::figures::Inputs { total: &total, baseline: opts.baseline.as_ref(), reference: opts.reference.as_ref() },
+    );
     let marketing = crate::market::view::summary(st);
     let mut r = Report {
         festival: f.festival.id.clone(),
@@ -681,6 +619,7 @@ pub fn report_with(f: &Festival, st: &State, opts: &ReportOptions) -> Report {
         traffic_delivery: crate::traffic::view::delivery(f, st),
         baseline: opts.baseline.clone(),
         year_on_year: Vec::new(),
+        reference: opts.reference.clone(),
     };
     if let Some(b) = &opts.baseline {
         r.year_on_year = year_on_year(f, &r, b);

@@ -18,8 +18,18 @@ enum Layer {
 
 /// The layer of a module path inside the crate (`market/quote`, `engine/market/coupon`).
 fn layer(module: &str) -> Layer {
-    let readers =
-        ["view", "review", "digest", "check", "html", "market/view", "contest/view", "settle/view", "traffic/view"];
+    let readers = [
+        "view",
+        "figures",
+        "review",
+        "digest",
+        "check",
+        "html",
+        "market/view",
+        "contest/view",
+        "settle/view",
+        "traffic/view",
+    ];
     let leaves = [
         "time",
         "money",

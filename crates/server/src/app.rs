@@ -37,9 +37,9 @@ pub struct App {
     pub push: crate::push::Hub,
     /// Idempotency keys of requests still running.
     pub in_flight: crate::idempotency::InFlight,
-    /// The previous festival's figures, for the year-on-year columns of the report and
-    /// the console.
-    pub baseline: Option<dacu_core::view::Baseline>,
+    /// The previous festival's figures (the year-on-year columns of the report and the
+    /// console) and the reference month's.
+    pub report: dacu_core::view::ReportOptions,
     /// A stream node's leadership (none for a node on its data directory's log).
     pub cluster: Option<Arc<crate::lead::Cluster>>,
 }
@@ -63,7 +63,7 @@ impl App {
             speed: self.clock_speed(),
             queue_depth: self.node.queued(),
             queue_cap: self.cfg.limits.queue_requests,
-            baseline: self.baseline.as_ref(),
+            report: &self.report,
         }
     }
 }

@@ -54,6 +54,10 @@ pub struct ReportConfig {
     /// console: its data directory, or a JSON file of its figures (as `dacu report
     /// --baseline`). Empty: none.
     pub baseline: String,
+    /// A reference period for the figures about a month outside the festival: its data
+    /// directory, or a JSON file of its anchor-tier shares (as `dacu report --reference`).
+    /// Empty: none.
+    pub reference: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -52,14 +52,14 @@ impl Service {
         festival: Option<&Path>,
         cfg: Config,
         opts: Options,
-        baseline: Option<dacu_core::view::Baseline>,
+        compare: dacu_core::view::ReportOptions,
     ) -> Result<(Service, dacu_log::OpenReport), String> {
         let tokens = tokens::Tokens::load(data)?;
         let (dir, report) = DataDir::open_or_create(data, festival, opts).map_err(|e| e.to_string())?;
         let festival = dir.engine().festival_arc();
         let clock = clock(&cfg)?;
         let node = Node::start(dir, node_config(&cfg, &clock)).map_err(|e| e.to_string())?;
-        let service = Service::with_node(node, data, cfg, festival, (tokens, None), clock, baseline)?;
+        let service = Service::with_node(node, data, cfg, festival, (tokens, None), clock, compare)?;
         Ok((service, report))
     }
 
@@ -72,7 +72,7 @@ impl Service {
         log: &dacu_jetstream::LogUrl,
         festival: Option<&str>,
         cfg: Config,
-        baseline: Option<dacu_core::view::Baseline>,
+        report: dacu_core::view::ReportOptions,
     ) -> Result<(Service, dacu_node::StreamOpened), String> {
         let lock = dacu_jetstream::node_dir::open(data, log).map_err(|e| e.to_string())?;
         let opts = dacu_jetstream::StreamOptions { replicas: cfg.log.replicas, ..Default::default() };
@@ -88,7 +88,7 @@ impl Service {
         let node = Node::follow_stream(start, node_config(&cfg, &clock)).map_err(|e| e.to_string())?;
         let bucket = Some((bucket, Mutex::new(Some(std::time::Instant::now()))));
         let cluster = Arc::new(lead::Cluster::new(lease, &cfg.log));
-        let mut service = Service::with_node(node, data, cfg, fest, (tokens, bucket), clock, baseline)?;
+        let mut service = Service::with_node(node, data, cfg, fest, (tokens, bucket), clock, report)?;
         Arc::get_mut(&mut service.app).expect("a new service").cluster = Some(cluster);
         Ok((service, opened))
     }
@@ -100,7 +100,7 @@ impl Service {
         festival: Arc<dacu_core::Festival>,
         (tokens, token_bucket): (tokens::Tokens, TokenBucket),
         clock: Arc<dyn Clock>,
-        baseline: Option<dacu_core::view::Baseline>,
+        report: dacu_core::view::ReportOptions,
     ) -> Result<Service, String> {
         let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
             .install_recorder()
@@ -119,7 +119,7 @@ impl Service {
             ready: true.into(),
             push: Default::default(),
             in_flight: Default::default(),
-            baseline,
+            report,
             cluster: None,
         });
         Ok(Service { app })

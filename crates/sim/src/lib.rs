@@ -20,6 +20,7 @@
 
 mod bad;
 mod market;
+pub mod profile;
 pub mod rng;
 pub mod traffic;
 
@@ -162,7 +163,7 @@ struct BadFacts {
     /// The first program and a participant id of its first role.
     program: Option<(String, String)>,
 }
-const SECONDS_PER_DAY: i64 = 86_400;
+pub(crate) const SECONDS_PER_DAY: i64 = 86_400;
 
 /// Fast RFC 3339 for Asia/Shanghai: the day's `YYYY-MM-DD` plus seconds into the day.
 fn ts(day: &str, secs: i64) -> String {

@@ -2,7 +2,7 @@
 
 use super::simulate::progress_bar;
 use anyhow::Context;
-use dacu_core::view::{Baseline, ReportOptions};
+use dacu_core::view::{Baseline, Reference, ReportOptions};
 use dacu_log::{DataDir, Options};
 use dacu_sim::Scale;
 use std::collections::BTreeMap;
@@ -24,11 +24,17 @@ pub fn default_data() -> PathBuf {
 /// The demo's directory at `data`, fresh: an earlier demo's is replaced (never a
 /// directory the demo did not make, nor one in use).
 pub fn fresh(data: &Path) -> anyhow::Result<DataDir> {
-    crate::files::DEMO.fresh_data_dir(data, &[PREVIOUS], FESTIVAL)
+    crate::files::DEMO.fresh_data_dir(data, &[PREVIOUS, JULY], FESTIVAL)
 }
+
+/// The demo's default scale: the calibrated rehearsal at its smallest faithful scale
+/// (docs/simulator.md), which fits the demo's minute.
+pub const SCALE: &str = "1/400";
 
 /// The previous festival's directory, inside the demo's.
 const PREVIOUS: &str = "previous";
+/// The reference month's directory, inside the demo's.
+const JULY: &str = "july";
 
 /// What simulating and ingesting one festival took.
 struct Run {
@@ -39,21 +45,59 @@ struct Run {
     rejections: Vec<u8>,
 }
 
+/// What the demo simulates: the generic festival at a number of commands, or a
+/// calibrated profile at `1/units`.
+#[derive(Clone, Copy)]
+pub enum World<'a> {
+    Generic(Scale),
+    Profile(&'a dacu_sim::profile::Profile, u64),
+}
+
+/// `--scale`: `full` or `1/K` for the calibrated rehearsal, else a size of the generic
+/// festival (small, medium, large or a number of commands).
+pub fn parse_world(scale: &str) -> anyhow::Result<Option<u64>> {
+    if scale == "full" || scale.starts_with("1/") {
+        return super::simulate::parse_profile_scale(scale).map(Some);
+    }
+    super::simulate::parse_scale(scale).map(|_| None)
+}
+
 /// Simulates the festival's activity into a workload file beside the data, then ingests
 /// it durably (group commits, fsync per batch).
-fn simulate_and_ingest(dir: DataDir, scale: Scale, seed: u64, quiet: bool) -> anyhow::Result<(DataDir, Run)> {
+fn simulate_and_ingest(dir: DataDir, world: World<'_>, seed: u64, quiet: bool) -> anyhow::Result<(DataDir, Run)> {
     let workload = dir.path().join("workload.jsonl");
     let t0 = Instant::now();
-    let pb = progress_bar(scale.commands(), "simulate", quiet);
-    let sim = dacu_sim::simulate_with_progress(
-        dir.festival(),
-        scale,
-        seed,
-        dacu_sim::Mix::Festival,
-        std::fs::File::create(&workload)?,
-        |done, _| pb.set_position(done),
-    )?;
-    pb.finish_and_clear();
+    let file = std::fs::File::create(&workload)?;
+    let sim = match world {
+        World::Generic(scale) => {
+            let pb = progress_bar(scale.commands(), "simulate", quiet);
+            let sim = dacu_sim::simulate_with_progress(
+                dir.festival(),
+                scale,
+                seed,
+                dacu_sim::Mix::Festival,
+                file,
+                |done, _| pb.set_position(done),
+            )?;
+            pb.finish_and_clear();
+            sim
+        }
+        World::Profile(p, units) => {
+            let pb = progress_bar(0, "simulate", quiet);
+            let w = dacu_sim::profile::simulate(p, dir.festival(), units, seed, file, |done| pb.set_position(done))?;
+            pb.finish_and_clear();
+            dacu_sim::Summary {
+                commands: w.commands,
+                orders: w.orders,
+                refunds: w.refunds,
+                sessions: w.sessions,
+                red_packets: w.red_packets,
+                impressions: w.impressions,
+                settlements: w.settlements,
+                ..Default::default()
+            }
+        }
+    };
     let sim_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let pb = progress_bar(std::fs::metadata(&workload)?.len(), "ingest", quiet);
@@ -66,21 +110,44 @@ fn simulate_and_ingest(dir: DataDir, scale: Scale, seed: u64, quiet: bool) -> an
 }
 
 pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow::Result<ExitCode> {
-    let scale = super::simulate::parse_scale(scale)?;
+    let units = parse_world(scale)?;
+    let profiles = units.map(|_| dacu_sim::profile::profiles());
     let data = data.unwrap_or_else(default_data);
 
-    // 0. The previous festival, for the year-on-year figures: a third of the activity
-    //    under another seed, settled at its end. It lives inside the demo's directory.
+    // 0. The previous festival, for the year-on-year figures, and (for the calibrated
+    //    rehearsal) the July reference month. They live inside the demo's directory.
     let dir = fresh(&data)?;
     if !quiet {
         print!("{}", super::check::summary(dir.festival()));
         println!();
-        println!("The previous festival (the year-on-year baseline): a third of the activity, seed {}", seed + 1);
     }
-    let baseline = previous(&data, scale, seed, quiet)?;
+    let (world, baseline, reference) = match (&profiles, units) {
+        (Some([this, before, july]), Some(k)) => {
+            if !quiet {
+                println!(
+                    "The calibrated rehearsal at 1/{k} (one simulated buyer stands for {k}): {}; the baseline, {}; the reference, {}",
+                    this.about, before.about, july.about
+                );
+            }
+            let baseline = previous(&data, World::Profile(before, k), seed + 1, quiet)?;
+            let reference = reference_month(&data, july, k, seed + 2, quiet)?;
+            (World::Profile(this, k), baseline, Some(reference))
+        }
+        _ => {
+            let scale = super::simulate::parse_scale(scale)?;
+            if !quiet {
+                println!(
+                    "The previous festival (the year-on-year baseline): a third of the activity, seed {}",
+                    seed + 1
+                );
+            }
+            let prev = World::Generic(Scale::Commands((scale.commands() / 3).max(1_000)));
+            (World::Generic(scale), previous(&data, prev, seed + 1, quiet)?, None)
+        }
+    };
 
     // 1–2. This festival: simulate, ingest durably.
-    let (mut dir, run) = simulate_and_ingest(dir, scale, seed, quiet)?;
+    let (mut dir, run) = simulate_and_ingest(dir, world, seed, quiet)?;
     let events = dir.engine().state().events;
 
     // 3. Settle at the festival's end: the boards the stream's own settlement left open,
@@ -91,8 +158,11 @@ pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow
     // 4. The report, with the HTML file beside the data.
     let festival = dir.engine().festival_arc();
     let st = dir.engine().state();
-    let r =
-        dacu_core::view::report_with(&festival, st, &ReportOptions { baseline: Some(baseline), ..Default::default() });
+    let r = dacu_core::view::report_with(
+        &festival,
+        st,
+        &ReportOptions { baseline: Some(baseline), reference, ..Default::default() },
+    );
     let html = data.join("report.html");
     // The demo's own directory: written whole, through a temporary file and a rename.
     dacu_log::dir::write_atomic(&dacu_log::io::RealIo, &html, dacu_core::html::render(&festival, &r).as_bytes())
@@ -151,23 +221,47 @@ pub fn run(data: Option<PathBuf>, scale: &str, seed: u64, quiet: bool) -> anyhow
     }
     if !quiet {
         println!("The HTML report: {}", html.display());
-        println!("The data directory stays for exploring: dacu report --data {0} --baseline {0}/previous · dacu ledger --data {0} · dacu show --data {0} anchor a0 --json · dacu verify --data {0}", data.display());
+        println!("The data directory stays for exploring: dacu report --data {0} --baseline {0}/previous --reference {0}/july · dacu ledger --data {0} · dacu show --data {0} anchor a0 --json · dacu verify --data {0}", data.display());
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The previous festival, for the year-on-year figures: a third of the activity under
-/// another seed, settled at its end, in the demo directory's `previous`.
-pub fn previous(data: &Path, scale: Scale, seed: u64, quiet: bool) -> anyhow::Result<Baseline> {
+/// The previous festival, for the year-on-year figures, settled at its end, in the demo
+/// directory's `previous`: the generic festival at a third of the activity, or the
+/// calibrated baseline profile with its own festival file.
+pub fn previous(data: &Path, world: World<'_>, seed: u64, quiet: bool) -> anyhow::Result<Baseline> {
     let prev_path = data.join(PREVIOUS);
-    let (prev, _) = DataDir::create_with(&prev_path, FESTIVAL, Options::default())?;
-    let (mut prev, _) = simulate_and_ingest(prev, Scale::Commands((scale.commands() / 3).max(1_000)), seed + 1, quiet)?;
+    let src = match world {
+        World::Profile(p, _) => p.festival_toml,
+        World::Generic(_) => FESTIVAL,
+    };
+    let (prev, _) = DataDir::create_with(&prev_path, src, Options::default())?;
+    let (mut prev, _) = simulate_and_ingest(prev, world, seed, quiet)?;
     let end = Some(prev.festival().end());
     super::settle::settle(&mut prev, end, Some("demo-final".into()))?;
     let mut baseline = Baseline::of(&dacu_core::view::report(prev.festival(), prev.engine().state()));
-    baseline.festival = format!("previous festival (simulated at 1/3 scale, seed {})", seed + 1);
+    baseline.festival = match world {
+        World::Profile(p, k) => format!("{} (profile {} at 1/{k}, seed {seed})", p.festival_id, p.name),
+        World::Generic(_) => format!("previous festival (simulated at 1/3 scale, seed {seed})"),
+    };
     prev.close()?;
     Ok(baseline)
+}
+
+/// The reference month of the calibrated rehearsal, in the demo directory's `july`.
+fn reference_month(
+    data: &Path,
+    p: &dacu_sim::profile::Profile,
+    units: u64,
+    seed: u64,
+    quiet: bool,
+) -> anyhow::Result<Reference> {
+    let (dir, _) = DataDir::create_with(&data.join(JULY), p.festival_toml, Options::default())?;
+    let (dir, _) = simulate_and_ingest(dir, World::Profile(p, units), seed, quiet)?;
+    let mut r = Reference::of(dir.festival(), dir.engine().state());
+    r.festival = format!("{} (profile {} at 1/{units}, seed {seed})", p.festival_id, p.name);
+    dir.close()?;
+    Ok(r)
 }
 
 /// The payout with the most money granted, the lowest id on ties.

@@ -5,6 +5,7 @@
 //! end an operator's settlement closes every board. docs/console.md describes it.
 
 use anyhow::Context;
+use dacu_core::view::ReportOptions;
 use dacu_core::Ts;
 use dacu_node::Clock;
 use dacu_server::tokens::Role;
@@ -80,7 +81,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         festival.festival.name_zh, festival.festival.name_en, a.minutes
     );
     println!("The previous festival (the year-on-year baseline)…");
-    let baseline = super::demo::previous(&data, scale, a.seed, true)?;
+    let prev = super::demo::World::Generic(dacu_sim::Scale::Commands((scale.commands() / 3).max(1_000)));
+    let baseline = super::demo::previous(&data, prev, a.seed + 1, true)?;
     let workload = data.join("workload.jsonl");
     let t0 = Instant::now();
     let sim =
@@ -120,8 +122,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let rt = super::serve::runtime(&cfg)?;
-    let (service, _) = Service::open(&data, None, cfg, dacu_log::Options::default(), Some(baseline))
-        .map_err(|e| anyhow::anyhow!("cannot serve {}: {e}", data.display()))?;
+    let (service, _) = Service::open(
+        &data,
+        None,
+        cfg,
+        dacu_log::Options::default(),
+        ReportOptions { baseline: Some(baseline), ..Default::default() },
+    )
+    .map_err(|e| anyhow::anyhow!("cannot serve {}: {e}", data.display()))?;
     let listener = rt
         .block_on(tokio::net::TcpListener::bind(&a.listen))
         .with_context(|| format!("cannot listen on {}", a.listen))?;

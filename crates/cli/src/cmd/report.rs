@@ -1,7 +1,7 @@
 use crate::table::Table;
 use anyhow::Context;
 use dacu_core::money::{fmt_bp, share_bp, Fen};
-use dacu_core::view::{self, fmt_multiple, Baseline, Report, ReportOptions};
+use dacu_core::view::{self, fmt_multiple, Baseline, Reference, Report, ReportOptions};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -9,6 +9,7 @@ pub struct Args {
     pub json: bool,
     pub html: Option<PathBuf>,
     pub baseline: Option<PathBuf>,
+    pub reference: Option<PathBuf>,
     pub ska_thresholds: Option<String>,
 }
 
@@ -30,6 +31,23 @@ pub fn load_baseline(path: &Path, opts: dacu_log::Options) -> anyhow::Result<Bas
     })
 }
 
+/// A reference period (a month outside the festival) from its data directory, or from a
+/// JSON file of its anchor-tier shares.
+pub fn load_reference(path: &Path, opts: dacu_log::Options) -> anyhow::Result<Reference> {
+    if path.is_dir() {
+        let dir = super::open(path, opts).context("opening the reference data directory")?;
+        return Ok(Reference::of(dir.festival(), dir.engine().state()));
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read reference {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a reference: give a data directory, or a JSON object with \"festival\" and \
+             \"anchor_tier_share_bp\" ({{\"YYYY-MM\": {{\"tier\": basis points}}}})",
+            path.display()
+        )
+    })
+}
+
 /// `--ska-thresholds 10000000000,5000000000` (fen).
 pub fn parse_thresholds(s: &str) -> anyhow::Result<Vec<i64>> {
     s.split(',')
@@ -45,6 +63,7 @@ pub fn run(data: &Path, a: Args, opts: dacu_log::Options) -> anyhow::Result<Exit
     let ro = ReportOptions {
         ska_thresholds_fen: a.ska_thresholds.as_deref().map(parse_thresholds).transpose()?,
         baseline: a.baseline.as_deref().map(|p| load_baseline(p, opts.clone())).transpose()?,
+        reference: a.reference.as_deref().map(|p| load_reference(p, opts.clone())).transpose()?,
     };
     let dir = super::open(data, opts)?;
     let r = view::report_with(dir.festival(), dir.engine().state(), &ro);
@@ -206,7 +225,8 @@ pub fn render(f: &dacu_core::Festival, r: &Report) -> String {
     }
 
     if let Some(base) = &r.baseline {
-        let mut t = Table::new(["figure", "this festival", "baseline", "multiple", "announced"]).right(&[1, 2, 3, 4]);
+        let mut t = Table::new(["figure", "this festival", "baseline", "multiple", "announced", "reproduced"])
+            .right(&[1, 2, 3, 4]);
         for m in &r.year_on_year {
             let money = m.figure.ends_with("_fen");
             let v = |x: i64| if money { Fen(x).to_string() } else { x.to_string() };
@@ -216,23 +236,38 @@ pub fn render(f: &dacu_core::Festival, r: &Report) -> String {
                 v(m.baseline),
                 fmt_multiple(m.multiple_x100),
                 m.announced_x.map_or(String::new(), |x| format!("{x}×")),
+                mark(m.reproduced),
             ]);
         }
         out += &format!("Year on year against {}\n{}\n", base.festival, t.render());
     }
 
     if !r.figures.is_empty() {
-        let mut t = Table::new(["figure", "reported", "computed"]);
+        let mut t = Table::new(["figure", "reported", "computed", "bounds", "reproduced"]);
         for x in &r.figures {
             t.row([
                 x.text_en.clone(),
                 x.reported.clone(),
-                x.computed.clone().unwrap_or_else(|| "n/a: needs a baseline or data outside this festival".into()),
+                x.computed
+                    .clone()
+                    .unwrap_or_else(|| "n/a: needs a baseline, or a reference for a month outside the festival".into()),
+                x.bounds.clone().unwrap_or_default(),
+                mark(x.reproduced),
             ]);
         }
-        out += &format!("Figures of the source\n{}\n", t.render());
+        let (yes, all) = (r.figures.iter().filter(|x| x.reproduced == Some(true)).count(), r.figures.len());
+        out += &format!("Figures of the source ({yes} of {all} reproduced)\n{}\n", t.render());
     }
     out
+}
+
+/// "yes", "NO", or blank where nothing was announced or computed.
+fn mark(reproduced: Option<bool>) -> String {
+    match reproduced {
+        Some(true) => "yes".into(),
+        Some(false) => "NO".into(),
+        None => String::new(),
+    }
 }
 
 /// Guaranteed traffic delivered: totals, per track (promised, delivered, short, owed) and

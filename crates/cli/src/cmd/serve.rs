@@ -30,6 +30,11 @@ pub fn run(a: Args, opts: dacu_log::Options) -> anyhow::Result<ExitCode> {
         "" => None,
         p => Some(super::report::load_baseline(Path::new(p), opts.clone()).context("report.baseline")?),
     };
+    let reference = match cfg.report.reference.as_str() {
+        "" => None,
+        p => Some(super::report::load_reference(Path::new(p), opts.clone()).context("report.reference")?),
+    };
+    let baseline = dacu_core::view::ReportOptions { baseline, reference, ..Default::default() };
     let service = match &a.log {
         None => {
             let (service, report) = Service::open(&a.data, a.festival.as_deref(), cfg.clone(), opts, baseline)
@@ -57,7 +62,7 @@ fn open_stream(
     a: &Args,
     url: &str,
     cfg: &config::Config,
-    baseline: Option<dacu_core::view::Baseline>,
+    baseline: dacu_core::view::ReportOptions,
 ) -> anyhow::Result<Service> {
     let url = dacu_jetstream::LogUrl::parse(url).map_err(|e| anyhow::anyhow!("--log: {e}"))?;
     let festival = match &a.festival {

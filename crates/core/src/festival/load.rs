@@ -713,6 +713,7 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
         ] {
             v.range(vec![key("support"), key(k)], x, bounds::MULTIPLE, k);
         }
+        v.range(vec![key("support"), key("tolerance_bp")], s.tolerance_bp, 10_000, "tolerance_bp");
     }
 
     if let Some(t) = &f.traffic {
@@ -740,6 +741,23 @@ fn validate(f: &Festival, loc: &Locator<'_>, out: &mut Vec<Problem>) {
                 }
             }
             _ => {}
+        }
+        figure_bounds(&mut v, fig, &at);
+    }
+}
+
+/// `min` and `max` of a figure: within the metric's unit's range, `min` ≤ `max`.
+fn figure_bounds(v: &mut V<'_, '_>, fig: &Figure, at: &dyn Fn(&str) -> Vec<Seg>) {
+    let unit = fig.metric.unit();
+    let top = if unit == "bp" { 10_000 } else { bounds::VALUE };
+    for (k, x) in [("min", fig.min), ("max", fig.max)] {
+        if let Some(x) = x {
+            v.range(at(k), x, top, k);
+        }
+    }
+    if let (Some(lo), Some(hi)) = (fig.min, fig.max) {
+        if lo > hi {
+            v.err(at("max"), format!("`max` ({hi}) is below `min` ({lo}): give min ≤ max"));
         }
     }
 }

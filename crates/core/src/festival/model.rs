@@ -432,6 +432,17 @@ pub struct Support {
     pub provider_incentive_fen: i64,
     #[serde(default)]
     pub main_venue_guaranteed_traffic: bool,
+    /// How far (basis points of the announced multiple) a year-on-year multiple may land
+    /// from the announced one and count as reproduced.
+    #[serde(default = "default_multiple_tolerance_bp")]
+    pub tolerance_bp: i64,
+}
+
+/// `[support] tolerance_bp` by default: ±10%.
+pub const DEFAULT_MULTIPLE_TOLERANCE_BP: i64 = 1_000;
+
+fn default_multiple_tolerance_bp() -> i64 {
+    DEFAULT_MULTIPLE_TOLERANCE_BP
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -451,6 +462,18 @@ pub enum FigureMetric {
     AnchorTierGmvShare,
 }
 
+impl FigureMetric {
+    /// The unit of the metric's value: `count`, `bp` (basis points) or `x100` (a multiple
+    /// in hundredths).
+    pub fn unit(self) -> &'static str {
+        match self {
+            FigureMetric::SkaBrandsGmvAtLeast | FigureMetric::CertifiedProviders => "count",
+            FigureMetric::MerchantsServedShare | FigureMetric::AnchorTierGmvShare => "bp",
+            FigureMetric::ProviderSelfBroadcastGrowth | FigureMetric::ProviderSelfBroadcastShareChange => "x100",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Figure {
     pub id: String,
@@ -465,4 +488,10 @@ pub struct Figure {
     pub month: Option<String>,
     /// What the source reported, as text ("9", ">15%", "8x").
     pub reported: String,
+    /// The bounds within which the computed value reproduces what was reported, inclusive,
+    /// in the metric's unit (a count, basis points, or a multiple in hundredths).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<i64>,
 }

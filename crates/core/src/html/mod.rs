@@ -49,6 +49,8 @@ th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: lef
 th { font-size: 12px; color: var(--muted); font-weight: 600; }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.muted { color: var(--muted); font-style: italic; }
+.reproduced { color: #1e7e34; font-weight: 600; }
+.not-reproduced { color: #c0392b; font-weight: 600; }
 td.bar { width: 38%; }
 svg { display: block; }
 svg.chart { width: 100%; height: auto; }
@@ -453,12 +455,30 @@ fn providers(r: &Report) -> String {
     )
 }
 
+/// A figure's mark: reproduced or not, in words (and colour).
+fn reproduced(r: Option<bool>) -> Cell {
+    match r {
+        Some(true) => Cell::Html(r#"<span class="reproduced">reproduced</span>"#.into()),
+        Some(false) => Cell::Html(r#"<span class="not-reproduced">not reproduced</span>"#.into()),
+        None => Cell::Text(String::new()),
+    }
+}
+
 fn figures(r: &Report) -> String {
     let rows = r.figures.iter().map(|x| {
         let computed = x.computed.clone().map_or(Cell::Note(NA.into()), Cell::Text);
-        [x.text_en.as_str().into(), x.text_zh.as_str().into(), x.reported.as_str().into(), computed]
+        [
+            x.text_en.as_str().into(),
+            x.text_zh.as_str().into(),
+            x.reported.as_str().into(),
+            computed,
+            x.bounds.clone().unwrap_or_default().into(),
+            reproduced(x.reproduced),
+        ]
     });
-    table(["figure", "口径", "reported", "computed"], &[], rows.collect())
+    let yes = r.figures.iter().filter(|x| x.reproduced == Some(true)).count();
+    format!("<p>{yes} of {} reproduced.</p>", r.figures.len())
+        + &table(["figure", "口径", "reported", "computed", "bounds", ""], &[], rows.collect())
 }
 
 fn ska(r: &Report) -> String {
@@ -559,13 +579,14 @@ fn year_on_year(r: &Report) -> String {
             Cell::Html(bar),
             fmt_multiple(m.multiple_x100).into(),
             m.announced_x.map_or(String::new(), |x| format!("announced {x}×")).into(),
+            reproduced(m.reproduced),
         ]
     });
     legend(&[
         (PALETTE[4], "multiple of the baseline".into()),
         ("#c0392b", "line: announced multiple".into()),
         ("#5d6670", "dashed line: 1× (the baseline)".into()),
-    ]) + &table(["figure", "this festival", "baseline", "", "multiple", "announced"], &[1, 2, 4, 5], rows.collect())
+    ]) + &table(["figure", "this festival", "baseline", "", "multiple", "announced", ""], &[1, 2, 4, 5], rows.collect())
 }
 
 fn top(list: &[crate::view::Ranked], total: i64) -> String {

@@ -12,7 +12,7 @@ use dacu_core::settle::Line;
 use dacu_core::state::State;
 use dacu_core::traffic::book::ContractState;
 use dacu_core::traffic::view::{CurvePoint, Delivery};
-use dacu_core::view::{Baseline, ReportOptions};
+use dacu_core::view::ReportOptions;
 use dacu_core::{Engine, Festival, Ts};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -25,7 +25,7 @@ pub struct Ctx<'a> {
     pub speed: f64,
     pub queue_depth: usize,
     pub queue_cap: usize,
-    pub baseline: Option<&'a Baseline>,
+    pub report: &'a ReportOptions,
 }
 
 /// Hours of the GMV-by-hour series sent, ending at the latest hour with sales.
@@ -56,8 +56,7 @@ pub const PARTICIPANT_CONTRACTS_SHOWN: usize = 12;
 /// The operator's screen.
 pub fn operator(e: &Engine, cx: &Ctx<'_>) -> Value {
     let (f, st) = (e.festival(), e.state());
-    let opts = ReportOptions { baseline: cx.baseline.cloned(), ..Default::default() };
-    let r = dacu_core::view::report_with(f, st, &opts);
+    let r = dacu_core::view::report_with(f, st, cx.report);
     let budgets = dacu_core::settle::view::budgets(f, st);
     let alerts = alerts(f, st, cx, &budgets);
     json!({
@@ -69,6 +68,7 @@ pub fn operator(e: &Engine, cx: &Ctx<'_>) -> Value {
                      "orders": r.orders, "buyers": r.buyers},
         "baseline": r.baseline,
         "year_on_year": r.year_on_year,
+        "figures": r.figures,
         "hours": hours(st),
         "days": r.gmv_by_day,
         "channels": r.gmv_by_channel,

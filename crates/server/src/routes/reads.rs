@@ -363,7 +363,7 @@ pub async fn report(State(app): State<Shared>, who: Principal, Query(q): Query<R
                 .into_response()
         }
     };
-    let opts = view::ReportOptions { baseline: app.baseline.clone(), ..Default::default() };
+    let opts = app.report.clone();
     let r = app.read(q.at_least.unwrap_or(0), move |e| view::report_with(e.festival(), e.state(), &opts)).await;
     match r {
         Ok((r, pos)) if html => with_position(Html(dacu_core::html::render(&app.festival, &r)).into_response(), pos),

@@ -238,8 +238,26 @@ function alerts(a) {
 function settlement(v) {
   const paid = v.budgets.reduce((s, b) => s + b.paid_fen, 0);
   return [h("p", {}, `${num(v.settlements)} settlement(s) run; ${yuan(paid)} paid across every track.`),
+    sourceFigures(v),
     h("p", {}, h("a", {href: "/v1/report?format=html", id: "report-link"}, "The festival report 活动报告"), " · ",
       h("a", {href: "/ledger"}, "The ledger 台账"), " · ", h("a", {href: "/v1/report"}, "report JSON"))];
+}
+
+// The source's figures and the announced multiples, each marked reproduced or not.
+function sourceFigures(v) {
+  const figs = v.figures || [], yoy = (v.year_on_year || []).filter((m) => m.announced_x);
+  if (!figs.length && !yoy.length) return null;
+  const mark = (r) => r === true ? h("span", {class: "reproduced"}, "reproduced 已复现")
+    : r === false ? h("span", {class: "not-reproduced"}, "not reproduced 未复现") : "";
+  const done = figs.filter((x) => x.reproduced === true).length + yoy.filter((m) => m.reproduced === true).length;
+  return [h("h3", {}, "Figures of the source 大会公布数据"),
+    h("div", {class: "muted", id: "figures-count"}, `${done} of ${figs.length + yoy.length} reproduced`),
+    h("table", {id: "source-figures"},
+      h("tr", {}, ["Figure 口径", "Reported 公布", "Computed 计算", "Bounds 区间", ""].map((t) => h("th", {}, t))),
+      figs.map((x) => h("tr", {"data-figure": x.id}, h("td", {}, x.text_en), h("td", {}, x.reported),
+        h("td", {}, x.computed || "n/a"), h("td", {}, x.bounds || ""), h("td", {}, mark(x.reproduced)))),
+      yoy.map((m) => h("tr", {"data-figure": m.figure}, h("td", {}, m.figure.replace(/_fen$/, "").replace(/_/g, " ") + " year on year"),
+        h("td", {}, `${m.announced_x}×`), h("td", {}, times(m.multiple_x100)), h("td", {}, `±${pct(m.tolerance_bp)}`), h("td", {}, mark(m.reproduced)))))];
 }
 
 function render(v) {
