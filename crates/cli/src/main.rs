@@ -326,7 +326,7 @@ enum Cmd {
         data: Option<PathBuf>,
         /// The calibrated rehearsal at `1/K` (one simulated buyer stands for K) or `full`;
         /// or the generic festival at small, medium, large or a number of commands
-        /// (docs/simulator.md). With --serve: the generic festival only.
+        /// (docs/simulator.md). Default 1/400.
         #[arg(long)]
         scale: Option<String>,
         #[arg(long, default_value_t = 116)]
@@ -421,7 +421,7 @@ fn main() -> ExitCode {
         Cmd::Bench { what } => cmd::bench::run(what),
         Cmd::Codes { json } => cmd::codes::run(json),
         Cmd::Demo { data, scale, seed, serve: true, minutes, listen, exit, .. } => {
-            let scale = scale.unwrap_or_else(|| "2000000".into());
+            let scale = scale.unwrap_or_else(|| cmd::demo::SCALE.into());
             cmd::rehearse::run(cmd::rehearse::Args { data, scale, seed, minutes, listen, exit })
         }
         Cmd::Demo { data, scale, seed, quiet, .. } => {

@@ -48,6 +48,16 @@ fn the_operator_console_shows_the_report_and_moves_with_a_new_order() {
     assert_eq!(b.text("#board-anchor_race .leader"), leader);
     let x100 = yoy["multiple_x100"].as_i64().unwrap();
     assert_eq!(b.text("#yoy"), format!("{}.{:02}×", x100 / 100, x100 % 100));
+    // The source's figures and the announced multiples, marked as the report marks them.
+    let figures = served["figures"].as_array().unwrap();
+    let announced: Vec<&Value> =
+        served["year_on_year"].as_array().unwrap().iter().filter(|m| !m["announced_x"].is_null()).collect();
+    assert!(!figures.is_empty(), "{served}");
+    b.wait_for("return document.querySelector('#source-figures')", WAIT);
+    let rows = b.eval("return document.querySelectorAll('#source-figures tr[data-figure]').length");
+    assert_eq!(rows, json!(figures.len() + announced.len()));
+    let done = figures.iter().chain(announced.iter().copied()).filter(|x| x["reproduced"] == true).count();
+    assert_eq!(b.text("#figures-count"), format!("{done} of {} reproduced", figures.len() + announced.len()));
     // Money as the report prints it: ¥ with every fen.
     assert!(b.text("#gmv").starts_with('¥') && b.text("#gmv").contains('.'), "{}", b.text("#gmv"));
     no_leaks(&b, "the console");

@@ -62,29 +62,26 @@ pub fn parse_world(scale: &str) -> anyhow::Result<Option<u64>> {
     super::simulate::parse_scale(scale).map(|_| None)
 }
 
-/// Simulates the festival's activity into a workload file beside the data, then ingests
-/// it durably (group commits, fsync per batch).
-fn simulate_and_ingest(dir: DataDir, world: World<'_>, seed: u64, quiet: bool) -> anyhow::Result<(DataDir, Run)> {
-    let workload = dir.path().join("workload.jsonl");
-    let t0 = Instant::now();
-    let file = std::fs::File::create(&workload)?;
-    let sim = match world {
+/// Simulates `world` into `out`, with a progress bar unless `quiet`.
+pub fn simulate_world(
+    f: &dacu_core::Festival,
+    world: World<'_>,
+    seed: u64,
+    out: impl std::io::Write,
+    quiet: bool,
+) -> anyhow::Result<dacu_sim::Summary> {
+    Ok(match world {
         World::Generic(scale) => {
             let pb = progress_bar(scale.commands(), "simulate", quiet);
-            let sim = dacu_sim::simulate_with_progress(
-                dir.festival(),
-                scale,
-                seed,
-                dacu_sim::Mix::Festival,
-                file,
-                |done, _| pb.set_position(done),
-            )?;
+            let sim = dacu_sim::simulate_with_progress(f, scale, seed, dacu_sim::Mix::Festival, out, |done, _| {
+                pb.set_position(done)
+            })?;
             pb.finish_and_clear();
             sim
         }
         World::Profile(p, units) => {
             let pb = progress_bar(0, "simulate", quiet);
-            let w = dacu_sim::profile::simulate(p, dir.festival(), units, seed, file, |done| pb.set_position(done))?;
+            let w = dacu_sim::profile::simulate(p, f, units, seed, out, |done| pb.set_position(done))?;
             pb.finish_and_clear();
             dacu_sim::Summary {
                 commands: w.commands,
@@ -97,7 +94,15 @@ fn simulate_and_ingest(dir: DataDir, world: World<'_>, seed: u64, quiet: bool) -
                 ..Default::default()
             }
         }
-    };
+    })
+}
+
+/// Simulates the festival's activity into a workload file beside the data, then ingests
+/// it durably (group commits, fsync per batch).
+fn simulate_and_ingest(dir: DataDir, world: World<'_>, seed: u64, quiet: bool) -> anyhow::Result<(DataDir, Run)> {
+    let workload = dir.path().join("workload.jsonl");
+    let t0 = Instant::now();
+    let sim = simulate_world(dir.festival(), world, seed, std::fs::File::create(&workload)?, quiet)?;
     let sim_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let pb = progress_bar(std::fs::metadata(&workload)?.len(), "ingest", quiet);
@@ -249,7 +254,7 @@ pub fn previous(data: &Path, world: World<'_>, seed: u64, quiet: bool) -> anyhow
 }
 
 /// The reference month of the calibrated rehearsal, in the demo directory's `july`.
-fn reference_month(
+pub fn reference_month(
     data: &Path,
     p: &dacu_sim::profile::Profile,
     units: u64,

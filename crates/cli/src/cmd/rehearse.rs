@@ -67,7 +67,7 @@ fn line_time(line: &[u8]) -> Option<Ts> {
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let scale = super::simulate::parse_scale(&a.scale)?;
+    let units = super::demo::parse_world(&a.scale)?;
     anyhow::ensure!(
         a.minutes > 0.0 && a.minutes <= 24.0 * 60.0,
         "--minutes is how long the festival plays, above 0 and at most 1440, got {}",
@@ -80,13 +80,30 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         "Rehearsal 彩排: {} ({}), played in {} minutes",
         festival.festival.name_zh, festival.festival.name_en, a.minutes
     );
-    println!("The previous festival (the year-on-year baseline)…");
-    let prev = super::demo::World::Generic(dacu_sim::Scale::Commands((scale.commands() / 3).max(1_000)));
-    let baseline = super::demo::previous(&data, prev, a.seed + 1, true)?;
+    let profiles = dacu_sim::profile::profiles();
+    let (world, report) = match units {
+        Some(k) => {
+            let [this, before, july] = &profiles;
+            println!("The calibrated rehearsal at 1/{k}: {}", this.about);
+            println!("The baseline, {}; the reference month, {}…", before.about, july.about);
+            let before = super::demo::World::Profile(before, k);
+            let baseline = super::demo::previous(&data, before, a.seed + 1, true)?;
+            let reference = super::demo::reference_month(&data, july, k, a.seed + 2, true)?;
+            let report = ReportOptions { baseline: Some(baseline), reference: Some(reference), ..Default::default() };
+            (super::demo::World::Profile(this, k), report)
+        }
+        None => {
+            let scale = super::simulate::parse_scale(&a.scale)?;
+            println!("The previous festival (the year-on-year baseline)…");
+            let prev = super::demo::World::Generic(dacu_sim::Scale::Commands((scale.commands() / 3).max(1_000)));
+            let baseline = super::demo::previous(&data, prev, a.seed + 1, true)?;
+            (super::demo::World::Generic(scale), ReportOptions { baseline: Some(baseline), ..Default::default() })
+        }
+    };
     let workload = data.join("workload.jsonl");
     let t0 = Instant::now();
-    let sim =
-        dacu_sim::simulate(dir.festival(), scale, a.seed, std::io::BufWriter::new(std::fs::File::create(&workload)?))?;
+    let out = std::io::BufWriter::new(std::fs::File::create(&workload)?);
+    let sim = super::demo::simulate_world(dir.festival(), world, a.seed, out, true)?;
     dir.close()?;
     // The clock starts when registration opens or the festival starts, whichever is
     // first.
@@ -127,7 +144,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         None,
         cfg,
         dacu_log::Options::default(),
-        ReportOptions { baseline: Some(baseline), ..Default::default() },
+        report,
     )
     .map_err(|e| anyhow::anyhow!("cannot serve {}: {e}", data.display()))?;
     let listener = rt

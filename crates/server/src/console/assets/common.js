@@ -22,7 +22,7 @@ function h(tag, attrs, ...kids) {
 /** Replaces the children of element `id` (creating nothing if it is absent). */
 function fill(id, ...kids) {
   const e = document.getElementById(id);
-  if (e) e.replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false));
+  if (e) e.replaceChildren(...kids.flat(Infinity).filter((k) => k !== null && k !== undefined && k !== false));
   return e;
 }
 
