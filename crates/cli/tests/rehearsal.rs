@@ -46,3 +46,45 @@ fn a_rehearsal_plays_the_festival_through_the_service_and_settles_it() {
     let verify = dacu(&["verify", "--data", d]);
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
 }
+
+#[test]
+fn the_calibrated_rehearsal_plays_through_the_service_with_its_baseline_and_reference() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("demo");
+    let d = data.to_str().unwrap();
+    let out = dacu(&[
+        "demo",
+        "--serve",
+        "--exit",
+        "--data",
+        d,
+        "--scale",
+        "1/4000",
+        "--minutes",
+        "0.2",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("The calibrated rehearsal at 1/4000"), "{text}");
+    let fed = text.lines().find(|l| l.starts_with("Fed ")).unwrap_or_else(|| panic!("no feed summary: {text}"));
+    let n: Vec<u64> = fed.split(|c: char| !c.is_ascii_digit()).filter_map(|x| x.parse().ok()).take(3).collect();
+    // A profile's lines are all valid: played in time order, every one is accepted.
+    assert_eq!((n[0], n[2]), (n[1], 0), "{fed}");
+
+    // The festival the service played, against the baseline and the July month the
+    // rehearsal made beside it: every figure of the source is computed from the data.
+    let (prev, july) = (format!("{d}/previous"), format!("{d}/july"));
+    let o = dacu(&["report", "--data", d, "--baseline", &prev, "--reference", &july, "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let figures = report["figures"].as_array().unwrap();
+    assert_eq!(figures.len(), 7, "{report}");
+    for x in figures {
+        assert!(x["value"].is_i64() && x["reproduced"].is_boolean(), "{x}");
+    }
+    let announced = report["year_on_year"].as_array().unwrap().iter().filter(|m| m["announced_x"].is_i64()).count();
+    assert_eq!(announced, 3, "{report}");
+    assert!(dacu(&["verify", "--data", d]).status.success());
+}

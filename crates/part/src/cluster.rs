@@ -3,7 +3,22 @@
 //! the benchmark. The router routes at submission ([`crate::router::Router`]); a
 //! definition is decided by partition 0's thread, which queues its events to every other
 //! partition before it answers, so whatever is sent after the answer finds the definition
-//! applied. Settlement, decided on a projection of the logs, is not taken here.
+//! applied. Settlement, decided on a projection of the logs, is not taken here. Red
+//! packets are created and grabbed in their session's partition, as in one thread.
+//!
+//! A `tick` is sent to every partition, one tick at a time, so that every queue has the
+//! ticks in one order; each partition decides it where its queue reaches it and waits
+//! until every partition has decided before it applies it (or, when one refused it,
+//! does not) — crate::tick. A command another client sent before the tick may reach its
+//! partition after it, and its packet then expires at the next tick:
+//! [`Cluster::run`] sends a tick only once everything before it is answered.
+//!
+//! Where the threads answer otherwise than one thread: a grab by a user the packet's
+//! partition never saw is refused `not_eligible` in that partition's words (one thread
+//! looks for the user in the other partitions and answers as the single writer does); a
+//! refused `create_red_packet` leaves its record with the router (one thread drops it),
+//! so the same packet id created later in a session elsewhere goes to the first one's
+//! partition, which refuses the session as unknown where the single writer accepts it.
 //!
 //! A claim whose partition holds no stock asks the coordinator for a slab. When none is
 //! left to grant but other partitions may still hold some, the coordinator asks them to
@@ -48,6 +63,12 @@ enum Job {
     },
     /// A definition's events, decided by the coordinator.
     Apply(Vec<Event>),
+    /// A tick: decide it, say what was decided, and apply it if `go` says so.
+    Tick {
+        command: Command,
+        decided: Sender<(usize, Result<Vec<Event>, Rejection>)>,
+        go: Receiver<bool>,
+    },
     Stop,
 }
 
@@ -73,6 +94,8 @@ pub struct Cluster {
     threads: Vec<JoinHandle<Partition>>,
     shared: Arc<Shared>,
     router: Mutex<Router>,
+    /// Held while a tick is sent and decided.
+    ticking: Mutex<()>,
 }
 
 impl Cluster {
@@ -95,54 +118,122 @@ impl Cluster {
             });
             threads.push(t.expect("a partition thread starts"));
         }
-        Cluster { senders, threads, shared, router: Mutex::new(set_up.router) }
+        Cluster { senders, threads, shared, router: Mutex::new(set_up.router), ticking: Mutex::new(()) }
     }
 
     /// Sends a command to its partition; the answer comes on the receiver.
     pub fn submit(&self, command: Command) -> Receiver<Answer> {
         let (reply, rx) = channel();
-        match self.router.lock().expect("router lock").route(&command, false) {
-            Ok(p) => {
-                let _ = self.senders[p as usize].send(Job::Run { command, reply });
-            }
+        if let Command::Tick(_) = command {
+            let _ = reply.send(self.tick(command));
+            return rx;
+        }
+        let routed = self.router.lock().expect("router lock").route(&command, false);
+        match routed {
+            Ok(p) => self.send(p as usize, command),
             Err(why) => {
                 let _ = reply.send(Answer::Unsupported(why.0));
+                rx
             }
         }
-        rx
+    }
+
+    /// A tick in every partition (crate::tick): sent to all, decided by all, then applied
+    /// by all or, when one refused it, by none. Answers when every partition has decided.
+    fn tick(&self, command: Command) -> Answer {
+        let _one_at_a_time = self.ticking.lock().expect("tick lock");
+        let (tx, rx) = channel();
+        let mut gos = Vec::with_capacity(self.senders.len());
+        for q in &self.senders {
+            let (go, wait) = channel();
+            let _ = q.send(Job::Tick { command: command.clone(), decided: tx.clone(), go: wait });
+            gos.push(go);
+        }
+        drop(tx);
+        let mut decided: Vec<Option<Result<Vec<Event>, Rejection>>> = vec![None; self.senders.len()];
+        for (p, r) in rx.iter().take(self.senders.len()) {
+            decided[p] = Some(r);
+        }
+        let decided: Result<Vec<Vec<Event>>, Rejection> =
+            decided.into_iter().map(|r| r.expect("every partition decides a tick")).collect();
+        for go in gos {
+            let _ = go.send(decided.is_ok());
+        }
+        match decided {
+            Ok(all) => Answer::Accepted(crate::tick::answer(&all, &self.router.lock().expect("router lock"))),
+            Err(e) => Answer::Rejected(e),
+        }
     }
 
     /// Sends `commands` from one client thread per partition, each its partition's
     /// commands in their order with up to `window` in flight, resending what is answered
     /// busy; the answers, by index. What one command depends on must be in its partition
-    /// or answered before (definitions).
+    /// or answered before (definitions). A tick waits until everything before it is
+    /// answered, so that every partition applies it after what came before it and before
+    /// what comes after, as the single writer does.
     pub fn run(&self, commands: &[Command], window: usize) -> Vec<Answer> {
-        let mut router = self.router.lock().expect("router lock").clone();
-        let mut mine: Vec<Vec<usize>> = vec![Vec::new(); self.senders.len()];
+        let mut out: Vec<Option<Answer>> = (0..commands.len()).map(|_| None).collect();
+        let mut from = 0;
         for (i, c) in commands.iter().enumerate() {
-            if let Ok(p) = router.route(c, false) {
-                mine[p as usize].push(i);
+            if let Command::Tick(_) = c {
+                self.run_between(commands, from..i, window, &mut out);
+                out[i] = Some(self.tick(c.clone()));
+                from = i + 1;
             }
         }
-        let mut out: Vec<Option<Answer>> = (0..commands.len()).map(|_| None).collect();
+        self.run_between(commands, from..commands.len(), window, &mut out);
+        out.into_iter().map(|a| a.expect("every command answered or refused")).collect()
+    }
+
+    /// [`Cluster::run`] of the commands in `range`, none a tick. They are routed here, in
+    /// their order, as one thread routes them: a refund routed while another client's
+    /// thread is paying its order would otherwise go where the order was paid or where it
+    /// was not, depending on which thread the router saw first.
+    fn run_between(
+        &self,
+        commands: &[Command],
+        range: std::ops::Range<usize>,
+        window: usize,
+        out: &mut [Option<Answer>],
+    ) {
+        let mut mine: Vec<Vec<usize>> = vec![Vec::new(); self.senders.len()];
+        {
+            let mut router = self.router.lock().expect("router lock");
+            for i in range {
+                match router.route(&commands[i], false) {
+                    Ok(p) => mine[p as usize].push(i),
+                    Err(why) => out[i] = Some(Answer::Unsupported(why.0)),
+                }
+            }
+        }
         std::thread::scope(|s| {
-            let handles: Vec<_> = mine.iter().map(|ids| s.spawn(move || self.client(commands, ids, window))).collect();
+            let handles: Vec<_> = mine
+                .iter()
+                .enumerate()
+                .filter(|(_, ids)| !ids.is_empty())
+                .map(|(p, ids)| s.spawn(move || self.client(p, commands, ids, window)))
+                .collect();
             for h in handles {
                 for (i, a) in h.join().expect("a client thread") {
                     out[i] = Some(a);
                 }
             }
         });
-        let unrouted = |i: usize| Answer::Unsupported(crate::partition::unsupported(&commands[i]).0);
-        out.into_iter().enumerate().map(|(i, a)| a.unwrap_or_else(|| unrouted(i))).collect()
     }
 
-    fn client(&self, commands: &[Command], ids: &[usize], window: usize) -> Vec<(usize, Answer)> {
+    /// Sends a command routed before to partition `p`.
+    fn send(&self, p: usize, command: Command) -> Receiver<Answer> {
+        let (reply, rx) = channel();
+        let _ = self.senders[p].send(Job::Run { command, reply });
+        rx
+    }
+
+    fn client(&self, p: usize, commands: &[Command], ids: &[usize], window: usize) -> Vec<(usize, Answer)> {
         let mut got = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(window.max(1)) {
             let mut todo: Vec<usize> = chunk.to_vec();
             while !todo.is_empty() {
-                let sent: Vec<_> = todo.iter().map(|&i| (i, self.submit(commands[i].clone()))).collect();
+                let sent: Vec<_> = todo.iter().map(|&i| (i, self.send(p, commands[i].clone()))).collect();
                 todo.clear();
                 for (i, rx) in sent {
                     match rx.recv().expect("a partition answers") {
@@ -188,6 +279,13 @@ fn serve(part: &mut Partition, rx: &Receiver<Job>, peers: &[Sender<Job>], shared
                 let _ = reply.send(answer);
             }
             Ok(Job::Apply(events)) => part.apply_all(&events),
+            Ok(Job::Tick { command, decided, go }) => {
+                let r = part.decide(&command);
+                let _ = decided.send((part.index as usize, r.clone()));
+                if let (Ok(true), Ok(events)) = (go.recv(), &r) {
+                    part.apply_decided(events);
+                }
+            }
             Ok(Job::Stop) | Err(RecvTimeoutError::Disconnected) => return,
             Err(RecvTimeoutError::Timeout) => {}
         }

@@ -8,16 +8,20 @@
 //!   executed in one thread — the reference for what partitioned execution decides — with
 //!   the router's records, each partition's log, and the projection that merges the logs
 //!   into one engine (reads, and the settlement decided on it).
-//! - [`router`]: the router's records of where each session and paid order lives.
+//! - [`router`]: the router's records of where each session, red packet and paid order
+//!   lives.
+//! - `tick`: a `tick` broadcast to every partition, each firing its own timers (its red
+//!   packets' expiries) once, and what every partition decides alike given once.
 //! - [`merge`]: figures summed over the partitions (a merchant's, anchor's or provider's
 //!   sales and buyers).
-//! - [`cluster`]: the partitions running at once, one thread each (claims and follows).
+//! - [`cluster`]: the partitions running at once, one thread each (everything but
+//!   `settle`).
 //!
 //! What is partitioned so far ([`partition::SUPPORTED`]): the registrations and bindings,
-//! contest entries, coupons for everyone, follows and claims, live rooms, orders, refunds
-//! and settlement; the other commands are refused with
-//! [`partition::Unsupported`] until their partitioning (designed in docs/scale-out.md) is
-//! built.
+//! contest entries, coupons for everyone, follows and claims, live rooms, red packets (not
+//! for followers only) and their grabs, ticks, orders, refunds and settlement; the other
+//! commands are refused with [`partition::Unsupported`] until their partitioning
+//! (designed in docs/scale-out.md) is built.
 
 pub mod cluster;
 pub mod escrow;
@@ -25,6 +29,7 @@ pub mod merge;
 pub mod partition;
 pub mod route;
 pub mod router;
+pub(crate) mod tick;
 
 pub use cluster::{Answer, Cluster};
 pub use partition::{Partitioned, Unsupported};

@@ -6,7 +6,7 @@
 use crate::escrow::Escrow;
 use crate::route::{key, partition_of, Key, MAX_PARTITIONS};
 use crate::router::Router;
-use dacu_core::command::ClaimCoupon;
+use dacu_core::command::{ClaimCoupon, GrabRedPacket};
 use dacu_core::kinds::AudienceKind;
 use dacu_core::{Code, Command, Engine, Event, Festival, Rejection, Ts};
 use std::collections::BTreeMap;
@@ -40,11 +40,11 @@ pub struct Partition {
     engine: Engine,
     held: BTreeMap<String, u64>,
     /// What it applied, while recording.
-    log: Vec<Logged>,
+    pub(crate) log: Vec<Logged>,
 }
 
 /// One entry of a partition's log, as a projection reads it.
-enum Logged {
+pub(crate) enum Logged {
     /// A batch of its own commands, with the command's time.
     Own(Option<Ts>, Vec<Event>),
     /// The coordinator's definition number `k` (counted from 0), its events (on
@@ -67,6 +67,30 @@ impl Partition {
         let mut out = Vec::new();
         self.engine.execute(c, &mut out)?;
         Ok(out)
+    }
+
+    /// Decides a command of one of this partition's keys without applying it.
+    pub fn decide(&self, c: &Command) -> Result<Vec<Event>, Rejection> {
+        let mut out = Vec::new();
+        self.engine.decide(c, &mut out)?;
+        Ok(out)
+    }
+
+    /// Applies the events [`Partition::decide`] gave.
+    pub fn apply_decided(&mut self, events: &[Event]) {
+        for e in events {
+            self.engine.apply(e).expect("events from decide always apply");
+        }
+    }
+
+    /// Whether any event it applied named `user`.
+    pub fn knows_user(&self, user: &str) -> bool {
+        self.engine.state().users.get(user).is_some()
+    }
+
+    /// Whether it holds red packet `packet`.
+    pub fn knows_packet(&self, packet: &str) -> bool {
+        self.engine.state().market.packet_ids.get(packet).is_some()
     }
 
     /// Applies the coordinator's events for a definition.
@@ -129,7 +153,8 @@ impl Partition {
 pub const SUPPORTED: &str = "register_merchant, register_anchor, register_provider, certify_provider, bind_provider, \
                              unbind_provider, enroll, set_registration, set_experience_score, record_violation, \
                              load_baseline, settle, create_coupon (audience \"everyone\"), follow, claim_coupon, \
-                             live_start, live_end, viewer_enter, viewer_leave, interaction, order_paid and refund";
+                             live_start, live_end, viewer_enter, viewer_leave, interaction, order_paid, refund, \
+                             create_red_packet (not followers_only), grab_red_packet and tick";
 
 /// What a definition puts in escrow, if anything: a coupon's stock.
 pub(crate) fn escrowed(events: &[Event]) -> Option<(String, u64)> {
@@ -168,10 +193,18 @@ impl Partitioned {
     pub fn execute(&mut self, c: &Command) -> Result<Result<Vec<Event>, Rejection>, Unsupported> {
         let p = self.router.route(c, self.recording)?;
         let r = match c {
+            // Every partition applies it and logs its own part: crate::tick.
+            Command::Tick(_) => return Ok(self.tick(c)),
             _ if key(c) == Key::Coordinator => self.define(c),
             Command::ClaimCoupon(k) => self.claim(p, c, k),
+            Command::GrabRedPacket(k) => self.grab(p, c, k),
             _ => self.parts[p as usize].execute(c),
         };
+        if let (Command::CreateRedPacket(k), Err(_)) = (c, &r) {
+            if !self.parts[p as usize].knows_packet(&k.packet) {
+                self.router.forget_packet(&k.packet);
+            }
+        }
         if let Ok(events) = &r {
             if self.recording {
                 if key(c) == Key::Coordinator {
@@ -302,6 +335,31 @@ impl Partitioned {
             }
         }
         Err(self.parts[p as usize].sold_out(&k.coupon))
+    }
+
+    /// A grab in its packet's partition. A user that partition never saw is refused there
+    /// before the eligibility check, in other words than the single writer's, which knows
+    /// the user from elsewhere and refuses the user for not being in the room (the first
+    /// check, and a user never seen there is in none of its rooms).
+    fn grab(&mut self, p: u32, c: &Command, k: &GrabRedPacket) -> Result<Vec<Event>, Rejection> {
+        let here = &self.parts[p as usize];
+        match here.decide(c) {
+            Err(e)
+                if e.code == Code::NotEligible
+                    && !here.knows_user(&k.user)
+                    && self.parts.iter().any(|q| q.knows_user(&k.user)) =>
+            {
+                Err(Rejection::new(
+                    Code::NotEligible,
+                    format!("to grab red packet `{}` the user must be in the live room", k.packet),
+                ))
+            }
+            Err(e) => Err(e),
+            Ok(events) => {
+                self.parts[p as usize].apply_decided(&events);
+                Ok(events)
+            }
+        }
     }
 
     /// Every partition gives back what it holds of a coupon.

@@ -32,7 +32,7 @@ pub enum Key<'a> {
     Broadcast,
     /// A live session: its commands go to the partition it started in, its anchor's
     /// (`live_start` is routed by its anchor, so that the anchor's one live session is
-    /// checked where the anchor's sessions all are).
+    /// checked where the anchor's sessions all are); its red packets are created there.
     Session(&'a str),
     User(&'a str),
     Merchant(&'a str),
@@ -73,7 +73,6 @@ pub fn key(c: &Command) -> Key<'_> {
         | Command::CreateFullcut(_)
         | Command::CreatePriceCut(_)
         | Command::CreateGroupDeal(_)
-        | Command::CreateRedPacket(_)
         | Command::CreateLottery(_)
         | Command::LoadBaseline(_)
         | Command::SetExperienceScore(_)
@@ -82,6 +81,9 @@ pub fn key(c: &Command) -> Key<'_> {
         | Command::Impression(_) => Key::Coordinator,
         Command::Tick(_) => Key::Broadcast,
         Command::LiveStart(k) => Key::Session(&k.session),
+        // A packet is created where its session lives: deciding it needs the session
+        // live, and applying it needs the session, which only that partition holds.
+        Command::CreateRedPacket(k) => Key::Session(&k.session),
         Command::LiveEnd(k) => Key::Session(&k.session),
         Command::ViewerEnter(k) => Key::Session(&k.session),
         Command::ViewerLeave(k) => Key::Session(&k.session),

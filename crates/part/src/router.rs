@@ -1,25 +1,39 @@
-//! The router's records: where each session and each paid order lives, so that the
-//! commands naming them go there (docs/scale-out.md, "Partitions").
+//! The router's records: where each session, red packet and paid order lives, so that
+//! the commands naming them go there (docs/scale-out.md, "Partitions").
 
 use crate::partition::{check_definition, unsupported, Unsupported};
 use crate::route::{key, partition_of, Key};
 use dacu_core::Command;
 use std::collections::BTreeMap;
 
+/// Where a red packet lives, and its place among the packets routed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketAt {
+    /// Its session's partition when its `create_red_packet` was first routed.
+    pub partition: u32,
+    /// Packets routed before it: the single writer numbers packets in the order they are
+    /// created, and fires the expiries due at one time in that order.
+    pub seq: u64,
+}
+
 /// Routes commands to partitions; records a session's partition when it first routes
-/// its `live_start`, an order's when it first routes its `order_paid`.
+/// its `live_start`, a red packet's when it first routes its `create_red_packet`, an
+/// order's when it first routes its `order_paid`.
 #[derive(Debug, Clone)]
 pub struct Router {
     n: u32,
     /// Each session's partition: its anchor's.
     pub sessions: BTreeMap<String, u32>,
+    /// Each red packet's partition: its session's.
+    pub packets: BTreeMap<String, PacketAt>,
     /// Each order's partition: its session's, or its merchant's for a shelf order.
     pub orders: BTreeMap<String, u32>,
+    packets_routed: u64,
 }
 
 impl Router {
     pub fn new(n: u32) -> Router {
-        Router { n, sessions: BTreeMap::new(), orders: BTreeMap::new() }
+        Router { n, sessions: BTreeMap::new(), packets: BTreeMap::new(), orders: BTreeMap::new(), packets_routed: 0 }
     }
 
     /// Where a session's commands go: where it started; a session never started goes to
@@ -28,9 +42,22 @@ impl Router {
         self.sessions.get(session).copied().unwrap_or_else(|| partition_of(session, self.n))
     }
 
-    /// The partition a command is decided in (0, the coordinator, for a definition), or
-    /// why it is not partitioned yet; `settle` only when the caller keeps the logs it is
-    /// decided on.
+    /// Where a red packet's grabs go: where it was created; a packet never created goes
+    /// to its own key's partition, which refuses it as unknown.
+    pub fn packet(&self, packet: &str) -> u32 {
+        self.packets.get(packet).map_or_else(|| partition_of(packet, self.n), |p| p.partition)
+    }
+
+    /// Drops the record of a packet whose `create_red_packet` was refused and created
+    /// nothing, so that a later creation of the id in another session goes to that
+    /// session, as the single writer would accept it.
+    pub fn forget_packet(&mut self, packet: &str) {
+        self.packets.remove(packet);
+    }
+
+    /// The partition a command is decided in (0, the coordinator, for a definition; 0 for
+    /// a broadcast, which the caller sends to every partition), or why it is not
+    /// partitioned yet; `settle` only when the caller keeps the logs it is decided on.
     pub fn route(&mut self, c: &Command, settle: bool) -> Result<u32, Unsupported> {
         let n = self.n;
         Ok(match (key(c), c) {
@@ -38,6 +65,7 @@ impl Router {
                 check_definition(c, settle)?;
                 0
             }
+            (Key::Broadcast, Command::Tick(_)) => 0,
             (Key::User(u), Command::Follow(_) | Command::ClaimCoupon(_)) => partition_of(u, n),
             // A session starts in its anchor's partition, which knows whether the anchor
             // is live elsewhere; a session id routed before goes where it went (and is
@@ -45,7 +73,19 @@ impl Router {
             (Key::Session(_), Command::LiveStart(k)) => {
                 *self.sessions.entry(k.session.clone()).or_insert_with(|| partition_of(&k.anchor, n))
             }
+            // Whether a user follows the anchor is known whole only in the user's
+            // partition (a follow by a room's interaction is in the room's), so a packet
+            // for followers cannot be decided in its session's.
+            (Key::Session(_), Command::CreateRedPacket(k)) if k.followers_only => return Err(unsupported(c)),
+            // A packet lives in its session's partition; a packet id routed before goes
+            // where it went (and is refused there as a duplicate).
+            (Key::Session(session), Command::CreateRedPacket(k)) => {
+                let at = PacketAt { partition: self.session(session), seq: self.packets_routed };
+                self.packets_routed += 1;
+                self.packets.entry(k.packet.clone()).or_insert(at).partition
+            }
             (Key::Session(session), _) => self.session(session),
+            (Key::Packet(packet), Command::GrabRedPacket(_)) => self.packet(packet),
             // An order is paid where its session lives (the session's figures and its
             // anchor's attribution are there), a shelf order in its merchant's partition;
             // an order id routed before goes where it went.

@@ -3,10 +3,13 @@
 //! beyond its stock, no user beyond the per-user limit, the escrow never has more out than
 //! the stock at any position of its log, and no stock is stranded: a coupon whose demand
 //! exceeds its stock is claimed to exactly its stock. And the simulated festival on
-//! partition threads — definitions first, then one client per partition — gets the
-//! single engine's answer to every command.
+//! partition threads — definitions first, then one client per partition, each tick
+//! sent to every partition once what came before it is answered — gets the single
+//! engine's answer to every command (every tick's events, each packet's expiry among
+//! them once) and every red packet the same grabs and return; a tick refused in one
+//! partition is applied in none.
 
-use dacu_core::{festival, parse_line, Code, Command, Festival};
+use dacu_core::{festival, parse_line, Code, Command, Event, Festival};
 use dacu_part::escrow::peak_out;
 use dacu_part::{Answer, Cluster, Partitioned};
 use std::sync::Arc;
@@ -110,6 +113,92 @@ fn festival_commands(f: &Festival) -> (Vec<Command>, Vec<Command>) {
     cmds.into_iter().partition(|c| dacu_part::route::key(c) == dacu_part::route::Key::Coordinator)
 }
 
+fn one_engine(e: &mut dacu_core::Engine, c: &Command) -> Result<Vec<Event>, dacu_core::Rejection> {
+    let mut out = Vec::new();
+    e.execute(c, &mut out).map(|()| out)
+}
+
+fn events_of(parts: &Partitioned) -> Vec<u64> {
+    parts.parts.iter().map(|p| p.engine().state().events).collect()
+}
+
+#[test]
+fn a_tick_on_partition_threads_fires_each_packet_once_and_a_refused_one_changes_nothing() {
+    let mut lines =
+        vec![r#"{"type":"register_merchant","merchant":"m1","name":"Beauty","brand_tier":"ska","category":"beauty"}"#
+            .to_string()];
+    // Anchors a1 to a4 land in partitions 3, 2, 1 and 0 of 4 (1, 0, 1 and 0 of 2): the
+    // order the packets are created in, which is the order they expire in, is not their
+    // partitions' order.
+    for j in 1..=4 {
+        lines.push(format!(r#"{{"type":"register_anchor","anchor":"a{j}","name":"A{j}","followers":1}}"#));
+        lines.push(format!(
+            r#"{{"type":"live_start","session":"s{j}","anchor":"a{j}","at":"2021-11-01T09:00:00+08:00"}}"#
+        ));
+    }
+    for j in 1..=4 {
+        lines.push(format!(r#"{{"type":"create_red_packet","id":"cp{j}","packet":"rp{j}","session":"s{j}","issuer":"anchor:a{j}","total":500,"count":5,"split":"even","seed":{j},"opens_at":"2021-11-01T09:01:00+08:00","expires_at":"2021-11-01T12:00:00+08:00","at":"2021-11-01T09:00:30+08:00"}}"#));
+    }
+    lines.push(r#"{"type":"viewer_enter","session":"s2","user":"u1","at":"2021-11-01T10:00:00+08:00"}"#.into());
+    lines.push(
+        r#"{"type":"grab_red_packet","id":"g1","packet":"rp2","user":"u1","at":"2021-11-01T10:00:01+08:00"}"#.into(),
+    );
+    let commands: Vec<Command> = lines.iter().map(|l| parse_line(l).unwrap()).collect();
+    // Its id is the grab's, which only rp2's partition knows: refused in every partition.
+    let taken = parse_line(r#"{"type":"tick","id":"g1","at":"2021-11-02T00:00:00+08:00"}"#).unwrap();
+    let tick = parse_line(r#"{"type":"tick","id":"t1","at":"2021-11-02T00:00:00+08:00"}"#).unwrap();
+    for n in [1, 2, 4] {
+        let mut one = dacu_core::Engine::new(mini());
+        let mut set_up = Partitioned::new(mini(), n).unwrap();
+        for c in &commands {
+            let want = one_engine(&mut one, c);
+            assert_eq!(set_up.execute(c).unwrap(), want, "{c:?} with {n}");
+            assert!(want.is_ok(), "{want:?}");
+        }
+        let before = events_of(&set_up);
+        let cluster = Cluster::start(set_up);
+        match (cluster.submit(taken.clone()).recv().unwrap(), one_engine(&mut one, &taken)) {
+            (Answer::Rejected(got), Err(want)) => assert_eq!(got, want, "with {n} partition threads"),
+            other => panic!("{other:?}"),
+        }
+        let want = one_engine(&mut one, &tick).unwrap();
+        let expired: Vec<&str> = want
+            .iter()
+            .filter_map(|e| match e {
+                Event::RedPacketExpired { packet, .. } => Some(packet.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(expired, ["rp1", "rp2", "rp3", "rp4"], "the single writer fires them in the order created");
+        match cluster.submit(tick.clone()).recv().unwrap() {
+            Answer::Accepted(got) => assert_eq!(got, want, "the tick's answer with {n} partition threads"),
+            other => panic!("{other:?}"),
+        }
+        let parts = cluster.stop();
+        let after = events_of(&parts);
+        assert_eq!(before.len(), after.len());
+        for (p, (b, a)) in before.iter().zip(&after).enumerate() {
+            let own = parts.parts[p].engine().state().market.packet_ids.names().count() as u64;
+            // Each partition applied the tick's own record and its own packets' expiries,
+            // nothing for the refused tick.
+            assert_eq!(*a, b + 1 + own, "partition {p} of {n}");
+        }
+        let st = one.state();
+        for packet in st.market.packet_ids.names() {
+            let want = st.market.packets[st.market.packet_ids.get(packet).unwrap() as usize].returned;
+            let holders: Vec<_> = parts
+                .parts
+                .iter()
+                .filter_map(|p| {
+                    let ps = p.engine().state();
+                    ps.market.packet_ids.get(packet).map(|i| ps.market.packets[i as usize].returned)
+                })
+                .collect();
+            assert_eq!(holders, [want], "{packet} returned once, where it lives, with {n}");
+        }
+    }
+}
+
 fn code(a: Answer) -> Result<(), Code> {
     match a {
         Answer::Accepted(_) => Ok(()),
@@ -125,15 +214,46 @@ fn the_simulated_festival_on_partition_threads_decides_as_one_engine() {
     assert!(keyed.len() > 5_000, "{}", keyed.len());
     let mut one = dacu_core::Engine::new(f.clone());
     let mut want = Vec::new();
+    let mut ticks = Vec::new();
     for c in definitions.iter().chain(&keyed) {
-        want.push(one.execute(c, &mut Vec::new()).map_err(|r| r.code));
+        let r = one_engine(&mut one, c);
+        if let (Command::Tick(_), Ok(events)) = (c, &r) {
+            ticks.push(events.clone());
+        }
+        want.push(r.map(|_| ()).map_err(|r| r.code));
     }
+    let expiries = ticks.iter().flatten().filter(|e| matches!(e, Event::RedPacketExpired { .. })).count();
+    assert!(
+        ticks.len() > 5 && expiries > 5,
+        "too few ticks and expiries to mean anything: {} / {expiries}",
+        ticks.len()
+    );
     for n in [1, 2, 4] {
         let cluster = Cluster::start(Partitioned::new(f.clone(), n).unwrap());
         let mut got: Vec<_> = definitions.iter().map(|c| code(cluster.submit(c.clone()).recv().unwrap())).collect();
-        got.extend(cluster.run(&keyed, 64).into_iter().map(code));
+        let answers = cluster.run(&keyed, 64);
+        let got_ticks: Vec<Vec<Event>> = keyed
+            .iter()
+            .zip(&answers)
+            .filter_map(|(c, a)| match (c, a) {
+                (Command::Tick(_), Answer::Accepted(events)) => Some(events.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(got_ticks, ticks, "the ticks' answers with {n} partition threads");
+        got.extend(answers.into_iter().map(code));
         let parts = cluster.stop();
         assert_eq!(got, want, "the answers with {n} partition threads");
+        let packets = keyed.iter().filter(|c| matches!(c, Command::GrabRedPacket(_))).count();
+        assert!(packets > 50, "too few grabs to mean anything: {packets}");
+        for (packet, at) in &parts.router.packets {
+            let st = one.state();
+            let want = &st.market.packets[st.market.packet_ids.get(packet).expect("created") as usize];
+            let ps = parts.parts[at.partition as usize].engine().state();
+            let got = &ps.market.packets[ps.market.packet_ids.get(packet).expect("where it was routed") as usize];
+            let figures = |p: &dacu_core::market::Packet| (p.granted, p.grabbers.len(), p.returned);
+            assert_eq!(figures(got), figures(want), "{packet} with {n}");
+        }
         let st = one.state();
         for m in st.merchant_ids.names() {
             let of = dacu_part::merge::Of::Merchant;

@@ -1,11 +1,13 @@
 //! Partitioned execution decides what the single writer decides: the same simulated
-//! festival's live rooms, orders, refunds, coupon claims and settlements run through 1, 2 and 4
-//! partitions give every command the same answer, every session the same figures, every
-//! merchant, anchor and provider the same sales and buyers (summed over the partitions),
-//! every coupon the same claimed total and every user the same claims as one engine; and
-//! the partitions' logs, merged as a projection reads them, replay to the single
-//! writer's state digest (the ledger and the budgets' spending with it) and report; the escrow never has more out than
-//! a coupon's stock.
+//! festival's live rooms, orders, refunds, coupon claims, red packets, grabs, ticks and
+//! settlements run through 1, 2 and 4 partitions give every command the same answer,
+//! every session the same figures, every merchant, anchor and provider the same sales and
+//! buyers (summed over the partitions), every coupon the same claimed total, every user
+//! the same claims and every red packet the same grabs and return as one engine; and the
+//! partitions' logs, merged as a projection reads them, replay to the single writer's
+//! state digest (the ledger, the budgets' spending and the wallets with it) and report,
+//! with each packet's expiry in them once; the escrow never has more out than a coupon's
+//! stock.
 
 use dacu_core::{festival, parse_line, Command, Engine, Event, Festival, Rejection};
 use dacu_part::escrow::peak_out;
@@ -28,14 +30,38 @@ fn single(e: &mut Engine, c: &Command) -> Result<Vec<Event>, Rejection> {
 /// Runs `commands` on one engine and on `n` partitions; asserts the same answers and
 /// the same claims; returns how many claims were accepted and refused as sold out.
 fn assert_same(f: &Arc<Festival>, commands: &[Command], n: u32) -> (usize, usize) {
+    let (claims, _) = assert_same_with_packets(f, commands, n);
+    claims
+}
+
+/// What a run's red packets did: grabs accepted, packets that expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Packets {
+    grabbed: usize,
+    expired: usize,
+}
+
+fn expiries(events: &[Event]) -> usize {
+    events.iter().filter(|e| matches!(e, Event::RedPacketExpired { .. })).count()
+}
+
+/// As [`assert_same`], and every red packet the same in its partition as in one engine;
+/// also what the run's packets did.
+fn assert_same_with_packets(f: &Arc<Festival>, commands: &[Command], n: u32) -> ((usize, usize), Packets) {
     let mut one = Engine::new(f.clone());
     let mut parts = Partitioned::new(f.clone(), n).unwrap();
     parts.record();
     let (mut claimed, mut sold_out) = (0, 0);
+    let mut packets = Packets { grabbed: 0, expired: 0 };
     for (i, c) in commands.iter().enumerate() {
         let want = single(&mut one, c);
         let got = parts.execute(c).expect("a partitioned command");
         assert_eq!(got, want, "command {i} ({}) with {n} partitions", c.type_name());
+        match (c, &want) {
+            (Command::GrabRedPacket(_), Ok(ev)) if !ev.is_empty() => packets.grabbed += 1,
+            (Command::Tick(_), Ok(ev)) => packets.expired += expiries(ev),
+            _ => {}
+        }
         if let Command::ClaimCoupon(_) = c {
             match &want {
                 Ok(ev) if !ev.is_empty() => claimed += 1,
@@ -65,6 +91,7 @@ fn assert_same(f: &Arc<Festival>, commands: &[Command], n: u32) -> (usize, usize
         };
         assert_eq!(figures(got), figures(want), "session {session} with {n} partitions");
     }
+    assert_packets(&one, &parts, n);
     for (of, ids) in [
         (Of::Merchant, st.merchant_ids.names().collect::<Vec<_>>()),
         (Of::Anchor, st.anchor_ids.names().collect()),
@@ -76,8 +103,12 @@ fn assert_same(f: &Arc<Festival>, commands: &[Command], n: u32) -> (usize, usize
     }
     // A projection reading every partition's log rebuilds the single writer's report.
     let mut merged = Engine::new(f.clone());
-    for e in parts.merged_events() {
-        merged.apply(&e).expect("the merged events apply");
+    let merged_events = parts.merged_events();
+    // Each packet's expiry, and with it the return of what was not grabbed, once: not
+    // once per partition that applied the tick.
+    assert_eq!(expiries(&merged_events), packets.expired, "expiries in the merged logs with {n} partitions");
+    for e in &merged_events {
+        merged.apply(e).expect("the merged events apply");
     }
     let report = |e: &Engine| serde_json::to_value(dacu_core::view::report(f, e.state())).unwrap();
     assert_eq!(report(&merged), report(&one), "the report of the merged events with {n} partitions");
@@ -88,7 +119,31 @@ fn assert_same(f: &Arc<Festival>, commands: &[Command], n: u32) -> (usize, usize
     );
     let digest = |e: &Engine| dacu_core::digest::digest(e.state());
     assert_eq!(digest(&merged), digest(&one), "the state of the merged events with {n} partitions");
-    (claimed, sold_out)
+    ((claimed, sold_out), packets)
+}
+
+/// Every red packet the single writer holds, in the partition its grabs went to: the
+/// same shares grabbed, by the same users, and the same return at expiry; and in no
+/// other partition.
+fn assert_packets(one: &Engine, parts: &Partitioned, n: u32) {
+    let st = one.state();
+    for packet in st.market.packet_ids.names() {
+        let figures = |e: &Engine| {
+            let st = e.state();
+            let p = &st.market.packets[st.market.packet_ids.get(packet)? as usize];
+            let grabbers: BTreeSet<String> = p.grabbers.iter().map(|u| st.users.name(u).to_string()).collect();
+            Some((p.granted.0, grabbers, p.returned.map(|r| r.0)))
+        };
+        let home = parts.router.packet(packet);
+        for p in &parts.parts {
+            let got = figures(p.engine());
+            if p.index == home {
+                assert_eq!(got, figures(one), "red packet {packet} with {n} partitions");
+            } else {
+                assert_eq!(got, None, "red packet {packet} is only in partition {home} of {n}");
+            }
+        }
+    }
 }
 
 /// The simulated festival's commands that partitions take, with the coupons' stock cut
@@ -136,7 +191,7 @@ fn simulated(f: &Festival, seed: u64, stock: i64) -> Vec<Command> {
 }
 
 #[test]
-fn the_simulated_festivals_rooms_orders_and_claims_are_decided_alike_on_1_2_and_4_partitions() {
+fn the_simulated_festivals_rooms_orders_claims_packets_and_ticks_are_decided_alike_on_1_2_and_4_partitions() {
     let f116 = Arc::new(festival::parse(include_str!("../../../festivals/kuaishou-116-2021.toml")).expect("valid"));
     for (f, seed) in [(mini(), 7), (f116, 116)] {
         festival_alike(&f, &simulated(&f, seed, 40));
@@ -154,11 +209,16 @@ fn festival_alike(f: &Arc<Festival>, commands: &[Command]) {
     assert!(enrolments > 10, "too few contest entrants to mean anything: {enrolments}");
     let refunds = commands.iter().filter(|c| matches!(c, Command::Refund(_))).count();
     assert!(refunds > 50, "too few refunds to mean anything: {refunds}");
+    let packets = commands.iter().filter(|c| matches!(c, Command::CreateRedPacket(_))).count();
+    assert!(packets > 5, "too few red packets to mean anything: {packets}");
+    let ticks = commands.iter().filter(|c| matches!(c, Command::Tick(_))).count();
+    assert!(ticks > 5, "too few ticks to mean anything: {ticks}");
     let mut seen = BTreeSet::new();
     for n in [1, 2, 4] {
-        let (claimed, sold_out) = assert_same(f, commands, n);
+        let ((claimed, sold_out), p) = assert_same_with_packets(f, commands, n);
         assert!(claimed > 0 && sold_out > 0, "the run must both claim and run out: {claimed} / {sold_out}");
-        seen.insert((claimed, sold_out));
+        assert!(p.grabbed > 50 && p.expired > 5, "the packets must be grabbed and expire: {p:?}");
+        seen.insert((claimed, sold_out, p));
     }
     assert_eq!(seen.len(), 1);
 }
@@ -167,9 +227,13 @@ fn festival_alike(f: &Arc<Festival>, commands: &[Command]) {
 fn a_partitioned_command_outside_the_built_set_is_refused_and_changes_nothing() {
     let f = mini();
     let mut parts = Partitioned::new(f, 2).unwrap();
-    let c = parse_line(r#"{"type":"tick","id":"t1","at":"2021-11-05T20:00:00+08:00"}"#).unwrap();
+    let c = parse_line(r#"{"type":"cancel","id":"x1","checkout":"k1","at":"2021-11-05T20:00:00+08:00"}"#).unwrap();
     let e = parts.execute(&c).unwrap_err();
-    assert!(e.0.contains("`tick` is not partitioned yet"), "{e}");
+    assert!(e.0.starts_with("`cancel` is not partitioned yet: partitioned execution takes register_merchant"), "{e}");
+    assert!(e.0.contains("create_red_packet (not followers_only), grab_red_packet and tick"), "{e}");
+    // docs/scale-out.md quotes this refusal word for word.
+    let doc = include_str!("../../../docs/scale-out.md").split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(doc.contains(&format!("`` {e} ``")), "docs/scale-out.md does not quote: {e}");
     // A coupon for followers: follows recorded by a room's interactions live in the
     // room's partition, not the user's, so the audience cannot be checked there yet.
     parts.execute(&parse_line(SET_UP[0]).unwrap()).unwrap().unwrap();
@@ -178,6 +242,12 @@ fn a_partitioned_command_outside_the_built_set_is_refused_and_changes_nothing() 
     assert!(e.0.contains("`create_coupon` is not partitioned yet"), "{e}");
     assert_eq!(parts.parts.iter().map(|p| p.engine().state().events).collect::<Vec<_>>(), before);
     assert_eq!(before, [1, 1], "a definition is in every partition");
+    // A packet for followers: the user's follows are whole only in the user's partition.
+    let followers_only =
+        packet_line("cp1", 1, 1, (3, 2, false)).replace(r#""seed""#, r#""followers_only":true,"seed""#);
+    let e = parts.execute(&parse_line(&followers_only).unwrap()).unwrap_err();
+    assert!(e.0.contains("`create_red_packet` is not partitioned yet"), "{e}");
+    assert!(parts.router.packets.is_empty(), "a refused packet leaves no record");
     assert!(Partitioned::new(mini(), 0).is_err());
     assert!(Partitioned::new(mini(), 65).is_err());
 }
@@ -193,6 +263,56 @@ fn coupon(i: usize, stock: u8, per_user: u8, followers: bool) -> String {
     format!(
         r#"{{"type":"create_coupon","id":"cc{i}","coupon":"c{i}","issuer":"platform","scope":"platform","off":100,"stock":{stock},"per_user":{per_user}{audience},"claim_from":"2021-11-02T00:00:00+08:00","claim_until":"2021-11-06T00:00:00+08:00","valid_days":1,"at":"2021-11-01T00:00:00+08:00"}}"#
     )
+}
+
+/// Anchors a1 to a4 (with 4 partitions, one in each), each live in its session s1 to s4
+/// from 11-01 09:00.
+fn rooms() -> Vec<String> {
+    let mut lines = vec![SET_UP[1].to_string()];
+    for j in 1..=4 {
+        lines.push(format!(r#"{{"type":"register_anchor","anchor":"a{j}","name":"A{j}","followers":10}}"#));
+        lines.push(format!(
+            r#"{{"type":"live_start","session":"s{j}","anchor":"a{j}","at":"2021-11-01T09:00:00+08:00"}}"#
+        ));
+    }
+    lines
+}
+
+/// Red packet `rp{packet}` in session `s{session}`: `count` shares, expiring at 12:00 on
+/// 11-0`expires`, for those who comment the passphrase if `passphrase`.
+fn packet_line(id: &str, packet: u32, session: u32, (count, expires, passphrase): (u8, u8, bool)) -> String {
+    let total = u32::from(count) * 100 + packet * 7;
+    let pass = if passphrase { r#","passphrase":"口令""# } else { "" };
+    format!(
+        r#"{{"type":"create_red_packet","id":"{id}","packet":"rp{packet}","session":"s{session}","issuer":"anchor:a{session}","total":{total},"count":{count},"split":"double_mean","seed":{packet}{pass},"opens_at":"2021-11-01T09:01:00+08:00","expires_at":"2021-11-0{expires}T12:00:00+08:00","at":"2021-11-01T09:00:30+08:00"}}"#
+    )
+}
+
+/// The commands (one a line) of one generated operation on rooms, packets and time, at
+/// `at`. `last` is the last grab, as (its time, its id, its line).
+fn packet_op(k: usize, (op, j, user): (u8, u32, u16), at: &str, last: &Option<(String, String, String)>) -> String {
+    let (s, u) = (format!("s{j}"), format!("u{user}"));
+    match (op, last) {
+        (0 | 1, _) => format!(r#"{{"type":"viewer_enter","session":"{s}","user":"{u}","at":"{at}"}}"#),
+        (2, _) => format!(r#"{{"type":"viewer_leave","session":"{s}","user":"{u}","at":"{at}"}}"#),
+        (3, _) => format!(r#"{{"type":"grab_red_packet","id":"g{k}","packet":"rp{j}","user":"{u}","at":"{at}"}}"#),
+        // In, the passphrase said, and a grab, one line each.
+        (4, _) => [0, 5, 3].map(|op| packet_op(k, (op, j, user), at, last)).join("\n"),
+        (5, _) => format!(
+            r#"{{"type":"interaction","session":"{s}","user":"{u}","kind":"comment","text":"口令","at":"{at}"}}"#
+        ),
+        // A resend of the last grab, word for word.
+        (6, Some((_, _, line))) => line.clone(),
+        // A packet never created.
+        (6, None) => format!(r#"{{"type":"grab_red_packet","id":"g{k}","packet":"rp9","user":"{u}","at":"{at}"}}"#),
+        // A packet id created before, again in another session: a duplicate.
+        (7, _) => packet_line(&format!("cq{k}"), j, j % 4 + 1, (2, 3, false)),
+        (8, _) => format!(r#"{{"type":"follow","id":"f{k}","anchor":"a{j}","user":"{u}","at":"{at}"}}"#),
+        // A tick whose id the last grab took: refused where that grab was decided, so in
+        // every partition.
+        (9, Some((_, id, _))) => format!(r#"{{"type":"tick","id":"{id}","at":"{at}"}}"#),
+        _ => format!(r#"{{"type":"tick","id":"t{k}","at":"{at}"}}"#),
+    }
 }
 
 proptest! {
@@ -226,5 +346,41 @@ proptest! {
         }
         let commands: Vec<Command> = lines.iter().map(|l| parse_line(l).unwrap()).collect();
         assert_same(&mini(), &commands, n);
+    }
+
+    /// Rooms in every partition, each with a red packet, and any mix of entries, exits,
+    /// passphrases, follows, grabs (resent, or of a packet never created), packets created
+    /// again and ticks (one with a grab's id), in time order: the same answers, the same
+    /// packets and the same merged state and report on 1 to 4 partitions as on one engine.
+    #[test]
+    fn any_grabs_and_ticks_are_decided_alike_on_any_number_of_partitions(
+        packets in prop::collection::vec((1u8..6, 1u8..8, any::<bool>()), 4),
+        ops in prop::collection::vec((0u8..12, 1u32..5, 0u16..6, 0u8..6), 1..200),
+        n in 1u32..5,
+    ) {
+        let mut lines = rooms();
+        for (j, p) in (1..).zip(&packets) {
+            lines.push(packet_line(&format!("cp{j}"), j, j, *p));
+        }
+        let mut timed: Vec<(String, String)> = Vec::new();
+        let mut last: Option<(String, String, String)> = None;
+        for (k, (op, j, user, day)) in ops.iter().enumerate() {
+            let at = format!("2021-11-0{}T10:{:02}:{:02}+08:00", 1 + day, k / 60, k % 60);
+            let line = packet_op(k, (*op, *j, *user), &at, &last);
+            let at = match (op, &last) {
+                (6, Some((t, _, _))) => t.clone(),
+                _ => at,
+            };
+            if line.contains("grab_red_packet") && *op != 6 {
+                let grab = line.lines().last().expect("a line").to_string();
+                last = Some((at.clone(), format!("g{k}"), grab));
+            }
+            timed.push((at, line));
+        }
+        // One time zone and one format: the text sorts as the times do.
+        timed.sort_by(|a, b| a.0.cmp(&b.0));
+        lines.extend(timed.iter().flat_map(|(_, l)| l.lines().map(str::to_string)));
+        let commands: Vec<Command> = lines.iter().map(|l| parse_line(l).unwrap()).collect();
+        assert_same_with_packets(&mini(), &commands, n);
     }
 }

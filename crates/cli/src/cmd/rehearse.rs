@@ -139,14 +139,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let rt = super::serve::runtime(&cfg)?;
-    let (service, _) = Service::open(
-        &data,
-        None,
-        cfg,
-        dacu_log::Options::default(),
-        report,
-    )
-    .map_err(|e| anyhow::anyhow!("cannot serve {}: {e}", data.display()))?;
+    let (service, _) = Service::open(&data, None, cfg, dacu_log::Options::default(), report)
+        .map_err(|e| anyhow::anyhow!("cannot serve {}: {e}", data.display()))?;
     let listener = rt
         .block_on(tokio::net::TcpListener::bind(&a.listen))
         .with_context(|| format!("cannot listen on {}", a.listen))?;
