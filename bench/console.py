@@ -18,7 +18,8 @@ ports.
     python3 bench/console.py --dacu target/release/dacu [--scale 10000000] [--work DIR]
     python3 bench/console.py --dacu target/release/dacu --rehearsal docs/img/console-rehearsal.png
 
-`--rehearsal PNG` instead runs `dacu demo --serve --exit` (2M commands in 3 minutes),
+`--rehearsal PNG` instead runs `dacu demo --serve --exit` (the calibrated rehearsal at 1/400,
+1.8M commands, in 3 minutes),
 follows the console through it, reports how far behind the festival clock the screen ran,
 and saves a screenshot halfway.
 """
