@@ -8,33 +8,32 @@ fn dacu(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_dacu")).args(args).output().unwrap()
 }
 
+/// Runs `dacu demo --serve --exit` at `scale` in `data`, played in 0.2 minutes: what it
+/// printed, its feed summary line, and that line's (fed, accepted, rejected).
+fn rehearse(data: &str, scale: &str) -> (String, String, [u64; 3]) {
+    let listen = ["--listen", "127.0.0.1:0"];
+    let out = dacu(
+        &[&["demo", "--serve", "--exit", "--data", data, "--scale", scale, "--minutes", "0.2"][..], &listen].concat(),
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    let fed = text.lines().find(|l| l.starts_with("Fed ")).unwrap_or_else(|| panic!("no feed summary: {text}"));
+    let n: Vec<u64> = fed.split(|c: char| !c.is_ascii_digit()).filter_map(|x| x.parse().ok()).take(3).collect();
+    let fed = fed.to_string();
+    (text, fed, [n[0], n[1], n[2]])
+}
+
 #[test]
 fn a_rehearsal_plays_the_festival_through_the_service_and_settles_it() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("demo");
     let d = data.to_str().unwrap();
-    let out = dacu(&[
-        "demo",
-        "--serve",
-        "--exit",
-        "--data",
-        d,
-        "--scale",
-        "20000",
-        "--minutes",
-        "0.2",
-        "--listen",
-        "127.0.0.1:0",
-    ]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    let (text, fed, n) = rehearse(d, "20000");
     // The console's link carries an operator token; the anchor's link a participant's.
     assert!(text.contains("/login?token=dacu_"), "{text}");
-    let fed = text.lines().find(|l| l.starts_with("Fed ")).unwrap_or_else(|| panic!("no feed summary: {text}"));
     assert!(text.contains("Settled at the festival's end"), "{text}");
 
     // Everything fed was answered: accepted + rejected = the commands simulated.
-    let n: Vec<u64> = fed.split(|c: char| !c.is_ascii_digit()).filter_map(|x| x.parse().ok()).take(3).collect();
     assert_eq!(n[0], n[1] + n[2], "{fed}");
     // Played in time order, the stream's rejections are its deliberately bad lines and a
     // few of their kin — not the bulk of a session or a red packet lost to a late feed.
@@ -52,24 +51,8 @@ fn the_calibrated_rehearsal_plays_through_the_service_with_its_baseline_and_refe
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("demo");
     let d = data.to_str().unwrap();
-    let out = dacu(&[
-        "demo",
-        "--serve",
-        "--exit",
-        "--data",
-        d,
-        "--scale",
-        "1/4000",
-        "--minutes",
-        "0.2",
-        "--listen",
-        "127.0.0.1:0",
-    ]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    let (text, fed, n) = rehearse(d, "1/4000");
     assert!(text.contains("The calibrated rehearsal at 1/4000"), "{text}");
-    let fed = text.lines().find(|l| l.starts_with("Fed ")).unwrap_or_else(|| panic!("no feed summary: {text}"));
-    let n: Vec<u64> = fed.split(|c: char| !c.is_ascii_digit()).filter_map(|x| x.parse().ok()).take(3).collect();
     // A profile's lines are all valid: played in time order, every one is accepted but
     // a few grabs the feeder sent after the accelerated clock had closed their packet.
     assert_eq!(n[0], n[1] + n[2], "{fed}");
