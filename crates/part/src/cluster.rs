@@ -3,8 +3,20 @@
 //! the benchmark. The router routes at submission ([`crate::router::Router`]); a
 //! definition is decided by partition 0's thread, which queues its events to every other
 //! partition before it answers, so whatever is sent after the answer finds the definition
-//! applied. Settlement, decided on a projection of the logs, is not taken here. Red
-//! packets are created and grabbed in their session's partition, as in one thread.
+//! applied. Red packets are created and grabbed in their session's partition, as in one
+//! thread.
+//!
+//! A `settle`, when the partitions keep their logs ([`Partitioned::record`] before
+//! [`Cluster::start`]), is a barrier: every partition stops where its queue reaches it
+//! and hands its log to the coordinator, which decides the settlement on the projection
+//! of the logs (everything every partition applied before it: the watermark every
+//! partition has passed), then gives each its log back with the settlement's events,
+//! which every partition applies and partition 0 logs.
+//!
+//! A broadcast (a tick, a settlement) reaches partition 0 first; the others get it once
+//! partition 0 has reached it, so every definition it decided before is queued to them
+//! ahead of it. While a broadcast is sent nothing else is: whatever was sent before it
+//! is before it in every partition, whatever after, after.
 //!
 //! A `tick` is sent to every partition, one tick at a time, so that every queue has the
 //! ticks in one order; each partition decides it where its queue reaches it and waits
@@ -26,14 +38,14 @@
 //! `Retry-After`); it is refused as sold out only when no partition holds any.
 
 use crate::escrow::Escrow;
-use crate::partition::{Partition, Partitioned, Step};
+use crate::partition::{Logged, Partition, Partitioned, Step};
 use crate::route::{key, Key};
 use crate::router::Router;
-use dacu_core::{Command, Event, Rejection};
+use dacu_core::{Command, Event, Festival, Rejection, Ts};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -48,7 +60,7 @@ pub enum Answer {
     Rejected(Rejection),
     /// Stock is held by other partitions, which were asked to give it back: resend.
     Busy,
-    /// Not partitioned (yet), or `settle`.
+    /// Not partitioned (yet), or `settle` on partitions that keep no logs.
     Unsupported(String),
 }
 
@@ -62,14 +74,28 @@ enum Job {
         reply: Sender<Answer>,
     },
     /// A definition's events, decided by the coordinator.
-    Apply(Vec<Event>),
+    Apply(Definition),
     /// A tick: decide it, say what was decided, and apply it if `go` says so.
     Tick {
         command: Command,
         decided: Sender<(usize, Result<Vec<Event>, Rejection>)>,
         go: Receiver<bool>,
     },
+    /// A settlement: hand the log to the coordinator and wait for it back, with the
+    /// settlement's events to apply when it was accepted.
+    Barrier {
+        arrived: Sender<(usize, Vec<Logged>)>,
+        resume: Receiver<(Vec<Logged>, Option<Definition>)>,
+    },
     Stop,
+}
+
+/// A definition the coordinator decided: its number among the definitions, its time and
+/// its events (what a partition's log records of it).
+struct Definition {
+    k: usize,
+    at: Option<Ts>,
+    events: Vec<Event>,
 }
 
 /// The coordinator's side: the escrow, what each partition last said it holds, and the
@@ -86,6 +112,12 @@ struct Shared {
     coord: Mutex<Coord>,
     /// Per partition: `wanted` is not empty.
     asked: Vec<AtomicBool>,
+    /// Whether the partitions keep their logs (what a settlement is decided on).
+    recording: bool,
+    /// Definitions decided so far (the next one's number).
+    definitions: AtomicUsize,
+    /// Commands answered so far by the partitions (broadcasts not counted).
+    answered: AtomicU64,
 }
 
 /// N partition threads.
@@ -94,17 +126,26 @@ pub struct Cluster {
     threads: Vec<JoinHandle<Partition>>,
     shared: Arc<Shared>,
     router: Mutex<Router>,
-    /// Held while a tick is sent and decided.
+    /// Held while a broadcast (tick, settlement) is sent and decided: one at a time.
     ticking: Mutex<()>,
+    /// Sending takes it shared; sending a broadcast, exclusive (the module's comment).
+    gate: RwLock<()>,
+    festival: Arc<Festival>,
 }
 
 impl Cluster {
     /// Starts one thread per partition of `set_up` (with what it holds so far).
     pub fn start(set_up: Partitioned) -> Cluster {
         let n = set_up.partitions();
+        let festival = set_up.parts[0].engine().festival_arc();
         let coord = Coord { escrow: set_up.escrow, held: BTreeMap::new(), wanted: vec![BTreeSet::new(); n as usize] };
-        let shared =
-            Arc::new(Shared { coord: Mutex::new(coord), asked: (0..n).map(|_| AtomicBool::new(false)).collect() });
+        let shared = Arc::new(Shared {
+            coord: Mutex::new(coord),
+            asked: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            recording: set_up.recording,
+            definitions: AtomicUsize::new(set_up.definitions),
+            answered: AtomicU64::new(0),
+        });
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..n).map(|_| channel::<Job>()).unzip();
         let mut threads = Vec::new();
         for (mut part, rx) in set_up.parts.into_iter().zip(receivers) {
@@ -118,17 +159,37 @@ impl Cluster {
             });
             threads.push(t.expect("a partition thread starts"));
         }
-        Cluster { senders, threads, shared, router: Mutex::new(set_up.router), ticking: Mutex::new(()) }
+        Cluster {
+            senders,
+            threads,
+            shared,
+            router: Mutex::new(set_up.router),
+            ticking: Mutex::new(()),
+            gate: RwLock::new(()),
+            festival,
+        }
+    }
+
+    /// How many commands the partitions have answered (a tick or settlement not counted).
+    pub fn answered(&self) -> u64 {
+        self.shared.answered.load(Ordering::Relaxed)
     }
 
     /// Sends a command to its partition; the answer comes on the receiver.
     pub fn submit(&self, command: Command) -> Receiver<Answer> {
         let (reply, rx) = channel();
-        if let Command::Tick(_) = command {
-            let _ = reply.send(self.tick(command));
-            return rx;
+        match command {
+            Command::Tick(_) => {
+                let _ = reply.send(self.tick(command));
+                return rx;
+            }
+            Command::Settle(_) if self.shared.recording => {
+                let _ = reply.send(self.settle(&command));
+                return rx;
+            }
+            _ => {}
         }
-        let routed = self.router.lock().expect("router lock").route(&command, false);
+        let routed = self.router.lock().expect("router lock").route(&command, self.shared.recording);
         match routed {
             Ok(p) => self.send(p as usize, command),
             Err(why) => {
@@ -144,14 +205,20 @@ impl Cluster {
         let _one_at_a_time = self.ticking.lock().expect("tick lock");
         let (tx, rx) = channel();
         let mut gos = Vec::with_capacity(self.senders.len());
-        for q in &self.senders {
-            let (go, wait) = channel();
-            let _ = q.send(Job::Tick { command: command.clone(), decided: tx.clone(), go: wait });
-            gos.push(go);
-        }
-        drop(tx);
         let mut decided: Vec<Option<Result<Vec<Event>, Rejection>>> = vec![None; self.senders.len()];
-        for (p, r) in rx.iter().take(self.senders.len()) {
+        self.broadcast(
+            || {
+                let (go, wait) = channel();
+                gos.push(go);
+                Job::Tick { command: command.clone(), decided: tx.clone(), go: wait }
+            },
+            || {
+                let (p, r) = rx.recv().expect("partition 0 decides the tick");
+                decided[p] = Some(r);
+            },
+        );
+        drop(tx);
+        for (p, r) in rx.iter().take(self.senders.len() - 1) {
             decided[p] = Some(r);
         }
         let decided: Result<Vec<Vec<Event>>, Rejection> =
@@ -165,19 +232,80 @@ impl Cluster {
         }
     }
 
+    /// Sends the job `job` makes to partition 0, waits (`arrived`) until partition 0 has
+    /// reached it, then sends one to every other partition; nothing else is sent
+    /// meanwhile.
+    fn broadcast(&self, mut job: impl FnMut() -> Job, arrived: impl FnOnce()) {
+        let _alone = self.gate.write().expect("gate lock");
+        let _ = self.senders[0].send(job());
+        arrived();
+        for q in &self.senders[1..] {
+            let _ = q.send(job());
+        }
+    }
+
+    /// A settlement, at a barrier of every partition (the module's comment).
+    fn settle(&self, command: &Command) -> Answer {
+        let _one_at_a_time = self.ticking.lock().expect("tick lock");
+        let n = self.senders.len();
+        let (tx, rx) = channel();
+        let mut resumes = Vec::with_capacity(n);
+        let mut logs: Vec<Vec<Logged>> = (0..n).map(|_| Vec::new()).collect();
+        self.broadcast(
+            || {
+                let (go, wait) = channel();
+                resumes.push(go);
+                Job::Barrier { arrived: tx.clone(), resume: wait }
+            },
+            || {
+                let (p, log) = rx.recv().expect("partition 0 reaches the barrier");
+                logs[p] = log;
+            },
+        );
+        drop(tx);
+        for (p, log) in rx.iter().take(n - 1) {
+            logs[p] = log;
+        }
+        let decided = {
+            let views: Vec<&[Logged]> = logs.iter().map(Vec::as_slice).collect();
+            let mut events = Vec::new();
+            crate::partition::projection(self.festival.clone(), &views).decide(command, &mut events).map(|()| events)
+        };
+        let k = match decided {
+            Ok(_) => Some(self.shared.definitions.fetch_add(1, Ordering::SeqCst)),
+            Err(_) => None,
+        };
+        for (log, go) in logs.into_iter().zip(resumes) {
+            let settled = match (&decided, k) {
+                (Ok(events), Some(k)) => Some(Definition { k, at: command.at(), events: events.clone() }),
+                _ => None,
+            };
+            let _ = go.send((log, settled));
+        }
+        answer(decided)
+    }
+
     /// Sends `commands` from one client thread per partition, each its partition's
     /// commands in their order with up to `window` in flight, resending what is answered
     /// busy; the answers, by index. What one command depends on must be in its partition
-    /// or answered before (definitions). A tick waits until everything before it is
-    /// answered, so that every partition applies it after what came before it and before
+    /// or before a definition, tick or settlement it comes after: each of those waits
+    /// until everything before it is answered, and is answered before anything after it
+    /// is sent, so that every partition applies it after what came before it and before
     /// what comes after, as the single writer does.
     pub fn run(&self, commands: &[Command], window: usize) -> Vec<Answer> {
         let mut out: Vec<Option<Answer>> = (0..commands.len()).map(|_| None).collect();
         let mut from = 0;
         for (i, c) in commands.iter().enumerate() {
-            if let Command::Tick(_) = c {
+            // A tick, a settlement and a definition each wait for everything before it
+            // and are answered before anything after them is sent.
+            let in_order = match c {
+                Command::Tick(_) => true,
+                Command::Settle(_) => self.shared.recording,
+                _ => key(c) == Key::Coordinator,
+            };
+            if in_order {
                 self.run_between(commands, from..i, window, &mut out);
-                out[i] = Some(self.tick(c.clone()));
+                out[i] = Some(self.submit(c.clone()).recv().expect("a broadcast is answered"));
                 from = i + 1;
             }
         }
@@ -200,7 +328,7 @@ impl Cluster {
         {
             let mut router = self.router.lock().expect("router lock");
             for i in range {
-                match router.route(&commands[i], false) {
+                match router.route(&commands[i], self.shared.recording) {
                     Ok(p) => mine[p as usize].push(i),
                     Err(why) => out[i] = Some(Answer::Unsupported(why.0)),
                 }
@@ -224,6 +352,7 @@ impl Cluster {
     /// Sends a command routed before to partition `p`.
     fn send(&self, p: usize, command: Command) -> Receiver<Answer> {
         let (reply, rx) = channel();
+        let _sending = self.gate.read().expect("gate lock");
         let _ = self.senders[p].send(Job::Run { command, reply });
         rx
     }
@@ -257,13 +386,13 @@ impl Cluster {
             }
         }
         let parts = self.threads.into_iter().map(|t| t.join().expect("a partition thread ends")).collect();
-        let coord = Arc::try_unwrap(self.shared).ok().expect("the threads have ended").coord;
+        let shared = Arc::try_unwrap(self.shared).ok().expect("the threads have ended");
         Partitioned {
             parts,
-            escrow: coord.into_inner().expect("coordinator lock").escrow,
+            escrow: shared.coord.into_inner().expect("coordinator lock").escrow,
             router: self.router.into_inner().expect("router lock"),
-            recording: false,
-            definitions: 0,
+            recording: shared.recording,
+            definitions: shared.definitions.into_inner(),
         }
     }
 }
@@ -276,14 +405,34 @@ fn serve(part: &mut Partition, rx: &Receiver<Job>, peers: &[Sender<Job>], shared
         match rx.recv_timeout(IDLE) {
             Ok(Job::Run { command, reply }) => {
                 let answer = execute(part, &command, peers, shared);
+                if let (true, Answer::Accepted(events)) = (shared.recording, &answer) {
+                    if key(&command) != Key::Coordinator {
+                        part.log.push(Logged::Own(command.at(), events.clone()));
+                    }
+                }
+                shared.answered.fetch_add(1, Ordering::Relaxed);
                 let _ = reply.send(answer);
             }
-            Ok(Job::Apply(events)) => part.apply_all(&events),
+            Ok(Job::Apply(d)) => apply(part, d, shared),
             Ok(Job::Tick { command, decided, go }) => {
                 let r = part.decide(&command);
                 let _ = decided.send((part.index as usize, r.clone()));
                 if let (Ok(true), Ok(events)) = (go.recv(), &r) {
                     part.apply_decided(events);
+                    if shared.recording {
+                        let logged = if part.index == 0 { events.clone() } else { crate::tick::own(events) };
+                        if part.index == 0 || !logged.is_empty() {
+                            part.log.push(Logged::Own(command.at(), logged));
+                        }
+                    }
+                }
+            }
+            Ok(Job::Barrier { arrived, resume }) => {
+                let _ = arrived.send((part.index as usize, std::mem::take(&mut part.log)));
+                let Ok((log, settled)) = resume.recv() else { return };
+                part.log = log;
+                if let Some(d) = settled {
+                    apply(part, d, shared);
                 }
             }
             Ok(Job::Stop) | Err(RecvTimeoutError::Disconnected) => return,
@@ -324,13 +473,27 @@ fn execute(part: &mut Partition, c: &Command, peers: &[Sender<Job>], shared: &Sh
     }
 }
 
+/// Applies a definition the coordinator decided; partition 0 logs its events, the others
+/// where they applied them.
+fn apply(part: &mut Partition, d: Definition, shared: &Shared) {
+    part.apply_all(&d.events);
+    if shared.recording {
+        let events = if part.index == 0 { d.events } else { Vec::new() };
+        part.log.push(Logged::Definition(d.k, d.at, events));
+    }
+}
+
 /// A definition on partition 0: decided, queued to every other partition, its stock put
 /// in escrow — all before the answer.
 fn define(part: &mut Partition, c: &Command, peers: &[Sender<Job>], shared: &Shared) -> Answer {
     let r = part.execute(c);
     if let Ok(events) = &r {
+        let k = shared.definitions.fetch_add(1, Ordering::SeqCst);
+        if shared.recording {
+            part.log.push(Logged::Definition(k, c.at(), events.clone()));
+        }
         for q in peers {
-            let _ = q.send(Job::Apply(events.clone()));
+            let _ = q.send(Job::Apply(Definition { k, at: c.at(), events: events.clone() }));
         }
         if let Some((coupon, stock)) = crate::partition::escrowed(events) {
             shared.coord.lock().expect("coordinator lock").escrow.define(&coupon, stock);

@@ -236,53 +236,15 @@ impl Partitioned {
     /// Each partition's own order is kept, and nothing comes before a definition it was
     /// decided after.
     pub fn merged_events(&self) -> Vec<Event> {
-        let n = self.parts.len();
-        let mut next = vec![0usize; n];
-        let mut clock = vec![Ts(i64::MIN); n];
-        let mut given = 0usize;
-        let mut out = Vec::new();
-        loop {
-            let mut best: Option<(Ts, usize)> = None;
-            for (i, p) in self.parts.iter().enumerate() {
-                // Copies of definitions already given are passed over.
-                while let Some(Logged::Definition(k, ..)) = p.log.get(next[i]) {
-                    if i == 0 || *k >= given {
-                        break;
-                    }
-                    next[i] += 1;
-                }
-                let at = match p.log.get(next[i]) {
-                    None => continue,
-                    Some(Logged::Definition(..)) if i != 0 => continue,
-                    Some(Logged::Own(at, _) | Logged::Definition(_, at, _)) => at,
-                };
-                let t = at.unwrap_or(clock[i]).max(clock[i]);
-                if best.is_none_or(|(bt, _)| t < bt) {
-                    best = Some((t, i));
-                }
-            }
-            let Some((t, i)) = best else { return out };
-            clock[i] = t;
-            match &self.parts[i].log[next[i]] {
-                Logged::Own(_, events) => out.extend(events.iter().cloned()),
-                Logged::Definition(_, _, events) => {
-                    out.extend(events.iter().cloned());
-                    given += 1;
-                }
-            }
-            next[i] += 1;
-        }
+        let logs: Vec<&[Logged]> = self.parts.iter().map(|p| p.log.as_slice()).collect();
+        merged(&logs)
     }
 
     /// The projection of everything recorded so far: one engine that applied every
     /// partition's log, merged ([`Partitioned::merged_events`]).
     pub fn projection(&self) -> Engine {
-        let festival = self.parts[0].engine.festival_arc();
-        let mut e = Engine::new(festival);
-        for ev in self.merged_events() {
-            e.apply(&ev).expect("the merged logs apply");
-        }
-        e
+        let logs: Vec<&[Logged]> = self.parts.iter().map(|p| p.log.as_slice()).collect();
+        projection(self.parts[0].engine.festival_arc(), &logs)
     }
 
     /// Where a session's commands go (the router's record).
@@ -380,6 +342,56 @@ impl Partitioned {
         let p = &self.parts[partition_of(user, self.partitions()) as usize];
         claims_in(p.engine(), user, coupon)
     }
+}
+
+/// The events of the partitions' logs (by partition) in one order, as a projection
+/// reading them merges them: [`Partitioned::merged_events`].
+pub(crate) fn merged(logs: &[&[Logged]]) -> Vec<Event> {
+    let n = logs.len();
+    let mut next = vec![0usize; n];
+    let mut clock = vec![Ts(i64::MIN); n];
+    let mut given = 0usize;
+    let mut out = Vec::new();
+    loop {
+        let mut best: Option<(Ts, usize)> = None;
+        for (i, log) in logs.iter().enumerate() {
+            // Copies of definitions already given are passed over.
+            while let Some(Logged::Definition(k, ..)) = log.get(next[i]) {
+                if i == 0 || *k >= given {
+                    break;
+                }
+                next[i] += 1;
+            }
+            let at = match log.get(next[i]) {
+                None => continue,
+                Some(Logged::Definition(..)) if i != 0 => continue,
+                Some(Logged::Own(at, _) | Logged::Definition(_, at, _)) => at,
+            };
+            let t = at.unwrap_or(clock[i]).max(clock[i]);
+            if best.is_none_or(|(bt, _)| t < bt) {
+                best = Some((t, i));
+            }
+        }
+        let Some((t, i)) = best else { return out };
+        clock[i] = t;
+        match &logs[i][next[i]] {
+            Logged::Own(_, events) => out.extend(events.iter().cloned()),
+            Logged::Definition(_, _, events) => {
+                out.extend(events.iter().cloned());
+                given += 1;
+            }
+        }
+        next[i] += 1;
+    }
+}
+
+/// One engine that applied the partitions' logs, merged.
+pub(crate) fn projection(festival: Arc<Festival>, logs: &[&[Logged]]) -> Engine {
+    let mut e = Engine::new(festival);
+    for ev in merged(logs) {
+        e.apply(&ev).expect("the merged logs apply");
+    }
+    e
 }
 
 /// How many claims of `coupon` `user` made, in one engine.

@@ -24,7 +24,7 @@ fn own_timer(e: &Event) -> bool {
 }
 
 /// A partition's own timers among the events it decided for a tick.
-fn own(events: &[Event]) -> Vec<Event> {
+pub(crate) fn own(events: &[Event]) -> Vec<Event> {
     events.iter().filter(|e| own_timer(e)).cloned().collect()
 }
 

@@ -4,10 +4,14 @@
 //! the stock at any position of its log, and no stock is stranded: a coupon whose demand
 //! exceeds its stock is claimed to exactly its stock. And the simulated festival on
 //! partition threads — definitions first, then one client per partition, each tick
-//! sent to every partition once what came before it is answered — gets the single
-//! engine's answer to every command (every tick's events, each packet's expiry among
-//! them once) and every red packet the same grabs and return; a tick refused in one
-//! partition is applied in none.
+//! and settlement sent to every partition once what came before it is answered — gets
+//! the single engine's answer to every command (every tick's and settlement's events,
+//! each packet's expiry among them once) and every red packet the same grabs and return,
+//! and the partitions' logs replay to the single engine's state digest and report; a
+//! tick refused in one partition is applied in none. A settlement sent while clients
+//! keep writing on every partition is decided at a barrier: it pays what one engine
+//! pays, every partition holds its ledger, and nothing the clients sent is lost or
+//! applied twice.
 
 use dacu_core::{festival, parse_line, Code, Command, Event, Festival};
 use dacu_part::escrow::peak_out;
@@ -97,9 +101,10 @@ fn under_concurrent_claims_no_coupon_is_exceeded_and_none_is_stranded() {
     }
 }
 
-/// The simulated festival's partitionable commands in time order, settlements left out
-/// (they are decided on a projection): definitions first, then the rest.
-fn festival_commands(f: &Festival) -> (Vec<Command>, Vec<Command>) {
+/// The simulated festival's partitionable commands in time order (those without a time,
+/// registrations, first), with a settlement after the first phase and one after the
+/// festival.
+fn festival_commands(f: &Festival) -> Vec<Command> {
     let mut buf = Vec::new();
     dacu_sim::simulate(f, dacu_sim::Scale::Commands(30_000), 3, &mut buf).unwrap();
     let mut probe = dacu_part::router::Router::new(1);
@@ -107,10 +112,12 @@ fn festival_commands(f: &Festival) -> (Vec<Command>, Vec<Command>) {
         .unwrap()
         .lines()
         .filter_map(|l| parse_line(l).ok())
-        .filter(|c| probe.route(c, false).is_ok())
+        .filter(|c| probe.route(c, true).is_ok())
         .collect();
+    cmds.push(parse_line(r#"{"type":"settle","id":"mid","at":"2021-11-05T00:00:00+08:00"}"#).unwrap());
     cmds.sort_by_key(|c| c.at().unwrap_or(dacu_core::Ts(i64::MIN)));
-    cmds.into_iter().partition(|c| dacu_part::route::key(c) == dacu_part::route::Key::Coordinator)
+    cmds.push(parse_line(r#"{"type":"settle","id":"final","at":"2021-11-08T00:00:00+08:00"}"#).unwrap());
+    cmds
 }
 
 fn one_engine(e: &mut dacu_core::Engine, c: &Command) -> Result<Vec<Event>, dacu_core::Rejection> {
@@ -210,14 +217,17 @@ fn code(a: Answer) -> Result<(), Code> {
 #[test]
 fn the_simulated_festival_on_partition_threads_decides_as_one_engine() {
     let f = mini();
-    let (definitions, keyed) = festival_commands(&f);
+    let keyed = festival_commands(&f);
     assert!(keyed.len() > 5_000, "{}", keyed.len());
+    let timed =
+        keyed.iter().filter(|c| dacu_part::route::key(c) == dacu_part::route::Key::Coordinator && c.at().is_some());
+    assert!(timed.count() > 10, "too few definitions among the festival's other commands to mean anything");
     let mut one = dacu_core::Engine::new(f.clone());
     let mut want = Vec::new();
     let mut ticks = Vec::new();
-    for c in definitions.iter().chain(&keyed) {
+    for c in &keyed {
         let r = one_engine(&mut one, c);
-        if let (Command::Tick(_), Ok(events)) = (c, &r) {
+        if let (Command::Tick(_) | Command::Settle(_), Ok(events)) = (c, &r) {
             ticks.push(events.clone());
         }
         want.push(r.map(|_| ()).map_err(|r| r.code));
@@ -228,22 +238,33 @@ fn the_simulated_festival_on_partition_threads_decides_as_one_engine() {
         "too few ticks and expiries to mean anything: {} / {expiries}",
         ticks.len()
     );
+    assert!(
+        one.state().settlement.lines.len() >= 3,
+        "too few ledger lines to mean anything: {}",
+        one.state().settlement.lines.len()
+    );
     for n in [1, 2, 4] {
-        let cluster = Cluster::start(Partitioned::new(f.clone(), n).unwrap());
-        let mut got: Vec<_> = definitions.iter().map(|c| code(cluster.submit(c.clone()).recv().unwrap())).collect();
+        let mut set_up = Partitioned::new(f.clone(), n).unwrap();
+        set_up.record();
+        let cluster = Cluster::start(set_up);
         let answers = cluster.run(&keyed, 64);
         let got_ticks: Vec<Vec<Event>> = keyed
             .iter()
             .zip(&answers)
             .filter_map(|(c, a)| match (c, a) {
-                (Command::Tick(_), Answer::Accepted(events)) => Some(events.clone()),
+                (Command::Tick(_) | Command::Settle(_), Answer::Accepted(events)) => Some(events.clone()),
                 _ => None,
             })
             .collect();
-        assert_eq!(got_ticks, ticks, "the ticks' answers with {n} partition threads");
-        got.extend(answers.into_iter().map(code));
+        assert_eq!(got_ticks, ticks, "the ticks' and settlements' answers with {n} partition threads");
+        let got: Vec<_> = answers.into_iter().map(code).collect();
         let parts = cluster.stop();
         assert_eq!(got, want, "the answers with {n} partition threads");
+        let merged = parts.projection();
+        let digest = |e: &dacu_core::Engine| dacu_core::digest::digest(e.state());
+        assert_eq!(digest(&merged), digest(&one), "the state of the partitions' logs with {n} threads");
+        let report = |e: &dacu_core::Engine| serde_json::to_value(dacu_core::view::report(&f, e.state())).unwrap();
+        assert_eq!(report(&merged), report(&one), "the report of the partitions' logs with {n} threads");
         let packets = keyed.iter().filter(|c| matches!(c, Command::GrabRedPacket(_))).count();
         assert!(packets > 50, "too few grabs to mean anything: {packets}");
         for (packet, at) in &parts.router.packets {
@@ -262,6 +283,73 @@ fn the_simulated_festival_on_partition_threads_decides_as_one_engine() {
         for coupon in st.market.coupon_ids.names() {
             let ci = st.market.coupon_ids.get(coupon).unwrap() as usize;
             assert_eq!(parts.claimed(coupon), st.market.coupons[ci].claimed, "{coupon} with {n}");
+        }
+    }
+}
+
+#[test]
+fn a_settlement_sent_while_clients_write_on_every_partition_is_decided_on_a_consistent_cut() {
+    // The 2021 file: its first phase's boards close on 11-04, so the settlement on 11-05
+    // pays them.
+    let f = Arc::new(festival::parse(include_str!("../../../festivals/kuaishou-116-2021.toml")).expect("valid"));
+    let all = festival_commands(&f);
+    let mid = all.iter().position(|c| matches!(c, Command::Settle(k) if k.id == "mid")).expect("the mid settlement");
+    let last = all.len() - 1;
+    let before = &all[..mid];
+    // What the clients keep sending while the settlement is decided: the rooms, orders,
+    // claims and grabs after it — no definition or tick, which would wait for it, and no
+    // refund: one of an order paid on a day the settlement closes changes that day's
+    // board, so what the settlement pays would depend on where the cut fell, which one
+    // engine given the commands in one order cannot say.
+    let during: Vec<Command> = all[mid + 1..last]
+        .iter()
+        .filter(|c| !matches!(c, Command::Tick(_) | Command::Refund(_)))
+        .filter(|c| dacu_part::route::key(c) != dacu_part::route::Key::Coordinator)
+        .cloned()
+        .collect();
+    assert!(during.len() > 1_000, "too few commands during the settlement to mean anything: {}", during.len());
+    let mut one = dacu_core::Engine::new(f.clone());
+    let want_before: Vec<_> = before.iter().map(|c| one_engine(&mut one, c).map(|_| ()).map_err(|r| r.code)).collect();
+    let want_mid = one_engine(&mut one, &all[mid]).expect("the single engine settles");
+    let want_during: Vec<_> = during.iter().map(|c| one_engine(&mut one, c).map(|_| ()).map_err(|r| r.code)).collect();
+    let want_last = one_engine(&mut one, &all[last]).expect("the single engine settles again");
+    assert!(!want_mid.is_empty() && !want_last.is_empty());
+    for n in [2, 4] {
+        let mut set_up = Partitioned::new(f.clone(), n).unwrap();
+        set_up.record();
+        let cluster = Cluster::start(set_up);
+        let got_before: Vec<_> = cluster.run(before, 64).into_iter().map(code).collect();
+        assert_eq!(got_before, want_before, "before the settlement, with {n} partition threads");
+        let (got_mid, got_during) = std::thread::scope(|s| {
+            let clients = s.spawn(|| cluster.run(&during, 16));
+            // Once the clients are well under way.
+            let under_way = cluster.answered() + during.len() as u64 / 4;
+            while cluster.answered() < under_way {
+                std::thread::yield_now();
+            }
+            let settled = cluster.submit(all[mid].clone()).recv().unwrap();
+            (settled, clients.join().unwrap())
+        });
+        match got_mid {
+            Answer::Accepted(events) => assert_eq!(events, want_mid, "the settlement with {n} partition threads"),
+            other => panic!("{other:?}"),
+        }
+        let got_during: Vec<_> = got_during.into_iter().map(code).collect();
+        assert_eq!(got_during, want_during, "the commands sent during the settlement, with {n} partition threads");
+        match cluster.submit(all[last].clone()).recv().unwrap() {
+            Answer::Accepted(events) => assert_eq!(events, want_last, "the last settlement with {n} partition threads"),
+            other => panic!("{other:?}"),
+        }
+        let parts = cluster.stop();
+        // Every partition holds the ledger, once.
+        for p in &parts.parts {
+            let ledger = |e: &dacu_core::Engine| serde_json::to_value(&e.state().settlement.lines).unwrap();
+            assert_eq!(ledger(p.engine()), ledger(&one), "partition {} of {n}: the ledger", p.index);
+        }
+        let st = one.state();
+        for m in st.merchant_ids.names() {
+            let of = dacu_part::merge::Of::Merchant;
+            assert_eq!(parts.totals(of, m), dacu_part::merge::totals_in(&one, of, m), "{m} with {n}");
         }
     }
 }

@@ -106,7 +106,7 @@ fn festival_run(festival: Arc<Festival>, counts: &[u32], commands: u64) -> anyho
     }
     let mut threads = Vec::new();
     for &n in counts {
-        threads.push(festival_threads(&festival, &cmds, n, single)?);
+        threads.push(festival_threads(&festival, &cmds, n, (single, &want))?);
     }
     println!(
         "{}",
@@ -115,35 +115,42 @@ fn festival_run(festival: Arc<Festival>, counts: &[u32], commands: u64) -> anyho
     Ok(())
 }
 
-/// The same commands on partition threads (settlements left out: they are decided on a
-/// projection): the definitions one at a time, then the rest from one client thread per
-/// partition, timed.
+/// The same commands on partition threads, all of them in their order through
+/// [`Cluster::run`] (each definition, tick and settlement once everything before it is
+/// answered, the rest from one client thread per partition), timed; the partitions' logs
+/// then replay to the single engine's digest.
 fn festival_threads(
     festival: &Arc<Festival>,
     cmds: &[Command],
     n: u32,
-    single: f64,
+    (single, want): (f64, &str),
 ) -> anyhow::Result<serde_json::Value> {
-    let (definitions, keyed): (Vec<Command>, Vec<Command>) =
-        cmds.iter().filter(|c| !matches!(c, Command::Settle(_))).cloned().partition(|c| key(c) == Key::Coordinator);
-    let cluster = Cluster::start(Partitioned::new(festival.clone(), n).map_err(|e| anyhow::anyhow!(e))?);
-    for c in &definitions {
-        let _ = cluster.submit(c.clone()).recv();
-    }
+    let mut set_up = Partitioned::new(festival.clone(), n).map_err(|e| anyhow::anyhow!(e))?;
+    set_up.record();
+    let cluster = Cluster::start(set_up);
     let t0 = Instant::now();
-    let answers = cluster.run(&keyed, WINDOW);
+    let answers = cluster.run(cmds, WINDOW);
     let secs = t0.elapsed().as_secs_f64();
-    drop(cluster.stop());
+    let parts = cluster.stop();
     anyhow::ensure!(!answers.iter().any(|a| matches!(a, Answer::Unsupported(_))), "a command was not routed");
+    let digest = dacu_core::digest::digest(parts.projection().state());
+    anyhow::ensure!(
+        digest == want,
+        "{n} partition threads: the projection's digest {digest} is not the single engine's {want}"
+    );
     let accepted = answers.iter().filter(|a| matches!(a, Answer::Accepted(_))).count();
-    let rate = keyed.len() as f64 / secs;
+    let in_order = cmds
+        .iter()
+        .filter(|c| matches!(c, Command::Tick(_) | Command::Settle(_)) || key(c) == Key::Coordinator)
+        .count();
+    let rate = cmds.len() as f64 / secs;
     println!(
-        "  {n} partition thread(s), one client each: {} commands in {secs:.2} s = {rate:.0} commands/s ({:.2}× one engine), {accepted} accepted",
-        keyed.len(),
+        "  {n} partition thread(s), one client each: {} commands ({in_order} definitions, ticks and settlements in order) in {secs:.2} s = {rate:.0} commands/s ({:.2}× one engine), {accepted} accepted, digest equal",
+        cmds.len(),
         rate / single
     );
     Ok(
-        json!({"partitions": n, "commands": keyed.len(), "seconds": secs, "per_second": rate, "ratio_to_single_engine": rate / single, "accepted": accepted}),
+        json!({"partitions": n, "commands": cmds.len(), "in_order": in_order, "seconds": secs, "per_second": rate, "ratio_to_single_engine": rate / single, "accepted": accepted}),
     )
 }
 
