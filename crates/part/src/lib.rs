@@ -14,8 +14,8 @@
 //!   packets' expiries) once, and what every partition decides alike given once.
 //! - [`merge`]: figures summed over the partitions (a merchant's, anchor's or provider's
 //!   sales and buyers).
-//! - [`cluster`]: the partitions running at once, one thread each (everything but
-//!   `settle`).
+//! - [`cluster`]: the partitions running at once, one thread each.
+//! - [`boards`]: a GMV board merged from the partitions' partials, without a projection.
 //!
 //! What is partitioned so far ([`partition::SUPPORTED`]): the registrations and bindings,
 //! contest entries, coupons for everyone, follows and claims, live rooms, red packets (not
@@ -23,6 +23,7 @@
 //! commands are refused with [`partition::Unsupported`] until their partitioning
 //! (designed in docs/scale-out.md) is built.
 
+pub mod boards;
 pub mod cluster;
 pub mod escrow;
 pub mod merge;

@@ -9,7 +9,10 @@
 //! with each packet's expiry in them once; the escrow never has more out than a coupon's
 //! stock.
 
+use dacu_core::contest::BoardKey;
+use dacu_core::festival::Metric;
 use dacu_core::{festival, parse_line, Command, Engine, Event, Festival, Rejection};
+use dacu_part::boards;
 use dacu_part::escrow::peak_out;
 use dacu_part::merge::{totals_in, Of};
 use dacu_part::partition::claims_in;
@@ -34,11 +37,14 @@ fn assert_same(f: &Arc<Festival>, commands: &[Command], n: u32) -> (usize, usize
     claims
 }
 
-/// What a run's red packets did: grabs accepted, packets that expired.
+/// What a run did: red-packet grabs accepted, packets that expired, GMV boards merged
+/// from partials and the standings on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Packets {
     grabbed: usize,
     expired: usize,
+    boards: usize,
+    standings: usize,
 }
 
 fn expiries(events: &[Event]) -> usize {
@@ -52,7 +58,7 @@ fn assert_same_with_packets(f: &Arc<Festival>, commands: &[Command], n: u32) -> 
     let mut parts = Partitioned::new(f.clone(), n).unwrap();
     parts.record();
     let (mut claimed, mut sold_out) = (0, 0);
-    let mut packets = Packets { grabbed: 0, expired: 0 };
+    let mut packets = Packets { grabbed: 0, expired: 0, boards: 0, standings: 0 };
     for (i, c) in commands.iter().enumerate() {
         let want = single(&mut one, c);
         let got = parts.execute(c).expect("a partitioned command");
@@ -92,6 +98,7 @@ fn assert_same_with_packets(f: &Arc<Festival>, commands: &[Command], n: u32) -> 
         assert_eq!(figures(got), figures(want), "session {session} with {n} partitions");
     }
     assert_packets(&one, &parts, n);
+    (packets.boards, packets.standings) = assert_boards(&one, &parts, n);
     for (of, ids) in [
         (Of::Merchant, st.merchant_ids.names().collect::<Vec<_>>()),
         (Of::Anchor, st.anchor_ids.names().collect()),
@@ -120,6 +127,51 @@ fn assert_same_with_packets(f: &Arc<Festival>, commands: &[Command], n: u32) -> 
     let digest = |e: &Engine| dacu_core::digest::digest(e.state());
     assert_eq!(digest(&merged), digest(&one), "the state of the merged events with {n} partitions");
     ((claimed, sold_out), packets)
+}
+
+/// Every GMV board of every race, merged from the partitions' partials, is the single
+/// writer's, entrant for entrant (score, time reached, sales) and in the same order; a
+/// heat or growth board is refused, not merged wrong.
+fn assert_boards(one: &Engine, parts: &Partitioned, n: u32) -> (usize, usize) {
+    let engines: Vec<&Engine> = parts.parts.iter().map(|p| p.engine()).collect();
+    let c = &one.state().contests;
+    let (mut boards, mut standings, mut split) = (0, 0, 0);
+    for (ri, def) in c.defs.iter().enumerate() {
+        let mut keys: BTreeSet<BoardKey> = c.races[ri].boards.keys().copied().collect();
+        for e in &engines {
+            keys.extend(e.state().contests.races[ri].boards.keys().copied());
+        }
+        for key in keys {
+            let got = boards::merged(&engines, ri, key);
+            if def.metric != Metric::Gmv {
+                assert!(got.is_err(), "race {} ({:?}) is not merged from partials", def.id, def.metric);
+                continue;
+            }
+            let want = boards::of_engine(one, ri, key);
+            assert_eq!(got.unwrap(), want, "board {key:?} of race {} with {n} partitions", def.id);
+            boards += 1;
+            standings += want.len();
+            // Entrants whose score more than one partition holds a part of.
+            split += want
+                .iter()
+                .filter(|s| {
+                    let holds = |e: &&&Engine| {
+                        let t = e.state().contests.races[ri].boards.get(&key);
+                        t.is_some_and(|t| t.recs.values().any(|r| r.id.as_deref() == Some(&*s.id) && r.score != 0))
+                    };
+                    engines.iter().filter(holds).count() > 1
+                })
+                .count();
+        }
+    }
+    // An anchor's GMV is made in its sessions, which live in its partition; a merchant's
+    // in many anchors' sessions and on its shelf.
+    let merchants_by_gmv = c.defs.iter().any(|d| d.metric == Metric::Gmv && d.role == dacu_core::kinds::Role::Merchant);
+    assert!(
+        n == 1 || !merchants_by_gmv || split > 0,
+        "{split} entrants' scores split over {n} partitions: the merge proves little"
+    );
+    (boards, standings)
 }
 
 /// Every red packet the single writer holds, in the partition its grabs went to: the
@@ -192,8 +244,13 @@ fn simulated(f: &Festival, seed: u64, stock: i64) -> Vec<Command> {
 
 #[test]
 fn the_simulated_festivals_rooms_orders_claims_packets_and_ticks_are_decided_alike_on_1_2_and_4_partitions() {
-    let f116 = Arc::new(festival::parse(include_str!("../../../festivals/kuaishou-116-2021.toml")).expect("valid"));
-    for (f, seed) in [(mini(), 7), (f116, 116)] {
+    let text = include_str!("../../../festivals/kuaishou-116-2021.toml");
+    let f116 = Arc::new(festival::parse(text).expect("valid"));
+    // The brands ranked by GMV rather than heat: a brand sells in many anchors' rooms and
+    // on its shelf, so its score is split over partitions and its boards are merged.
+    let brands_by_gmv = text.replace(r#"metric = "heat""#, r#"metric = "gmv""#);
+    let f116_gmv = Arc::new(festival::parse(&brands_by_gmv).expect("valid"));
+    for (f, seed) in [(mini(), 7), (f116, 116), (f116_gmv, 116)] {
         festival_alike(&f, &simulated(&f, seed, 40));
     }
 }
@@ -218,6 +275,7 @@ fn festival_alike(f: &Arc<Festival>, commands: &[Command]) {
         let ((claimed, sold_out), p) = assert_same_with_packets(f, commands, n);
         assert!(claimed > 0 && sold_out > 0, "the run must both claim and run out: {claimed} / {sold_out}");
         assert!(p.grabbed > 50 && p.expired > 5, "the packets must be grabbed and expire: {p:?}");
+        assert!(p.boards >= 3 && p.standings >= 10, "too few boards to mean anything: {p:?}");
         seen.insert((claimed, sold_out, p));
     }
     assert_eq!(seen.len(), 1);
