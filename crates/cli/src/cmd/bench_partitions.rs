@@ -3,7 +3,10 @@
 //! single engine on the same claims in the same run.
 
 use super::bench_market::{engine, parsed, time_execute};
-use dacu_core::{Command, Festival};
+use dacu_core::contest::BoardKey;
+use dacu_core::festival::Metric;
+use dacu_core::{Command, Engine, Festival};
+use dacu_part::boards;
 use dacu_part::escrow::{peak_out, Entry};
 use dacu_part::route::{key, Key};
 use dacu_part::{Answer, Cluster, Partitioned};
@@ -92,7 +95,7 @@ fn festival_run(festival: Arc<Festival>, counts: &[u32], commands: u64) -> anyho
         .collect();
     // In time order, the order the projection merges in (docs/scale-out.md).
     cmds.sort_by_key(|c| c.at().unwrap_or(dacu_core::Ts(i64::MIN)));
-    let mut one = dacu_core::Engine::new(festival.clone());
+    let mut one = Engine::new(festival.clone());
     let t0 = Instant::now();
     for c in &cmds {
         let _ = one.execute(c, &mut Vec::new());
@@ -174,18 +177,40 @@ fn festival_partitions(
     let merged = parts.projection();
     let replay_s = t1.elapsed().as_secs_f64();
     anyhow::ensure!(dacu_core::digest::digest(merged.state()) == want, "the projection differs from one engine");
+    let (boards, boards_s) = boards_from_partials(&parts, &merged)?;
     let events = merged.state().events;
     let grants = parts.escrow.log().len() as u64;
     let cross = (definitions + grants) as f64 / cmds.len() as f64;
     println!(
-        "  {n} partition(s) in one thread: {rate:.0} commands/s ({:.2}× one engine); cross-partition {:.2}% of commands ({definitions} definitions copied to every partition, {grants} escrow entries); projection: {events} events in {replay_s:.2} s = {:.0} events/s, digest equal",
+        "  {n} partition(s) in one thread: {rate:.0} commands/s ({:.2}× one engine); cross-partition {:.2}% of commands ({definitions} definitions copied to every partition, {grants} escrow entries); projection: {events} events in {replay_s:.2} s = {:.0} events/s, digest equal; {boards} GMV boards merged from partials in {:.2} ms, equal to the projection's",
         rate / single,
         cross * 100.0,
-        events as f64 / replay_s
+        events as f64 / replay_s,
+        boards_s * 1e3
     );
     Ok(
-        json!({"partitions": n, "per_second": rate, "ratio_to_single_engine": rate / single, "definitions": definitions, "escrow_entries": grants, "cross_fraction": cross, "projection_events": events, "projection_seconds": replay_s}),
+        json!({"partitions": n, "per_second": rate, "ratio_to_single_engine": rate / single, "definitions": definitions, "escrow_entries": grants, "cross_fraction": cross, "projection_events": events, "projection_seconds": replay_s, "gmv_boards": boards, "boards_from_partials_seconds": boards_s}),
     )
+}
+
+/// Merges every GMV board of every race from the partitions' partials, timed, and checks
+/// each against the projection's: how many boards, in how many seconds.
+fn boards_from_partials(parts: &Partitioned, projection: &Engine) -> anyhow::Result<(usize, f64)> {
+    let engines: Vec<&Engine> = parts.parts.iter().map(|p| p.engine()).collect();
+    let c = &projection.state().contests;
+    let gmv: Vec<usize> = (0..c.defs.len()).filter(|&ri| c.defs[ri].metric == Metric::Gmv).collect();
+    let keys: Vec<(usize, BoardKey)> =
+        gmv.iter().flat_map(|&ri| c.races[ri].boards.keys().map(move |k| (ri, *k))).collect();
+    let t0 = Instant::now();
+    let mut merged = Vec::with_capacity(keys.len());
+    for &(ri, key) in &keys {
+        merged.push(boards::merged(&engines, ri, key).map_err(|e| anyhow::anyhow!(e.0))?);
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    for (&(ri, key), got) in keys.iter().zip(&merged) {
+        anyhow::ensure!(*got == boards::of_engine(projection, ri, key), "board {key:?} of race {ri} merged wrong");
+    }
+    Ok((keys.len(), secs))
 }
 
 /// Sends the claims from `clients` threads, each a window at a time, resending what is
