@@ -118,6 +118,8 @@ struct Shared {
     definitions: AtomicUsize,
     /// Commands answered so far by the partitions (broadcasts not counted).
     answered: AtomicU64,
+    /// Routes at submission; a partition records the ids it accepted (Router::accepted).
+    router: Mutex<Router>,
 }
 
 /// N partition threads.
@@ -125,7 +127,6 @@ pub struct Cluster {
     senders: Vec<Sender<Job>>,
     threads: Vec<JoinHandle<Partition>>,
     shared: Arc<Shared>,
-    router: Mutex<Router>,
     /// Held while a broadcast (tick, settlement) is sent and decided: one at a time.
     ticking: Mutex<()>,
     /// Sending takes it shared; sending a broadcast, exclusive (the module's comment).
@@ -145,6 +146,7 @@ impl Cluster {
             recording: set_up.recording,
             definitions: AtomicUsize::new(set_up.definitions),
             answered: AtomicU64::new(0),
+            router: Mutex::new(set_up.router),
         });
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..n).map(|_| channel::<Job>()).unzip();
         let mut threads = Vec::new();
@@ -159,15 +161,7 @@ impl Cluster {
             });
             threads.push(t.expect("a partition thread starts"));
         }
-        Cluster {
-            senders,
-            threads,
-            shared,
-            router: Mutex::new(set_up.router),
-            ticking: Mutex::new(()),
-            gate: RwLock::new(()),
-            festival,
-        }
+        Cluster { senders, threads, shared, ticking: Mutex::new(()), gate: RwLock::new(()), festival }
     }
 
     /// How many commands the partitions have answered (a tick or settlement not counted).
@@ -189,7 +183,7 @@ impl Cluster {
             }
             _ => {}
         }
-        let routed = self.router.lock().expect("router lock").route(&command, self.shared.recording);
+        let routed = self.shared.router.lock().expect("router lock").route(&command, self.shared.recording);
         match routed {
             Ok(p) => self.send(p as usize, command),
             Err(why) => {
@@ -227,7 +221,7 @@ impl Cluster {
             let _ = go.send(decided.is_ok());
         }
         match decided {
-            Ok(all) => Answer::Accepted(crate::tick::answer(&all, &self.router.lock().expect("router lock"))),
+            Ok(all) => Answer::Accepted(crate::tick::answer(&all, &self.shared.router.lock().expect("router lock"))),
             Err(e) => Answer::Rejected(e),
         }
     }
@@ -326,7 +320,7 @@ impl Cluster {
     ) {
         let mut mine: Vec<Vec<usize>> = vec![Vec::new(); self.senders.len()];
         {
-            let mut router = self.router.lock().expect("router lock");
+            let mut router = self.shared.router.lock().expect("router lock");
             for i in range {
                 match router.route(&commands[i], self.shared.recording) {
                     Ok(p) => mine[p as usize].push(i),
@@ -390,7 +384,7 @@ impl Cluster {
         Partitioned {
             parts,
             escrow: shared.coord.into_inner().expect("coordinator lock").escrow,
-            router: self.router.into_inner().expect("router lock"),
+            router: shared.router.into_inner().expect("router lock"),
             recording: shared.recording,
             definitions: shared.definitions.into_inner(),
         }
@@ -405,6 +399,11 @@ fn serve(part: &mut Partition, rx: &Receiver<Job>, peers: &[Sender<Job>], shared
         match rx.recv_timeout(IDLE) {
             Ok(Job::Run { command, reply }) => {
                 let answer = execute(part, &command, peers, shared);
+                if let Answer::Accepted(events) = &answer {
+                    if !events.is_empty() {
+                        shared.router.lock().expect("router lock").accepted(&command, part.index);
+                    }
+                }
                 if let (true, Answer::Accepted(events)) = (shared.recording, &answer) {
                     if key(&command) != Key::Coordinator {
                         part.log.push(Logged::Own(command.at(), events.clone()));

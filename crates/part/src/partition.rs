@@ -206,6 +206,9 @@ impl Partitioned {
             }
         }
         if let Ok(events) = &r {
+            if !events.is_empty() {
+                self.router.accepted(c, p);
+            }
             if self.recording {
                 if key(c) == Key::Coordinator {
                     let k = self.definitions;

@@ -1,5 +1,6 @@
-//! The router's records: where each session, red packet and paid order lives, so that
-//! the commands naming them go there (docs/scale-out.md, "Partitions").
+//! The router's records: where each session, red packet and paid order lives, and where
+//! each own command's id was accepted, so that the commands naming them go there
+//! (docs/scale-out.md, "Partitions").
 
 use crate::partition::{check_definition, unsupported, Unsupported};
 use crate::route::{key, partition_of, Key};
@@ -28,12 +29,22 @@ pub struct Router {
     pub packets: BTreeMap<String, PacketAt>,
     /// Each order's partition: its session's, or its merchant's for a shelf order.
     pub orders: BTreeMap<String, u32>,
+    /// The partition of each command id a partition's own command was accepted with (a
+    /// definition's and a tick's are in every partition).
+    pub ids: BTreeMap<String, u32>,
     packets_routed: u64,
 }
 
 impl Router {
     pub fn new(n: u32) -> Router {
-        Router { n, sessions: BTreeMap::new(), packets: BTreeMap::new(), orders: BTreeMap::new(), packets_routed: 0 }
+        Router {
+            n,
+            sessions: BTreeMap::new(),
+            packets: BTreeMap::new(),
+            orders: BTreeMap::new(),
+            ids: BTreeMap::new(),
+            packets_routed: 0,
+        }
     }
 
     /// Where a session's commands go: where it started; a session never started goes to
@@ -58,7 +69,52 @@ impl Router {
     /// The partition a command is decided in (0, the coordinator, for a definition; 0 for
     /// a broadcast, which the caller sends to every partition), or why it is not
     /// partitioned yet; `settle` only when the caller keeps the logs it is decided on.
+    ///
+    /// A command with an id a partition's own command was accepted with goes to that
+    /// partition, whatever its key, and records nothing: the partition knows the id, so
+    /// it answers as the single writer does — a resend (the same type) is accepted and
+    /// changes nothing, another type is refused `id_conflict` — and never executes it.
     pub fn route(&mut self, c: &Command, settle: bool) -> Result<u32, Unsupported> {
+        if let Some(q) = self.id_home(c) {
+            return Ok(q);
+        }
+        self.by_key(c, settle)
+    }
+
+    /// Records that `c`, decided in partition `p`, was accepted with events: its id, if it
+    /// is a partition's own command, now routes there.
+    pub fn accepted(&mut self, c: &Command, p: u32) {
+        if matches!(key(c), Key::Coordinator | Key::Broadcast) {
+            return;
+        }
+        if let Some(id) = c.command_id() {
+            self.ids.entry(id.to_string()).or_insert(p);
+        }
+    }
+
+    /// The partition of a partitioned own command's id accepted before.
+    fn id_home(&self, c: &Command) -> Option<u32> {
+        let takes = match c {
+            Command::CreateRedPacket(k) => !k.followers_only,
+            Command::Follow(_)
+            | Command::ClaimCoupon(_)
+            | Command::LiveStart(_)
+            | Command::LiveEnd(_)
+            | Command::ViewerEnter(_)
+            | Command::ViewerLeave(_)
+            | Command::Interaction(_)
+            | Command::GrabRedPacket(_)
+            | Command::OrderPaid(_)
+            | Command::Refund(_) => true,
+            _ => false,
+        };
+        if !takes {
+            return None;
+        }
+        self.ids.get(c.command_id()?).copied()
+    }
+
+    fn by_key(&mut self, c: &Command, settle: bool) -> Result<u32, Unsupported> {
         let n = self.n;
         Ok(match (key(c), c) {
             (Key::Coordinator, _) => {

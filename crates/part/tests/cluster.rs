@@ -353,3 +353,27 @@ fn a_settlement_sent_while_clients_write_on_every_partition_is_decided_on_a_cons
         }
     }
 }
+
+#[test]
+fn a_command_id_reused_after_its_answer_is_decided_where_it_was_accepted() {
+    let claim = |id: &str, user: &str| {
+        let line = format!(
+            r#"{{"type":"claim_coupon","id":"{id}","coupon":"c0","user":"{user}","at":"2021-11-05T20:00:00+08:00"}}"#
+        );
+        parse_line(&line).unwrap()
+    };
+    for n in [2, 4] {
+        let cluster = Cluster::start(set_up(n, &[(100, 1)]));
+        let first = cluster.submit(claim("k1", "u1")).recv().unwrap();
+        assert!(matches!(&first, Answer::Accepted(ev) if !ev.is_empty()), "{first:?}");
+        // Users in every partition: each reuse of `k1` is a resend to the single writer.
+        for u in 2..20 {
+            let again = cluster.submit(claim("k1", &format!("u{u}"))).recv().unwrap();
+            assert!(matches!(&again, Answer::Accepted(ev) if ev.is_empty()), "u{u} with {n}: {again:?}");
+        }
+        let follow = r#"{"type":"follow","id":"k1","anchor":"a1","user":"u7","at":"2021-11-05T20:00:00+08:00"}"#;
+        assert_eq!(code(cluster.submit(parse_line(follow).unwrap()).recv().unwrap()), Err(Code::IdConflict));
+        let parts = cluster.stop();
+        assert_eq!(parts.claimed("c0"), 1, "one claim with {n} partitions");
+    }
+}

@@ -9,6 +9,7 @@
 //! with each packet's expiry in them once; the escrow never has more out than a coupon's
 //! stock.
 
+use dacu_core::command::{ClaimCoupon, Follow};
 use dacu_core::contest::BoardKey;
 use dacu_core::festival::Metric;
 use dacu_core::{festival, parse_line, Command, Engine, Event, Festival, Rejection};
@@ -207,6 +208,7 @@ fn simulated(f: &Festival, seed: u64, stock: i64) -> Vec<Command> {
     let mid = parse_line(r#"{"type":"settle","id":"mid","at":"2021-11-05T00:00:00+08:00"}"#).unwrap();
     let mut settled_mid = false;
     let mut probe = dacu_part::router::Router::new(1);
+    let mut last_claim: Option<ClaimCoupon> = None;
     for line in String::from_utf8(buf).unwrap().lines() {
         let Ok(mut c) = parse_line(line) else { continue };
         if let Command::CreateCoupon(k) = &mut c {
@@ -226,6 +228,22 @@ fn simulated(f: &Festival, seed: u64, stock: i64) -> Vec<Command> {
             }
             _ => None,
         };
+        // Now and then an earlier claim's id again on another user's claim (a resend to
+        // the single writer: accepted, nothing changes) or on a follow (refused as an id
+        // of another type): decided where the id was accepted, not where the user lives.
+        let reused = match &c {
+            Command::ClaimCoupon(k) => {
+                let earlier = last_claim.replace(k.clone());
+                earlier.filter(|_| out.len() % 89 == 0).map(|e| {
+                    if out.len() % 2 == 0 {
+                        Command::ClaimCoupon(ClaimCoupon { id: e.id, ..k.clone() })
+                    } else {
+                        Command::Follow(Follow { id: e.id, anchor: "nobody".into(), user: k.user.clone(), at: k.at })
+                    }
+                })
+            }
+            _ => None,
+        };
         // A settlement once the first phase is over (its boards close on 11-04).
         if !settled_mid && c.at().is_some_and(|t| t >= mid.at().unwrap()) {
             out.push(mid.clone());
@@ -233,6 +251,7 @@ fn simulated(f: &Festival, seed: u64, stock: i64) -> Vec<Command> {
         }
         out.push(c);
         out.extend(again);
+        out.extend(reused);
     }
     // In time order (a definition without a time first): the order a projection merges
     // the partitions' logs in (docs/scale-out.md, "The projection").
