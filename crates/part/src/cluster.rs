@@ -39,9 +39,10 @@
 
 use crate::escrow::Escrow;
 use crate::partition::{Logged, Partition, Partitioned, Step};
+use crate::projection::Kept;
 use crate::route::{key, Key};
 use crate::router::Router;
-use dacu_core::{Command, Event, Festival, Rejection, Ts};
+use dacu_core::{Command, Event, Rejection, Ts};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
@@ -131,14 +132,14 @@ pub struct Cluster {
     ticking: Mutex<()>,
     /// Sending takes it shared; sending a broadcast, exclusive (the module's comment).
     gate: RwLock<()>,
-    festival: Arc<Festival>,
+    /// The projection settlements are decided on, kept from one barrier to the next.
+    kept: Mutex<Kept>,
 }
 
 impl Cluster {
     /// Starts one thread per partition of `set_up` (with what it holds so far).
     pub fn start(set_up: Partitioned) -> Cluster {
         let n = set_up.partitions();
-        let festival = set_up.parts[0].engine().festival_arc();
         let coord = Coord { escrow: set_up.escrow, held: BTreeMap::new(), wanted: vec![BTreeSet::new(); n as usize] };
         let shared = Arc::new(Shared {
             coord: Mutex::new(coord),
@@ -161,7 +162,14 @@ impl Cluster {
             });
             threads.push(t.expect("a partition thread starts"));
         }
-        Cluster { senders, threads, shared, ticking: Mutex::new(()), gate: RwLock::new(()), festival }
+        Cluster {
+            senders,
+            threads,
+            shared,
+            ticking: Mutex::new(()),
+            gate: RwLock::new(()),
+            kept: Mutex::new(set_up.kept),
+        }
     }
 
     /// How many commands the partitions have answered (a tick or settlement not counted).
@@ -263,7 +271,8 @@ impl Cluster {
         let decided = {
             let views: Vec<&[Logged]> = logs.iter().map(Vec::as_slice).collect();
             let mut events = Vec::new();
-            crate::partition::projection(self.festival.clone(), &views).decide(command, &mut events).map(|()| events)
+            let mut kept = self.kept.lock().expect("projection lock");
+            kept.catch_up(&views).decide(command, &mut events).map(|()| events)
         };
         let k = match decided {
             Ok(_) => Some(self.shared.definitions.fetch_add(1, Ordering::SeqCst)),
@@ -387,6 +396,7 @@ impl Cluster {
             router: shared.router.into_inner().expect("router lock"),
             recording: shared.recording,
             definitions: shared.definitions.into_inner(),
+            kept: self.kept.into_inner().expect("projection lock"),
         }
     }
 }

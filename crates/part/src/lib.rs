@@ -6,8 +6,9 @@
 //!   returns that proves nothing is handed out beyond a total.
 //! - [`partition`]: one partition (a whole engine and the slabs it holds), and N of them
 //!   executed in one thread — the reference for what partitioned execution decides — with
-//!   the router's records, each partition's log, and the projection that merges the logs
-//!   into one engine (reads, and the settlement decided on it).
+//!   the router's records and each partition's log.
+//! - `projection`: the logs merged into one engine (reads, and the settlement decided on
+//!   it), kept between settlements so that each applies only what the logs gained.
 //! - [`router`]: the router's records of where each session, red packet and paid order
 //!   lives.
 //! - `tick`: a `tick` broadcast to every partition, each firing its own timers (its red
@@ -28,6 +29,7 @@ pub mod cluster;
 pub mod escrow;
 pub mod merge;
 pub mod partition;
+pub(crate) mod projection;
 pub mod route;
 pub mod router;
 pub(crate) mod tick;

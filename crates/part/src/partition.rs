@@ -4,6 +4,7 @@
 //! projection that merges the partitions' logs.
 
 use crate::escrow::Escrow;
+use crate::projection::{merged, projection, Kept};
 use crate::route::{key, partition_of, Key, MAX_PARTITIONS};
 use crate::router::Router;
 use dacu_core::command::{ClaimCoupon, GrabRedPacket};
@@ -174,6 +175,8 @@ pub struct Partitioned {
     pub(crate) recording: bool,
     /// Definitions recorded so far.
     pub(crate) definitions: usize,
+    /// The projection settlements are decided on, kept from one to the next.
+    pub(crate) kept: Kept,
 }
 
 impl Partitioned {
@@ -182,7 +185,15 @@ impl Partitioned {
             return Err(format!("partitions must be 1 to {MAX_PARTITIONS}, got {n}"));
         }
         let parts = (0..n).map(|i| Partition::new(i, festival.clone())).collect();
-        Ok(Partitioned { parts, escrow: Escrow::new(n), router: Router::new(n), recording: false, definitions: 0 })
+        let kept = Kept::new(festival, n as usize);
+        Ok(Partitioned {
+            parts,
+            escrow: Escrow::new(n),
+            router: Router::new(n),
+            recording: false,
+            definitions: 0,
+            kept,
+        })
     }
 
     pub fn partitions(&self) -> u32 {
@@ -263,7 +274,8 @@ impl Partitioned {
             // every partition has passed it), and recorded like any definition.
             Command::Settle(_) => {
                 let mut events = Vec::new();
-                self.projection().decide(c, &mut events)?;
+                let logs: Vec<&[Logged]> = self.parts.iter().map(|p| p.log.as_slice()).collect();
+                self.kept.catch_up(&logs).decide(c, &mut events)?;
                 self.parts[0].apply_all(&events);
                 events
             }
@@ -345,56 +357,6 @@ impl Partitioned {
         let p = &self.parts[partition_of(user, self.partitions()) as usize];
         claims_in(p.engine(), user, coupon)
     }
-}
-
-/// The events of the partitions' logs (by partition) in one order, as a projection
-/// reading them merges them: [`Partitioned::merged_events`].
-pub(crate) fn merged(logs: &[&[Logged]]) -> Vec<Event> {
-    let n = logs.len();
-    let mut next = vec![0usize; n];
-    let mut clock = vec![Ts(i64::MIN); n];
-    let mut given = 0usize;
-    let mut out = Vec::new();
-    loop {
-        let mut best: Option<(Ts, usize)> = None;
-        for (i, log) in logs.iter().enumerate() {
-            // Copies of definitions already given are passed over.
-            while let Some(Logged::Definition(k, ..)) = log.get(next[i]) {
-                if i == 0 || *k >= given {
-                    break;
-                }
-                next[i] += 1;
-            }
-            let at = match log.get(next[i]) {
-                None => continue,
-                Some(Logged::Definition(..)) if i != 0 => continue,
-                Some(Logged::Own(at, _) | Logged::Definition(_, at, _)) => at,
-            };
-            let t = at.unwrap_or(clock[i]).max(clock[i]);
-            if best.is_none_or(|(bt, _)| t < bt) {
-                best = Some((t, i));
-            }
-        }
-        let Some((t, i)) = best else { return out };
-        clock[i] = t;
-        match &logs[i][next[i]] {
-            Logged::Own(_, events) => out.extend(events.iter().cloned()),
-            Logged::Definition(_, _, events) => {
-                out.extend(events.iter().cloned());
-                given += 1;
-            }
-        }
-        next[i] += 1;
-    }
-}
-
-/// One engine that applied the partitions' logs, merged.
-pub(crate) fn projection(festival: Arc<Festival>, logs: &[&[Logged]]) -> Engine {
-    let mut e = Engine::new(festival);
-    for ev in merged(logs) {
-        e.apply(&ev).expect("the merged logs apply");
-    }
-    e
 }
 
 /// How many claims of `coupon` `user` made, in one engine.
