@@ -19,8 +19,8 @@
 //! - [`boards`]: a GMV board merged from the partitions' partials, without a projection.
 //!
 //! What is partitioned so far ([`partition::SUPPORTED`]): the registrations and bindings,
-//! contest entries, coupons for everyone, follows and claims, live rooms, red packets (not
-//! for followers only) and their grabs, ticks, orders, refunds and settlement; the other
+//! contest entries, coupons for everyone, follows (in the anchor's partition) and claims,
+//! live rooms, red packets and their grabs, ticks, orders, refunds and settlement; the other
 //! commands are refused with [`partition::Unsupported`] until their partitioning
 //! (designed in docs/scale-out.md) is built.
 

@@ -155,7 +155,7 @@ pub const SUPPORTED: &str = "register_merchant, register_anchor, register_provid
                              unbind_provider, enroll, set_registration, set_experience_score, record_violation, \
                              load_baseline, settle, create_coupon (audience \"everyone\"), follow, claim_coupon, \
                              live_start, live_end, viewer_enter, viewer_leave, interaction, order_paid, refund, \
-                             create_red_packet (not followers_only), grab_red_packet and tick";
+                             create_red_packet, grab_red_packet and tick";
 
 /// What a definition puts in escrow, if anything: a coupon's stock.
 pub(crate) fn escrowed(events: &[Event]) -> Option<(String, u64)> {

@@ -35,6 +35,10 @@ pub enum Key<'a> {
     /// checked where the anchor's sessions all are); its red packets are created there.
     Session(&'a str),
     User(&'a str),
+    /// An anchor: its follows, in its partition, where its sessions start — so that
+    /// every follow of an anchor, by `follow` or by a room's interaction, is in one
+    /// partition, and a red packet for followers is decided where they all are.
+    Anchor(&'a str),
     Merchant(&'a str),
     /// A group deal.
     Deal(&'a str),
@@ -52,7 +56,7 @@ impl Key<'_> {
     /// they name.
     pub fn partition(&self, n: u32) -> Option<u32> {
         match self {
-            Key::User(k) | Key::Merchant(k) | Key::Deal(k) => Some(partition_of(k, n)),
+            Key::User(k) | Key::Anchor(k) | Key::Merchant(k) | Key::Deal(k) => Some(partition_of(k, n)),
             _ => None,
         }
     }
@@ -91,7 +95,7 @@ pub fn key(c: &Command) -> Key<'_> {
         Command::GrabRedPacket(k) => Key::Packet(&k.packet),
         Command::ClaimCoupon(k) => Key::User(&k.user),
         Command::Checkout(k) => Key::User(&k.user),
-        Command::Follow(k) => Key::User(&k.user),
+        Command::Follow(k) => Key::Anchor(&k.anchor),
         Command::Pay(k) => Key::Checkout(&k.checkout),
         Command::Cancel(k) => Key::Checkout(&k.checkout),
         Command::OpenGroup(k) => Key::Deal(&k.deal),

@@ -94,20 +94,20 @@ impl Router {
 
     /// The partition of a partitioned own command's id accepted before.
     fn id_home(&self, c: &Command) -> Option<u32> {
-        let takes = match c {
-            Command::CreateRedPacket(k) => !k.followers_only,
-            Command::Follow(_)
-            | Command::ClaimCoupon(_)
-            | Command::LiveStart(_)
-            | Command::LiveEnd(_)
-            | Command::ViewerEnter(_)
-            | Command::ViewerLeave(_)
-            | Command::Interaction(_)
-            | Command::GrabRedPacket(_)
-            | Command::OrderPaid(_)
-            | Command::Refund(_) => true,
-            _ => false,
-        };
+        let takes = matches!(
+            c,
+            Command::CreateRedPacket(_)
+                | Command::Follow(_)
+                | Command::ClaimCoupon(_)
+                | Command::LiveStart(_)
+                | Command::LiveEnd(_)
+                | Command::ViewerEnter(_)
+                | Command::ViewerLeave(_)
+                | Command::Interaction(_)
+                | Command::GrabRedPacket(_)
+                | Command::OrderPaid(_)
+                | Command::Refund(_)
+        );
         if !takes {
             return None;
         }
@@ -122,17 +122,14 @@ impl Router {
                 0
             }
             (Key::Broadcast, Command::Tick(_)) => 0,
-            (Key::User(u), Command::Follow(_) | Command::ClaimCoupon(_)) => partition_of(u, n),
+            (Key::User(u), Command::ClaimCoupon(_)) => partition_of(u, n),
+            (Key::Anchor(a), Command::Follow(_)) => partition_of(a, n),
             // A session starts in its anchor's partition, which knows whether the anchor
             // is live elsewhere; a session id routed before goes where it went (and is
             // refused there as a duplicate).
             (Key::Session(_), Command::LiveStart(k)) => {
                 *self.sessions.entry(k.session.clone()).or_insert_with(|| partition_of(&k.anchor, n))
             }
-            // Whether a user follows the anchor is known whole only in the user's
-            // partition (a follow by a room's interaction is in the room's), so a packet
-            // for followers cannot be decided in its session's.
-            (Key::Session(_), Command::CreateRedPacket(k)) if k.followers_only => return Err(unsupported(c)),
             // A packet lives in its session's partition; a packet id routed before goes
             // where it went (and is refused there as a duplicate).
             (Key::Session(session), Command::CreateRedPacket(k)) => {
