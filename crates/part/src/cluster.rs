@@ -1,10 +1,12 @@
 //! Partitions running at once, one thread each, the coordinator's escrow between them
 //! behind one lock: the concurrent form of [`crate::Partitioned`], for the load test and
 //! the benchmark. The router routes at submission ([`crate::router::Router`]); a
-//! definition is decided by partition 0's thread, which queues its events to every other
-//! partition before it answers, so whatever is sent after the answer finds the definition
-//! applied. Red packets are created and grabbed in their session's partition, as in one
-//! thread.
+//! definition is decided by partition 0's thread, which queues its outcome (its events,
+//! or none when refused) to every other partition before it answers. Every command
+//! carries the number of definitions submitted before it, and a partition holds it back
+//! (with whatever comes after it) until it has applied that many, so whatever is sent
+//! after a definition finds it applied, without waiting for the definition's answer. Red
+//! packets are created and grabbed in their session's partition, as in one thread.
 //!
 //! A `settle`, when the partitions keep their logs ([`Partitioned::record`] before
 //! [`Cluster::start`]), is a barrier: every partition stops where its queue reaches it
@@ -21,9 +23,9 @@
 //! A `tick` is sent to every partition, one tick at a time, so that every queue has the
 //! ticks in one order; each partition decides it where its queue reaches it and waits
 //! until every partition has decided before it applies it (or, when one refused it,
-//! does not) — crate::tick. A command another client sent before the tick may reach its
-//! partition after it, and its packet then expires at the next tick:
-//! [`Cluster::run`] sends a tick only once everything before it is answered.
+//! does not) — crate::tick. A command another client had routed but not yet sent when the
+//! tick was sent reaches its partition after it, and its packet then expires at the next
+//! tick: [`Cluster::run`] routes and sends everything from one thread, in order.
 //!
 //! Where the threads answer otherwise than one thread: a grab by a user the packet's
 //! partition never saw is refused `not_eligible` in that partition's words (one thread
@@ -43,7 +45,7 @@ use crate::projection::Kept;
 use crate::route::{key, Key};
 use crate::router::Router;
 use dacu_core::{Command, Event, Rejection, Ts};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, RwLock};
@@ -73,9 +75,12 @@ enum Job {
     Run {
         command: Command,
         reply: Sender<Answer>,
+        /// Definitions submitted before it: the partition applies them first.
+        after: u64,
     },
-    /// A definition's events, decided by the coordinator.
-    Apply(Definition),
+    /// The outcome of the next definition submitted: its events, decided by the
+    /// coordinator, or none when it was refused.
+    Apply(Option<Definition>),
     /// A tick: decide it, say what was decided, and apply it if `go` says so.
     Tick {
         command: Command,
@@ -93,6 +98,7 @@ enum Job {
 
 /// A definition the coordinator decided: its number among the definitions, its time and
 /// its events (what a partition's log records of it).
+#[derive(Clone)]
 struct Definition {
     k: usize,
     at: Option<Ts>,
@@ -119,6 +125,10 @@ struct Shared {
     definitions: AtomicUsize,
     /// Commands answered so far by the partitions (broadcasts not counted).
     answered: AtomicU64,
+    /// Definitions submitted so far: counted, and sent to partition 0, under the gate's
+    /// exclusive lock, so a command sent after a definition carries a count that
+    /// includes it.
+    submitted: AtomicU64,
     /// Routes at submission; a partition records the ids it accepted (Router::accepted).
     router: Mutex<Router>,
 }
@@ -147,6 +157,7 @@ impl Cluster {
             recording: set_up.recording,
             definitions: AtomicUsize::new(set_up.definitions),
             answered: AtomicU64::new(0),
+            submitted: AtomicU64::new(0),
             router: Mutex::new(set_up.router),
         });
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..n).map(|_| channel::<Job>()).unzip();
@@ -288,94 +299,50 @@ impl Cluster {
         answer(decided)
     }
 
-    /// Sends `commands` from one client thread per partition, each its partition's
-    /// commands in their order with up to `window` in flight, resending what is answered
-    /// busy; the answers, by index. What one command depends on must be in its partition
-    /// or before a definition, tick or settlement it comes after: each of those waits
-    /// until everything before it is answered, and is answered before anything after it
-    /// is sent, so that every partition applies it after what came before it and before
-    /// what comes after, as the single writer does.
+    /// Submits `commands` in their order from this thread, up to `window` unanswered at
+    /// a time, resending what is answered busy; the answers, by index. Everything is sent
+    /// in order — a definition is applied in every partition before whatever was sent
+    /// after it, a tick and a settlement are between what came before and after them in
+    /// every partition — so every partition applies each command after what came before
+    /// it, as the single writer does; only a busy claim's resend comes later.
     pub fn run(&self, commands: &[Command], window: usize) -> Vec<Answer> {
         let mut out: Vec<Option<Answer>> = (0..commands.len()).map(|_| None).collect();
-        let mut from = 0;
+        let mut flying: VecDeque<(usize, Receiver<Answer>)> = VecDeque::new();
         for (i, c) in commands.iter().enumerate() {
-            // A tick, a settlement and a definition each wait for everything before it
-            // and are answered before anything after them is sent.
-            let in_order = match c {
-                Command::Tick(_) => true,
-                Command::Settle(_) => self.shared.recording,
-                _ => key(c) == Key::Coordinator,
-            };
-            if in_order {
-                self.run_between(commands, from..i, window, &mut out);
-                out[i] = Some(self.submit(c.clone()).recv().expect("a broadcast is answered"));
-                from = i + 1;
+            while flying.len() >= window.max(1) {
+                self.land(commands, &mut flying, &mut out);
             }
+            flying.push_back((i, self.submit(c.clone())));
         }
-        self.run_between(commands, from..commands.len(), window, &mut out);
+        while !flying.is_empty() {
+            self.land(commands, &mut flying, &mut out);
+        }
         out.into_iter().map(|a| a.expect("every command answered or refused")).collect()
     }
 
-    /// [`Cluster::run`] of the commands in `range`, none a tick. They are routed here, in
-    /// their order, as one thread routes them: a refund routed while another client's
-    /// thread is paying its order would otherwise go where the order was paid or where it
-    /// was not, depending on which thread the router saw first.
-    fn run_between(
-        &self,
-        commands: &[Command],
-        range: std::ops::Range<usize>,
-        window: usize,
-        out: &mut [Option<Answer>],
-    ) {
-        let mut mine: Vec<Vec<usize>> = vec![Vec::new(); self.senders.len()];
-        {
-            let mut router = self.shared.router.lock().expect("router lock");
-            for i in range {
-                match router.route(&commands[i], self.shared.recording) {
-                    Ok(p) => mine[p as usize].push(i),
-                    Err(why) => out[i] = Some(Answer::Unsupported(why.0)),
-                }
-            }
+    /// Reads the oldest answer in flight; a busy one is sent again.
+    fn land(&self, commands: &[Command], flying: &mut VecDeque<(usize, Receiver<Answer>)>, out: &mut [Option<Answer>]) {
+        let Some((i, rx)) = flying.pop_front() else { return };
+        match rx.recv().expect("a partition answers") {
+            Answer::Busy => flying.push_back((i, self.submit(commands[i].clone()))),
+            a => out[i] = Some(a),
         }
-        std::thread::scope(|s| {
-            let handles: Vec<_> = mine
-                .iter()
-                .enumerate()
-                .filter(|(_, ids)| !ids.is_empty())
-                .map(|(p, ids)| s.spawn(move || self.client(p, commands, ids, window)))
-                .collect();
-            for h in handles {
-                for (i, a) in h.join().expect("a client thread") {
-                    out[i] = Some(a);
-                }
-            }
-        });
     }
 
-    /// Sends a command routed before to partition `p`.
+    /// Sends a command routed before to partition `p`, with the number of definitions
+    /// submitted before it (a definition itself: counted once sent).
     fn send(&self, p: usize, command: Command) -> Receiver<Answer> {
         let (reply, rx) = channel();
-        let _sending = self.gate.read().expect("gate lock");
-        let _ = self.senders[p].send(Job::Run { command, reply });
-        rx
-    }
-
-    fn client(&self, p: usize, commands: &[Command], ids: &[usize], window: usize) -> Vec<(usize, Answer)> {
-        let mut got = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(window.max(1)) {
-            let mut todo: Vec<usize> = chunk.to_vec();
-            while !todo.is_empty() {
-                let sent: Vec<_> = todo.iter().map(|&i| (i, self.send(p, commands[i].clone()))).collect();
-                todo.clear();
-                for (i, rx) in sent {
-                    match rx.recv().expect("a partition answers") {
-                        Answer::Busy => todo.push(i),
-                        a => got.push((i, a)),
-                    }
-                }
-            }
+        if key(&command) == Key::Coordinator {
+            let _alone = self.gate.write().expect("gate lock");
+            let _ = self.senders[p].send(Job::Run { command, reply, after: 0 });
+            self.shared.submitted.fetch_add(1, Ordering::AcqRel);
+        } else {
+            let _sending = self.gate.read().expect("gate lock");
+            let after = self.shared.submitted.load(Ordering::Acquire);
+            let _ = self.senders[p].send(Job::Run { command, reply, after });
         }
-        got
+        rx
     }
 
     /// Stops the threads once they have answered everything sent; the partitions, the
@@ -401,28 +368,40 @@ impl Cluster {
     }
 }
 
+/// Commands a partition holds back until it has applied the definitions submitted
+/// before them, in the order they came.
+#[derive(Default)]
+struct Held {
+    /// Definitions whose outcome partition 0 has passed on.
+    seen: u64,
+    waiting: VecDeque<(Command, Sender<Answer>, u64)>,
+}
+
 fn serve(part: &mut Partition, rx: &Receiver<Job>, peers: &[Sender<Job>], shared: &Shared) {
+    let mut held = Held::default();
     loop {
         if shared.asked[part.index as usize].load(Ordering::Acquire) {
             give_back(part, shared);
         }
         match rx.recv_timeout(IDLE) {
-            Ok(Job::Run { command, reply }) => {
-                let answer = execute(part, &command, peers, shared);
-                if let Answer::Accepted(events) = &answer {
-                    if !events.is_empty() {
-                        shared.router.lock().expect("router lock").accepted(&command, part.index);
-                    }
+            // Partition 0 decides the definitions itself, in its queue's order.
+            Ok(Job::Run { command, reply, after }) => {
+                if part.index != 0 && (!held.waiting.is_empty() || after > held.seen) {
+                    held.waiting.push_back((command, reply, after));
+                } else {
+                    run(part, &command, reply, peers, shared);
                 }
-                if let (true, Answer::Accepted(events)) = (shared.recording, &answer) {
-                    if key(&command) != Key::Coordinator {
-                        part.log.push(Logged::Own(command.at(), events.clone()));
-                    }
-                }
-                shared.answered.fetch_add(1, Ordering::Relaxed);
-                let _ = reply.send(answer);
             }
-            Ok(Job::Apply(d)) => apply(part, d, shared),
+            Ok(Job::Apply(d)) => {
+                if let Some(d) = d {
+                    apply(part, d, shared);
+                }
+                held.seen += 1;
+                while held.waiting.front().is_some_and(|(_, _, after)| *after <= held.seen) {
+                    let (command, reply, _) = held.waiting.pop_front().expect("a command is waiting");
+                    run(part, &command, reply, peers, shared);
+                }
+            }
             Ok(Job::Tick { command, decided, go }) => {
                 let r = part.decide(&command);
                 let _ = decided.send((part.index as usize, r.clone()));
@@ -448,6 +427,24 @@ fn serve(part: &mut Partition, rx: &Receiver<Job>, peers: &[Sender<Job>], shared
             Err(RecvTimeoutError::Timeout) => {}
         }
     }
+}
+
+/// Executes one command and answers it: the router learns the ids accepted, and the log
+/// records the partition's own commands.
+fn run(part: &mut Partition, command: &Command, reply: Sender<Answer>, peers: &[Sender<Job>], shared: &Shared) {
+    let answer = execute(part, command, peers, shared);
+    if let Answer::Accepted(events) = &answer {
+        if !events.is_empty() {
+            shared.router.lock().expect("router lock").accepted(command, part.index);
+        }
+    }
+    if let (true, Answer::Accepted(events)) = (shared.recording, &answer) {
+        if key(command) != Key::Coordinator {
+            part.log.push(Logged::Own(command.at(), events.clone()));
+        }
+    }
+    shared.answered.fetch_add(1, Ordering::Relaxed);
+    let _ = reply.send(answer);
 }
 
 fn execute(part: &mut Partition, c: &Command, peers: &[Sender<Job>], shared: &Shared) -> Answer {
@@ -492,21 +489,26 @@ fn apply(part: &mut Partition, d: Definition, shared: &Shared) {
     }
 }
 
-/// A definition on partition 0: decided, queued to every other partition, its stock put
-/// in escrow — all before the answer.
+/// A definition on partition 0: decided, its stock put in escrow, and its outcome (its
+/// events, or none when refused) queued to every other partition — all before the
+/// answer, and the escrow before any partition can claim from it.
 fn define(part: &mut Partition, c: &Command, peers: &[Sender<Job>], shared: &Shared) -> Answer {
     let r = part.execute(c);
-    if let Ok(events) = &r {
-        let k = shared.definitions.fetch_add(1, Ordering::SeqCst);
-        if shared.recording {
-            part.log.push(Logged::Definition(k, c.at(), events.clone()));
+    let decided = match &r {
+        Ok(events) => {
+            let k = shared.definitions.fetch_add(1, Ordering::SeqCst);
+            if shared.recording {
+                part.log.push(Logged::Definition(k, c.at(), events.clone()));
+            }
+            if let Some((coupon, stock)) = crate::partition::escrowed(events) {
+                shared.coord.lock().expect("coordinator lock").escrow.define(&coupon, stock);
+            }
+            Some(Definition { k, at: c.at(), events: events.clone() })
         }
-        for q in peers {
-            let _ = q.send(Job::Apply(Definition { k, at: c.at(), events: events.clone() }));
-        }
-        if let Some((coupon, stock)) = crate::partition::escrowed(events) {
-            shared.coord.lock().expect("coordinator lock").escrow.define(&coupon, stock);
-        }
+        Err(_) => None,
+    };
+    for q in peers {
+        let _ = q.send(Job::Apply(decided.clone()));
     }
     answer(r)
 }

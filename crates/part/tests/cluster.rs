@@ -377,3 +377,41 @@ fn a_command_id_reused_after_its_answer_is_decided_where_it_was_accepted() {
         assert_eq!(parts.claimed("c0"), 1, "one claim with {n} partitions");
     }
 }
+
+#[test]
+fn a_command_sent_right_after_a_definition_finds_it_applied_in_every_partition() {
+    let create = |i: usize| {
+        format!(
+            r#"{{"type":"create_coupon","id":"cc{i}","coupon":"c{i}","issuer":"platform","scope":"platform","off":100,"stock":1000,"per_user":1,"claim_from":"2021-11-01T00:00:00+08:00","claim_until":"2021-11-08T00:00:00+08:00","valid_days":1,"at":"2021-11-01T00:00:00+08:00"}}"#
+        )
+    };
+    for n in [2, 4] {
+        let cluster = Cluster::start(Partitioned::new(mini(), n).unwrap());
+        let mut sent = Vec::new();
+        // Each coupon created, created again under another id (refused: the coupon
+        // exists), and claimed at once by users in every partition, none waiting for an
+        // answer.
+        for i in 0..3 {
+            sent.push((true, cluster.submit(parse_line(&create(i)).unwrap())));
+            let again = create(i).replace(&format!(r#""id":"cc{i}""#), &format!(r#""id":"dup{i}""#));
+            sent.push((false, cluster.submit(parse_line(&again).unwrap())));
+            for u in 0..40 {
+                let line = format!(
+                    r#"{{"type":"claim_coupon","id":"k{i}-{u}","coupon":"c{i}","user":"u{u}","at":"2021-11-05T20:00:00+08:00"}}"#
+                );
+                sent.push((true, cluster.submit(parse_line(&line).unwrap())));
+            }
+        }
+        for (k, (accepted, rx)) in sent.into_iter().enumerate() {
+            match rx.recv().unwrap() {
+                Answer::Accepted(ev) if accepted => assert!(!ev.is_empty(), "command {k} with {n}"),
+                Answer::Rejected(_) if !accepted => {}
+                other => panic!("command {k} with {n} partitions: {other:?}"),
+            }
+        }
+        let parts = cluster.stop();
+        for i in 0..3 {
+            assert_eq!(parts.claimed(&format!("c{i}")), 40, "c{i} with {n} partitions");
+        }
+    }
+}

@@ -148,7 +148,7 @@ fn festival_threads(
         .count();
     let rate = cmds.len() as f64 / secs;
     println!(
-        "  {n} partition thread(s), one client each: {} commands ({in_order} definitions, ticks and settlements in order) in {secs:.2} s = {rate:.0} commands/s ({:.2}× one engine), {accepted} accepted, digest equal",
+        "  {n} partition thread(s), submitted in order, {WINDOW} unanswered at most: {} commands ({in_order} definitions, ticks and settlements) in {secs:.2} s = {rate:.0} commands/s ({:.2}× one engine), {accepted} accepted, digest equal",
         cmds.len(),
         rate / single
     );
