@@ -433,7 +433,8 @@ fn serve(part: &mut Partition, rx: &Receiver<Job>, peers: &[Sender<Job>], shared
 /// records the partition's own commands.
 fn run(part: &mut Partition, command: &Command, reply: Sender<Answer>, peers: &[Sender<Job>], shared: &Shared) {
     let answer = execute(part, command, peers, shared);
-    if let Answer::Accepted(events) = &answer {
+    // The router's lock only for an id to record: most commands carry none.
+    if let (Answer::Accepted(events), Some(_)) = (&answer, crate::router::recorded_id(command)) {
         if !events.is_empty() {
             shared.router.lock().expect("router lock").accepted(command, part.index);
         }

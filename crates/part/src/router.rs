@@ -84,11 +84,10 @@ impl Router {
     /// Records that `c`, decided in partition `p`, was accepted with events: its id, if it
     /// is a partition's own command, now routes there.
     pub fn accepted(&mut self, c: &Command, p: u32) {
-        if matches!(key(c), Key::Coordinator | Key::Broadcast) {
-            return;
-        }
-        if let Some(id) = c.command_id() {
-            self.ids.entry(id.to_string()).or_insert(p);
+        if let Some(id) = recorded_id(c) {
+            if !self.ids.contains_key(id) {
+                self.ids.insert(id.to_string(), p);
+            }
         }
     }
 
@@ -155,4 +154,13 @@ impl Router {
             _ => return Err(unsupported(c)),
         })
     }
+}
+
+/// The id the router records when `c` is accepted: a partition's own command's (a
+/// definition's and a tick's are in every partition).
+pub fn recorded_id(c: &Command) -> Option<&str> {
+    if matches!(key(c), Key::Coordinator | Key::Broadcast) {
+        return None;
+    }
+    c.command_id()
 }
