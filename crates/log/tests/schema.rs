@@ -135,6 +135,7 @@ fn name(ev: &Event) -> &'static str {
         Event::ImpressionsServed { .. } => "impressions_served",
         Event::ContractEnded { .. } => "contract_ended",
         Event::TrafficPlannedShale(_) => "traffic_planned_shale",
+        Event::PartitionEntry { .. } => "partition_entry",
     }
 }
 
@@ -704,6 +705,7 @@ fn samples() -> Vec<(String, Event)> {
                 pricing: PricingRec { zeta_ppb: vec![Some(-250_000_000), None], prices: vec![(54_401, 375_000_000)] },
             }),
         ),
+        ("partition_entry", Event::PartitionEntry { at: Some(at), definition: Some(7) }),
     ];
     v.into_iter().map(|(label, ev)| (label.to_string(), ev)).collect()
 }

@@ -869,5 +869,6 @@ pub fn event_time(ev: &Event) -> Option<Ts> {
         | Event::TrafficPlannedShale(_)
         | Event::ImpressionsServed { .. }
         | Event::ContractEnded { .. } => None,
+        Event::PartitionEntry { .. } => None,
     }
 }

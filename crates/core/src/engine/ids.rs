@@ -92,7 +92,8 @@ pub(super) fn event_id(ev: &Event) -> Option<(&str, u8)> {
         | Event::TrafficPlanned(_)
         | Event::TrafficPlannedShale(_)
         | Event::ImpressionsServed { .. }
-        | Event::ContractEnded { .. } => return None,
+        | Event::ContractEnded { .. }
+        | Event::PartitionEntry { .. } => return None,
     };
     Some((id, type_index(ty).expect("a command type")))
 }

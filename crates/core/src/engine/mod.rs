@@ -433,7 +433,7 @@ fn apply_state(st: &mut State, ev: &Event) -> Applied {
         // A tick's own record: what it fired was recorded before it.
         Event::Ticked { .. } => Ok(()),
         // Records only its id (crate::engine::ids).
-        Event::Identified { .. } => Ok(()),
+        Event::Identified { .. } | Event::PartitionEntry { .. } => Ok(()),
         Event::RegistrationSet { program, open, at, .. } => registry::registration_set(st, program, *open, *at),
         Event::KeyRecorded { key, fingerprint, outcomes, expires_at, at, capacity } => {
             keys::key_recorded(st, key, fingerprint, outcomes, *expires_at, *at, *capacity)

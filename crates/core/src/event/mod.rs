@@ -340,6 +340,15 @@ pub enum Event {
     /// A re-plan made with SHALE (`[traffic] planner = "shale"`): the plan and the prices
     /// that repeat it.
     TrafficPlannedShale(ShalePlanRec),
+    /// Where one entry of a partition's log begins (docs/scale-out.md, "Durable
+    /// partitions"): the time of the command it records, and for a definition (or a
+    /// partition's copy of one) its number among the festival's definitions, counted from
+    /// 0. The entry's events follow it. A single writer's log holds none, and applying one
+    /// changes nothing but the count of events.
+    PartitionEntry {
+        at: Option<Ts>,
+        definition: Option<u64>,
+    },
 }
 
 /// An event's size in the log's encoding: one format byte, then the event in postcard
