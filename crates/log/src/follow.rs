@@ -50,6 +50,17 @@ impl Follow {
         Ok(f)
     }
 
+    /// Reads the log of the data directory `data` from its first event (a log that never
+    /// dropped its first segment: a partition's, which keeps every entry).
+    pub fn from_start(data: &Path) -> Result<Follow, StoreError> {
+        let log_dir = data.join(LOG_DIR);
+        let segs = segment::list(&log_dir).map_err(io_err(&log_dir))?;
+        match segs.first() {
+            Some((1, path)) => Follow::open(&log_dir, 1, path),
+            _ => Err(StoreError::Corrupt { path: log_dir, offset: 0, reason: "no segment starts at event 1".into() }),
+        }
+    }
+
     #[allow(clippy::verbose_file_reads, reason = "the file stays open: later reads go on from where this one ends")]
     fn open(log_dir: &Path, first: u64, path: &Path) -> Result<Follow, StoreError> {
         let mut file = File::open(path).map_err(io_err(path))?;

@@ -47,7 +47,7 @@ use crate::router::Router;
 use dacu_core::{Command, Event, Rejection, Ts};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -65,6 +65,9 @@ pub enum Answer {
     Busy,
     /// Not partitioned (yet), or `settle` on partitions that keep no logs.
     Unsupported(String),
+    /// The partition's durable log failed a write: it takes nothing more (why), and the
+    /// command may or may not be durable.
+    Failed(String),
 }
 
 #[allow(
@@ -86,12 +89,15 @@ enum Job {
         command: Command,
         decided: Sender<(usize, Result<Vec<Event>, Rejection>)>,
         go: Receiver<bool>,
+        /// Said once what it applied is durable (or its log failed).
+        durable: Sender<Result<(), String>>,
     },
     /// A settlement: hand the log to the coordinator and wait for it back, with the
     /// settlement's events to apply when it was accepted.
     Barrier {
         arrived: Sender<(usize, Vec<Logged>)>,
         resume: Receiver<(Vec<Logged>, Option<Definition>)>,
+        durable: Sender<Result<(), String>>,
     },
     Stop,
 }
@@ -217,13 +223,14 @@ impl Cluster {
     fn tick(&self, command: Command) -> Answer {
         let _one_at_a_time = self.ticking.lock().expect("tick lock");
         let (tx, rx) = channel();
+        let (durable, made) = channel();
         let mut gos = Vec::with_capacity(self.senders.len());
         let mut decided: Vec<Option<Result<Vec<Event>, Rejection>>> = vec![None; self.senders.len()];
         self.broadcast(
             || {
                 let (go, wait) = channel();
                 gos.push(go);
-                Job::Tick { command: command.clone(), decided: tx.clone(), go: wait }
+                Job::Tick { command: command.clone(), decided: tx.clone(), go: wait, durable: durable.clone() }
             },
             || {
                 let (p, r) = rx.recv().expect("partition 0 decides the tick");
@@ -238,6 +245,10 @@ impl Cluster {
             decided.into_iter().map(|r| r.expect("every partition decides a tick")).collect();
         for go in gos {
             let _ = go.send(decided.is_ok());
+        }
+        drop(durable);
+        if let Some(why) = first_failure(&made) {
+            return Answer::Failed(why);
         }
         match decided {
             Ok(all) => Answer::Accepted(crate::tick::answer(&all, &self.shared.router.lock().expect("router lock"))),
@@ -262,13 +273,14 @@ impl Cluster {
         let _one_at_a_time = self.ticking.lock().expect("tick lock");
         let n = self.senders.len();
         let (tx, rx) = channel();
+        let (durable, made) = channel();
         let mut resumes = Vec::with_capacity(n);
         let mut logs: Vec<Vec<Logged>> = (0..n).map(|_| Vec::new()).collect();
         self.broadcast(
             || {
                 let (go, wait) = channel();
                 resumes.push(go);
-                Job::Barrier { arrived: tx.clone(), resume: wait }
+                Job::Barrier { arrived: tx.clone(), resume: wait, durable: durable.clone() }
             },
             || {
                 let (p, log) = rx.recv().expect("partition 0 reaches the barrier");
@@ -295,6 +307,10 @@ impl Cluster {
                 _ => None,
             };
             let _ = go.send((log, settled));
+        }
+        drop(durable);
+        if let Some(why) = first_failure(&made) {
+            return Answer::Failed(why);
         }
         answer(decided)
     }
@@ -379,17 +395,28 @@ struct Held {
 
 fn serve(part: &mut Partition, rx: &Receiver<Job>, peers: &[Sender<Job>], shared: &Shared) {
     let mut held = Held::default();
+    let mut replies = Replies::default();
     loop {
         if shared.asked[part.index as usize].load(Ordering::Acquire) {
             give_back(part, shared);
         }
-        match rx.recv_timeout(IDLE) {
+        // Group commit: the answers wait while more jobs are queued, then one commit
+        // makes what they recorded durable before any is sent.
+        let job = match rx.try_recv() {
+            Ok(job) => Ok(job),
+            Err(TryRecvError::Empty) => {
+                replies.flush(part);
+                rx.recv_timeout(IDLE)
+            }
+            Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
+        };
+        match job {
             // Partition 0 decides the definitions itself, in its queue's order.
             Ok(Job::Run { command, reply, after }) => {
                 if part.index != 0 && (!held.waiting.is_empty() || after > held.seen) {
                     held.waiting.push_back((command, reply, after));
                 } else {
-                    run(part, &command, reply, peers, shared);
+                    run(part, &command, reply, peers, shared, &mut replies);
                 }
             }
             Ok(Job::Apply(d)) => {
@@ -399,39 +426,92 @@ fn serve(part: &mut Partition, rx: &Receiver<Job>, peers: &[Sender<Job>], shared
                 held.seen += 1;
                 while held.waiting.front().is_some_and(|(_, _, after)| *after <= held.seen) {
                     let (command, reply, _) = held.waiting.pop_front().expect("a command is waiting");
-                    run(part, &command, reply, peers, shared);
+                    run(part, &command, reply, peers, shared, &mut replies);
                 }
             }
-            Ok(Job::Tick { command, decided, go }) => {
+            Ok(Job::Tick { command, decided, go, durable }) => {
+                replies.flush(part);
                 let r = part.decide(&command);
                 let _ = decided.send((part.index as usize, r.clone()));
                 if let (Ok(true), Ok(events)) = (go.recv(), &r) {
                     part.apply_decided(events);
-                    if shared.recording {
-                        let logged = if part.index == 0 { events.clone() } else { crate::tick::own(events) };
-                        if part.index == 0 || !logged.is_empty() {
-                            part.log.push(Logged::Own(command.at(), logged));
-                        }
-                    }
+                    part.record_tick(shared.recording, command.at(), events);
                 }
+                let _ = durable.send(replies.commit(part));
             }
-            Ok(Job::Barrier { arrived, resume }) => {
+            Ok(Job::Barrier { arrived, resume, durable }) => {
+                replies.flush(part);
                 let _ = arrived.send((part.index as usize, std::mem::take(&mut part.log)));
                 let Ok((log, settled)) = resume.recv() else { return };
                 part.log = log;
                 if let Some(d) = settled {
                     apply(part, d, shared);
                 }
+                let _ = durable.send(replies.commit(part));
             }
-            Ok(Job::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+            Ok(Job::Stop) | Err(RecvTimeoutError::Disconnected) => {
+                replies.flush(part);
+                return;
+            }
             Err(RecvTimeoutError::Timeout) => {}
+        }
+        if replies.waiting.len() >= MAX_UNCOMMITTED {
+            replies.flush(part);
         }
     }
 }
 
+/// The most answers a partition holds back for one commit.
+const MAX_UNCOMMITTED: usize = 4096;
+
+/// Answers waiting for the commit that makes what they recorded durable.
+#[derive(Default)]
+struct Replies {
+    waiting: Vec<(Sender<Answer>, Answer)>,
+}
+
+impl Replies {
+    /// As [`Replies::commit`], where a failure needs no more telling than each waiting
+    /// command's answer.
+    fn flush(&mut self, part: &mut Partition) {
+        let _ = self.commit(part);
+    }
+
+    /// Commits and sends the answers waiting; when the commit fails, each is answered
+    /// [`Answer::Failed`] instead.
+    fn commit(&mut self, part: &mut Partition) -> Result<(), String> {
+        let r = part.commit();
+        for (reply, answer) in self.waiting.drain(..) {
+            let answer = match (&r, answer) {
+                (Err(why), Answer::Accepted(_)) => Answer::Failed(why.clone()),
+                (_, a) => a,
+            };
+            let _ = reply.send(answer);
+        }
+        r
+    }
+}
+
+/// The first failure the partitions reported on `made`, once every one has reported.
+fn first_failure(made: &Receiver<Result<(), String>>) -> Option<String> {
+    let all: Vec<Result<(), String>> = made.iter().collect();
+    all.into_iter().find_map(Result::err)
+}
+
 /// Executes one command and answers it: the router learns the ids accepted, and the log
 /// records the partition's own commands.
-fn run(part: &mut Partition, command: &Command, reply: Sender<Answer>, peers: &[Sender<Job>], shared: &Shared) {
+fn run(
+    part: &mut Partition,
+    command: &Command,
+    reply: Sender<Answer>,
+    peers: &[Sender<Job>],
+    shared: &Shared,
+    replies: &mut Replies,
+) {
+    if let Some(why) = part.failed() {
+        let _ = reply.send(Answer::Failed(why.to_string()));
+        return;
+    }
     let answer = execute(part, command, peers, shared);
     // The router's lock only for an id to record: most commands carry none.
     if let (Answer::Accepted(events), Some(_)) = (&answer, crate::router::recorded_id(command)) {
@@ -439,13 +519,13 @@ fn run(part: &mut Partition, command: &Command, reply: Sender<Answer>, peers: &[
             shared.router.lock().expect("router lock").accepted(command, part.index);
         }
     }
-    if let (true, Answer::Accepted(events)) = (shared.recording, &answer) {
+    if let Answer::Accepted(events) = &answer {
         if key(command) != Key::Coordinator {
-            part.log.push(Logged::Own(command.at(), events.clone()));
+            part.record_own(shared.recording, command.at(), events);
         }
     }
     shared.answered.fetch_add(1, Ordering::Relaxed);
-    let _ = reply.send(answer);
+    replies.waiting.push((reply, answer));
 }
 
 fn execute(part: &mut Partition, c: &Command, peers: &[Sender<Job>], shared: &Shared) -> Answer {
@@ -484,10 +564,7 @@ fn execute(part: &mut Partition, c: &Command, peers: &[Sender<Job>], shared: &Sh
 /// where they applied them.
 fn apply(part: &mut Partition, d: Definition, shared: &Shared) {
     part.apply_all(&d.events);
-    if shared.recording {
-        let events = if part.index == 0 { d.events } else { Vec::new() };
-        part.log.push(Logged::Definition(d.k, d.at, events));
-    }
+    part.record_definition(shared.recording, d.k, d.at, &d.events);
 }
 
 /// A definition on partition 0: decided, its stock put in escrow, and its outcome (its
@@ -498,9 +575,7 @@ fn define(part: &mut Partition, c: &Command, peers: &[Sender<Job>], shared: &Sha
     let decided = match &r {
         Ok(events) => {
             let k = shared.definitions.fetch_add(1, Ordering::SeqCst);
-            if shared.recording {
-                part.log.push(Logged::Definition(k, c.at(), events.clone()));
-            }
+            part.record_definition(shared.recording, k, c.at(), events);
             if let Some((coupon, stock)) = crate::partition::escrowed(events) {
                 shared.coord.lock().expect("coordinator lock").escrow.define(&coupon, stock);
             }

@@ -71,6 +71,18 @@ impl Escrow {
         }
     }
 
+    /// Defines `resource` as recovered from the partitions' logs: `spent[p]` of it went to
+    /// partition `p`'s accepted claims, and is out as granted; nothing else is.
+    pub fn restore(&mut self, resource: &str, total: u64, spent: &[u64]) {
+        self.define(resource, total);
+        for (p, &amount) in spent.iter().enumerate().filter(|(_, a)| **a > 0) {
+            let r = self.resources.get_mut(resource).expect("defined above");
+            let amount = amount.min(r.total - r.out.iter().sum::<u64>());
+            r.out[p] += amount;
+            self.log.push(Entry::Granted { resource: resource.to_string(), partition: p as u32, amount });
+        }
+    }
+
     /// What no partition holds of `resource`.
     pub fn left(&self, resource: &str) -> u64 {
         self.resources.get(resource).map_or(0, |r| r.total - r.out.iter().sum::<u64>())

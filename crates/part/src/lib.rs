@@ -17,6 +17,7 @@
 //!   sales and buyers).
 //! - [`cluster`]: the partitions running at once, one thread each.
 //! - [`boards`]: a GMV board merged from the partitions' partials, without a projection.
+//! - [`durable`]: each partition's log in a data directory of its own, and recovery.
 //!
 //! What is partitioned so far ([`partition::SUPPORTED`]): the registrations and bindings,
 //! contest entries, coupons for everyone, follows (in the anchor's partition) and claims,
@@ -26,6 +27,7 @@
 
 pub mod boards;
 pub mod cluster;
+pub mod durable;
 pub mod escrow;
 pub mod merge;
 pub mod partition;

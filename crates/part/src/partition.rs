@@ -3,6 +3,7 @@
 //! [`crate::router::Router`]), coupon stock in escrow (crate::escrow), and the
 //! projection that merges the partitions' logs.
 
+use crate::durable::Sink;
 use crate::escrow::Escrow;
 use crate::projection::{merged, projection, Kept};
 use crate::route::{key, partition_of, Key, MAX_PARTITIONS};
@@ -42,6 +43,8 @@ pub struct Partition {
     held: BTreeMap<String, u64>,
     /// What it applied, while recording.
     pub(crate) log: Vec<Logged>,
+    /// Its durable log, when it has one (crate::durable).
+    pub(crate) sink: Option<Sink>,
 }
 
 /// One entry of a partition's log, as a projection reads it.
@@ -56,7 +59,66 @@ pub(crate) enum Logged {
 
 impl Partition {
     pub fn new(index: u32, festival: Arc<Festival>) -> Partition {
-        Partition { index, engine: Engine::new(festival), held: BTreeMap::new(), log: Vec::new() }
+        Partition::from_engine(index, Engine::new(festival), None)
+    }
+
+    /// A partition whose engine is `engine` (recovered from its log, for a durable one).
+    pub(crate) fn from_engine(index: u32, engine: Engine, sink: Option<Sink>) -> Partition {
+        Partition { index, engine, held: BTreeMap::new(), log: Vec::new(), sink }
+    }
+
+    /// Records an own command's events: in the log kept for the projection when
+    /// `recording`, and in the durable log when there is one (the engine applies the
+    /// entry's `partition_entry` too, so that its count of events is its log's).
+    pub(crate) fn record_own(&mut self, recording: bool, at: Option<Ts>, events: &[Event]) {
+        if let Some(sink) = &mut self.sink {
+            self.engine.apply(&sink.frame(at, None, events)).expect("an entry's mark applies");
+        }
+        if recording {
+            self.log.push(Logged::Own(at, events.to_vec()));
+        }
+    }
+
+    /// Records a tick's events: partition 0 all it decided, the others their own timers
+    /// (crate::tick) — though each one's durable log holds all it applied.
+    pub(crate) fn record_tick(&mut self, recording: bool, at: Option<Ts>, events: &[Event]) {
+        if self.index == 0 {
+            return self.record_own(recording, at, events);
+        }
+        if let Some(sink) = &mut self.sink {
+            self.engine.apply(&sink.frame(at, None, events)).expect("an entry's mark applies");
+        }
+        let own = crate::tick::own(events);
+        if recording && !own.is_empty() {
+            self.log.push(Logged::Own(at, own));
+        }
+    }
+
+    /// Records definition `k`: its events on partition 0, where it was decided; the
+    /// others keep only the copy's place for the projection, and its events in their
+    /// durable logs, which their replay needs.
+    pub(crate) fn record_definition(&mut self, recording: bool, k: usize, at: Option<Ts>, events: &[Event]) {
+        if let Some(sink) = &mut self.sink {
+            self.engine.apply(&sink.frame(at, Some(k), events)).expect("an entry's mark applies");
+        }
+        if recording {
+            let kept = if self.index == 0 { events.to_vec() } else { Vec::new() };
+            self.log.push(Logged::Definition(k, at, kept));
+        }
+    }
+
+    /// Makes what was recorded since the last commit durable (nothing to do without a
+    /// durable log). After a failure every later commit fails too.
+    pub(crate) fn commit(&mut self) -> Result<(), String> {
+        match &mut self.sink {
+            Some(sink) => sink.commit(),
+            None => Ok(()),
+        }
+    }
+
+    /// Why its durable log takes nothing more, if it failed.
+    pub(crate) fn failed(&self) -> Option<&str> {
+        self.sink.as_ref().and_then(Sink::failed)
     }
 
     pub fn engine(&self) -> &Engine {
@@ -200,6 +262,12 @@ impl Partitioned {
         self.parts.len() as u32
     }
 
+    /// Makes every partition's durable log hold what it recorded (nothing to do for
+    /// partitions without durable logs: [`crate::durable::open`] gives them one).
+    pub fn commit(&mut self) -> Result<(), String> {
+        self.parts.iter_mut().try_for_each(Partition::commit)
+    }
+
     /// Executes one command where the router sends it.
     pub fn execute(&mut self, c: &Command) -> Result<Result<Vec<Event>, Rejection>, Unsupported> {
         let p = self.router.route(c, self.recording)?;
@@ -220,17 +288,14 @@ impl Partitioned {
             if !events.is_empty() {
                 self.router.accepted(c, p);
             }
-            if self.recording {
-                if key(c) == Key::Coordinator {
-                    let k = self.definitions;
-                    self.definitions += 1;
-                    for (i, part) in self.parts.iter_mut().enumerate() {
-                        let copy = if i == 0 { events.clone() } else { Vec::new() };
-                        part.log.push(Logged::Definition(k, c.at(), copy));
-                    }
-                } else {
-                    self.parts[p as usize].log.push(Logged::Own(c.at(), events.clone()));
+            if key(c) == Key::Coordinator {
+                let k = self.definitions;
+                self.definitions += 1;
+                for part in &mut self.parts {
+                    part.record_definition(self.recording, k, c.at(), events);
                 }
+            } else {
+                self.parts[p as usize].record_own(self.recording, c.at(), events);
             }
         }
         Ok(r)

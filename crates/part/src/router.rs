@@ -59,6 +59,13 @@ impl Router {
         self.packets.get(packet).map_or_else(|| partition_of(packet, self.n), |p| p.partition)
     }
 
+    /// Records red packet `packet` in `partition`, as created after every packet recorded
+    /// so far (a recovery rebuilding the records).
+    pub fn restore_packet(&mut self, packet: &str, partition: u32) {
+        self.packets.insert(packet.to_string(), PacketAt { partition, seq: self.packets_routed });
+        self.packets_routed += 1;
+    }
+
     /// Drops the record of a packet whose `create_red_packet` was refused and created
     /// nothing, so that a later creation of the id in another session goes to that
     /// session, as the single writer would accept it.

@@ -13,7 +13,7 @@
 //! used by another command, which only that command's partition knows) leaves every
 //! partition as it was; the refusal is the lowest partition's.
 
-use crate::partition::{Logged, Partitioned};
+use crate::partition::Partitioned;
 use crate::router::Router;
 use dacu_core::{Command, Event, Rejection};
 
@@ -47,7 +47,11 @@ pub(crate) fn answer(decided: &[Vec<Event>], router: &Router) -> Vec<Event> {
         .flat_map(|d| d.iter())
         .filter_map(|e| match e {
             Event::RedPacketExpired { packet, at, .. } => {
-                let seq = router.packets.get(packet).expect("an expiring packet was routed").seq;
+                let seq = router
+                    .packets
+                    .get(packet)
+                    .unwrap_or_else(|| panic!("an expiring packet was routed: {packet} among {}", router.packets.len()))
+                    .seq;
                 Some((*at, seq, e.clone()))
             }
             _ => None,
@@ -66,12 +70,7 @@ impl Partitioned {
         let decided = self.parts.iter().map(|p| p.decide(c)).collect::<Result<Vec<_>, _>>()?;
         for (part, events) in self.parts.iter_mut().zip(&decided) {
             part.apply_decided(events);
-            if self.recording {
-                let logged = if part.index == 0 { events.clone() } else { own(events) };
-                if part.index == 0 || !logged.is_empty() {
-                    part.log.push(Logged::Own(c.at(), logged));
-                }
-            }
+            part.record_tick(self.recording, c.at(), events);
         }
         Ok(answer(&decided, &self.router))
     }

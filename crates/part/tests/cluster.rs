@@ -13,17 +13,16 @@
 //! pays, every partition holds its ledger, and nothing the clients sent is lost or
 //! applied twice.
 
-use dacu_core::{festival, parse_line, Code, Command, Event, Festival};
+mod common;
+
+use common::{festival_commands, mini};
+use dacu_core::{festival, parse_line, Code, Command, Event};
 use dacu_part::escrow::peak_out;
 use dacu_part::{Answer, Cluster, Partitioned};
 use std::sync::Arc;
 
 const USERS: u64 = 600;
 const CLIENTS: u64 = 6;
-
-fn mini() -> Arc<Festival> {
-    Arc::new(festival::parse(include_str!("../../../festivals/example-mini.toml")).expect("valid"))
-}
 
 fn set_up(n: u32, coupons: &[(u64, u64)]) -> Partitioned {
     let mut p = Partitioned::new(mini(), n).unwrap();
@@ -71,7 +70,7 @@ fn claim(cluster: &Cluster, c: Command) -> u64 {
                 return 0;
             }
             Answer::Busy => std::thread::yield_now(),
-            Answer::Unsupported(why) => panic!("{why}"),
+            Answer::Unsupported(why) | Answer::Failed(why) => panic!("{why}"),
         }
     }
     panic!("still busy after 10,000 resends");
@@ -99,25 +98,6 @@ fn under_concurrent_claims_no_coupon_is_exceeded_and_none_is_stranded() {
         }
         assert_eq!(accepted, want_total, "the answers and the state disagree with {n} partitions");
     }
-}
-
-/// The simulated festival's partitionable commands in time order (those without a time,
-/// registrations, first), with a settlement after the first phase and one after the
-/// festival.
-fn festival_commands(f: &Festival) -> Vec<Command> {
-    let mut buf = Vec::new();
-    dacu_sim::simulate(f, dacu_sim::Scale::Commands(30_000), 3, &mut buf).unwrap();
-    let mut probe = dacu_part::router::Router::new(1);
-    let mut cmds: Vec<Command> = String::from_utf8(buf)
-        .unwrap()
-        .lines()
-        .filter_map(|l| parse_line(l).ok())
-        .filter(|c| probe.route(c, true).is_ok())
-        .collect();
-    cmds.push(parse_line(r#"{"type":"settle","id":"mid","at":"2021-11-05T00:00:00+08:00"}"#).unwrap());
-    cmds.sort_by_key(|c| c.at().unwrap_or(dacu_core::Ts(i64::MIN)));
-    cmds.push(parse_line(r#"{"type":"settle","id":"final","at":"2021-11-08T00:00:00+08:00"}"#).unwrap());
-    cmds
 }
 
 fn one_engine(e: &mut dacu_core::Engine, c: &Command) -> Result<Vec<Event>, dacu_core::Rejection> {
