@@ -76,7 +76,8 @@ pub fn partitions(
         json!({"bench": "partitions", "claims": count, "clients": clients, "single_engine_per_second": single, "runs": rows})
     );
     if simulated > 0 {
-        festival_run(festival, counts, simulated)?;
+        let src = super::bench_partitions_durable::source(festival_file)?;
+        festival_run(festival, &src, counts, simulated)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -84,7 +85,7 @@ pub fn partitions(
 /// The simulated festival's partitionable commands in one thread: the single engine, then
 /// each partition count with its projection replayed, which must reach the single
 /// engine's state digest.
-fn festival_run(festival: Arc<Festival>, counts: &[u32], commands: u64) -> anyhow::Result<()> {
+fn festival_run(festival: Arc<Festival>, src: &str, counts: &[u32], commands: u64) -> anyhow::Result<()> {
     let mut buf = Vec::new();
     dacu_sim::simulate(&festival, dacu_sim::Scale::Commands(commands.max(1_000)), 116, &mut buf)?;
     let mut probe = dacu_part::router::Router::new(1);
@@ -111,9 +112,14 @@ fn festival_run(festival: Arc<Festival>, counts: &[u32], commands: u64) -> anyho
     for &n in counts {
         threads.push(festival_threads(&festival, &cmds, n, (single, &want))?);
     }
+    let writer = super::bench_partitions_durable::single_writer(src, &cmds, WINDOW)?;
+    let mut durable = Vec::new();
+    for &n in counts {
+        durable.push(super::bench_partitions_durable::row(src, &cmds, n, WINDOW, (writer, &want))?);
+    }
     println!(
         "{}",
-        json!({"bench": "partitions_festival", "commands": cmds.len(), "single_engine_per_second": single, "runs": rows, "threads": threads})
+        json!({"bench": "partitions_festival", "commands": cmds.len(), "single_engine_per_second": single, "runs": rows, "threads": threads, "single_durable_writer_per_second": writer, "durable": durable})
     );
     Ok(())
 }

@@ -6,6 +6,7 @@ pub mod bench_market;
 mod bench_memory;
 pub mod bench_node;
 pub mod bench_partitions;
+pub mod bench_partitions_durable;
 pub mod bench_settle;
 pub mod bench_traffic;
 mod bench_traffic_lp;
