@@ -509,6 +509,13 @@ fn run(
     replies: &mut Replies,
 ) {
     if let Some(why) = part.failed() {
+        // A definition not decided is passed on as refused, or the others would hold
+        // back whatever was sent after it for ever.
+        if key(command) == Key::Coordinator {
+            for q in peers {
+                let _ = q.send(Job::Apply(None));
+            }
+        }
         let _ = reply.send(Answer::Failed(why.to_string()));
         return;
     }
