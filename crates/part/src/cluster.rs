@@ -34,6 +34,11 @@
 //! so the same packet id created later in a session elsewhere goes to the first one's
 //! partition, which refuses the session as unknown where the single writer accepts it.
 //!
+//! Partitions with durable logs ([`crate::durable`]) answer a command only once the
+//! commit holding its entry returned: each thread keeps its answers while more jobs are
+//! queued, then commits once and sends them ([`Answer::Failed`] when the commit failed);
+//! a tick or a settlement is answered once every partition committed it.
+//!
 //! A claim whose partition holds no stock asks the coordinator for a slab. When none is
 //! left to grant but other partitions may still hold some, the coordinator asks them to
 //! give it back and the claim is answered [`Answer::Busy`] (the service's `busy`, with
