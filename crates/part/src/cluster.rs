@@ -49,7 +49,7 @@ use crate::partition::{Logged, Partition, Partitioned, Step};
 use crate::projection::Kept;
 use crate::route::{key, Key};
 use crate::router::Router;
-use dacu_core::{Command, Event, Rejection, Ts};
+use dacu_core::{Command, Engine, Event, Rejection, Ts};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender, TryRecvError};
@@ -275,6 +275,43 @@ impl Cluster {
 
     /// A settlement, at a barrier of every partition (the module's comment).
     fn settle(&self, command: &Command) -> Answer {
+        let (decided, failed) = self.barrier(|views, kept| {
+            let mut events = Vec::new();
+            let decided = kept.catch_up(views).decide(command, &mut events).map(|()| events);
+            let settled = match &decided {
+                Ok(events) => Some(Definition {
+                    k: self.shared.definitions.fetch_add(1, Ordering::SeqCst),
+                    at: command.at(),
+                    events: events.clone(),
+                }),
+                Err(_) => None,
+            };
+            (decided, settled)
+        });
+        match failed {
+            Some(why) => Answer::Failed(why),
+            None => answer(decided),
+        }
+    }
+
+    /// Runs `f` on the projection of everything every partition applied so far, at a
+    /// barrier (a settlement's, deciding nothing): a consistent cut, which holds whatever
+    /// was answered before the call. `None` when the partitions keep no logs.
+    pub fn read<T>(&self, f: impl FnOnce(&Engine) -> T) -> Option<T> {
+        if !self.shared.recording {
+            return None;
+        }
+        Some(self.barrier(|views, kept| (f(kept.catch_up(views)), None)).0)
+    }
+
+    /// Stops every partition where its queue reaches a barrier, gives `decide` their logs
+    /// and the kept projection, hands every partition its log back with the definition
+    /// `decide` made, if any, to apply; what `decide` returned, and the first partition's
+    /// failure to commit, if one failed.
+    fn barrier<R>(
+        &self,
+        decide: impl FnOnce(&[&[Logged]], &mut Kept) -> (R, Option<Definition>),
+    ) -> (R, Option<String>) {
         let _one_at_a_time = self.ticking.lock().expect("tick lock");
         let n = self.senders.len();
         let (tx, rx) = channel();
@@ -296,28 +333,15 @@ impl Cluster {
         for (p, log) in rx.iter().take(n - 1) {
             logs[p] = log;
         }
-        let decided = {
+        let (r, definition) = {
             let views: Vec<&[Logged]> = logs.iter().map(Vec::as_slice).collect();
-            let mut events = Vec::new();
-            let mut kept = self.kept.lock().expect("projection lock");
-            kept.catch_up(&views).decide(command, &mut events).map(|()| events)
-        };
-        let k = match decided {
-            Ok(_) => Some(self.shared.definitions.fetch_add(1, Ordering::SeqCst)),
-            Err(_) => None,
+            decide(&views, &mut self.kept.lock().expect("projection lock"))
         };
         for (log, go) in logs.into_iter().zip(resumes) {
-            let settled = match (&decided, k) {
-                (Ok(events), Some(k)) => Some(Definition { k, at: command.at(), events: events.clone() }),
-                _ => None,
-            };
-            let _ = go.send((log, settled));
+            let _ = go.send((log, definition.clone()));
         }
         drop(durable);
-        if let Some(why) = first_failure(&made) {
-            return Answer::Failed(why);
-        }
-        answer(decided)
+        (r, first_failure(&made))
     }
 
     /// Submits `commands` in their order from this thread, up to `window` unanswered at

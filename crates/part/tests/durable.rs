@@ -2,7 +2,9 @@
 //! its log in a data directory of its own, stopped part way and reopened from the
 //! directories alone, ends as the single engine does — every answer after the reopening,
 //! the state digest and the report of the projection, every coupon's claims — and the
-//! reopened partitions hold what the stopped ones held. A directory is opened only as the
+//! reopened partitions hold what the stopped ones held. Reads at barriers, taken while
+//! the commands run, never go back, change no answer, and after the last answer read
+//! the whole projection. A directory is opened only as the
 //! number of partitions it holds.
 
 mod common;
@@ -46,11 +48,32 @@ fn the_festival_on_durable_partitions_reopened_part_way_ends_as_one_engine() {
         let mut from = 0;
         for to in cuts.into_iter().chain([commands.len()]) {
             let cluster = Cluster::start(parts);
-            let answers = cluster.run(&commands[from..to], 64);
+            // Reads at barriers while the commands run: each a cut no earlier than the last.
+            let done = std::sync::atomic::AtomicBool::new(false);
+            let (answers, seen) = std::thread::scope(|s| {
+                let reader = s.spawn(|| {
+                    let mut seen = Vec::new();
+                    while !done.load(std::sync::atomic::Ordering::Acquire) {
+                        seen.push(cluster.read(|e| e.state().events).unwrap());
+                    }
+                    seen
+                });
+                let answers = cluster.run(&commands[from..to], 64);
+                done.store(true, std::sync::atomic::Ordering::Release);
+                (answers, reader.join().unwrap())
+            });
+            assert!(seen.windows(2).all(|w| w[0] <= w[1]), "reads went back with {n}");
             let got: Vec<_> = answers.iter().map(code).collect();
-            assert_eq!(got, want[from..to], "answers {from}..{to} with {n} durable partitions");
+            assert_eq!(
+                got,
+                want[from..to],
+                "answers {from}..{to} with {n} durable partitions (read {} times)",
+                seen.len()
+            );
+            let read = cluster.read(digest).unwrap();
             let stopped = cluster.stop();
             let held = digest(&stopped.projection());
+            assert_eq!(read, held, "a read after the answers with {n}");
             let events: Vec<u64> = stopped.parts.iter().map(|p| p.engine().state().events).collect();
             drop(stopped);
             parts = open(dir.path(), None, n);
